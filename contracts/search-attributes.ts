@@ -1,0 +1,43 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Custom search attributes for the Temporal Web UI. Search attributes are stored in plaintext by the
+ * server, so none of these may ever hold patient data: only states, ITK3/MESH ids and ODS codes.
+ */
+export const DeliveryStatusKey = defineSearchAttributeKey('DeliveryStatus', SearchAttributeType.KEYWORD);
+export const WaitingForKey = defineSearchAttributeKey('WaitingFor', SearchAttributeType.KEYWORD);
+export const Itk3MessageIdKey = defineSearchAttributeKey('Itk3MessageId', SearchAttributeType.KEYWORD);
+export const Itk3MessageIdsKey = defineSearchAttributeKey('Itk3MessageIds', SearchAttributeType.KEYWORD_LIST);
+export const RecipientOdsKey = defineSearchAttributeKey('RecipientOds', SearchAttributeType.KEYWORD);
+export const SenderOdsKey = defineSearchAttributeKey('SenderOds', SearchAttributeType.KEYWORD);
+export const EscalatedKey = defineSearchAttributeKey('Escalated', SearchAttributeType.BOOL);
+export const AttemptCountKey = defineSearchAttributeKey('AttemptCount', SearchAttributeType.INT);
+export const AckDeadlineKey = defineSearchAttributeKey('AckDeadline', SearchAttributeType.DATETIME);
+export const MeshMessageIdKey = defineSearchAttributeKey('MeshMessageId', SearchAttributeType.KEYWORD);
+
+export const ALL_SEARCH_ATTRIBUTES = [
+  DeliveryStatusKey,
+  WaitingForKey,
+  Itk3MessageIdKey,
+  Itk3MessageIdsKey,
+  RecipientOdsKey,
+  SenderOdsKey,
+  EscalatedKey,
+  AttemptCountKey,
+  AckDeadlineKey,
+  MeshMessageIdKey,
+] as const;
+
+/** `Name=Type` pairs for `temporal server start-dev --search-attribute`. */
+export function searchAttributeFlags(): string[] {
+  const cli: Record<string, string> = {
+    KEYWORD: 'Keyword',
+    KEYWORD_LIST: 'KeywordList',
+    BOOL: 'Bool',
+    INT: 'Int',
+    DATETIME: 'Datetime',
+    TEXT: 'Text',
+    DOUBLE: 'Double',
+  };
+  return ALL_SEARCH_ATTRIBUTES.map((k) => `${k.name}=${cli[k.type] ?? 'Keyword'}`);
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/**
+ * A Send Document submission from a backend service: what to send, about whom, from whom. This is the
+ * edge schema of `POST /v1/documents` and of `itk3 submit`. It carries patient data, so it never
+ * travels through workflow history in plaintext: the API stores it in the encrypted content store and
+ * the workflow carries only a claim-check reference (see `ContentRef`).
+ */
+
+const ODS_CODE = /^[A-Z0-9]{3,10}$/;
+const MESH_MAILBOX = /^[A-Z0-9]{3,20}$/;
+
+/** Modulus 11 check for a ten-digit NHS number (NHS Data Dictionary). */
+export function isValidNhsNumber(value: string): boolean {
+  if (!/^\d{10}$/.test(value)) return false;
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += Number(value[i]) * (10 - i);
+  let check = 11 - (sum % 11);
+  if (check === 11) check = 0;
+  if (check === 10) return false;
+  return check === Number(value[9]);
+}
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+const isoDateTime = z.iso.datetime({ offset: true });
+const safeText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s), 'must not contain control characters');
+
+export const NhsNumberSchema = z
+  .string()
+  .regex(/^\d{10}$/, 'NHS number must be ten digits')
+  .refine(isValidNhsNumber, 'NHS number fails the modulus 11 check');
+
+export const PatientSchema = z.object({
+  nhsNumber: NhsNumberSchema,
+  givenName: safeText(100),
+  familyName: safeText(100),
+  birthDate: isoDate,
+  gender: z.enum(['male', 'female', 'other', 'unknown']).optional(),
+});
+
+export const SenderOrganisationSchema = z.object({
+  odsCode: z.string().regex(ODS_CODE, 'ODS code must be 3-10 upper-case letters or digits'),
+  name: safeText(200),
+  telephone: safeText(40).optional(),
+  meshMailbox: z.string().regex(MESH_MAILBOX, 'MESH mailbox id must be upper-case letters or digits'),
+});
+
+export const RecipientSchema = z.object({
+  /** ODS code of the patient's registered GP practice (from PDS). */
+  odsCode: z.string().regex(ODS_CODE, 'ODS code must be 3-10 upper-case letters or digits'),
+  name: safeText(200).optional(),
+});
+
+export const PractitionerSchema = z.object({
+  sdsUserId: safeText(40),
+  givenName: safeText(100),
+  familyName: safeText(100),
+  telephone: safeText(40).optional(),
+});
+
+export const EncounterSchema = z.object({
+  /** The sending system's id for the consultation; becomes the ITK3 SenderReference. */
+  id: safeText(255),
+  start: isoDateTime,
+  end: isoDateTime.optional(),
+  summary: safeText(2000).optional(),
+});
+
+export const AttachmentSchema = z.object({
+  contentType: z.enum([
+    'application/pdf',
+    'application/msword',
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    'text/html',
+    'text/plain',
+    'text/xml',
+    'image/jpg',
+    'image/png',
+  ]),
+  title: safeText(200).optional(),
+  dataBase64: z.string().min(1).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64'),
+});
+
+export const SubmissionSchema = z.object({
+  /** Identifier of the clinical document (UUID); the same across versions of one consultation. */
+  documentId: z.uuid(),
+  version: z.number().int().min(1).default(1),
+  patient: PatientSchema,
+  sender: SenderOrganisationSchema,
+  recipient: RecipientSchema,
+  author: PractitionerSchema.optional(),
+  encounter: EncounterSchema,
+  /** The PDF consultation report: first section entry of the document (GPCM-SD-112). */
+  report: AttachmentSchema.extend({ contentType: z.literal('application/pdf') }),
+  attachments: z.array(AttachmentSchema).max(20).default([]),
+  confidentiality: z.enum(['N', 'R']).default('N'),
+  /** For a replacement: the document it replaces (GPCM-SD-126..132, 1.3.1). */
+  replaces: z.object({ documentId: z.uuid(), version: z.number().int().min(1) }).optional(),
+});
+export type Submission = z.infer<typeof SubmissionSchema>;
+export type SubmissionInput = z.input<typeof SubmissionSchema>;

@@ -1,0 +1,2 @@
+/** Task queues, written once. */
+export const DELIVERY_TASK_QUEUE = 'itk3-courier-delivery';
