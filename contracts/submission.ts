@@ -86,6 +86,12 @@ export const AttachmentSchema = z.object({
   dataBase64: z.string().min(1).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64'),
 });
 
+/** A SNOMED CT coding (code and display), e.g. a 2.x document type or care setting. */
+export const SnomedCodingSchema = z.object({
+  code: z.string().regex(/^\d{6,18}$/, 'must be a SNOMED CT concept id'),
+  display: safeText(200),
+});
+
 export const SubmissionSchema = z.object({
   /** Identifier of the clinical document (UUID); the same across versions of one consultation. */
   documentId: z.uuid(),
@@ -99,6 +105,10 @@ export const SubmissionSchema = z.object({
   report: AttachmentSchema.extend({ contentType: z.literal('application/pdf') }),
   attachments: z.array(AttachmentSchema).max(20).default([]),
   confidentiality: z.enum(['N', 'R']).default('N'),
+  /** 2.x Composition.type (SD2; SCAL GPCM-SD-115). Default 371531000 "Report of clinical encounter". */
+  documentType: SnomedCodingSchema.optional(),
+  /** 2.x Composition.extension(careSettingType) (SD2 2.0.0), e.g. 789718008 "Cardiology service". */
+  careSetting: SnomedCodingSchema.optional(),
   /** For a replacement: the document it replaces (GPCM-SD-126..132, 1.3.1). */
   replaces: z.object({ documentId: z.uuid(), version: z.number().int().min(1) }).optional(),
 });

@@ -1,0 +1,441 @@
+import type { SpecProfile } from '../contracts/delivery';
+import type { Issue } from '../contracts/errors';
+import { SubmissionSchema, isValidNhsNumber, type Submission } from '../contracts/submission';
+import {
+  CONSULTATION_REPORT_TITLE,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  EXT,
+  MESH_WORKFLOWS,
+  PROFILE,
+  PROFILE_CONSTANTS,
+  REPORT_OF_CLINICAL_ENCOUNTER,
+  SENDER_REFERENCE_MAX,
+  SYSTEM,
+  XHTML_NS,
+  type RecipientTypeCode,
+} from './constants';
+import { EXTRA_REQUIREMENT, buildRejected } from './errors';
+import { fromFhirJson, type JsonObject } from './fhir-json';
+import { escapeText, utf8ByteLength } from './fhir-xml';
+import { envelopeJson, envelopeXml, urn, type EnvelopeInput } from './message';
+import {
+  compositionSummary,
+  gpProviderAddress,
+  isRealDate,
+  meshSubject,
+  routingAddressMismatches,
+  surnameRoutingIssues,
+  type DobFormat,
+  type SubjectParts,
+} from './mesh-metadata';
+
+/** How the message is addressed in MESH (reference §5.3). */
+export type Routing =
+  | {
+      mode: 'gpprovider';
+      dobFormat: DobFormat;
+      /** Optional routing address from elsewhere (e.g. a stored `.CTL`): checked against the demographics (GPCM-SD-038). */
+      to?: string;
+    }
+  | { mode: 'mailbox'; mailboxId: string };
+
+export type OutputFormat = 'xml' | 'json';
+
+export interface BuildMessageInput {
+  submission: Submission;
+  profile: SpecProfile;
+  /** Fresh per send attempt (UUIDs): MessageHeader.id (what responses quote) and Bundle.identifier. */
+  ids: { messageHeaderId: string; bundleIdentifier: string };
+  /** Source of every other resource id (the caller passes randomUUID; tests pass a counter). */
+  newId: () => string;
+  /** ISO-8601 generation time: MessageHeader.timestamp (GPCM-SD-048) and Composition.date (GPCM-SD-116). */
+  now: string;
+  routing: Routing;
+  /** Refuse messages larger than this (default 5 000 000 bytes, ITK3 20015 recommendation). */
+  maxMessageBytes?: number;
+  /** Wire format; XML unless asked (ITK3 mandates XML support; JSON acceptance is unverified, reference §2). */
+  format?: OutputFormat;
+  /** ITK RecipientType: FA (default) or FI for an information copy (reference §3.3). */
+  recipientType?: RecipientTypeCode;
+}
+
+export interface MeshMetadata {
+  to: string;
+  workflowId: string;
+  subject: string;
+  localId: string;
+  fileName: string;
+  contentType: string;
+}
+
+export interface BuiltMessage {
+  /** The ITK3 message bundle (FHIR STU3 XML, or FHIR JSON when `format: 'json'`; the field keeps its name). */
+  xml: string;
+  format: OutputFormat;
+  sizeBytes: number;
+  mesh: MeshMetadata;
+  /** Ids of what was built, for correlation and audit (no patient data). */
+  built: {
+    messageHeaderId: string;
+    bundleIdentifier: string;
+    bundleId: string;
+    documentBundleId: string;
+    documentBundleIdentifier: string;
+    compositionId: string;
+    documentId: string;
+    version: number;
+    senderReference: string;
+  };
+  /** Things a receiver may not like but that are not refused (no patient data). */
+  warnings: Issue[];
+}
+
+const CONTENT_TYPE: Record<OutputFormat, string> = { xml: 'application/fhir+xml', json: 'application/fhir+json' };
+
+/** Validate the routing/size/meta inputs common to both build routes. */
+export function checkBuildOptions(input: { now: string; maxMessageBytes?: number; routing: Routing; ids: { messageHeaderId: string; bundleIdentifier: string } }): Issue[] {
+  const issues: Issue[] = [];
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(input.now)) {
+    issues.push({ path: 'now', message: 'must be an ISO-8601 instant with a time zone', requirementId: 'GPCM-SD-048' });
+  }
+  for (const key of ['messageHeaderId', 'bundleIdentifier'] as const) {
+    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(input.ids[key])) {
+      issues.push({ path: `ids.${key}`, message: 'must be a UUID' });
+    }
+  }
+  if (input.maxMessageBytes !== undefined && !(Number.isInteger(input.maxMessageBytes) && input.maxMessageBytes > 0)) {
+    issues.push({ path: 'maxMessageBytes', message: 'must be a positive integer' });
+  }
+  if (input.routing.mode === 'mailbox' && !/^[A-Za-z0-9]{3,20}$/.test(input.routing.mailboxId)) {
+    issues.push({ path: 'routing.mailboxId', message: 'MESH mailbox id must be 3-20 letters or digits' });
+  }
+  return issues;
+}
+
+/** A fresh-id source that refuses empty or repeated ids (a repeated fullUrl would corrupt references). */
+export function checkedIdSource(newId: () => string, used: Set<string>): () => string {
+  return () => {
+    const id = newId();
+    if (typeof id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(id) || used.has(id)) {
+      throw buildRejected('newId() returned an empty, invalid or repeated id', [{ path: 'newId', message: 'ids must be unique FHIR ids (UUIDs)' }]);
+    }
+    used.add(id);
+    return id;
+  };
+}
+
+/** Which catalogue requirement a submission field implements, for zod refusals (1.3.x numbering). */
+const PATH_REQUIREMENTS: [RegExp, string][] = [
+  [/^patient\.nhsNumber$/, 'GPCM-SD-035'],
+  [/^patient\.(givenName|familyName)$/, 'GPCM-SD-036'],
+  [/^patient\.birthDate$/, 'GPCM-SD-037'],
+  [/^patient$/, 'GPCM-SD-106'],
+  [/^sender\.odsCode$/, 'GPCM-SD-029'],
+  [/^sender\.name$/, 'GPCM-SD-030'],
+  [/^sender\.telephone$/, 'GPCM-SD-031'],
+  [/^sender\.meshMailbox$/, 'GPCM-SD-046'],
+  [/^author\.sdsUserId$/, 'GPCM-SD-032'],
+  [/^author\.(givenName|familyName)$/, 'GPCM-SD-033'],
+  [/^encounter\.id$/, 'GPCM-SD-042'],
+  [/^(report|attachments\.\d+)\.dataBase64$/, 'GPCM-SD-111'],
+  [/^report(\.contentType)?$/, 'GPCM-SD-124'],
+  [/^confidentiality$/, 'GPCM-SD-117'],
+  [/^version$/, 'GPCM-SD-098'],
+  [/^replaces(\.documentId)?$/, 'GPCM-SD-132'],
+];
+
+function requirementForPath(path: string): string | undefined {
+  return PATH_REQUIREMENTS.find(([re]) => re.test(path))?.[1];
+}
+
+function xhtml(text: string): string {
+  return `<div xmlns="${XHTML_NS}"><p>${escapeText(text)}</p></div>`;
+}
+
+function submissionIssues(s: Submission, profile: SpecProfile, now: string): Issue[] {
+  const issues: Issue[] = [];
+  if (!isValidNhsNumber(s.patient.nhsNumber)) {
+    issues.push({ path: 'patient.nhsNumber', message: 'NHS number fails the modulus 11 check', requirementId: 'GPCM-SD-035' });
+  }
+  if (!isRealDate(s.patient.birthDate)) {
+    issues.push({ path: 'patient.birthDate', message: 'birth date is not a real YYYY-MM-DD date', requirementId: 'GPCM-SD-037' });
+  } else if (s.patient.birthDate > now.slice(0, 10)) {
+    issues.push({ path: 'patient.birthDate', message: 'birth date is after the generation time', requirementId: 'GPCM-SD-037' });
+  }
+  if (s.confidentiality === 'R' && !PROFILE_CONSTANTS[profile].allowsRestrictedConfidentiality) {
+    issues.push({
+      path: 'confidentiality',
+      message: 'confidentiality R is not sent in 2.x: receivers reject it with 20009 (SD2 2.0.2)',
+      requirementId: EXTRA_REQUIREMENT.confidentiality2x,
+    });
+  }
+  if (s.report.contentType !== 'application/pdf' || !s.report.dataBase64) {
+    issues.push({ path: 'report', message: 'the consultation report must be a PDF', requirementId: 'GPCM-SD-124' });
+  }
+  for (const [i, a] of [s.report, ...s.attachments].entries()) {
+    if (a.dataBase64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(a.dataBase64)) {
+      issues.push({ path: i === 0 ? 'report.dataBase64' : `attachments.${i - 1}.dataBase64`, message: 'attachment is not valid base64', requirementId: 'GPCM-SD-111' });
+    }
+  }
+  if (!s.author) {
+    issues.push(
+      profile === '1.x'
+        ? { path: 'author', message: 'the practitioner who delivered care is required', requirementId: 'GPCM-SD-121' }
+        : { path: 'author', message: 'Composition.author (1..*) needs the practitioner', requirementId: EXTRA_REQUIREMENT.compositionAuthor },
+    );
+  }
+  if (profile === '1.x' && !s.sender.telephone) {
+    issues.push({ path: 'sender.telephone', message: 'the sender organisation telephone number is required', requirementId: 'GPCM-SD-031' });
+  }
+  if (s.encounter.id.length > SENDER_REFERENCE_MAX) {
+    issues.push({ path: 'encounter.id', message: `SenderReference is at most ${SENDER_REFERENCE_MAX} characters`, requirementId: 'GPCM-SD-042' });
+  }
+  if (s.recipient.odsCode === s.sender.odsCode) {
+    issues.push({ path: 'recipient.odsCode', message: 'the patient is registered at the sending organisation: its record is already up to date', requirementId: 'GPCM-SD-083' });
+  }
+  if (s.replaces) {
+    if (s.version !== s.replaces.version + 1) {
+      issues.push({ path: 'version', message: 'a replacement must carry the replaced version + 1', requirementId: 'GPCM-SD-098' });
+    }
+  } else if (s.version > 1) {
+    issues.push({ path: 'replaces', message: 'version > 1 is a replacement and must name the document it replaces', requirementId: 'GPCM-SD-123' });
+  }
+  return issues;
+}
+
+/**
+ * Build the ITK3 Send Document message for a submission (reference/itk3.md §3, §5; GPCM-SD-028..064,
+ * GPCM-SD-098, GPCM-SD-103..124, GPCM-SD-131/132): the CareConnect document bundle, the ITK3 envelope
+ * and the MESH metadata for the chosen spec generation. Pure: ids and time come from the input.
+ * Throws `ITK3_BUILD_REJECTED` (issues carry requirement ids) for anything a receiver must reject.
+ */
+export function buildSendDocumentMessage(input: BuildMessageInput): BuiltMessage {
+  const parsed = SubmissionSchema.safeParse(input.submission);
+  if (!parsed.success) {
+    throw buildRejected(
+      'submission is invalid',
+      parsed.error.issues.map((i) => {
+        const path = i.path.join('.');
+        const requirementId = requirementForPath(path);
+        return { path, message: i.message, ...(requirementId ? { requirementId } : {}) };
+      }),
+    );
+  }
+  const s = parsed.data;
+  const { profile } = input;
+  const issues = [...checkBuildOptions(input), ...submissionIssues(s, profile, input.now)];
+  if (input.routing.mode === 'gpprovider') issues.push(...surnameRoutingIssues(s.patient.familyName));
+  if (issues.length) throw buildRejected('message refused: a receiver would reject it', issues);
+
+  const format = input.format ?? 'xml';
+  const recipientType = input.recipientType ?? 'FA';
+  const used = new Set<string>([input.ids.messageHeaderId, input.ids.bundleIdentifier]);
+  const nextId = checkedIdSource(input.newId, used);
+  const bundleId = nextId();
+  const headerOrganizationId = nextId();
+  const documentBundleId = nextId();
+  const documentBundleIdentifier = nextId();
+  const compositionId = nextId();
+  const patientId = nextId();
+  const organizationId = nextId();
+  const practitionerId = nextId();
+  const binaryIds = [s.report, ...s.attachments].map(() => nextId());
+
+  const confidential = s.confidentiality === 'R';
+  const patientName = `${s.patient.givenName} ${s.patient.familyName}`;
+  const parts: SubjectParts = {
+    patientName,
+    nhsNumber: s.patient.nhsNumber,
+    version: s.version,
+    ...(confidential ? {} : { practiceName: s.sender.name, odsCode: s.sender.odsCode }),
+  };
+
+  const document = documentBundle({
+    s,
+    profile,
+    now: input.now,
+    ids: { documentBundleId, documentBundleIdentifier, compositionId, patientId, organizationId, practitionerId, binaryIds },
+    summary: compositionSummary(parts),
+  });
+
+  const envelope: EnvelopeInput = {
+    profile,
+    bundleId,
+    bundleIdentifier: input.ids.bundleIdentifier,
+    messageHeaderId: input.ids.messageHeaderId,
+    headerOrganizationId,
+    documentBundleId,
+    now: input.now,
+    senderOds: s.sender.odsCode,
+    senderMailbox: s.sender.meshMailbox,
+    senderReference: s.encounter.id,
+    recipientType,
+  };
+  const body = format === 'json' ? JSON.stringify(envelopeJson(envelope, document)) : envelopeXml(envelope, fromFhirJson(document));
+
+  let to: string;
+  if (input.routing.mode === 'gpprovider') {
+    to = gpProviderAddress(s.patient, input.routing.dobFormat);
+    if (input.routing.to !== undefined) {
+      const mismatches = routingAddressMismatches(input.routing.to, s.patient, input.routing.dobFormat);
+      if (mismatches.length) throw buildRejected('patient demographics do not match the MESH routing address', mismatches);
+    }
+  } else {
+    to = input.routing.mailboxId;
+  }
+
+  const sizeBytes = utf8ByteLength(body);
+  const maxBytes = input.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (sizeBytes > maxBytes) {
+    throw buildRejected('message is larger than the configured limit', [
+      { path: 'message', message: `${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes; receivers answer 20015`, requirementId: EXTRA_REQUIREMENT.messageSize },
+    ]);
+  }
+
+  const warnings: Issue[] = [];
+  if (profile === '2.x' && !s.careSetting) {
+    warnings.push({ path: 'careSetting', message: 'SD2 2.0.0 requires Composition.extension(careSettingType); none supplied' });
+  }
+
+  return {
+    xml: body,
+    format,
+    sizeBytes,
+    mesh: {
+      to,
+      workflowId: MESH_WORKFLOWS[profile].document,
+      subject: meshSubject(profile, parts),
+      localId: s.sender.odsCode,
+      fileName: `${input.ids.bundleIdentifier}.${format}`,
+      contentType: CONTENT_TYPE[format],
+    },
+    built: {
+      messageHeaderId: input.ids.messageHeaderId,
+      bundleIdentifier: input.ids.bundleIdentifier,
+      bundleId,
+      documentBundleId,
+      documentBundleIdentifier,
+      compositionId,
+      documentId: s.documentId,
+      version: s.version,
+      senderReference: s.encounter.id,
+    },
+    warnings,
+  };
+}
+
+interface DocumentIds {
+  documentBundleId: string;
+  documentBundleIdentifier: string;
+  compositionId: string;
+  patientId: string;
+  organizationId: string;
+  practitionerId: string;
+  binaryIds: string[];
+}
+
+/** The ITK-Document-Bundle-1 (GPCM-SD-103..124, GPCM-SD-028..037, GPCM-SD-131/132). */
+function documentBundle(a: { s: Submission; profile: SpecProfile; now: string; ids: DocumentIds; summary: string }): JsonObject {
+  const { s, ids } = a;
+  const attachments = [s.report, ...s.attachments];
+  const composition: JsonObject = {
+    resourceType: 'Composition',
+    id: ids.compositionId,
+    meta: {
+      // 2.x: the document version travels in meta.versionId because the MESH API has no version header (SD2 2.0.1).
+      ...(PROFILE_CONSTANTS[a.profile].compositionVersionId ? { versionId: String(s.version) } : {}),
+      profile: [PROFILE.composition],
+    },
+    text: { status: 'generated', div: xhtml(a.summary) },
+    ...(s.careSetting
+      ? {
+          extension: [
+            { url: EXT.careSettingType, valueCodeableConcept: { coding: [{ system: SYSTEM.snomed, code: s.careSetting.code, display: s.careSetting.display }] } },
+          ],
+        }
+      : {}),
+    // Composition.identifier is version-independent (FHIR STU3): the document id, the same across versions.
+    identifier: { system: SYSTEM.rfc4122, value: s.documentId },
+    status: 'final',
+    type: {
+      coding: [
+        {
+          system: SYSTEM.snomed,
+          code: s.documentType?.code ?? REPORT_OF_CLINICAL_ENCOUNTER.code,
+          display: s.documentType?.display ?? REPORT_OF_CLINICAL_ENCOUNTER.display,
+        },
+      ],
+    },
+    subject: { reference: urn(ids.patientId) },
+    date: a.now,
+    author: [{ reference: urn(ids.practitionerId) }],
+    title: CONSULTATION_REPORT_TITLE,
+    confidentiality: s.confidentiality,
+    custodian: { reference: urn(ids.organizationId) },
+    ...(s.replaces
+      ? { relatesTo: [{ code: 'replaces', targetIdentifier: { system: SYSTEM.rfc4122, value: s.replaces.documentId } }] }
+      : {}),
+    event: [{ period: { start: s.encounter.start, ...(s.encounter.end ? { end: s.encounter.end } : {}) } }],
+    section: [
+      // GPCM-SD-109/110/112: one section per binary, the PDF report first.
+      ...attachments.map((att, i) => ({
+        title: i === 0 ? CONSULTATION_REPORT_TITLE : (att.title ?? `Attachment ${i}`),
+        entry: [{ reference: urn(ids.binaryIds[i] ?? '') }],
+      })),
+      ...(s.encounter.summary ? [{ title: 'Consultation summary', text: { status: 'generated', div: xhtml(s.encounter.summary) } }] : []),
+    ],
+  };
+  const patient: JsonObject = {
+    resourceType: 'Patient',
+    id: ids.patientId,
+    meta: { profile: [PROFILE.patient] },
+    identifier: [
+      {
+        extension: [
+          {
+            url: EXT.nhsNumberVerificationStatus,
+            valueCodeableConcept: { coding: [{ system: SYSTEM.nhsNumberVerificationStatus, code: '01', display: 'Number present and verified' }] },
+          },
+        ],
+        system: SYSTEM.nhsNumber,
+        value: s.patient.nhsNumber,
+      },
+    ],
+    name: [{ use: 'official', family: s.patient.familyName, given: [s.patient.givenName] }],
+    ...(s.patient.gender ? { gender: s.patient.gender } : {}),
+    birthDate: s.patient.birthDate,
+  };
+  const organization: JsonObject = {
+    resourceType: 'Organization',
+    id: ids.organizationId,
+    meta: { profile: [PROFILE.organization] },
+    identifier: [{ system: SYSTEM.odsOrganisation, value: s.sender.odsCode }],
+    name: s.sender.name,
+    ...(s.sender.telephone ? { telecom: [{ system: 'phone', value: s.sender.telephone, use: 'work' }] } : {}),
+  };
+  const author = s.author;
+  const practitioner: JsonObject | undefined = author && {
+    resourceType: 'Practitioner',
+    id: ids.practitionerId,
+    meta: { profile: [PROFILE.practitioner] },
+    identifier: [{ system: SYSTEM.sdsUserId, value: author.sdsUserId }],
+    name: [{ use: 'official', family: author.familyName, given: [author.givenName] }],
+    ...(author.telephone ? { telecom: [{ system: 'phone', value: author.telephone, use: 'work' }] } : {}),
+  };
+  const binaries: JsonObject[] = attachments.map((att, i) => ({
+    resourceType: 'Binary',
+    id: ids.binaryIds[i] ?? '',
+    meta: { profile: [PROFILE.binary] },
+    contentType: att.contentType,
+    content: att.dataBase64,
+  }));
+  const resources: JsonObject[] = [composition, patient, organization, ...(practitioner ? [practitioner] : []), ...binaries];
+  return {
+    resourceType: 'Bundle',
+    id: ids.documentBundleId,
+    meta: { lastUpdated: a.now, profile: [PROFILE.documentBundle] },
+    identifier: { system: SYSTEM.rfc4122, value: ids.documentBundleIdentifier },
+    type: 'document',
+    entry: resources.map((r) => ({ fullUrl: urn(r.id as string), resource: r })),
+  };
+}

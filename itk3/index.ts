@@ -1,0 +1,44 @@
+/**
+ * ITK3 protocol library (pure: no I/O, no Temporal, no clock, no randomness). Builds GP Connect Send
+ * Document messages, reads ITK3 Responses and classifies every ITK-ResponseCodes-1 code.
+ * Reference: ../shared/reference/itk3.md; requirement ids: ../shared/spec/senddoc_requirements.yml (1.3.x).
+ */
+export {
+  buildSendDocumentMessage,
+  type BuildMessageInput,
+  type BuiltMessage,
+  type MeshMetadata,
+  type OutputFormat,
+  type Routing,
+} from './build-message';
+export { parseItk3Response, type ParsedItk3Response } from './parse-response';
+export { buildItk3Response, type BuildItk3ResponseInput } from './build-response';
+export {
+  classifyResponseCode,
+  KNOWN_RESPONSE_CODES,
+  RESPONSE_CODES,
+  type CodeClassification,
+  type Polarity,
+  type ResponseCode,
+  type ResponseCodeInfo,
+  type ResponseLevel,
+} from './response-codes';
+export { Itk3Error, EXTRA_REQUIREMENT, type Itk3ErrorType } from './errors';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  EVENT,
+  MESH_WORKFLOWS,
+  MESSAGE_DEFINITION,
+  PROFILE_CONSTANTS,
+  isAckWorkflowId,
+  isDocumentWorkflowId,
+  profileOfWorkflowId,
+} from './constants';
+export {
+  formatDob,
+  gpProviderAddress,
+  meshSubject,
+  parseGpProviderAddress,
+  routingAddressMismatches,
+  type DobFormat,
+} from './mesh-metadata';
