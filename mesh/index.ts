@@ -1,0 +1,25 @@
+/**
+ * MESH API v2 client for ITK3 Courier (reference/mesh.md; issue 4). Pure protocol parts (auth token,
+ * chunk plan, header parsing, error classification) plus one `MeshClient` whose transport, clock and
+ * nonce source are injected. No Temporal imports: activities wrap it.
+ */
+export { buildAuthorizationHeader, formatMeshTimestamp } from './auth';
+export { MeshError, MESH_ERROR_CODES, parseRetryAfter, type MeshErrorType, type MeshOperation } from './errors';
+export {
+  MeshClient,
+  MESH_ACCEPT,
+  DEFAULT_CHUNK_SIZE,
+  classifyStatus,
+  type MeshClientOptions,
+  type MeshLogger,
+  type SendMessageRequest,
+  type SendMessageResult,
+  type ListInboxOptions,
+  type MeshInboundStream,
+  type SentMessageLookup,
+  type SentMessageProbe,
+} from './mesh-client';
+export { classifyReport, parseChunkRange, type MeshInboundMessage, type MeshInboundMetadata, type MeshReport, type MeshReportKind } from './inbound';
+export { MeshTrackingSchema, type MeshTracking } from './schemas';
+export { bytesBodySource, fileBodySource, planChunks, type MeshBody, type MeshBodySource } from './body-source';
+export { createMeshDispatcher, meshTlsOptions, type MeshTransportOptions, type MeshTlsConnectOptions } from './dispatcher';

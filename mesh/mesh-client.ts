@@ -1,0 +1,889 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { promisify } from 'node:util';
+import { gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import { z } from 'zod';
+import { CourierError, ErrorType, type Issue } from '../contracts/errors';
+import { buildAuthorizationHeader } from './auth';
+import { bytesBodySource, isBodySource, planChunks, type MeshBody, type MeshBodySource } from './body-source';
+import {
+  MESH_ERROR_CODES,
+  MeshError,
+  extractMeshErrorCode,
+  isDefinitelyNotSent,
+  networkErrorCode,
+  parseRetryAfter,
+  type MeshErrorType,
+  type MeshOperation,
+} from './errors';
+import { parseInboundMetadata, pickMexHeaders, type MeshInboundMessage, type MeshInboundMetadata } from './inbound';
+import {
+  EndpointLookupSchema,
+  InboxPageSchema,
+  MeshTrackingSchema,
+  RichOutboxPageSchema,
+  SendMessageResponseSchema,
+  TrackingV1Schema,
+  type MeshTracking,
+} from './schemas';
+
+const gzip = promisify(gzipCb);
+
+/** The only Accept value MESH v2 (and the sandbox's strict parser) accepts: reference/mesh.md §3.2. */
+export const MESH_ACCEPT = 'application/vnd.mesh.v2+json';
+export const DEFAULT_CHUNK_SIZE = 20 * 1024 * 1024;
+const MAX_CHUNK_SIZE = 100 * 1000 * 1000 - 1;
+const DEFAULT_CLIENT_VERSION = 'itk3-courier-mesh/0.1.0';
+
+/** Minimal structured logger (pino-compatible). Only ids, statuses and counts are ever logged. */
+export interface MeshLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface MeshClientOptions {
+  /** e.g. `https://msg.intspineservices.nhs.uk`, or `http://127.0.0.1:8700` for the local sandbox. */
+  baseUrl: string;
+  mailboxId: string;
+  password: string;
+  sharedKey: string;
+  /** mTLS / proxy / test injection; build one with `createMeshDispatcher`. */
+  dispatcher?: Dispatcher;
+  /** Injectable fetch (defaults to undici's). Responses must follow Fetch semantics (bodies already content-decoded). */
+  fetch?: typeof fetch;
+  clock?: () => Date;
+  /** A fresh unique value per call (default `randomUUID`): token nonces and default file names. */
+  nonce?: () => string;
+  /** Send chunking threshold in bytes of uncompressed data (default 20 MiB). */
+  chunkSize?: number;
+  /** gzip each chunk on send with `Content-Encoding: gzip` (default false, like mesh-client). */
+  compress?: boolean;
+  /** Per HTTP request, including reading its body (default 120 000). */
+  timeoutMs?: number;
+  /** Extra attempts for operations that are safe to repeat (default 3). */
+  maxRetries?: number;
+  /** Sent in `mex-ClientVersion` and `User-Agent` on the handshake. */
+  clientVersion?: string;
+  /** Allow `http://` to a host other than loopback (default false: plain HTTP is for the local sandbox only). */
+  allowPlainHttp?: boolean;
+  /** First backoff step in ms (default 250); full jitter, doubled per attempt, capped at `maxRetryDelayMs`. */
+  retryBaseDelayMs?: number;
+  /** Cap of one backoff wait and of an honoured Retry-After (default 30 000); longer waits are the caller's. */
+  maxRetryDelayMs?: number;
+  /** How long to let an in-flight send settle before looking it up after an unknown outcome (default 2 000). */
+  unknownOutcomeSettleMs?: number;
+  /** How far before a send the outbox lookup starts, to allow for clock skew (default 10 min). */
+  lookupSkewMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  logger?: MeshLogger;
+}
+
+const OptionsSchema = z.object({
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  mailboxId: z.string().regex(/^[A-Za-z0-9]{1,20}$/, 'mailbox id must be 1-20 letters or digits'),
+  password: z.string().min(1),
+  sharedKey: z.string().min(1),
+  chunkSize: z.number().int().min(1).max(MAX_CHUNK_SIZE).optional(),
+  compress: z.boolean().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  maxRetries: z.number().int().min(0).max(10).optional(),
+  clientVersion: z.string().min(1).max(100).optional(),
+  allowPlainHttp: z.boolean().optional(),
+  retryBaseDelayMs: z.number().int().min(0).optional(),
+  maxRetryDelayMs: z.number().int().min(0).optional(),
+  unknownOutcomeSettleMs: z.number().int().min(0).optional(),
+  lookupSkewMs: z.number().int().min(0).optional(),
+});
+
+export interface SendMessageRequest {
+  /** Recipient mailbox id (or a GP Connect `GPPROVIDER_...` routing address). Never logged. */
+  to: string;
+  workflowId: string;
+  body: MeshBody;
+  /** May hold patient identifiers: never logged or put in errors. */
+  subject?: string;
+  /** Sender's reference; for GP Connect the sender ODS code, so not unique. */
+  localId?: string;
+  /**
+   * `Mex-FileName`: the key that lets a send with an unknown outcome be found again. Give one unique per
+   * ITK3 attempt (no patient data); when omitted a unique `<uuid>.dat` is generated.
+   */
+  fileName?: string;
+  /** `Mex-Content-Type`: the content type of the whole payload. */
+  contentType?: string;
+  /** Override the client's `compress` for this message. */
+  compress?: boolean;
+  /**
+   * Before the first POST, look for a message already sent with this `fileName` (and to/workflow/localId)
+   * since `sentAfter`, and resume or return it instead of sending again. Use on every re-attempt of the same
+   * logical send (e.g. an activity retry after a crash).
+   */
+  lookupBeforeSend?: { sentAfter: Date };
+}
+
+export interface SendMessageResult {
+  messageId: string;
+  /** The `Mex-FileName` used (generated when the request had none). */
+  fileName: string;
+  /** True when the message id was found by lookup rather than returned by a POST of this call. */
+  recovered: boolean;
+  totalChunks: number;
+}
+
+/** What an outbox lookup for a send found (see mesh/README.md, "Unknown send outcomes"). */
+export type SentMessageLookup =
+  | { outcome: 'FOUND'; messageId: string; status?: string; method: 'OUTBOX_RICH' | 'LOCAL_ID_TRACKING' }
+  | { outcome: 'NOT_FOUND'; method: 'OUTBOX_RICH' | 'LOCAL_ID_TRACKING' }
+  | { outcome: 'AMBIGUOUS'; messageIds: string[] }
+  | { outcome: 'UNSUPPORTED' };
+
+export interface SentMessageProbe {
+  fileName: string;
+  to: string;
+  workflowId: string;
+  localId?: string;
+  /** Only messages sent at or after this time (minus `lookupSkewMs`) are considered. */
+  sentAfter: Date;
+  /** The local id is unique per attempt, so the deprecated track-by-local-id may be used as a fallback. */
+  localIdIsUnique?: boolean;
+}
+
+export interface ListInboxOptions {
+  /** Page size sent as `max_results` (10..5000, MESH default 500); all pages are followed. */
+  maxResults?: number;
+  /** MESH `workflow_filter` syntax: `WF`, `!WF`, `WF*`, `*X*`, ... */
+  workflowFilter?: string;
+  /** Stop after this many ids in total. */
+  limit?: number;
+}
+
+/** A download whose body is read chunk by chunk, never whole (for large messages). */
+export interface MeshInboundStream {
+  metadata: MeshInboundMetadata;
+  /** Decoded bytes in order; MESH chunks are fetched lazily. Iterate once. */
+  body: AsyncIterable<Buffer>;
+}
+
+interface RequestSpec {
+  op: MeshOperation;
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  ok: readonly number[];
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  auth?: boolean;
+  messageId?: string;
+}
+
+// undici's Dispatcher (npm) and the one in Node's bundled fetch types are distinct types for the same shape.
+type FetchInit = Omit<RequestInit, 'dispatcher'> & { dispatcher?: Dispatcher };
+
+/** Header limits from the sandbox/SPEC (reference/mesh.md §3.4). */
+const HEADER_LIMITS = { to: 100, workflowId: 300, subject: 500, localId: 300, fileName: 300, contentType: 100 } as const;
+// Latin-1 printable only: a control character gives MESH error 06, and fetch rejects non-Latin-1 header values.
+const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]*$/;
+
+/**
+ * MESH API v2 client (reference/mesh.md §3; checklist §9). One instance per mailbox; it holds no global
+ * state, takes its transport, clock and nonce source as options, and never imports Temporal.
+ *
+ * Retry policy, one decision per error type (see `MeshError.retryable`):
+ * - GET, PUT acknowledge, handshake, chunk uploads 2..n: retried on network errors, 425/429 and 5xx with
+ *   full-jitter backoff (Retry-After honoured up to `maxRetryDelayMs`).
+ * - The first POST of a send is never repeated blindly: an unknown outcome is resolved by lookup first.
+ * - 401/403, 404, 410, 417, 423 and other 4xx are never retried.
+ */
+export class MeshClient {
+  private readonly baseUrl: string;
+  private readonly mailboxId: string;
+  private readonly password: string;
+  private readonly sharedKey: string;
+  private readonly dispatcher?: Dispatcher;
+  private readonly fetchImpl: typeof fetch;
+  private readonly clock: () => Date;
+  private readonly nonce: () => string;
+  private readonly chunkSize: number;
+  private readonly compress: boolean;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly clientVersion: string;
+  private readonly retryBaseDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly settleMs: number;
+  private readonly lookupSkewMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly logger?: MeshLogger;
+
+  constructor(opts: MeshClientOptions) {
+    const parsed = OptionsSchema.safeParse(opts);
+    const issues: Issue[] = parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    if (parsed.success) {
+      const url = new URL(opts.baseUrl);
+      const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+      if (url.protocol === 'http:' && !loopback && !opts.allowPlainHttp) {
+        issues.push({ path: 'baseUrl', message: 'plain http is only allowed to loopback (the local sandbox) unless allowPlainHttp is set' });
+      }
+    }
+    if (issues.length > 0) {
+      // Values are never echoed: the password and shared key are among them.
+      throw new CourierError(ErrorType.CONFIG_INVALID, `Invalid MESH client options: ${issues.map((i) => i.path).join(', ')}`, issues);
+    }
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.mailboxId = opts.mailboxId.toUpperCase();
+    this.password = opts.password;
+    this.sharedKey = opts.sharedKey;
+    if (opts.dispatcher) this.dispatcher = opts.dispatcher;
+    this.fetchImpl = opts.fetch ?? (undiciFetch as unknown as typeof fetch);
+    this.clock = opts.clock ?? (() => new Date());
+    this.nonce = opts.nonce ?? randomUUID;
+    this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.compress = opts.compress ?? false;
+    this.timeoutMs = opts.timeoutMs ?? 120_000;
+    this.maxRetries = opts.maxRetries ?? 3;
+    this.clientVersion = opts.clientVersion ?? DEFAULT_CLIENT_VERSION;
+    this.retryBaseDelayMs = opts.retryBaseDelayMs ?? 250;
+    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 30_000;
+    this.settleMs = opts.unknownOutcomeSettleMs ?? 2_000;
+    this.lookupSkewMs = opts.lookupSkewMs ?? 10 * 60_000;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = opts.random ?? Math.random;
+    if (opts.logger) this.logger = opts.logger;
+  }
+
+  /** The mailbox this client authenticates as (upper case). */
+  get mailbox(): string {
+    return this.mailboxId;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Operations
+
+  /**
+   * Validate the mailbox and record the connection (MESH API v2 "Validate a mailbox"; call once a day).
+   * Safe to retry.
+   */
+  async handshake(): Promise<void> {
+    const headers = {
+      'mex-ClientVersion': this.clientVersion,
+      'mex-OSName': os.type(),
+      'mex-OSVersion': os.release(),
+      'mex-OSArchitecture': os.arch(),
+      'mex-JavaVersion': 'N/A',
+      'User-Agent': `${this.clientVersion};node/${process.versions.node};${os.type()}`,
+    };
+    await this.withRetry('handshake', async () => {
+      const res = await this.exchange({ op: 'handshake', method: 'POST', path: this.mailboxPath(''), ok: [200], headers });
+      await drain(res);
+    });
+  }
+
+  /**
+   * Send a message (MESH API v2 "Send message" and "Send chunked message"; reference/mesh.md §3.4, §3.8).
+   * Data above `chunkSize` is split raw, each chunk gzipped on its own when compressing, chunk 1 POSTed to
+   * `/outbox` with `Mex-Chunk-Range: 1:n` and chunks 2..n uploaded in order. The first POST is never
+   * repeated while its outcome is unknown: the client looks the message up by its unique `Mex-FileName`
+   * first (mesh/README.md "Unknown send outcomes").
+   */
+  async sendMessage(req: SendMessageRequest): Promise<SendMessageResult> {
+    const fileName = req.fileName ?? `${this.nonce()}.dat`;
+    this.validateSend(req, fileName);
+    const source: MeshBodySource = isBodySource(req.body) ? req.body : bytesBodySource(req.body);
+    if (source.size === 0) {
+      throw new MeshError(ErrorType.MESH_SEND_REJECTED, 'MESH sendMessage rejected before sending: empty body (MESH code 02)', {
+        operation: 'sendMessage',
+        retryable: false,
+        meshErrorCode: '02',
+      });
+    }
+    const compress = req.compress ?? this.compress;
+    const plan = planChunks(source.size, this.chunkSize);
+    const total = plan.length;
+    const probe: SentMessageProbe = {
+      fileName,
+      to: req.to,
+      workflowId: req.workflowId,
+      ...(req.localId !== undefined ? { localId: req.localId } : {}),
+      sentAfter: req.lookupBeforeSend?.sentAfter ?? this.clock(),
+    };
+
+    let messageId: string | undefined;
+    let recovered = false;
+    if (req.lookupBeforeSend) {
+      const found = await this.findSentMessage(probe);
+      if (found.outcome === 'FOUND') {
+        messageId = found.messageId;
+        recovered = true;
+        if (found.status !== 'uploading') return { messageId, fileName, recovered, totalChunks: total };
+      } else if (found.outcome !== 'NOT_FOUND') {
+        throw this.outcomeUnknown(found, undefined);
+      }
+    }
+
+    const encodeChunk = async (index: number): Promise<Uint8Array> => {
+      const part = plan[index]!;
+      const raw = await source.read(part.offset, part.length);
+      if (raw.byteLength !== part.length) throw new RangeError('body source returned the wrong number of bytes');
+      return compress ? gzip(raw, { level: zlibConstants.Z_DEFAULT_COMPRESSION }) : raw;
+    };
+    const encodingHeaders: Record<string, string> = compress ? { 'Content-Encoding': 'gzip' } : {};
+
+    if (messageId === undefined) {
+      const headers: Record<string, string> = {
+        'Content-Type': 'application/octet-stream',
+        'Mex-To': req.to,
+        'Mex-WorkflowID': req.workflowId,
+        'Mex-FileName': fileName,
+        'Mex-Chunk-Range': `1:${total}`,
+        ...encodingHeaders,
+      };
+      if (req.subject !== undefined) headers['Mex-Subject'] = req.subject;
+      if (req.localId !== undefined) headers['Mex-LocalID'] = req.localId;
+      if (req.contentType !== undefined) headers['Mex-Content-Type'] = req.contentType;
+      const first = await this.postFirstChunk(headers, await encodeChunk(0), probe);
+      messageId = first.messageId;
+      recovered = first.recovered;
+      if (first.recovered && first.status !== undefined && first.status !== 'uploading') {
+        return { messageId, fileName, recovered, totalChunks: total };
+      }
+    }
+
+    for (let index = 1; index < total; index += 1) {
+      const chunkNumber = index + 1;
+      const body = await encodeChunk(index);
+      const id = messageId;
+      let attempt = 0;
+      await this.withRetry('sendChunk', async () => {
+        attempt += 1;
+        try {
+          const res = await this.exchange({
+            op: 'sendChunk',
+            method: 'POST',
+            path: this.mailboxPath(`/outbox/${encodeURIComponent(id)}/${chunkNumber}`),
+            ok: [202],
+            headers: { 'Content-Type': 'application/octet-stream', 'Mex-Chunk-Range': `${chunkNumber}:${total}`, ...encodingHeaders },
+            body,
+            messageId: id,
+          });
+          await drain(res);
+        } catch (err) {
+          // A retried *last* chunk answered 423 means our earlier upload of it landed and finalised the message.
+          if (attempt > 1 && chunkNumber === total && err instanceof MeshError && err.type === ErrorType.MESH_LOCKED) return;
+          throw err;
+        }
+      });
+    }
+    return { messageId, fileName, recovered, totalChunks: total };
+  }
+
+  /** Ids of messages waiting in the inbox, following `links.next` across pages (MESH API v2 "Check inbox"). */
+  async listInbox(opts: ListInboxOptions = {}): Promise<string[]> {
+    if (opts.maxResults !== undefined && (!Number.isInteger(opts.maxResults) || opts.maxResults < 10 || opts.maxResults > 5000)) {
+      throw new RangeError('maxResults must be an integer from 10 to 5000');
+    }
+    const query = new URLSearchParams();
+    if (opts.maxResults !== undefined) query.set('max_results', String(opts.maxResults));
+    if (opts.workflowFilter !== undefined) query.set('workflow_filter', opts.workflowFilter);
+    let path: string | undefined = this.mailboxPath(`/inbox${query.size > 0 ? `?${query.toString()}` : ''}`);
+    const ids: string[] = [];
+    const seenPaths = new Set<string>();
+    while (path !== undefined) {
+      seenPaths.add(path);
+      const current: string = path;
+      const page = await this.withRetry('listInbox', async () => {
+        const res = await this.exchange({ op: 'listInbox', method: 'GET', path: current, ok: [200] });
+        return this.parseJson('listInbox', res, InboxPageSchema);
+      });
+      for (const id of page.messages) {
+        ids.push(id);
+        if (opts.limit !== undefined && ids.length >= opts.limit) return ids;
+      }
+      const next = page.links?.next;
+      // Stop on an empty page or a link we have followed already, so a misbehaving server cannot loop us.
+      path = next && page.messages.length > 0 && !seenPaths.has(next) ? this.relativePath(next) : undefined;
+    }
+    return ids;
+  }
+
+  /**
+   * Download a whole message: every chunk, decoded by `Content-Encoding` (MESH API v2 "Download message",
+   * "Download message chunk"). The body is held once; use `downloadMessageStream` for large messages.
+   */
+  async downloadMessage(messageId: string): Promise<MeshInboundMessage> {
+    const { metadata, body } = await this.downloadMessageStream(messageId);
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const part of body) {
+      parts.push(part);
+      size += part.byteLength;
+    }
+    const { totalChunks: _total, ...rest } = metadata;
+    return { ...rest, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size) };
+  }
+
+  /**
+   * Start a download and return its metadata with a lazy body: chunk k+1 is requested only after chunk k
+   * has been consumed, so memory stays flat in message size. Each chunk request is retried on its own.
+   */
+  async downloadMessageStream(messageId: string): Promise<MeshInboundStream> {
+    const id = messageId;
+    const first = await this.withRetry('downloadMessage', () =>
+      this.exchange({ op: 'downloadMessage', method: 'GET', path: this.mailboxPath(`/inbox/${encodeURIComponent(id)}`), ok: [200, 206], messageId: id }),
+    );
+    const mex = pickMexHeaders(first.headers.entries());
+    const parsed = parseInboundMetadata(id, mex, first.headers.get('content-type') ?? undefined);
+    if ('error' in parsed) {
+      await cancel(first);
+      throw new MeshError(ErrorType.MESH_PROTOCOL_ERROR, `MESH downloadMessage: ${parsed.error}`, {
+        operation: 'downloadMessage',
+        retryable: false,
+        messageId: id,
+      });
+    }
+    if (first.status === 200 && parsed.totalChunks > 1) {
+      // MESH answers 206 while chunks remain; a 200 with more chunks announced is contradictory.
+      await cancel(first);
+      throw new MeshError(ErrorType.MESH_PROTOCOL_ERROR, 'MESH downloadMessage: 200 for a multi-chunk message', {
+        operation: 'downloadMessage',
+        retryable: false,
+        messageId: id,
+      });
+    }
+    const total = parsed.totalChunks;
+    const self = this;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      let res: Response | undefined = first;
+      try {
+        yield* readBody(res, 'downloadMessage', id);
+        res = undefined;
+        for (let k = 2; k <= total; k += 1) {
+          res = await self.withRetry('downloadMessage', () =>
+            self.exchange({
+              op: 'downloadMessage',
+              method: 'GET',
+              path: self.mailboxPath(`/inbox/${encodeURIComponent(id)}/${k}`),
+              ok: k === total ? [200] : [206, 200],
+              messageId: id,
+            }),
+          );
+          yield* readBody(res, 'downloadMessage', id);
+          res = undefined;
+        }
+      } finally {
+        if (res) await cancel(res);
+      }
+    }
+    return { metadata: parsed, body: chunks() };
+  }
+
+  /** Acknowledge (MESH API v2 "Acknowledge message"): removes it from the inbox. Idempotent, so retried. */
+  async acknowledgeMessage(messageId: string): Promise<void> {
+    await this.withRetry('acknowledgeMessage', async () => {
+      const res = await this.exchange({
+        op: 'acknowledgeMessage',
+        method: 'PUT',
+        path: this.mailboxPath(`/inbox/${encodeURIComponent(messageId)}/status/acknowledged`),
+        ok: [200],
+        messageId,
+      });
+      await drain(res);
+    });
+  }
+
+  /** Outbox tracking by message id (MESH API v2 "Track an outbox message"). Do not poll it often. */
+  async trackMessage(messageId: string): Promise<MeshTracking> {
+    return this.withRetry('trackMessage', async () => {
+      const res = await this.exchange({
+        op: 'trackMessage',
+        method: 'GET',
+        path: this.mailboxPath(`/outbox/tracking?messageID=${encodeURIComponent(messageId)}`),
+        ok: [200],
+        messageId,
+      });
+      return this.parseJson('trackMessage', res, MeshTrackingSchema);
+    });
+  }
+
+  /** Mailboxes registered for an ODS code and workflow (MESH API v2 "Look up MESH address"; no auth header). */
+  async lookupEndpoint(odsCode: string, workflowId: string): Promise<Array<{ mailboxId: string; mailboxName?: string }>> {
+    const path = `/messageexchange/endpointlookup/${encodeURIComponent(odsCode)}/${encodeURIComponent(workflowId)}`;
+    const body = await this.withRetry('lookupEndpoint', async () => {
+      const res = await this.exchange({ op: 'lookupEndpoint', method: 'GET', path, ok: [200], auth: false });
+      return this.parseJson('lookupEndpoint', res, EndpointLookupSchema);
+    });
+    return body.results.map((r) => (r.mailbox_name !== undefined ? { mailboxId: r.mailbox_id, mailboxName: r.mailbox_name } : { mailboxId: r.mailbox_id }));
+  }
+
+  /**
+   * Look for a message this mailbox already sent, by its unique `Mex-FileName` plus recipient, workflow
+   * and local id, sent since `sentAfter` (minus `lookupSkewMs`). Uses the outbox listing (`/outbox/rich`,
+   * served by mesh-sandbox; real MESH availability not verified) and confirms each candidate with
+   * tracking; falls back to the deprecated track-by-local-id only when the local id is unique.
+   */
+  async findSentMessage(probe: SentMessageProbe): Promise<SentMessageLookup> {
+    const rich = await this.findViaRichOutbox(probe);
+    if (rich.outcome !== 'UNSUPPORTED') return rich;
+    if (probe.localIdIsUnique && probe.localId) return this.findViaLocalIdTracking(probe);
+    return rich;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Send internals
+
+  private async postFirstChunk(
+    headers: Record<string, string>,
+    body: Uint8Array,
+    probe: SentMessageProbe,
+  ): Promise<{ messageId: string; recovered: boolean; status?: string }> {
+    for (let attempt = 0; ; attempt += 1) {
+      let res: Response | undefined;
+      try {
+        res = await this.exchange({ op: 'sendMessage', method: 'POST', path: this.mailboxPath('/outbox'), ok: [202], headers, body });
+      } catch (err) {
+        if (!(err instanceof MeshError)) throw err;
+        const canRepeat = attempt < this.maxRetries;
+        // Refused before MESH took it (429/425, or the connection never opened): sending again is safe.
+        if (err.type === ErrorType.MESH_RATE_LIMITED || (err.type === ErrorType.MESH_NETWORK_ERROR && isDefinitelyNotSent(err.cause))) {
+          const wait = this.retryDelay(err, attempt);
+          if (canRepeat && wait !== undefined) {
+            await this.sleep(wait);
+            continue;
+          }
+          throw err;
+        }
+        if (err.type !== ErrorType.MESH_NETWORK_ERROR && err.type !== ErrorType.MESH_SERVER_ERROR) throw err;
+        // The request may have reached MESH: find out before sending again.
+        const resolved = await this.resolveUnknownSend(probe, err);
+        if (resolved.outcome === 'FOUND') {
+          return { messageId: resolved.messageId, recovered: true, ...(resolved.status !== undefined ? { status: resolved.status } : {}) };
+        }
+        if (resolved.outcome === 'NOT_FOUND' && canRepeat) {
+          this.logger?.warn({ operation: 'sendMessage', attempt }, 'MESH send outcome resolved as not sent; sending again');
+          continue;
+        }
+        throw this.outcomeUnknown(resolved, err);
+      }
+      try {
+        const messageId = await this.parseJson('sendMessage', res, SendMessageResponseSchema);
+        return { messageId, recovered: false };
+      } catch (err) {
+        // 202 arrived, so MESH has the message, but we could not read its id: look it up, never resend.
+        const resolved = await this.resolveUnknownSend(probe, err);
+        if (resolved.outcome === 'FOUND') return { messageId: resolved.messageId, recovered: true };
+        throw this.outcomeUnknown(resolved, err);
+      }
+    }
+  }
+
+  private async resolveUnknownSend(probe: SentMessageProbe, cause: unknown): Promise<SentMessageLookup> {
+    this.logger?.warn(
+      { operation: 'sendMessage', errorType: cause instanceof MeshError ? cause.type : 'UNKNOWN' },
+      'MESH send outcome unknown; looking the message up before any resend',
+    );
+    let last: SentMessageLookup = { outcome: 'UNSUPPORTED' };
+    // Two looks, each after a settle delay, so a POST still being processed when we gave up is not missed.
+    for (let look = 0; look < 2; look += 1) {
+      await this.sleep(this.settleMs);
+      try {
+        last = await this.findSentMessage(probe);
+      } catch (err) {
+        this.logger?.warn({ operation: 'sendMessage', errorType: err instanceof MeshError ? err.type : 'UNKNOWN' }, 'MESH send lookup failed');
+        return { outcome: 'UNSUPPORTED' };
+      }
+      if (last.outcome !== 'NOT_FOUND') return last;
+    }
+    return last;
+  }
+
+  private outcomeUnknown(lookup: SentMessageLookup, cause: unknown): MeshError {
+    const why =
+      lookup.outcome === 'AMBIGUOUS'
+        ? 'several sent messages match the file name'
+        : lookup.outcome === 'UNSUPPORTED'
+          ? 'the outbox cannot be searched for this message'
+          : 'the message was not found and no resend is left';
+    return new MeshError(ErrorType.MESH_SEND_OUTCOME_UNKNOWN, `MESH sendMessage outcome unknown: ${why}; not resent`, {
+      operation: 'sendMessage',
+      retryable: false,
+      issues: [{ path: 'fileName', message: 'reconcile by Mex-FileName in the MESH outbox before sending this attempt again' }],
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  }
+
+  private async findViaRichOutbox(probe: SentMessageProbe): Promise<SentMessageLookup> {
+    const since = new Date(probe.sentAfter.getTime() - this.lookupSkewMs);
+    // The sandbox compares start_time with naive UTC datetimes, so send ISO without a zone designator.
+    const start = since.toISOString().replace(/Z$/, '');
+    let path: string | undefined = this.mailboxPath(`/outbox/rich?start_time=${encodeURIComponent(start)}&max_results=100`);
+    const to = probe.to.toUpperCase();
+    const candidates: string[] = [];
+    const seen = new Set<string>();
+    for (let page = 0; path !== undefined && page < 100; page += 1) {
+      seen.add(path);
+      const current: string = path;
+      let body;
+      try {
+        body = await this.withRetry('listOutbox', async () => {
+          const res = await this.exchange({ op: 'listOutbox', method: 'GET', path: current, ok: [200] });
+          return this.parseJson('listOutbox', res, RichOutboxPageSchema);
+        });
+      } catch (err) {
+        if (err instanceof MeshError && (err.httpStatus === 404 || err.httpStatus === 405 || err.httpStatus === 501)) {
+          return { outcome: 'UNSUPPORTED' };
+        }
+        throw err;
+      }
+      for (const m of body.messages) {
+        if ((m.message_type ?? 'DATA').toUpperCase() !== 'DATA') continue;
+        if ((m.recipient ?? '').toUpperCase() !== to) continue;
+        if (m.workflow_id !== probe.workflowId) continue;
+        if (probe.localId !== undefined && (m.local_id ?? '') !== probe.localId) continue;
+        candidates.push(m.message_id);
+      }
+      const next = body.links?.next;
+      path = next && body.messages.length > 0 && !seen.has(next) ? this.relativePath(next) : undefined;
+    }
+    // The listing has no file name: confirm each candidate with tracking, which does.
+    const matches: Array<{ id: string; status?: string }> = [];
+    for (const id of candidates) {
+      try {
+        const t = await this.trackMessage(id);
+        if (t.filename === probe.fileName) matches.push({ id, ...(t.status !== undefined ? { status: t.status } : {}) });
+      } catch (err) {
+        if (err instanceof MeshError && err.type === ErrorType.MESH_NOT_FOUND) continue;
+        throw err;
+      }
+    }
+    if (matches.length === 0) return { outcome: 'NOT_FOUND', method: 'OUTBOX_RICH' };
+    if (matches.length > 1) return { outcome: 'AMBIGUOUS', messageIds: matches.map((m) => m.id) };
+    const match = matches[0]!;
+    return { outcome: 'FOUND', messageId: match.id, method: 'OUTBOX_RICH', ...(match.status !== undefined ? { status: match.status.toLowerCase() } : {}) };
+  }
+
+  private async findViaLocalIdTracking(probe: SentMessageProbe): Promise<SentMessageLookup> {
+    const localId = probe.localId!;
+    let res: Response;
+    try {
+      res = await this.withRetry('trackByLocalId', () =>
+        this.exchange({ op: 'trackByLocalId', method: 'GET', path: this.mailboxPath(`/outbox/tracking/${encodeURIComponent(localId)}`), ok: [200, 300] }),
+      );
+    } catch (err) {
+      if (err instanceof MeshError && err.type === ErrorType.MESH_NOT_FOUND) return { outcome: 'NOT_FOUND', method: 'LOCAL_ID_TRACKING' };
+      throw err;
+    }
+    if (res.status === 300) {
+      await drain(res);
+      return { outcome: 'AMBIGUOUS', messageIds: [] };
+    }
+    const json = (await this.parseJson('trackByLocalId', res, TrackingV1Schema)) as Record<string, unknown>;
+    if (json.fileName !== probe.fileName) return { outcome: 'AMBIGUOUS', messageIds: [String(json.messageId)] };
+    const status = typeof json.status === 'string' ? json.status.toLowerCase() : undefined;
+    return { outcome: 'FOUND', messageId: String(json.messageId), method: 'LOCAL_ID_TRACKING', ...(status !== undefined ? { status } : {}) };
+  }
+
+  private validateSend(req: SendMessageRequest, fileName: string): void {
+    const issues: Issue[] = [];
+    const check = (path: keyof typeof HEADER_LIMITS, value: string | undefined, required: boolean): void => {
+      if (value === undefined) {
+        if (required) issues.push({ path, message: 'is required' });
+        return;
+      }
+      if (required && value.trim() === '') issues.push({ path, message: 'must not be blank' });
+      if (value.length > HEADER_LIMITS[path]) issues.push({ path, message: `is longer than ${HEADER_LIMITS[path]} characters` });
+      if (!HEADER_SAFE.test(value)) issues.push({ path, message: 'contains control or non-Latin-1 characters' });
+    };
+    check('to', req.to, true);
+    check('workflowId', req.workflowId, true);
+    check('subject', req.subject, false);
+    check('localId', req.localId, false);
+    check('fileName', fileName, true);
+    check('contentType', req.contentType, false);
+    if (/https?:\/\//i.test(req.to) || /https?:\/\//i.test(req.workflowId)) {
+      issues.push({ path: 'to', message: 'addresses and workflow ids must not contain URLs (MESH code 06)' });
+    }
+    if (issues.length > 0) {
+      throw new MeshError(ErrorType.MESH_SEND_REJECTED, `MESH sendMessage rejected before sending: ${issues.map((i) => i.path).join(', ')}`, {
+        operation: 'sendMessage',
+        retryable: false,
+        issues,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // HTTP
+
+  private mailboxPath(suffix: string): string {
+    return `/messageexchange/${encodeURIComponent(this.mailboxId)}${suffix}`;
+  }
+
+  /** `links.next` is host-relative; accept an absolute URL only if it points at our base URL. */
+  private relativePath(link: string): string {
+    if (link.startsWith('/')) return link;
+    const url = new URL(link);
+    if (url.origin !== new URL(this.baseUrl).origin) {
+      throw new MeshError(ErrorType.MESH_PROTOCOL_ERROR, 'MESH paging link points at another host', { operation: 'listInbox', retryable: false });
+    }
+    return `${url.pathname}${url.search}`;
+  }
+
+  private authorization(): string {
+    return buildAuthorizationHeader({
+      mailboxId: this.mailboxId,
+      password: this.password,
+      sharedKey: this.sharedKey,
+      nonce: this.nonce(),
+      nonceCount: 0,
+      timestamp: this.clock(),
+    });
+  }
+
+  /** One HTTP exchange. Resolves with the response (body unread) for an expected status, else throws a typed error. */
+  private async exchange(spec: RequestSpec): Promise<Response> {
+    const headers: Record<string, string> = { Accept: MESH_ACCEPT, ...spec.headers };
+    // A fresh token per request: a new nonce each time, so no token is ever reused (SPEC: reuse → 403).
+    if (spec.auth !== false) headers.Authorization = this.authorization();
+    const init: FetchInit = { method: spec.method, headers, signal: AbortSignal.timeout(this.timeoutMs) };
+    if (spec.body !== undefined) init.body = spec.body;
+    if (this.dispatcher) init.dispatcher = this.dispatcher;
+    const started = Date.now();
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.baseUrl}${spec.path}`, init as RequestInit);
+    } catch (err) {
+      const code = networkErrorCode(err) ?? (isTimeout(err) ? 'TIMEOUT' : undefined);
+      this.logger?.debug({ operation: spec.op, messageId: spec.messageId, code }, 'MESH request failed');
+      throw new MeshError(ErrorType.MESH_NETWORK_ERROR, `MESH ${spec.op} failed: network error${code ? ` (${code})` : ''}`, {
+        operation: spec.op,
+        retryable: true,
+        cause: err,
+        ...(spec.messageId !== undefined ? { messageId: spec.messageId } : {}),
+      });
+    }
+    this.logger?.debug({ operation: spec.op, messageId: spec.messageId, status: res.status, ms: Date.now() - started }, 'MESH response');
+    if (spec.ok.includes(res.status)) return res;
+    throw await this.errorFromResponse(spec, res);
+  }
+
+  private async errorFromResponse(spec: RequestSpec, res: Response): Promise<MeshError> {
+    const text = await readCapped(res, 64 * 1024).catch(() => '');
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    const meshErrorCode = extractMeshErrorCode(json);
+    const status = res.status;
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.clock());
+    const { type, retryable } = classifyStatus(status, spec.op);
+    const known = meshErrorCode !== undefined ? MESH_ERROR_CODES[meshErrorCode] : undefined;
+    const codeText = meshErrorCode !== undefined && /^[A-Za-z0-9-]{1,40}$/.test(meshErrorCode) ? ` (MESH code ${meshErrorCode}${known ? `: ${known}` : ''})` : '';
+    return new MeshError(type, `MESH ${spec.op} failed: HTTP ${status}${codeText}`, {
+      operation: spec.op,
+      retryable,
+      httpStatus: status,
+      ...(meshErrorCode !== undefined ? { meshErrorCode } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...(spec.messageId !== undefined ? { messageId: spec.messageId } : {}),
+    });
+  }
+
+  private async parseJson<S extends z.ZodType>(op: MeshOperation, res: Response, schema: S): Promise<z.output<S>> {
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch (err) {
+      throw new MeshError(ErrorType.MESH_PROTOCOL_ERROR, `MESH ${op}: response is not JSON`, { operation: op, retryable: false, httpStatus: res.status, cause: err });
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new MeshError(ErrorType.MESH_PROTOCOL_ERROR, `MESH ${op}: unexpected response shape`, {
+        operation: op,
+        retryable: false,
+        httpStatus: res.status,
+        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      });
+    }
+    return parsed.data;
+  }
+
+  /** Delay before retry `attempt` (0-based), or undefined when the error should not be waited out here. */
+  private retryDelay(err: MeshError, attempt: number): number | undefined {
+    if (err.retryAfterMs !== undefined) return err.retryAfterMs <= this.maxRetryDelayMs ? err.retryAfterMs : undefined;
+    const ceiling = Math.min(this.maxRetryDelayMs, this.retryBaseDelayMs * 2 ** attempt);
+    return Math.floor(this.random() * ceiling);
+  }
+
+  /** Run an operation that is safe to repeat, retrying retryable typed errors with backoff and jitter. */
+  private async withRetry<T>(op: MeshOperation, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof MeshError) || !err.retryable || attempt >= this.maxRetries) throw err;
+        const wait = this.retryDelay(err, attempt);
+        if (wait === undefined) throw err;
+        this.logger?.debug({ operation: op, attempt: attempt + 1, waitMs: wait, errorType: err.type }, 'MESH retry');
+        await this.sleep(wait);
+      }
+    }
+  }
+}
+
+/** One retry decision per status (reference/mesh.md §3.6, §6.4). */
+export function classifyStatus(status: number, op: MeshOperation): { type: MeshErrorType; retryable: boolean } {
+  if (status === 401 || status === 403) return { type: ErrorType.MESH_AUTH_FAILED, retryable: false };
+  if (status === 404) return { type: ErrorType.MESH_NOT_FOUND, retryable: false };
+  if (status === 410) return { type: ErrorType.MESH_GONE, retryable: false };
+  if (status === 423) return { type: ErrorType.MESH_LOCKED, retryable: false };
+  if (status === 425 || status === 429) return { type: ErrorType.MESH_RATE_LIMITED, retryable: true };
+  if (status >= 500) return { type: ErrorType.MESH_SERVER_ERROR, retryable: true };
+  if ((op === 'sendMessage' || op === 'sendChunk') && (status === 400 || status === 406 || status === 413 || status === 417 || status === 422)) {
+    return { type: ErrorType.MESH_SEND_REJECTED, retryable: false };
+  }
+  return { type: ErrorType.MESH_PROTOCOL_ERROR, retryable: false };
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+}
+
+async function* readBody(res: Response, op: MeshOperation, messageId: string): AsyncGenerator<Buffer> {
+  if (!res.body) return;
+  try {
+    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+      yield Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+    }
+  } catch (err) {
+    if (err instanceof MeshError) throw err;
+    throw new MeshError(ErrorType.MESH_NETWORK_ERROR, `MESH ${op} failed while reading the body`, { operation: op, retryable: true, messageId, cause: err });
+  }
+}
+
+async function drain(res: Response): Promise<void> {
+  await res.arrayBuffer().catch(() => undefined);
+}
+
+async function cancel(res: Response): Promise<void> {
+  await res.body?.cancel().catch(() => undefined);
+}
+
+async function readCapped(res: Response, cap: number): Promise<string> {
+  if (!res.body) return '';
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+    parts.push(Buffer.from(part));
+    size += part.byteLength;
+    if (size >= cap) {
+      await res.body.cancel().catch(() => undefined);
+      break;
+    }
+  }
+  return Buffer.concat(parts).subarray(0, cap).toString('utf8');
+}
