@@ -5,3 +5,4 @@ export * from './submission';
 export * from './itk3-response';
 export * from './delivery';
 export * from './ids';
+export * from './activities';

@@ -1,0 +1,47 @@
+// ESLint flat config with type information (STYLE.md §9) and the import boundaries of STYLE.md §3.
+import tseslint from 'typescript-eslint';
+
+const banned = (patterns, message) => ['error', { patterns: patterns.map((group) => ({ group: [group], message })) }];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.venv/**', '.data/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': banned(
+        ['../mesh', '../mesh/*', '../config', '../config/*', '../store', '../store/*', 'node:*', 'fs', 'path', 'crypto', 'pino', 'undici', '../client/*', '../worker/*'],
+        'workflows are deterministic: no I/O, no Node built-ins, no MESH or config (STYLE.md §3); activities only by type',
+      ),
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'workflows import activities by type only' }] }],
+    },
+  },
+  {
+    files: ['itk3/**/*.ts', 'contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': banned(
+        ['../mesh', '../mesh/*', '../activities', '../activities/*', '../workflows', '../workflows/*', '../config', '../config/*', '../store', '../store/*', 'node:fs', 'node:http', 'node:https', 'node:net', 'undici', 'pino', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
+        'itk3 and contracts are pure: no I/O, no Temporal runtime (STYLE.md §3)',
+      ),
+    },
+  },
+  {
+    files: ['mesh/**/*.ts'],
+    rules: {
+      'no-restricted-imports': banned(
+        ['../itk3', '../itk3/*', '../activities', '../activities/*', '../workflows', '../workflows/*', '@temporalio/*'],
+        'the MESH client knows nothing of ITK3 or Temporal (STYLE.md §3)',
+      ),
+    },
+  },
+);

@@ -1,0 +1,212 @@
+/**
+ * Start and stop the embedded services (Temporal dev server, mesh-sandbox) from the project-local
+ * virtual environment. Shared by `npm run up`, the jest global setup and the benchmarks, so that every
+ * way of running ITK3 Courier starts the real components the same way.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import Long from 'long';
+import { ALL_SEARCH_ATTRIBUTES, searchAttributeFlags } from '../../contracts/search-attributes';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
+export const VENV_BIN = path.join(REPO_ROOT, '.venv', 'bin');
+
+export interface RunningService {
+  name: string;
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Fails with a clear message when a port is already taken, before anything is spawned. */
+export async function assertPortFree(port: number, host: string, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `Port ${port} on ${host} (${what}) is already in use. Stop whatever holds it or choose another port with the matching environment variable.`
+            : `Cannot bind ${host}:${port} for ${what}: ${err.message}`,
+        ),
+      );
+    });
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
+/** A free TCP port on loopback (for tests and benchmarks, which must not clash with a running system). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function requireBinary(name: string): string {
+  const bin = path.join(VENV_BIN, name);
+  if (!existsSync(bin)) {
+    throw new Error(`${bin} is missing: run 'npm run setup' (scripts/setup.sh) to create the project's virtual environment.`);
+  }
+  return bin;
+}
+
+function launch(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile?: string): ChildProcess {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (logFile) {
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    const out = createWriteStream(logFile, { flags: 'a' });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+  } else {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+  child.on('error', (err) => {
+    process.stderr.write(`${name} failed to start: ${err.message}\n`);
+  });
+  return child;
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitFor(what: string, child: ChildProcess, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before becoming healthy`);
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not become healthy within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface TemporalOptions {
+  port: number;
+  /** Web UI port; omit for a headless server. */
+  uiPort?: number;
+  /** SQLite file; omit for an in-memory store. */
+  dbFile?: string;
+  namespace: string;
+  retentionDays: number;
+  codecEndpoint?: string;
+  logFile?: string;
+  metricsPort?: number;
+}
+
+export async function startTemporal(opts: TemporalOptions): Promise<RunningService> {
+  const bin = requireBinary('temporal');
+  await assertPortFree(opts.port, '127.0.0.1', 'Temporal gRPC');
+  if (opts.uiPort) await assertPortFree(opts.uiPort, '127.0.0.1', 'Temporal Web UI');
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', opts.namespace];
+  if (opts.uiPort) {
+    args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
+    if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
+  } else {
+    args.push('--headless');
+  }
+  if (opts.dbFile) {
+    mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
+  }
+  if (opts.metricsPort) args.push('--metrics-port', String(opts.metricsPort));
+  for (const flag of searchAttributeFlags()) args.push('--search-attribute', flag);
+  args.push(
+    '--dynamic-config-value', 'frontend.enableServerVersionCheck=false',
+    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+    '--log-level', 'warn', '--log-format', 'json',
+  );
+  const child = launch('temporal', bin, args, {}, opts.logFile);
+  const address = `127.0.0.1:${opts.port}`;
+  let connection: Connection | undefined;
+  try {
+    await waitFor('Temporal dev server', child, async () => {
+      connection ??= await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.healthService.check({});
+      return true;
+    }, 60_000);
+    await ensureNamespaceSetup(connection!, opts.namespace, opts.retentionDays);
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  } finally {
+    await connection?.close();
+  }
+  return {
+    name: 'temporal',
+    url: address,
+    process: child,
+    stop: () => stopChild(child, 'SIGTERM', 15_000),
+  };
+}
+
+/**
+ * Retention (start-dev creates namespaces with 24 h) and search attributes: `--search-attribute` only
+ * applies when the namespace is created, so on a persisted SQLite file new attributes are added here.
+ */
+async function ensureNamespaceSetup(connection: Connection, namespace: string, retentionDays: number): Promise<void> {
+  const seconds = retentionDays * 86_400;
+  const described = await connection.workflowService.describeNamespace({ namespace });
+  if (Number(described.config?.workflowExecutionRetentionTtl?.seconds ?? 0) < seconds) {
+    await connection.workflowService.updateNamespace({
+      namespace,
+      config: { workflowExecutionRetentionTtl: { seconds: Long.fromNumber(seconds) } },
+    });
+  }
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const have = new Set(Object.keys(existing.customAttributes ?? {}));
+  const typeEnum: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
+  const missing = ALL_SEARCH_ATTRIBUTES.filter((k) => !have.has(k.name));
+  if (missing.length > 0) {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((k) => [k.name, typeEnum[k.type] ?? 2])),
+    });
+  }
+}
+
+export interface MeshSandboxOptions {
+  port: number;
+  sharedKey: string;
+  /** memory for tests (resettable), file for a local system whose messages survive restarts. */
+  storeMode: 'memory' | 'file';
+  dataDir?: string;
+  logFile?: string;
+}
+
+export async function startMeshSandbox(opts: MeshSandboxOptions): Promise<RunningService> {
+  const bin = requireBinary('uvicorn');
+  await assertPortFree(opts.port, '127.0.0.1', 'mesh-sandbox');
+  const env: NodeJS.ProcessEnv = { STORE_MODE: opts.storeMode, AUTH_MODE: 'full', SHARED_KEY: opts.sharedKey, ENV: 'local' };
+  if (opts.storeMode === 'file') {
+    if (!opts.dataDir) throw new Error('mesh-sandbox file mode needs a data directory');
+    mkdirSync(opts.dataDir, { recursive: true });
+    env.MAILBOXES_DATA_DIR = opts.dataDir;
+  }
+  const args = ['mesh_sandbox.api:app', '--host', '127.0.0.1', '--port', String(opts.port), '--workers', '1', '--log-level', 'warning'];
+  const child = launch('mesh-sandbox', bin, args, env, opts.logFile);
+  const url = `http://127.0.0.1:${opts.port}`;
+  try {
+    await waitFor('mesh-sandbox', child, async () => (await fetch(`${url}/health`)).ok, 60_000);
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+  return { name: 'mesh-sandbox', url, process: child, stop: () => stopChild(child) };
+}

@@ -1,0 +1,151 @@
+/**
+ * `npm run up`: brings the whole system up on embedded defaults — Temporal dev server (SQLite under
+ * .data/, Web UI), mesh-sandbox (file store under .data/), the worker, the HTTP API and the GP practice
+ * peer — waits until each is healthy, prints the URLs and stops everything cleanly on Ctrl-C.
+ * A second run reuses the persisted state. Ports come from environment variables.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
+import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, startTemporal, type RunningService } from './lib/services';
+
+const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
+const DATA = path.join(REPO_ROOT, '.data');
+
+/** A local store key, made once and kept with the local data (never used outside local mode). */
+function localStoreKeys(): string {
+  if (process.env.STORE_KEYS) return process.env.STORE_KEYS;
+  const file = path.join(DATA, 'local-store-keys');
+  if (!existsSync(file)) {
+    mkdirSync(DATA, { recursive: true });
+    writeFileSync(file, `local1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+function child(name: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv): ChildProcess {
+  const proc = spawn(cmd, args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (line: string): string => `[${name}] ${line}\n`;
+  for (const stream of [proc.stdout, proc.stderr]) {
+    let buf = '';
+    stream?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) process.stdout.write(prefix(l));
+    });
+  }
+  return proc;
+}
+
+async function waitUntil(what: string, proc: ChildProcess, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s`);
+}
+
+async function main(): Promise<void> {
+  const temporalPort = Number(env('TEMPORAL_PORT', '7233'));
+  const uiPort = Number(env('TEMPORAL_UI_PORT', '8233'));
+  const meshPort = Number(env('MESH_PORT', '8700'));
+  const apiPort = Number(env('ITK3_API_PORT', '3000'));
+  const namespace = env('TEMPORAL_NAMESPACE', 'courier');
+  const sharedKey = env('MESH_SHARED_KEY', 'TestKey');
+  await assertPortFree(apiPort, '127.0.0.1', 'ITK3 Courier API (ITK3_API_PORT)');
+
+  const services: RunningService[] = [];
+  const procs: Array<{ name: string; proc: ChildProcess }> = [];
+  let stopping = false;
+  const stopAll = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping ITK3 Courier...\n');
+    for (const { proc } of procs.reverse()) {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(null); }, 10_000); proc.once('exit', () => { clearTimeout(t); r(null); }); });
+      }
+    }
+    for (const s of services.reverse()) await s.stop();
+    process.stdout.write('stopped.\n');
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  try {
+    process.stdout.write('starting Temporal dev server and mesh-sandbox...\n');
+    services.push(
+      await startTemporal({
+        port: temporalPort,
+        uiPort,
+        namespace,
+        retentionDays: 30,
+        dbFile: path.join(DATA, 'temporal.sqlite'),
+        logFile: path.join(DATA, 'logs', 'temporal.log'),
+      }),
+    );
+    services.push(
+      await startMeshSandbox({ port: meshPort, sharedKey, storeMode: 'file', dataDir: path.join(DATA, 'mesh'), logFile: path.join(DATA, 'logs', 'mesh-sandbox.log') }),
+    );
+    const appEnv: NodeJS.ProcessEnv = {
+      ITK3_MODE: 'local',
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_NAMESPACE: namespace,
+      MESH_URL: `http://127.0.0.1:${meshPort}`,
+      MESH_SHARED_KEY: sharedKey,
+      ITK3_RECIPIENT_MAILBOX: env('ITK3_RECIPIENT_MAILBOX', 'X26ABC2'),
+      ITK3_API_PORT: String(apiPort),
+      STORE_DIR: env('STORE_DIR', path.join(DATA, 'store')),
+      STORE_KEYS: localStoreKeys(),
+    };
+    const dist = path.join(REPO_ROOT, 'dist');
+    const worker = child('worker', process.execPath, [path.join(dist, 'worker', 'main.js')], appEnv);
+    procs.push({ name: 'worker', proc: worker });
+    const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+    await waitUntil('worker', worker, async () => {
+      const tq = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: env('ITK3_TASK_QUEUE', DELIVERY_TASK_QUEUE) }, taskQueueType: 1 });
+      return (tq.pollers ?? []).length > 0;
+    });
+    await connection.close();
+    const api = child('api', process.execPath, [path.join(dist, 'client', 'api-main.js')], appEnv);
+    procs.push({ name: 'api', proc: api });
+    await waitUntil('API', api, async () => (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok);
+    const peer = child('gp-practice', path.join(VENV_BIN, 'python'), [path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'), '--url', `http://127.0.0.1:${meshPort}`, '--shared-key', sharedKey, '--record', path.join(DATA, 'gp-practice-received.jsonl')], {});
+    procs.push({ name: 'gp-practice', proc: peer });
+
+    for (const { name, proc } of procs) {
+      proc.once('exit', (code) => {
+        if (!stopping) {
+          process.stderr.write(`${name} exited unexpectedly (code ${code}); stopping everything\n`);
+          void stopAll(1);
+        }
+      });
+    }
+    process.stdout.write(
+      [
+        '',
+        'ITK3 Courier is up.',
+        `  API             http://127.0.0.1:${apiPort}   (itk3 submit examples/consultation-report.json)`,
+        `  Temporal Web UI http://127.0.0.1:${uiPort}/namespaces/${namespace}/workflows`,
+        `  Temporal gRPC   127.0.0.1:${temporalPort}`,
+        `  mesh-sandbox    http://127.0.0.1:${meshPort}`,
+        '  GP practice     X26ABC2 (answers 20013 then 30001)',
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    process.stderr.write(`up failed: ${(err as Error).message}\n`);
+    await stopAll(1);
+  }
+}
+
+void main();

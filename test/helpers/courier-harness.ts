@@ -1,0 +1,121 @@
+/**
+ * Runs the real ITK3 Courier wiring (worker with its inbox poller, HTTP API) against the Temporal dev
+ * server and mesh-sandbox started by the jest global setup, plus the GP practice peer (NHS England's
+ * Python mesh-client) as a child process. Each harness has its own task queue, store and peer files.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { loadConfig, type AppConfig } from '../../config/env';
+import { buildApi } from '../../client/api';
+import { CourierHttpClient } from '../../client/http-client';
+import { inboxPollerWorkflowId } from '../../contracts';
+import { activityConfig, createMeshClient, createStore, defaultDeadlines } from '../../worker/compose';
+import { createCourierWorker, ensureInboxPoller } from '../../worker/worker';
+import { REPO_ROOT, VENV_BIN } from '../../scripts/lib/services';
+import { testServices } from './services';
+
+export interface PeerRecord {
+  messageHeaderId: string;
+  senderReference?: string;
+  documentId?: string;
+  meshMessageId: string;
+}
+
+export interface Harness {
+  config: AppConfig;
+  api: CourierHttpClient;
+  temporal: Client;
+  /** Response codes the GP practice sends for a SenderReference (encounter id); [] = silent. */
+  setScenario(senderReference: string, codes: string[]): void;
+  peerRecords(): PeerRecord[];
+  stop(): Promise<void>;
+}
+
+export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+  const services = testServices();
+  const dir = mkdtempSync(path.join(services.dir, 'harness-'));
+  const config = loadConfig({
+    ITK3_MODE: 'local',
+    TEMPORAL_ADDRESS: services.temporalAddress,
+    TEMPORAL_NAMESPACE: services.namespace,
+    ITK3_TASK_QUEUE: `e2e-${randomUUID()}`,
+    MESH_URL: services.meshUrl,
+    MESH_SHARED_KEY: services.meshSharedKey,
+    MESH_MAILBOX_ID: 'X26ABC1',
+    ITK3_RECIPIENT_MAILBOX: 'X26ABC2',
+    MESH_POLL_INTERVAL: '500ms',
+    STORE_DIR: path.join(dir, 'store'),
+    STORE_KEYS: `test1:${randomBytes(32).toString('base64')}`,
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  });
+  const logger = pino({ level: config.env.LOG_LEVEL });
+  const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection: await Connection.connect({ address: config.env.TEMPORAL_ADDRESS }), namespace: config.env.TEMPORAL_NAMESPACE });
+  const store = createStore(config);
+  const worker: Worker = await createCourierWorker({ config, logger, store, mesh: createMeshClient(config), client: temporal, connection });
+  const running = worker.run();
+  await ensureInboxPoller(temporal, config);
+
+  const app = buildApi({ client: temporal, logger, store, activity: activityConfig(config), deadlines: defaultDeadlines(config) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+
+  const scenarios = path.join(dir, 'scenarios.json');
+  const record = path.join(dir, 'peer-received.jsonl');
+  const scenarioMap: Record<string, string[]> = {};
+  writeFileSync(scenarios, '{}');
+  const peer: ChildProcess = spawn(
+    path.join(VENV_BIN, 'python'),
+    [path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'), '--url', services.meshUrl, '--shared-key', services.meshSharedKey, '--scenarios', scenarios, '--record', record, '--interval', '0.3'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let peerErr = '';
+  peer.stderr?.on('data', (d: Buffer) => (peerErr += d.toString()));
+
+  return {
+    config,
+    api: new CourierHttpClient(`http://127.0.0.1:${port}`),
+    temporal,
+    setScenario(ref, codes) {
+      scenarioMap[ref] = codes;
+      writeFileSync(scenarios, JSON.stringify(scenarioMap));
+    },
+    peerRecords() {
+      if (!existsSync(record)) return [];
+      return readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PeerRecord);
+    },
+    async stop() {
+      peer.kill('SIGTERM');
+      await app.close();
+      await temporal.workflow.getHandle(inboxPollerWorkflowId(config.env.MESH_MAILBOX_ID)).terminate('test finished').catch(() => undefined);
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await temporal.connection.close();
+      if (peerErr.trim()) process.stderr.write(`gp practice peer stderr:\n${peerErr}\n`);
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value, or fails with the last value seen. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

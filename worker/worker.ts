@@ -1,0 +1,51 @@
+/**
+ * Builds a configured Worker (and starts the MESH inbox poller). Used by worker/main.ts and by the
+ * end-to-end tests, so the tests run the real wiring.
+ */
+import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities';
+import { inboxPollerWorkflowId } from '../contracts';
+import type { AppConfig } from '../config/env';
+import type { MeshClient } from '../mesh';
+import type { ContentStore } from '../store/content-store';
+import { activityConfig } from './compose';
+
+export interface CourierWorkerDeps {
+  config: AppConfig;
+  logger: Logger;
+  store: ContentStore;
+  mesh: MeshClient;
+  client: Client;
+  connection: NativeConnection;
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Worker> {
+  const activities = createActivities({
+    config: activityConfig(deps.config),
+    store: deps.store,
+    mesh: deps.mesh,
+    temporal: deps.client,
+    logger: deps.logger,
+  });
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.env.TEMPORAL_NAMESPACE,
+    taskQueue: deps.config.env.ITK3_TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows'),
+    activities,
+    ...deps.workerOptions,
+  });
+}
+
+/** One durable poller per mailbox; starting it again is a no-op (USE_EXISTING). */
+export async function ensureInboxPoller(client: Client, config: AppConfig): Promise<void> {
+  await client.workflow.start('meshInboxPollerWorkflow', {
+    workflowId: inboxPollerWorkflowId(config.env.MESH_MAILBOX_ID),
+    taskQueue: config.env.ITK3_TASK_QUEUE,
+    args: [{ mailboxId: config.env.MESH_MAILBOX_ID, pollIntervalMs: config.pollIntervalMs }],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+  });
+}

@@ -1,0 +1,3 @@
+// Workflow functions only: this module is what the worker bundles.
+export { sendDocumentWorkflow } from './send-document';
+export { meshInboxPollerWorkflow } from './inbox-poller';
