@@ -12,7 +12,6 @@ import {
   SubmissionSchema,
   type BuildItk3MessageInput,
   type BuildItk3MessageResult,
-  type EscalationInput,
   type PollMeshInboxInput,
   type PollMeshInboxResult,
   type SendMeshMessageInput,
@@ -23,6 +22,7 @@ import type { ContentStore } from '../store/content-store';
 import { buildSendDocumentMessage } from '../itk3';
 import type { MeshClient } from '../mesh';
 import { routeInboxMessage } from './inbound';
+import { createEscalationActivities } from './escalation';
 
 export interface ActivityConfig {
   profile: SpecProfile;
@@ -111,10 +111,7 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Tells a person (GPCM-SD-094/095, 1.3.1). The log always; more channels come with the operator surfaces. */
-    async raiseEscalation(input: EscalationInput): Promise<void> {
-      deps.logger.warn({ escalation: input }, `escalation ${input.kind.toLowerCase()}: ${input.reason}`);
-    },
+    ...createEscalationActivities(deps),
 
     /** One pass over a MESH inbox: route every message to its workflow, and only then acknowledge it. */
     async pollMeshInbox(input: PollMeshInboxInput): Promise<PollMeshInboxResult> {

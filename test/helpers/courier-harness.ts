@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig, type AppConfig } from '../../config/env';
 import { buildApi } from '../../client/api';
@@ -36,7 +36,20 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+/** Keep the SDK's own INFO lines out of test output; the native runtime is one per process. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed in this jest worker by an earlier test file
+  }
+  runtimeInstalled = true;
+}
+
 export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+  installQuietRuntime();
   const services = testServices();
   const dir = mkdtempSync(path.join(services.dir, 'harness-'));
   const config = loadConfig({
