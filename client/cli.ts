@@ -8,6 +8,12 @@ import { Command } from 'commander';
 import type { DeliveryState } from '../contracts';
 import { CourierApiError, CourierHttpClient } from './http-client';
 
+// `itk3 status x | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name('itk3')

@@ -199,4 +199,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C on `npm run up` reaches the whole process group
+        sys.exit(0)
