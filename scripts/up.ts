@@ -58,6 +58,10 @@ async function main(): Promise<void> {
   const apiPort = Number(env('ITK3_API_PORT', '3000'));
   const namespace = env('TEMPORAL_NAMESPACE', 'courier');
   const sharedKey = env('MESH_SHARED_KEY', 'TestKey');
+  // Every port is checked before anything starts, so a clash is one clear line, not a half-started system.
+  await assertPortFree(temporalPort, '127.0.0.1', 'Temporal gRPC (TEMPORAL_PORT)');
+  await assertPortFree(uiPort, '127.0.0.1', 'Temporal Web UI (TEMPORAL_UI_PORT)');
+  await assertPortFree(meshPort, '127.0.0.1', 'mesh-sandbox (MESH_PORT)');
   await assertPortFree(apiPort, '127.0.0.1', 'ITK3 Courier API (ITK3_API_PORT)');
 
   const services: RunningService[] = [];
@@ -148,4 +152,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((err: unknown) => {
+  process.stderr.write(`up: ${(err as Error).message}\n`);
+  process.exit(1);
+});
