@@ -18,6 +18,7 @@ import {
 } from '../contracts';
 import { buildSendDocumentMessage } from '../itk3';
 import type { ActivityConfig } from '../activities';
+import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../config/deadlines';
 import type { ContentStore } from '../store/content-store';
 
 export interface SubmitDeps {
@@ -25,6 +26,8 @@ export interface SubmitDeps {
   store: ContentStore;
   activity: ActivityConfig;
   deadlines: AckDeadlines;
+  /** Full deadline policy (config/deadlines.ts `loadDeadlinePolicy`); without it, `deadlines` plus defaults. */
+  deadlinePolicy?: DeadlinePolicy;
   now?: () => Date;
 }
 
@@ -63,8 +66,12 @@ export async function submitDocument(deps: SubmitDeps, body: unknown): Promise<S
     senderOds: submission.sender.odsCode,
     recipientOds: submission.recipient.odsCode,
     submissionRef,
-    deadlines: deps.deadlines,
+    // Defaults, then per recipient ODS, then per submission (config/deadlines.ts).
+    deadlines: resolveDeadlines(deps.deadlinePolicy ?? deadlinePolicyFrom(deps.deadlines), submission.recipient.odsCode, submission.deadlines),
     submittedAt: now.toISOString(),
+    ...(submission.replaces
+      ? { replaces: { ...submission.replaces, workflowId: deliveryWorkflowId(submission.replaces.documentId, submission.replaces.version) } }
+      : {}),
   };
   try {
     await deps.client.workflow.start('sendDocumentWorkflow', {

@@ -6,3 +6,4 @@ export * from './itk3-response';
 export * from './delivery';
 export * from './ids';
 export * from './activities';
+export * from './operator';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DeliveryDeadlinesSchema } from './delivery';
 
 /**
  * A Send Document submission from a backend service: what to send, about whom, from whom. This is the
@@ -111,6 +112,11 @@ export const SubmissionSchema = z.object({
   careSetting: SnomedCodingSchema.optional(),
   /** For a replacement: the document it replaces (GPCM-SD-126..132, 1.3.1). */
   replaces: z.object({ documentId: z.uuid(), version: z.number().int().min(1) }).optional(),
+  /**
+   * Per-submission deadline overrides in milliseconds; they win over the recipient's and the defaults
+   * (config/deadlines.ts). Acknowledgement deadlines are measured from the MESH send time.
+   */
+  deadlines: DeliveryDeadlinesSchema.partial().strict().optional(),
 });
 export type Submission = z.infer<typeof SubmissionSchema>;
 export type SubmissionInput = z.input<typeof SubmissionSchema>;

@@ -62,11 +62,18 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     workflowId: workflowInfo().workflowId,
     documentId: input.documentId,
     version: input.version,
+    senderOds: input.senderOds,
+    recipientOds: input.recipientOds,
     status: 'SENDING',
     escalated: false,
     waitingFor: 'NOTHING',
     currentAttempt: 0,
+    submissionRef: input.submissionRef,
+    deadlines: input.deadlines,
     attempts: [],
+    escalations: [],
+    rejectedRoutes: [],
+    run: 1,
     timeline: [],
   };
   const seenResponses = new Set<string>();

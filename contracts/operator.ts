@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { ContentRefSchema, DeliveryDeadlinesSchema, DeliveryStatusSchema, WaitingForSchema } from './delivery';
+
+/**
+ * Operator actions on a delivery workflow, sent as Temporal updates (workflows/definitions.ts). Every
+ * action names who did it and why (GPCM-SD-094/095 in 1.3.1: a person is told, and acts). The HTTP API
+ * and the CLI parse with these schemas at the edge; inside the workflow the update validators repeat
+ * the structural checks without zod (workflows/operator-checks.ts) and check that the action is allowed
+ * in the current state, rejecting with a clear reason.
+ *
+ * A corrected or replacement submission is never carried in the update: the API validates and stores it
+ * in the encrypted content store, and the update carries its claim check (`ContentRef`). The workflow
+ * has an activity re-read and validate the stored content before accepting it.
+ */
+
+/** Who acted: an operator's user id or service name. Never a patient identifier. */
+export const ActorSchema = z.string().trim().min(1, 'actor is required').max(200);
+/** Why they acted, in words; kept in the timeline. Must not contain patient identifiers. */
+export const ReasonSchema = z.string().trim().min(1, 'a reason is required').max(2000);
+
+/** `correct`: send a corrected submission as a new ITK3 message (sender defect, 20015 size, 10009...). */
+export const CorrectInputSchema = z.object({
+  actor: ActorSchema,
+  reason: ReasonSchema,
+  /** The corrected submission, already stored encrypted by the API. Same document id and version. */
+  submissionRef: ContentRefSchema,
+  /** After a business rejection (30002/30003), a correction to the same recipient needs this set. */
+  overrideBusinessRejection: z.boolean().optional(),
+});
+export type CorrectInput = z.infer<typeof CorrectInputSchema>;
+
+/** `resend`: send the current submission again, as a new ITK3 message with fresh ids. */
+export const ResendInputSchema = z.object({
+  actor: ActorSchema,
+  reason: ReasonSchema,
+  /** A re-send to the route that gave a business rejection is refused unless this is true. */
+  overrideBusinessRejection: z.boolean().optional(),
+});
+export type ResendInput = z.infer<typeof ResendInputSchema>;
+
+/**
+ * `replace`: send a replacement for a DELIVERED document (GPCM-SD-126..132 in 1.3.1). The stored
+ * submission must have the same document id, version = this version + 1, and `replaces` naming this
+ * version; it is delivered by its own workflow, `deliveryWorkflowId(documentId, version + 1)`.
+ */
+export const ReplaceInputSchema = z.object({
+  actor: ActorSchema,
+  reason: ReasonSchema,
+  submissionRef: ContentRefSchema,
+});
+export type ReplaceInput = z.infer<typeof ReplaceInputSchema>;
+
+/** `abandon`: stop trying; the workflow ends with status ABANDONED. */
+export const AbandonInputSchema = z.object({
+  actor: ActorSchema,
+  reason: ReasonSchema,
+});
+export type AbandonInput = z.infer<typeof AbandonInputSchema>;
+
+/** `acknowledgeEscalation`: a person has taken the open escalation; reminders stop. */
+export const AcknowledgeEscalationInputSchema = z.object({
+  actor: ActorSchema,
+  note: ReasonSchema,
+  /** Optional guard: acknowledge only if this is still the open escalation. */
+  escalationId: z.string().min(1).optional(),
+});
+export type AcknowledgeEscalationInput = z.infer<typeof AcknowledgeEscalationInputSchema>;
+
+/**
+ * `changeDeadlines`: new durations (ms) for this delivery. Acknowledgement deadlines stay measured from
+ * the MESH send time of the current attempt; a deadline already passed escalates at once.
+ */
+export const ChangeDeadlinesInputSchema = z
+  .object({
+    actor: ActorSchema,
+    reason: ReasonSchema,
+    deadlines: DeliveryDeadlinesSchema.partial(),
+  })
+  .refine((v) => Object.values(v.deadlines).some((d) => d !== undefined), {
+    message: 'name at least one deadline to change',
+    path: ['deadlines'],
+  });
+export type ChangeDeadlinesInput = z.infer<typeof ChangeDeadlinesInputSchema>;
+
+/** What every operator update answers: the state the workflow is in once the action is accepted. */
+export const OperatorActionResultSchema = z.object({
+  action: z.enum(['correct', 'resend', 'replace', 'abandon', 'acknowledgeEscalation', 'changeDeadlines']),
+  at: z.string(),
+  status: DeliveryStatusSchema,
+  waitingFor: WaitingForSchema,
+  waitingUntil: z.string().optional(),
+  /** The attempt number the action created or applies to. */
+  attempt: z.number().int(),
+  /** For `replace`: the workflow that delivers the replacement. */
+  replacementWorkflowId: z.string().optional(),
+  replacementVersion: z.number().int().optional(),
+});
+export type OperatorActionResult = z.infer<typeof OperatorActionResultSchema>;
+
+/**
+ * Failure types of rejected operator updates (the `type` of the ApplicationFailure the client sees).
+ * Validator rejections arrive with the message only; these types mark rejections found after the
+ * update was accepted (the content check needs an activity).
+ */
+export const OperatorRefusal = {
+  /** The action is not allowed in the current state (or the state changed while it was checked). */
+  OPERATOR_ACTION_NOT_ALLOWED: 'OPERATOR_ACTION_NOT_ALLOWED',
+  /** The stored corrected/replacement submission failed validation; `details[0]` lists the issues. */
+  SUBMISSION_REF_INVALID: 'SUBMISSION_REF_INVALID',
+} as const;
+export type OperatorRefusal = (typeof OperatorRefusal)[keyof typeof OperatorRefusal];
