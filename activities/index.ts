@@ -23,6 +23,7 @@ import { buildSendDocumentMessage } from '../itk3';
 import type { MeshClient } from '../mesh';
 import { routeInboxMessage } from './inbound';
 import { createEscalationActivities } from './escalation';
+import type { Notifier } from './notify/types';
 
 export interface ActivityConfig {
   profile: SpecProfile;
@@ -39,6 +40,9 @@ export interface ActivityDeps {
   temporal: Client;
   logger: Logger;
   now?: () => Date;
+  /** Escalation channels besides the log (webhook, e-mail): activities/notify. */
+  notifiers?: readonly Notifier[];
+  onNotified?: (channel: string, kind: string, outcome: 'sent' | 'failed') => void;
 }
 
 /** What the store holds for one built attempt: the XML and the MESH metadata it must go with. */

@@ -51,6 +51,34 @@ export const EnvSchema = z
     STORE_KEYS: z.string().min(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_PRETTY: bool.default(false),
+    // --- operator and integrator surfaces (issue 7) ---
+    /** Payload codec keys, `keyId:base64(32 bytes)` comma-separated; the first encrypts, all decrypt (rotation). */
+    ITK3_CODEC_KEYS: z.string().min(1),
+    ITK3_CODEC_SERVER_HOST: z.string().default('127.0.0.1'),
+    ITK3_CODEC_SERVER_PORT: port.default(8888),
+    /** Origins of the Temporal Web UI allowed to call the codec server (CORS, exact match). */
+    ITK3_CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+    /** API bearer tokens, `name:role:secret` comma-separated; role is operator or submitter. */
+    ITK3_API_TOKENS: z.string().optional(),
+    /** TLS for the API; with ITK3_API_TLS_CA the API asks for client certificates (mutual TLS). */
+    ITK3_API_TLS_CERT: z.string().optional(),
+    ITK3_API_TLS_KEY: z.string().optional(),
+    ITK3_API_TLS_CA: z.string().optional(),
+    /** Client-certificate subject CN to role, `cn:role` comma-separated (mutual TLS). */
+    ITK3_API_CLIENT_CERT_ROLES: z.string().optional(),
+    /** Escalation webhook: JSON POST signed with HMAC-SHA256 of `timestamp.body`. */
+    ITK3_ESCALATION_WEBHOOK_URL: z.url().optional(),
+    ITK3_ESCALATION_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    ITK3_ESCALATION_WEBHOOK_TIMEOUT: duration.prefault('10s'),
+    /** Escalation e-mail: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://host:465. */
+    ITK3_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+    ITK3_ESCALATION_EMAIL_TO: z.string().optional(),
+    ITK3_ESCALATION_EMAIL_FROM: z.string().default('itk3-courier@localhost'),
+    /** Prometheus: the worker serves Temporal runtime metrics plus ours on this port when set. */
+    ITK3_METRICS_HOST: z.string().default('127.0.0.1'),
+    ITK3_WORKER_METRICS_PORT: port.optional(),
+    /** Worker identity shown in Temporal (defaults to the SDK's pid@host). */
+    ITK3_WORKER_IDENTITY: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.ITK3_ROUTING_MODE === 'mailbox' && !env.ITK3_RECIPIENT_MAILBOX) {
@@ -69,7 +97,89 @@ export const EnvSchema = z
         break;
       }
     }
+    checkSurfaces(env, ctx);
   });
+
+/** Checks of the issue-7 keys; every problem is reported, no value is echoed. */
+function checkSurfaces(
+  env: { [k: string]: unknown } & Record<'ITK3_CODEC_KEYS' | 'ITK3_MODE', string>,
+  ctx: z.RefinementCtx,
+): void {
+  const add = (key: string, message: string): void => ctx.addIssue({ code: 'custom', path: [key], message });
+  if (!isKeyRing(env.ITK3_CODEC_KEYS)) add('ITK3_CODEC_KEYS', 'each entry must be keyId:base64 of 32 bytes, key ids unique');
+  const tokens = env.ITK3_API_TOKENS as string | undefined;
+  if (tokens !== undefined) {
+    try {
+      parseApiTokens(tokens);
+    } catch (err) {
+      add('ITK3_API_TOKENS', (err as Error).message);
+    }
+  }
+  const roles = env.ITK3_API_CLIENT_CERT_ROLES as string | undefined;
+  if (roles !== undefined && !/^[^:,]+:(operator|submitter)(,[^:,]+:(operator|submitter))*$/.test(roles)) {
+    add('ITK3_API_CLIENT_CERT_ROLES', 'each entry must be cn:operator or cn:submitter');
+  }
+  if (!!env.ITK3_API_TLS_CERT !== !!env.ITK3_API_TLS_KEY) add('ITK3_API_TLS_CERT', 'ITK3_API_TLS_CERT and ITK3_API_TLS_KEY go together');
+  if (env.ITK3_API_TLS_CA && !env.ITK3_API_TLS_CERT) add('ITK3_API_TLS_CA', 'mutual TLS needs ITK3_API_TLS_CERT and ITK3_API_TLS_KEY');
+  if (env.ITK3_API_CLIENT_CERT_ROLES && !env.ITK3_API_TLS_CA) add('ITK3_API_CLIENT_CERT_ROLES', 'needs ITK3_API_TLS_CA (mutual TLS)');
+  if (env.ITK3_MODE === 'production' && !tokens && !env.ITK3_API_TLS_CA) {
+    add('ITK3_API_TOKENS', 'production needs ITK3_API_TOKENS or mutual TLS (ITK3_API_TLS_CA)');
+  }
+  if (!!env.ITK3_ESCALATION_WEBHOOK_URL !== !!env.ITK3_ESCALATION_WEBHOOK_SECRET) {
+    add('ITK3_ESCALATION_WEBHOOK_SECRET', 'ITK3_ESCALATION_WEBHOOK_URL and ITK3_ESCALATION_WEBHOOK_SECRET go together');
+  }
+  if (!!env.ITK3_SMTP_URL !== !!env.ITK3_ESCALATION_EMAIL_TO) {
+    add('ITK3_ESCALATION_EMAIL_TO', 'ITK3_SMTP_URL and ITK3_ESCALATION_EMAIL_TO go together');
+  }
+}
+
+/** `keyId:base64(32 bytes)` entries, comma-separated, ids unique. */
+function isKeyRing(spec: string): boolean {
+  const ids = new Set<string>();
+  for (const part of spec.split(',')) {
+    const [id, key, extra] = part.trim().split(':');
+    if (!id || !key || extra !== undefined || ids.has(id) || Buffer.from(key, 'base64').length !== 32) return false;
+    ids.add(id);
+  }
+  return true;
+}
+
+export interface KeyRing {
+  keys: Map<string, Buffer>;
+  /** The key that encrypts new data; every key in `keys` decrypts. */
+  activeKeyId: string;
+}
+
+export function parseKeyRing(spec: string): KeyRing {
+  const keys = new Map<string, Buffer>();
+  for (const part of spec.split(',')) {
+    const [id, key] = part.trim().split(':') as [string, string];
+    keys.set(id, Buffer.from(key, 'base64'));
+  }
+  return { keys, activeKeyId: [...keys.keys()][0]! };
+}
+
+export type Role = 'operator' | 'submitter';
+export interface ApiToken {
+  name: string;
+  role: Role;
+  secret: string;
+}
+
+/** `name:role:secret` entries. Errors name the entry by position, never the secret. */
+export function parseApiTokens(spec: string): ApiToken[] {
+  const out: ApiToken[] = [];
+  spec.split(',').forEach((part, i) => {
+    const [name, role, ...rest] = part.trim().split(':');
+    const secret = rest.join(':');
+    if (!name || (role !== 'operator' && role !== 'submitter') || secret.length < 16) {
+      throw new Error(`entry ${i + 1} must be name:operator|submitter:secret with a secret of 16+ characters`);
+    }
+    if (out.some((t) => t.name === name)) throw new Error(`entry ${i + 1} repeats the name ${name}`);
+    out.push({ name, role, secret });
+  });
+  return out;
+}
 
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -79,6 +189,11 @@ export interface AppConfig {
   pollIntervalMs: number;
   storeKeys: Map<string, Buffer>;
   activeStoreKeyId: string;
+  /** Payload codec keys (AES-256-GCM); old keys stay so old histories stay readable. */
+  codecKeys: KeyRing;
+  apiTokens: ApiToken[];
+  /** Client-certificate CN -> role, for mutual TLS. */
+  clientCertRoles: Map<string, Role>;
 }
 
 export class ConfigError extends Error {
@@ -101,5 +216,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const activeStoreKeyId = env.STORE_KEYS.split(':')[0] as string;
   const pollIntervalMs = env.MESH_POLL_INTERVAL ?? (env.ITK3_MODE === 'production' ? 300_000 : 2_000);
-  return { env, pollIntervalMs, storeKeys, activeStoreKeyId };
+  const codecKeys = parseKeyRing(env.ITK3_CODEC_KEYS);
+  const apiTokens = env.ITK3_API_TOKENS ? parseApiTokens(env.ITK3_API_TOKENS) : [];
+  const clientCertRoles = new Map<string, Role>(
+    (env.ITK3_API_CLIENT_CERT_ROLES ?? '').split(',').filter(Boolean).map((p) => p.split(':') as [string, Role]),
+  );
+  return { env, pollIntervalMs, storeKeys, activeStoreKeyId, codecKeys, apiTokens, clientCertRoles };
 }

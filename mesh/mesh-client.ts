@@ -390,6 +390,7 @@ export class MeshClient {
     if (opts.workflowFilter !== undefined) query.set('workflow_filter', opts.workflowFilter);
     let path: string | undefined = this.mailboxPath(`/inbox${query.size > 0 ? `?${query.toString()}` : ''}`);
     const ids: string[] = [];
+    const seenIds = new Set<string>();
     const seenPaths = new Set<string>();
     while (path !== undefined) {
       seenPaths.add(path);
@@ -399,6 +400,9 @@ export class MeshClient {
         return this.parseJson('listInbox', res, InboxPageSchema);
       });
       for (const id of page.messages) {
+        // The sandbox restarts from the top when the page's last id was acknowledged meanwhile: drop repeats.
+        if (seenIds.has(id)) continue;
+        seenIds.add(id);
         ids.push(id);
         if (opts.limit !== undefined && ids.length >= opts.limit) return ids;
       }

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { courierDataConverter } from '../codec/aes-gcm-codec';
 import type { AppConfig } from '../config/env';
 import { MeshClient } from '../mesh';
 import { EncryptedFileStore } from '../store/content-store';
@@ -57,7 +59,12 @@ export function defaultDeadlines(config: AppConfig): AckDeadlines {
   return { infrastructureAckMs: config.env.ITK3_INF_ACK_TIMEOUT, businessAckMs: config.env.ITK3_BUS_ACK_TIMEOUT };
 }
 
+/** The payload codec (AES-256-GCM) for every Client and Worker: history holds ciphertext only. */
+export function createDataConverter(config: AppConfig): DataConverter {
+  return courierDataConverter(config.codecKeys);
+}
+
 export async function createTemporalClient(config: AppConfig): Promise<Client> {
   const connection = await Connection.connect({ address: config.env.TEMPORAL_ADDRESS });
-  return new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE });
+  return new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config) });
 }

@@ -1,9 +1,23 @@
 /** Worker process: config -> logger -> runtime -> connection -> worker (STYLE.md §2). */
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import net from 'node:net';
+import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createMeshClient, createStore, createTemporalClient } from './compose';
+import { createWorkerMetrics, serveMetrics } from './metrics';
+import { installRuntime } from './runtime';
 import { createCourierWorker, ensureInboxPoller } from './worker';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 async function main(): Promise<void> {
   let config;
@@ -17,17 +31,22 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.env.LOG_LEVEL, name: 'itk3-worker' });
-  const levels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
-  Runtime.install({
-    logger: new DefaultLogger('INFO', ({ level, message, meta }) => logger[levels[level]](meta ?? {}, message)),
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
-  });
+  // The SDK's Prometheus exporter listens on an internal loopback port; our /metrics passes it through
+  // together with our own metrics, so each worker is one scrape target.
+  const metricsPort = config.env.ITK3_WORKER_METRICS_PORT;
+  const sdkMetricsAddress = metricsPort ? `127.0.0.1:${await freePort()}` : undefined;
+  installRuntime({ logger, ...(sdkMetricsAddress ? { prometheusBindAddress: sdkMetricsAddress } : {}) });
+  const metrics = createWorkerMetrics();
+  const metricsServer = metricsPort
+    ? await serveMetrics({ host: config.env.ITK3_METRICS_HOST, port: metricsPort, registries: [metrics.registry], sdkMetricsUrl: `http://${sdkMetricsAddress}/metrics` })
+    : undefined;
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
   const client = await createTemporalClient(config);
-  const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh: createMeshClient(config), client, connection });
+  const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh: createMeshClient(config), client, connection, metrics });
   await ensureInboxPoller(client, config);
-  logger.info({ taskQueue: config.env.ITK3_TASK_QUEUE, namespace: config.env.TEMPORAL_NAMESPACE }, 'worker started');
+  logger.info({ taskQueue: config.env.ITK3_TASK_QUEUE, namespace: config.env.TEMPORAL_NAMESPACE, identity: worker.options.identity, metricsPort }, 'worker started');
   await worker.run();
+  await metricsServer?.close();
   await connection.close();
   await client.connection.close();
 }

@@ -5,12 +5,15 @@
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import os from 'node:os';
 import { createActivities } from '../activities';
+import { notifiersFromConfig, type Notifier } from '../activities/notify';
 import { inboxPollerWorkflowId } from '../contracts';
 import type { AppConfig } from '../config/env';
 import type { MeshClient } from '../mesh';
 import type { ContentStore } from '../store/content-store';
-import { activityConfig } from './compose';
+import { activityConfig, createDataConverter } from './compose';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics';
 
 export interface CourierWorkerDeps {
   config: AppConfig;
@@ -20,6 +23,10 @@ export interface CourierWorkerDeps {
   client: Client;
   connection: NativeConnection;
   workerOptions?: Partial<WorkerOptions>;
+  /** Escalation channels; by default those configured (webhook, e-mail). */
+  notifiers?: readonly Notifier[];
+  /** Worker metrics (activity executions per identity, inbox lag); created when omitted. */
+  metrics?: WorkerMetrics;
 }
 
 export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Worker> {
@@ -29,13 +36,19 @@ export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Work
     mesh: deps.mesh,
     temporal: deps.client,
     logger: deps.logger,
+    notifiers: deps.notifiers ?? notifiersFromConfig(deps.config.env),
   });
+  const identity = deps.config.env.ITK3_WORKER_IDENTITY ?? `${process.pid}@${os.hostname()}`;
+  const metrics = deps.metrics ?? createWorkerMetrics();
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.env.TEMPORAL_NAMESPACE,
     taskQueue: deps.config.env.ITK3_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
     activities,
+    dataConverter: createDataConverter(deps.config),
+    identity,
+    interceptors: { activity: [metrics.interceptor(identity)] },
     ...deps.workerOptions,
   });
 }

@@ -14,7 +14,7 @@ import { loadConfig, type AppConfig } from '../../config/env';
 import { buildApi } from '../../client/api';
 import { CourierHttpClient } from '../../client/http-client';
 import { inboxPollerWorkflowId } from '../../contracts';
-import { activityConfig, createMeshClient, createStore, defaultDeadlines } from '../../worker/compose';
+import { activityConfig, createDataConverter, createMeshClient, createStore, defaultDeadlines } from '../../worker/compose';
 import { createCourierWorker, ensureInboxPoller } from '../../worker/worker';
 import { REPO_ROOT, VENV_BIN } from '../../scripts/lib/services';
 import { testServices } from './services';
@@ -64,12 +64,14 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     MESH_POLL_INTERVAL: '500ms',
     STORE_DIR: path.join(dir, 'store'),
     STORE_KEYS: `test1:${randomBytes(32).toString('base64')}`,
+    ITK3_CODEC_KEYS: `codec1:${randomBytes(32).toString('base64')}`,
     LOG_LEVEL: 'warn',
     ...overrides,
   });
   const logger = pino({ level: config.env.LOG_LEVEL });
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection: await Connection.connect({ address: config.env.TEMPORAL_ADDRESS }), namespace: config.env.TEMPORAL_NAMESPACE });
+  // The same payload codec as the worker and the API: the history on the server holds ciphertext only.
+  const temporal = new Client({ connection: await Connection.connect({ address: config.env.TEMPORAL_ADDRESS }), namespace: config.env.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config) });
   const store = createStore(config);
   const worker: Worker = await createCourierWorker({ config, logger, store, mesh: createMeshClient(config), client: temporal, connection });
   const running = worker.run();

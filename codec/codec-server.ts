@@ -1,0 +1,140 @@
+/**
+ * The codec server for the Temporal Web UI and CLI (reference/temporal.md §6.11): `POST /decode` and
+ * `POST /encode` with proto3-JSON payloads, CORS for the UI origins only, and every codec request
+ * authenticated: an operator bearer token (`temporal ... --codec-auth 'Bearer <token>'`) or a browser
+ * session cookie obtained at `/login` (the UI sends it when "Include cross-origin credentials" is on).
+ * Anyone else gets 401 and keeps seeing ciphertext. Each request leaves an audit line: who, which
+ * namespace, how many payloads; never a payload.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { type Authenticator, type Principal, SessionSigner } from '../client/auth';
+
+export interface CodecServerDeps {
+  codec: PayloadCodec;
+  auth: Authenticator;
+  /** Exact origins allowed by CORS, e.g. http://127.0.0.1:8233. */
+  allowedOrigins: readonly string[];
+  logger: Logger;
+  sessionTtlMs?: number;
+  sessions?: SessionSigner;
+}
+
+const SESSION_COOKIE = 'itk3_codec_session';
+
+const JsonPayloadSchema = z.object({
+  metadata: z.record(z.string(), z.base64()).nullish(),
+  data: z.base64().nullish(),
+});
+const PayloadsBodySchema = z.object({ payloads: z.array(JsonPayloadSchema).max(10_000) });
+type JsonPayload = z.infer<typeof JsonPayloadSchema>;
+
+function fromJson(p: JsonPayload): Payload {
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+    data: Buffer.from(p.data ?? '', 'base64'),
+  };
+}
+
+function toJson(p: Payload): { metadata: Record<string, string>; data: string } {
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')])),
+    data: Buffer.from(p.data ?? []).toString('base64'),
+  };
+}
+
+function cookie(req: FastifyRequest, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+const LOGIN_PAGE = `<!doctype html><meta charset="utf-8"><title>ITK3 Courier codec server</title>
+<h1>ITK3 Courier codec server</h1>
+<p>Sign in with an operator token to see decoded payloads in the Temporal Web UI
+(turn on "Include cross-origin credentials" in the UI's codec settings, and open the UI on the same host name as this page).</p>
+<form method="post" action="/login"><label>Operator token <input type="password" name="token" autocomplete="off"></label>
+<button type="submit">Sign in</button></form>`;
+
+export function buildCodecServer(deps: CodecServerDeps): FastifyInstance {
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 * 1024 });
+  const sessions = deps.sessions ?? new SessionSigner();
+  const ttl = deps.sessionTtlMs ?? 8 * 3600_000;
+  const origins = new Set(deps.allowedOrigins);
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  // CORS: only the Web UI origins, credentials allowed, so never a wildcard.
+  app.addHook('onRequest', async (req, reply) => {
+    const origin = req.headers.origin;
+    if (origin && origins.has(origin)) {
+      reply.header('Access-Control-Allow-Origin', origin);
+      reply.header('Access-Control-Allow-Credentials', 'true');
+      reply.header('Vary', 'Origin');
+    }
+  });
+  app.options('/*', async (req, reply) => {
+    const origin = req.headers.origin;
+    if (!origin || !origins.has(origin)) return reply.status(403).send({ error: 'ORIGIN_NOT_ALLOWED' });
+    return reply
+      .header('Access-Control-Allow-Methods', 'POST, GET, OPTIONS')
+      .header('Access-Control-Allow-Headers', 'X-Namespace, Content-Type, Authorization')
+      .header('Access-Control-Max-Age', '600')
+      .status(204)
+      .send();
+  });
+
+  const principalOf = (req: FastifyRequest): Principal | undefined =>
+    deps.auth.fromRequest(req.raw) ?? sessions.verify(cookie(req, SESSION_COOKIE));
+
+  const codecRoute = (direction: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
+    const who = principalOf(req);
+    const namespace = String(req.headers['x-namespace'] ?? '');
+    if (!who || who.role !== 'operator') {
+      deps.logger.warn({ audit: true, action: `codec.${direction}`, outcome: 'denied', namespace, principal: who?.name }, 'codec request refused');
+      return reply.status(who ? 403 : 401).send({ error: who ? 'FORBIDDEN' : 'UNAUTHENTICATED', message: 'an operator token or session is required' });
+    }
+    const body = PayloadsBodySchema.safeParse(req.body);
+    if (!body.success) {
+      return reply.status(400).send({ error: 'INVALID_BODY', message: 'expected {"payloads":[{"metadata":{...},"data":"<base64>"}]}' });
+    }
+    const input = body.data.payloads.map(fromJson);
+    let output: Payload[];
+    try {
+      output = direction === 'encode' ? await deps.codec.encode(input) : await deps.codec.decode(input);
+    } catch (err) {
+      deps.logger.warn({ audit: true, action: `codec.${direction}`, outcome: 'failed', namespace, principal: who.name, error: (err as Error).message }, 'codec request failed');
+      return reply.status(422).send({ error: 'CODEC_FAILED', message: (err as Error).message });
+    }
+    deps.logger.info({ audit: true, action: `codec.${direction}`, outcome: 'ok', namespace, principal: who.name, via: who.via, payloads: input.length }, 'codec request');
+    return { payloads: output.map(toJson) };
+  };
+  app.post('/decode', codecRoute('decode'));
+  app.post('/encode', codecRoute('encode'));
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/login', async (_req, reply) => reply.type('text/html').send(LOGIN_PAGE));
+  app.post('/login', async (req, reply) => {
+    const token = (req.body as Record<string, unknown> | undefined)?.token;
+    const who = typeof token === 'string' ? deps.auth.fromBearer(`Bearer ${token}`) : undefined;
+    if (!who || who.role !== 'operator') {
+      deps.logger.warn({ audit: true, action: 'codec.login', outcome: 'denied' }, 'codec sign-in refused');
+      return reply.status(401).type('text/html').send('<p>Not an operator token.</p><p><a href="/login">Try again</a></p>');
+    }
+    deps.logger.info({ audit: true, action: 'codec.login', outcome: 'ok', principal: who.name }, 'codec sign-in');
+    return reply
+      .header('Set-Cookie', `${SESSION_COOKIE}=${encodeURIComponent(sessions.sign(who, ttl))}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(ttl / 1000)}`)
+      .type('text/html')
+      .send(`<p>Signed in as ${who.name.replace(/[^\w.@-]/g, '')}. Return to the Temporal Web UI.</p>`);
+  });
+  app.post('/logout', async (_req, reply) =>
+    reply.header('Set-Cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`).send({ status: 'signed out' }),
+  );
+  return app;
+}

@@ -1,0 +1,333 @@
+import { gunzipSync } from 'node:zlib';
+import { ErrorType } from '../../../contracts/errors';
+import { MESH_ACCEPT, MeshClient, MeshError, buildAuthorizationHeader, type MeshClientOptions } from '../../../mesh';
+import { fakeFetch, json, networkError, type Route } from './fake-mesh';
+
+const NOW = new Date(Date.UTC(2026, 5, 1, 12, 0, 0));
+const PID_SUBJECT = 'Discharge summary for NHS 9434765919';
+
+function client(routes: Route[], extra: Partial<MeshClientOptions> = {}) {
+  const fake = fakeFetch(routes);
+  const sleeps: number[] = [];
+  let n = 0;
+  const c = new MeshClient({
+    baseUrl: 'https://mesh.example.nhs.uk',
+    mailboxId: 'x26abc1',
+    password: 'password',
+    sharedKey: 'TestKey',
+    fetch: fake.fetch,
+    clock: () => NOW,
+    nonce: () => `nonce-${++n}`,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random: () => 0.5,
+    unknownOutcomeSettleMs: 5,
+    ...extra,
+  });
+  return { c, calls: fake.calls, sleeps };
+}
+
+async function caught(p: Promise<unknown>): Promise<MeshError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as MeshError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('MeshClient request basics', () => {
+  it('sends exactly the v2 Accept header and a fresh, valid token on every request', async () => {
+    const { c, calls } = client([() => json(200, { messages: [] })]);
+    await c.listInbox();
+    await c.listInbox();
+    expect(calls.map((x) => x.headers.accept)).toEqual([MESH_ACCEPT, MESH_ACCEPT]);
+    const tokens = calls.map((x) => x.headers.authorization);
+    expect(new Set(tokens).size).toBe(2);
+    expect(tokens[0]).toBe(
+      buildAuthorizationHeader({ mailboxId: 'X26ABC1', password: 'password', sharedKey: 'TestKey', nonce: 'nonce-1', nonceCount: 0, timestamp: NOW }),
+    );
+    expect(calls[0]!.path).toBe('/messageexchange/X26ABC1/inbox');
+  });
+
+  it('sends the handshake headers MESH requires', async () => {
+    const { c, calls } = client([() => new Response(null, { status: 200 })], { clientVersion: 'itk3-courier/9.9' });
+    await c.handshake();
+    expect(calls[0]).toMatchObject({ method: 'POST', path: '/messageexchange/X26ABC1' });
+    expect(calls[0]!.headers).toMatchObject({ 'mex-clientversion': 'itk3-courier/9.9', 'mex-javaversion': 'N/A' });
+    expect(calls[0]!.headers['mex-osname']).toBeTruthy();
+    expect(calls[0]!.headers['mex-osversion']).toBeTruthy();
+  });
+
+  it('calls endpoint lookup without an Authorization header', async () => {
+    const { c, calls } = client([() => json(200, { results: [{ mailbox_id: 'X26ABC2', mailbox_name: 'TESTMB2' }, { mailbox_id: 'X26ABC9' }] })]);
+    expect(await c.lookupEndpoint('X26', 'GPFED_CONSULT_REPORT')).toEqual([{ mailboxId: 'X26ABC2', mailboxName: 'TESTMB2' }, { mailboxId: 'X26ABC9' }]);
+    expect(calls[0]!.path).toBe('/messageexchange/endpointlookup/X26/GPFED_CONSULT_REPORT');
+    expect(calls[0]!.headers.authorization).toBeUndefined();
+  });
+
+  it('reports every invalid option at once without echoing secret values', () => {
+    let err: unknown;
+    try {
+      new MeshClient({ baseUrl: 'ftp://x', mailboxId: 'bad id!', password: '', sharedKey: 'SuperSecret', chunkSize: 0 });
+    } catch (e) {
+      err = e;
+    }
+    const e = err as { type: string; issues: Array<{ path: string }>; message: string };
+    expect(e.type).toBe(ErrorType.CONFIG_INVALID);
+    expect(e.issues.map((i) => i.path).sort()).toEqual(['baseUrl', 'chunkSize', 'mailboxId', 'password']);
+    expect(JSON.stringify(e)).not.toContain('SuperSecret');
+  });
+
+  it('allows plain http only to loopback unless told otherwise', () => {
+    const base = { mailboxId: 'X26ABC1', password: 'p', sharedKey: 'k' };
+    expect(() => new MeshClient({ ...base, baseUrl: 'http://127.0.0.1:8700' })).not.toThrow();
+    expect(() => new MeshClient({ ...base, baseUrl: 'http://mesh.internal:8700' })).toThrow(/baseUrl/);
+    expect(() => new MeshClient({ ...base, baseUrl: 'http://mesh.internal:8700', allowPlainHttp: true })).not.toThrow();
+  });
+});
+
+describe('retry decisions', () => {
+  it('retries a GET after 503 with jittered exponential backoff', async () => {
+    const { c, calls, sleeps } = client([(_, n) => (n <= 2 ? json(503, {}) : json(200, { messages: ['A'] }))], { retryBaseDelayMs: 100 });
+    expect(await c.listInbox()).toEqual(['A']);
+    expect(calls).toHaveLength(3);
+    expect(sleeps).toEqual([50, 100]); // random 0.5 × 100, × 200
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const { c, sleeps } = client([(_, n) => (n === 1 ? json(429, {}, { 'retry-after': '2' }) : json(200, { messages: [] }))]);
+    await c.listInbox();
+    expect(sleeps).toEqual([2000]);
+  });
+
+  it('leaves a Retry-After longer than maxRetryDelayMs to the caller', async () => {
+    const { c, calls } = client([() => json(429, {}, { 'retry-after': '3600' })]);
+    const err = await caught(c.listInbox());
+    expect(err).toMatchObject({ type: ErrorType.MESH_RATE_LIMITED, retryable: true, retryAfterMs: 3_600_000 });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('retries network errors on safe operations up to maxRetries, then fails retryable', async () => {
+    const { c, calls } = client([() => Promise.reject(networkError('ECONNRESET'))], { maxRetries: 2 });
+    const err = await caught(c.acknowledgeMessage('ID1'));
+    expect(err).toMatchObject({ type: ErrorType.MESH_NETWORK_ERROR, retryable: true, messageId: 'ID1' });
+    expect(calls).toHaveLength(3);
+  });
+
+  it.each([
+    [401, ErrorType.MESH_AUTH_FAILED],
+    [403, ErrorType.MESH_AUTH_FAILED],
+    [404, ErrorType.MESH_NOT_FOUND],
+    [410, ErrorType.MESH_GONE],
+    [423, ErrorType.MESH_LOCKED],
+    [400, ErrorType.MESH_PROTOCOL_ERROR],
+  ])('never retries HTTP %i (%s)', async (status, type) => {
+    const { c, calls } = client([() => json(status, { detail: [{ event: '', code: '', msg: 'Invalid Authentication Token' }] })]);
+    const err = await caught(c.trackMessage('ID1'));
+    expect(err).toMatchObject({ type, retryable: false, httpStatus: status });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('reads the MESH error code of a 417 send failure (v2 and v1 bodies)', async () => {
+    for (const body of [{ detail: [{ event: 'SEND', code: '12', msg: 'Unregistered to address' }] }, { errorEvent: 'SEND', errorCode: '12', errorDescription: 'x' }]) {
+      const { c, calls } = client([() => json(417, body)]);
+      const err = await caught(c.sendMessage({ to: 'X26ABC9', workflowId: 'WF', body: 'x', subject: PID_SUBJECT }));
+      expect(err).toMatchObject({ type: ErrorType.MESH_SEND_REJECTED, retryable: false, meshErrorCode: '12', httpStatus: 417 });
+      expect(err.message).toContain('Unregistered to address');
+      expect(JSON.stringify(err)).not.toMatch(/9434765919|X26ABC9/);
+      expect(calls).toHaveLength(1);
+    }
+  });
+});
+
+describe('first POST of a send', () => {
+  const outboxEmpty: Route = (call) => (call.path.startsWith('/messageexchange/X26ABC1/outbox/rich') ? json(200, { messages: [], links: {} }) : undefined);
+
+  it('is never repeated blindly after a 5xx: the outbox is searched first', async () => {
+    const { c, calls } = client([
+      outboxEmpty,
+      (call, n) => (call.path === '/messageexchange/X26ABC1/outbox' ? (n === 1 ? json(502, {}) : json(202, { message_id: 'NEW' })) : undefined),
+    ]);
+    const res = await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'attempt-1.xml' });
+    expect(res).toMatchObject({ messageId: 'NEW', recovered: false });
+    const sequence = calls.map((x) => `${x.method} ${x.path.split('?')[0]}`);
+    expect(sequence).toEqual([
+      'POST /messageexchange/X26ABC1/outbox',
+      'GET /messageexchange/X26ABC1/outbox/rich',
+      'GET /messageexchange/X26ABC1/outbox/rich',
+      'POST /messageexchange/X26ABC1/outbox',
+    ]);
+  });
+
+  it('returns the message found by file name instead of sending again after a reset', async () => {
+    const { c, calls } = client([
+      (call) =>
+        call.path.startsWith('/messageexchange/X26ABC1/outbox/rich')
+          ? json(200, {
+              messages: [
+                { message_id: 'OTHER', recipient: 'X26ABC2', workflow_id: 'WF', local_id: 'X26', message_type: 'DATA', status: 'accepted' },
+                { message_id: 'MINE', recipient: 'X26ABC2', workflow_id: 'WF', local_id: 'X26', message_type: 'DATA', status: 'accepted' },
+                { message_id: 'WRONG_WF', recipient: 'X26ABC2', workflow_id: 'OTHER', local_id: 'X26', message_type: 'DATA', status: 'accepted' },
+              ],
+              links: {},
+            })
+          : undefined,
+      (call) => {
+        const m = /tracking\?messageID=(\w+)/.exec(call.path);
+        return m ? json(200, { message_id: m[1], filename: m[1] === 'MINE' ? 'attempt-1.xml' : 'attempt-0.xml', status: 'accepted' }) : undefined;
+      },
+      (call) => (call.path === '/messageexchange/X26ABC1/outbox' ? Promise.reject(networkError('ECONNRESET')) : undefined),
+    ]);
+    const res = await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', localId: 'X26', fileName: 'attempt-1.xml' });
+    expect(res).toMatchObject({ messageId: 'MINE', recovered: true });
+    expect(calls.filter((x) => x.method === 'POST')).toHaveLength(1);
+    expect(calls.some((x) => x.path.includes('WRONG_WF'))).toBe(false);
+  });
+
+  it('treats a timeout like a reset (outcome unknown), not like a refusal', async () => {
+    const timeout = Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
+    const { c, calls } = client([outboxEmpty, (call) => (call.path.endsWith('/outbox') ? Promise.reject(timeout) : undefined)], { maxRetries: 0 });
+    const err = await caught(c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc' }));
+    expect(err).toMatchObject({ type: ErrorType.MESH_SEND_OUTCOME_UNKNOWN, retryable: false });
+    expect(calls.filter((x) => x.method === 'POST')).toHaveLength(1);
+  });
+
+  it('stops with MESH_SEND_OUTCOME_UNKNOWN when two sent messages share the file name', async () => {
+    const { c, calls } = client([
+      (call) =>
+        call.path.includes('/outbox/rich')
+          ? json(200, { messages: ['A', 'B'].map((id) => ({ message_id: id, recipient: 'X26ABC2', workflow_id: 'WF', status: 'accepted' })) })
+          : undefined,
+      (call) => (call.path.includes('tracking?') ? json(200, { message_id: 'A', filename: 'same.xml' }) : undefined),
+      (call) => (call.path.endsWith('/outbox') ? json(500, {}) : undefined),
+    ]);
+    const err = await caught(c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'same.xml', subject: PID_SUBJECT }));
+    expect(err.type).toBe(ErrorType.MESH_SEND_OUTCOME_UNKNOWN);
+    expect(err.message).toMatch(/several/);
+    expect(JSON.stringify(err)).not.toMatch(/9434765919/);
+    expect(calls.filter((x) => x.method === 'POST')).toHaveLength(1);
+  });
+
+  it('falls back to the deprecated track-by-local-id only for unique local ids', async () => {
+    const routes: Route[] = [
+      (call) => (call.path.includes('/outbox/rich') ? json(404, {}) : undefined),
+      (call) => (call.path.includes('/outbox/tracking/LOCAL-1') ? json(200, { messageId: 'FOUND', fileName: 'f.xml', status: 'Accepted' }) : undefined),
+    ];
+    const { c } = client(routes);
+    const probe = { fileName: 'f.xml', to: 'X26ABC2', workflowId: 'WF', localId: 'LOCAL-1', sentAfter: NOW };
+    expect(await c.findSentMessage(probe)).toEqual({ outcome: 'UNSUPPORTED' });
+    expect(await c.findSentMessage({ ...probe, localIdIsUnique: true })).toEqual({ outcome: 'FOUND', messageId: 'FOUND', method: 'LOCAL_ID_TRACKING', status: 'accepted' });
+  });
+
+  it('sends again without a lookup when the connection was refused (nothing was sent)', async () => {
+    const { c, calls } = client([(call, n) => (n === 1 ? Promise.reject(networkError('ECONNREFUSED')) : call.path.endsWith('/outbox') ? json(202, { message_id: 'M' }) : undefined)]);
+    expect((await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc' })).messageId).toBe('M');
+    expect(calls.map((x) => x.path)).toEqual(['/messageexchange/X26ABC1/outbox', '/messageexchange/X26ABC1/outbox']);
+  });
+
+  it('rejects bad headers before sending, naming fields but never their values', async () => {
+    const { c, calls } = client([]);
+    const err = await caught(c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', subject: `${PID_SUBJECT}\n`, localId: 'x'.repeat(301) }));
+    expect(err).toMatchObject({ type: ErrorType.MESH_SEND_REJECTED, retryable: false });
+    expect(err.issues.map((i) => i.path).sort()).toEqual(['localId', 'subject']);
+    expect(JSON.stringify(err)).not.toMatch(/9434765919/);
+    expect(calls).toHaveLength(0);
+    expect((await caught(c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: '' }))).meshErrorCode).toBe('02');
+  });
+});
+
+describe('chunked send', () => {
+  it('splits the raw data, gzips each chunk on its own and uploads k:n in order', async () => {
+    const { c, calls } = client(
+      [(call) => (call.path.endsWith('/outbox') ? json(202, { message_id: 'CH' }) : call.path.includes('/outbox/CH/') ? json(202, null) : undefined)],
+      { chunkSize: 1000, compress: true },
+    );
+    const body = Buffer.from(Array.from({ length: 2500 }, (_, i) => i % 251));
+    const res = await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body, fileName: 'f.dat', localId: 'X26', subject: 's', contentType: 'application/xml' });
+    expect(res.totalChunks).toBe(3);
+    expect(calls.map((x) => [x.path, x.headers['mex-chunk-range'], x.headers['content-encoding']])).toEqual([
+      ['/messageexchange/X26ABC1/outbox', '1:3', 'gzip'],
+      ['/messageexchange/X26ABC1/outbox/CH/2', '2:3', 'gzip'],
+      ['/messageexchange/X26ABC1/outbox/CH/3', '3:3', 'gzip'],
+    ]);
+    expect(Buffer.concat(calls.map((x) => gunzipSync(x.body!))).equals(body)).toBe(true);
+    expect(calls[0]!.headers).toMatchObject({ 'mex-to': 'X26ABC2', 'mex-workflowid': 'WF', 'mex-filename': 'f.dat', 'mex-localid': 'X26', 'mex-subject': 's', 'mex-content-type': 'application/xml' });
+    expect(calls[1]!.headers['mex-to']).toBeUndefined();
+  });
+
+  it('retries a failed chunk upload (chunks after the first are safe to repeat)', async () => {
+    let chunk2 = 0;
+    const { c, calls } = client(
+      [(call) => (call.path.endsWith('/outbox') ? json(202, { message_id: 'CH' }) : call.path.endsWith('/CH/2') && ++chunk2 === 1 ? json(503, {}) : json(202, null))],
+      { chunkSize: 2 },
+    );
+    await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'abcd' });
+    expect(calls.map((x) => x.path.split('/').pop())).toEqual(['outbox', '2', '2']);
+  });
+
+  it('sends a single chunk with Mex-Chunk-Range 1:1 and no Content-Encoding when not compressing', async () => {
+    const { c, calls } = client([() => json(202, { message_id: 'S' })]);
+    await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'hello' });
+    expect(calls[0]!.headers['mex-chunk-range']).toBe('1:1');
+    expect(calls[0]!.headers['content-encoding']).toBeUndefined();
+    expect(calls[0]!.headers['mex-filename']).toBe('nonce-1.dat');
+    expect(calls[0]!.body!.toString()).toBe('hello');
+  });
+});
+
+describe('inbox paging and download', () => {
+  it('follows links.next across pages, ignoring repeats and stopping on a loop', async () => {
+    const { c, calls } = client([
+      (call) => {
+        if (call.path === '/messageexchange/X26ABC1/inbox?max_results=10') return json(200, { messages: ['A', 'B'], links: { next: '/messageexchange/X26ABC1/inbox?max_results=10&continue_from=p2' } });
+        if (call.path.endsWith('continue_from=p2')) return json(200, { messages: ['B', 'C'], links: { next: '/messageexchange/X26ABC1/inbox?max_results=10&continue_from=p2' } });
+        return undefined;
+      },
+    ]);
+    expect(await c.listInbox({ maxResults: 10 })).toEqual(['A', 'B', 'C']);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('parses a REPORT download into its linked message and kind', async () => {
+    const { c } = client([
+      () =>
+        new Response(null, {
+          status: 200,
+          headers: {
+            'mex-messagetype': 'REPORT',
+            'mex-messageid': 'R1',
+            'mex-linkedmsgid': 'ORIG',
+            'mex-statuscode': 'EPL-151',
+            'mex-statusdescription': 'No mailbox matched',
+            'mex-statussuccess': 'ERROR',
+            'mex-statusevent': 'TRANSFER',
+            'mex-workflowid': 'WF',
+          },
+        }),
+    ]);
+    const msg = await c.downloadMessage('R1');
+    expect(msg).toMatchObject({
+      messageId: 'R1',
+      messageType: 'REPORT',
+      workflowId: 'WF',
+      report: { kind: 'ROUTING_ERROR', statusCode: 'EPL-151', linkedMessageId: 'ORIG', statusSuccess: 'ERROR', statusEvent: 'TRANSFER', statusDescription: 'No mailbox matched' },
+    });
+    expect(msg.body.length).toBe(0);
+  });
+
+  it('downloads chunks 2..n after a 206 and refuses a 200 that announces more chunks', async () => {
+    const { c } = client([
+      (call) => {
+        if (call.path.endsWith('/inbox/M')) return new Response('ab', { status: 206, headers: { 'mex-chunk-range': '1:3', 'mex-messagetype': 'DATA' } });
+        if (call.path.endsWith('/inbox/M/2')) return new Response('cd', { status: 206, headers: { 'mex-chunk-range': '2:3' } });
+        if (call.path.endsWith('/inbox/M/3')) return new Response('e', { status: 200, headers: { 'mex-chunk-range': '3:3' } });
+        if (call.path.endsWith('/inbox/BAD')) return new Response('x', { status: 200, headers: { 'mex-chunk-range': '1:2' } });
+        return undefined;
+      },
+    ]);
+    expect((await c.downloadMessage('M')).body.toString()).toBe('abcde');
+    expect((await caught(c.downloadMessage('BAD'))).type).toBe(ErrorType.MESH_PROTOCOL_ERROR);
+  });
+});

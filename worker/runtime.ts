@@ -1,0 +1,36 @@
+/**
+ * The Temporal runtime for a worker process: its logger is our one pino logger (so the SDK's own lines,
+ * workflow `log`, activity `log` and forwarded Core logs all pass the same redaction, STYLE.md §7), and
+ * its Prometheus exporter serves the SDK's metrics. Install once, before any connection or worker.
+ */
+import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogEntry } from '@temporalio/worker';
+import type { Logger } from 'pino';
+
+const LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+
+/**
+ * Forwards one SDK log entry to pino. The SDK's metadata (workflow id, activity type, and anything a
+ * workflow or activity put in its log call) becomes pino fields, where redaction by key applies.
+ */
+export function forwardToPino(logger: Logger): (entry: LogEntry) => void {
+  return ({ level, message, meta }) => {
+    logger[LEVELS[level]]({ sdk: true, ...(meta ?? {}) }, message);
+  };
+}
+
+export interface RuntimeInstallOptions {
+  logger: Logger;
+  /** `host:port` for the SDK's Prometheus exporter; omit to export no SDK metrics. */
+  prometheusBindAddress?: string;
+  level?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+export function installRuntime(opts: RuntimeInstallOptions): Runtime {
+  return Runtime.install({
+    logger: new DefaultLogger(opts.level ?? 'INFO', forwardToPino(opts.logger)),
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      ...(opts.prometheusBindAddress ? { metrics: { prometheus: { bindAddress: opts.prometheusBindAddress } } } : {}),
+    },
+  });
+}
