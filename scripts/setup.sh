@@ -27,7 +27,7 @@ if [ ! -f "$STAMP" ] || ! cmp -s "$LOCK" "$STAMP"; then
   cp "$LOCK" "$STAMP"
 fi
 
-if [ ! -f dist/.build-stamp ] || [ -n "$(find contracts itk3 mesh config activities workflows worker client codec scripts bench store -name '*.ts' -newer dist/.build-stamp 2>/dev/null | head -1)" ]; then
+if [ ! -f dist/.build-stamp ] || [ -n "$(find contracts itk3 mesh config activities workflows worker client codec scripts bench store test/helpers -name '*.ts' -newer dist/.build-stamp 2>/dev/null | head -1)" ]; then
   echo "setup: compiling TypeScript"
   npx tsc -p tsconfig.build.json
   touch dist/.build-stamp
