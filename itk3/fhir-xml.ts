@@ -319,7 +319,8 @@ export function writeXml(node: FNode, parts: string[] = [], rootNs = true): stri
   parts.push('<', node.name);
   if (rootNs) parts.push(` xmlns="${FHIR_NS}"`);
   for (const [k, v] of Object.entries(node.attrs)) {
-    if (rootNs && k === 'xmlns') continue;
+    // The FHIR default namespace is declared once on the root; nested copies are redundant.
+    if (k === 'xmlns' && (rootNs || v === FHIR_NS)) continue;
     parts.push(' ', k, '="', escapeAttr(v), '"');
   }
   if (node.children.length === 0) {

@@ -42,3 +42,12 @@ export {
   routingAddressMismatches,
   type DobFormat,
 } from './mesh-metadata';
+export { wrapDocumentBundle, type WrapDocumentInput } from './wrap-document';
+export { readSendDocumentMessage, type ReadSendDocumentResult } from './read-message';
+export {
+  APPROVED_CONTENT_TYPES,
+  checkDocumentBundle,
+  type DocumentSummary,
+  type EnvelopeSummary,
+  type Finding,
+} from './document-checks';
