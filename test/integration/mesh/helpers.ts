@@ -2,9 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { MeshClient, type MeshClientOptions } from '../../../mesh';
 import { testServices } from '../../helpers/services';
 
+/**
+ * Mailbox roles in these tests. The e2e harness runs a Courier poller on X26ABC1 and the GP practice peer
+ * on X26ABC2 in the same sandbox, and both consume their whole inbox, so MESH tests only ever *receive*
+ * in X26ABC3 and tag each test's messages with a workflow id of its own (the sandbox does not restrict
+ * workflow ids on send), listing with `workflowFilter` so a test reads only what it sent.
+ */
 export const COURIER = 'X26ABC1';
 export const GP = 'X26ABC2';
-export const SPARE = 'X26ABC3';
+export const RECEIVER = 'X26ABC3';
 
 export function meshClient(mailboxId: string, overrides: Partial<MeshClientOptions> = {}): MeshClient {
   const { meshUrl, meshSharedKey } = testServices();
@@ -27,9 +33,14 @@ export function uniqueFileName(tag: string): string {
   return `${tag}-${randomUUID()}.dat`;
 }
 
-/** Ids in `mailbox`'s inbox whose Mex-FileName is `fileName` (downloads each candidate's headers). */
-export async function inboxIdsWithFileName(client: MeshClient, fileName: string): Promise<string[]> {
-  const ids = await client.listInbox();
+/** A workflow id no other test uses. */
+export function uniqueWorkflow(tag: string): string {
+  return `${tag.toUpperCase()}_${randomUUID().slice(0, 8).toUpperCase()}`;
+}
+
+/** Ids in the inbox on `workflowId` whose Mex-FileName is `fileName`. */
+export async function inboxIdsWithFileName(client: MeshClient, workflowId: string, fileName: string): Promise<string[]> {
+  const ids = await client.listInbox({ workflowFilter: workflowId });
   const out: string[] = [];
   for (const id of ids) {
     const stream = await client.downloadMessageStream(id);

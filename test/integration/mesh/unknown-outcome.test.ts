@@ -3,7 +3,7 @@ import { ErrorType } from '../../../contracts/errors';
 import { MeshError } from '../../../mesh';
 import { testServices } from '../../helpers/services';
 import { startFaultProxy, type FaultProxy, type FaultRule } from './fault-proxy';
-import { COURIER, GP, inboxIdsWithFileName, meshClient, uniqueFileName } from './helpers';
+import { COURIER, RECEIVER, inboxIdsWithFileName, meshClient, uniqueFileName, uniqueWorkflow } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -12,7 +12,7 @@ const CHUNK_POST = /^\/messageexchange\/X26ABC1\/outbox\/[^/]+\/\d+$/;
 
 describe('a send whose outcome is unknown is never duplicated', () => {
   let proxy: FaultProxy | undefined;
-  const gp = meshClient(GP);
+  const receiver = meshClient(RECEIVER);
   afterEach(async () => {
     await proxy?.close();
     proxy = undefined;
@@ -27,25 +27,27 @@ describe('a send whose outcome is unknown is never duplicated', () => {
 
   it('finds the message instead of resending when the first POST response is lost', async () => {
     const courier = await courierVia([{ method: 'POST', path: FIRST_POST, faults: ['drop-response'] }]);
+    const wf = uniqueWorkflow('unknown');
     const fileName = uniqueFileName('lost-response');
-    const sent = await courier.sendMessage({ to: GP, workflowId: 'TEST_WORKFLOW', body: 'clinical document', localId: 'X26', subject: 'NHS 9434765919', fileName });
+    const sent = await courier.sendMessage({ to: RECEIVER, workflowId: wf, body: 'clinical document', localId: 'X26', subject: 'NHS 9434765919', fileName });
     expect(sent.recovered).toBe(true);
     expect(posts()).toBe(1);
-    const delivered = await inboxIdsWithFileName(gp, fileName);
+    const delivered = await inboxIdsWithFileName(receiver, wf, fileName);
     expect(delivered).toEqual([sent.messageId]);
-    expect((await gp.downloadMessage(sent.messageId)).body.toString()).toBe('clinical document');
-    await gp.acknowledgeMessage(sent.messageId);
+    expect((await receiver.downloadMessage(sent.messageId)).body.toString()).toBe('clinical document');
+    await receiver.acknowledgeMessage(sent.messageId);
   });
 
   it('sends again, exactly once, when the lost request never reached MESH', async () => {
     const courier = await courierVia([{ method: 'POST', path: FIRST_POST, faults: ['drop-request'] }]);
+    const wf = uniqueWorkflow('unknown');
     const fileName = uniqueFileName('lost-request');
-    const sent = await courier.sendMessage({ to: GP, workflowId: 'TEST_WORKFLOW', body: 'second try', localId: 'X26', fileName });
+    const sent = await courier.sendMessage({ to: RECEIVER, workflowId: wf, body: 'second try', localId: 'X26', fileName });
     expect(sent.recovered).toBe(false);
     expect(posts()).toBe(2);
     expect(forwardedPosts()).toBe(1);
-    expect(await inboxIdsWithFileName(gp, fileName)).toEqual([sent.messageId]);
-    await gp.acknowledgeMessage(sent.messageId);
+    expect(await inboxIdsWithFileName(receiver, wf, fileName)).toEqual([sent.messageId]);
+    await receiver.acknowledgeMessage(sent.messageId);
   });
 
   it('resumes a chunked send whose first POST response was lost, and a lost last-chunk response', async () => {
@@ -57,15 +59,16 @@ describe('a send whose outcome is unknown is never duplicated', () => {
       { chunkSize: 1000, compress: true },
     );
     const body = randomBytes(3000);
+    const wf = uniqueWorkflow('unknown');
     const fileName = uniqueFileName('lost-chunked');
-    const sent = await courier.sendMessage({ to: GP, workflowId: 'TEST_WORKFLOW', body, localId: 'X26', fileName });
+    const sent = await courier.sendMessage({ to: RECEIVER, workflowId: wf, body, localId: 'X26', fileName });
     expect(sent).toMatchObject({ recovered: true, totalChunks: 3 });
     expect(posts()).toBe(1);
     // chunk 2 once, chunk 3 twice: the retry of the last chunk met 423 (already finalised) and counted as done
     expect(proxy!.log.filter((e) => CHUNK_POST.test(e.path)).map((e) => e.path.split('/').pop())).toEqual(['2', '3', '3']);
-    expect(await inboxIdsWithFileName(gp, fileName)).toEqual([sent.messageId]);
-    expect((await gp.downloadMessage(sent.messageId)).body.equals(body)).toBe(true);
-    await gp.acknowledgeMessage(sent.messageId);
+    expect(await inboxIdsWithFileName(receiver, wf, fileName)).toEqual([sent.messageId]);
+    expect((await receiver.downloadMessage(sent.messageId)).body.equals(body)).toBe(true);
+    await receiver.acknowledgeMessage(sent.messageId);
   });
 
   it('gives up with MESH_SEND_OUTCOME_UNKNOWN, without resending, when the outbox cannot be searched', async () => {
@@ -73,10 +76,11 @@ describe('a send whose outcome is unknown is never duplicated', () => {
       { method: 'POST', path: FIRST_POST, faults: ['drop-response'] },
       { method: 'GET', path: /\/outbox\/rich$/, faults: ['not-found', 'not-found', 'not-found'] },
     ]);
+    const wf = uniqueWorkflow('unknown');
     const fileName = uniqueFileName('unsearchable');
     let error: MeshError | undefined;
     try {
-      await courier.sendMessage({ to: GP, workflowId: 'TEST_WORKFLOW', body: 'doc', localId: 'X26', subject: 'NHS 9434765919', fileName });
+      await courier.sendMessage({ to: RECEIVER, workflowId: wf, body: 'doc', localId: 'X26', subject: 'NHS 9434765919', fileName });
     } catch (err) {
       error = err as MeshError;
     }
@@ -84,22 +88,23 @@ describe('a send whose outcome is unknown is never duplicated', () => {
     expect(error?.retryable).toBe(false);
     expect(error?.message).not.toMatch(/9434765919|X26ABC2/);
     expect(posts()).toBe(1);
-    const delivered = await inboxIdsWithFileName(gp, fileName);
+    const delivered = await inboxIdsWithFileName(receiver, wf, fileName);
     expect(delivered).toHaveLength(1);
-    await gp.acknowledgeMessage(delivered[0]!);
+    await receiver.acknowledgeMessage(delivered[0]!);
   });
 
   it('does not send again when a retried attempt looks the message up first (e.g. after a worker crash)', async () => {
     const courier = await courierVia([]);
+    const wf = uniqueWorkflow('unknown');
     const fileName = uniqueFileName('crash');
     const startedAt = new Date();
-    const first = await courier.sendMessage({ to: GP, workflowId: 'TEST_WORKFLOW', body: 'once', localId: 'X26', fileName });
-    const again = await courier.sendMessage({ to: GP, workflowId: 'TEST_WORKFLOW', body: 'once', localId: 'X26', fileName, lookupBeforeSend: { sentAfter: startedAt } });
+    const first = await courier.sendMessage({ to: RECEIVER, workflowId: wf, body: 'once', localId: 'X26', fileName });
+    const again = await courier.sendMessage({ to: RECEIVER, workflowId: wf, body: 'once', localId: 'X26', fileName, lookupBeforeSend: { sentAfter: startedAt } });
     expect(again).toMatchObject({ messageId: first.messageId, recovered: true });
     expect(posts()).toBe(1);
-    const other = await courier.sendMessage({ to: GP, workflowId: 'TEST_WORKFLOW', body: 'new attempt', localId: 'X26', fileName: uniqueFileName('crash'), lookupBeforeSend: { sentAfter: startedAt } });
+    const other = await courier.sendMessage({ to: RECEIVER, workflowId: wf, body: 'new attempt', localId: 'X26', fileName: uniqueFileName('crash'), lookupBeforeSend: { sentAfter: startedAt } });
     expect(other.recovered).toBe(false);
     expect(posts()).toBe(2);
-    for (const id of [first.messageId, other.messageId]) await gp.acknowledgeMessage(id);
+    for (const id of [first.messageId, other.messageId]) await receiver.acknowledgeMessage(id);
   });
 });
