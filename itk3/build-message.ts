@@ -187,6 +187,9 @@ function submissionIssues(s: Submission, profile: SpecProfile, now: string): Iss
   if (profile === '1.x' && !s.sender.telephone) {
     issues.push({ path: 'sender.telephone', message: 'the sender organisation telephone number is required', requirementId: 'GPCM-SD-031' });
   }
+  if (s.encounter.id.trim() === '') {
+    issues.push({ path: 'encounter.id', message: 'SenderReference must not be blank', requirementId: 'GPCM-SD-042' });
+  }
   if (s.encounter.id.length > SENDER_REFERENCE_MAX) {
     issues.push({ path: 'encounter.id', message: `SenderReference is at most ${SENDER_REFERENCE_MAX} characters`, requirementId: 'GPCM-SD-042' });
   }

@@ -77,7 +77,8 @@ export function outboundMessageHeader(e: EnvelopeInput): JsonObject {
     sender: { reference: urn(e.headerOrganizationId) },
     timestamp: e.now,
     source: { endpoint: e.senderMailbox },
-    focus: { reference: urn(e.documentBundleId) },
+    // STU3 MessageHeader.focus is 0..* (an array in JSON); ITK-MessageHeader-2 allows one.
+    focus: [{ reference: urn(e.documentBundleId) }],
   };
 }
 

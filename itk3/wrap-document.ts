@@ -88,7 +88,7 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
   warnings.push(...findings.filter((f) => f.severity === 'warning').map(({ severity: _s, ...i }) => i));
   issues.push(...checkBuildOptions(input));
   if (!/^[A-Za-z0-9]{3,20}$/.test(input.sender.meshMailbox)) issues.push({ path: 'sender.meshMailbox', message: 'MESH mailbox id must be 3-20 letters or digits', requirementId: 'GPCM-SD-046' });
-  if (!input.senderReference || /[\u0000-\u001f]/.test(input.senderReference)) issues.push({ path: 'senderReference', message: 'SenderReference must be a non-empty string without control characters', requirementId: 'GPCM-SD-042' });
+  if (!input.senderReference?.trim() || /[\u0000-\u001f]/.test(input.senderReference)) issues.push({ path: 'senderReference', message: 'SenderReference must be a non-empty string without control characters', requirementId: 'GPCM-SD-042' });
   else if (input.senderReference.length > SENDER_REFERENCE_MAX) issues.push({ path: 'senderReference', message: 'SenderReference is at most 255 characters', requirementId: EXTRA_REQUIREMENT.senderReferenceLength });
   const senderOds = input.sender.odsCode ?? summary.custodianOds;
   if (!senderOds || !/^[A-Z0-9]{3,10}$/.test(senderOds)) issues.push({ path: 'sender.odsCode', message: 'sender ODS code is missing or malformed', requirementId: 'GPCM-SD-045' });
