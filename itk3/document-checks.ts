@@ -270,7 +270,8 @@ export function checkDocumentBundle(doc: FNode, profile: SpecProfile): { finding
   if (binaries.length === 0) err('Bundle.entry(Binary)', 'the document carries no binary report', 'GPCM-SD-124');
   binaries.forEach((b, i) => {
     const contentType = val(b.resource, 'contentType');
-    const content = val(b.resource, 'content') ?? '';
+    // FHIR base64Binary allows whitespace between groups (the 2.x example wraps its PDF with spaces).
+    const content = (val(b.resource, 'content') ?? '').replace(/\s+/g, '');
     summary.attachments.push({ ...(contentType ? { contentType } : {}), base64Length: content.length });
     if (!referenced.has(b.resource)) err(`Binary[${i}]`, 'binary is not referenced from a Composition.section', 'GPCM-SD-109');
     if (!profilesOf(b.resource).includes(PROFILE.binary)) err(`Binary[${i}].meta.profile`, 'Binary does not claim ITK-Attachment-Binary-1', 'GPCM-SD-110');
