@@ -23,6 +23,7 @@ import { buildSendDocumentMessage } from '../itk3';
 import type { MeshClient } from '../mesh';
 import { routeInboxMessage } from './inbound';
 import { createEscalationActivities } from './escalation';
+import { createSubmissionCheckActivities } from './submission-check';
 import type { Notifier } from './notify/types';
 
 export interface ActivityConfig {
@@ -116,6 +117,8 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     ...createEscalationActivities(deps),
+
+    ...createSubmissionCheckActivities({ ...deps, now }),
 
     /** One pass over a MESH inbox: route every message to its workflow, and only then acknowledge it. */
     async pollMeshInbox(input: PollMeshInboxInput): Promise<PollMeshInboxResult> {

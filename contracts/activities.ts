@@ -40,6 +40,8 @@ export const EscalationInputSchema = z.object({
   code: z.string().optional(),
   attempt: z.number().int().optional(),
   kind: z.enum(['RAISED', 'REMINDER', 'RESOLVED']),
+  /** Stable id of one escalation (its reminders and resolution carry the same id): channels dedupe on it. */
+  escalationId: z.string().optional(),
 });
 export type EscalationInput = z.infer<typeof EscalationInputSchema>;
 

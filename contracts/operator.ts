@@ -109,3 +109,27 @@ export const OperatorRefusal = {
   SUBMISSION_REF_INVALID: 'SUBMISSION_REF_INVALID',
 } as const;
 export type OperatorRefusal = (typeof OperatorRefusal)[keyof typeof OperatorRefusal];
+
+/**
+ * Input of the `checkStoredSubmission` activity: is the stored corrected/replacement submission one the
+ * workflow may send? CORRECTION: same document id and version. REPLACEMENT: same document id,
+ * version + 1, and `replaces` naming this version (GPCM-SD-126..132 in 1.3.1).
+ */
+export const CheckStoredSubmissionInputSchema = z.object({
+  submissionRef: ContentRefSchema,
+  purpose: z.enum(['CORRECTION', 'REPLACEMENT']),
+  documentId: z.uuid(),
+  /** The version of the delivery asking (the replacement must be this + 1). */
+  version: z.number().int().min(1),
+});
+export type CheckStoredSubmissionInput = z.infer<typeof CheckStoredSubmissionInputSchema>;
+
+export const CheckStoredSubmissionResultSchema = z.object({
+  valid: z.boolean(),
+  /** What is wrong, by path and rule; never the values (no patient data). */
+  issues: z.array(z.object({ path: z.string().optional(), message: z.string(), requirementId: z.string().optional() })),
+  senderOds: z.string().optional(),
+  recipientOds: z.string().optional(),
+  version: z.number().int().optional(),
+});
+export type CheckStoredSubmissionResult = z.infer<typeof CheckStoredSubmissionResultSchema>;

@@ -1,26 +1,45 @@
 /**
  * sendDocumentWorkflow: one durable workflow per outbound GP Connect Send Document message.
  *
- * Trigger: the HTTP API / client library, once per (document id, version).
+ * Trigger: the HTTP API / client library, once per (document id, version); a replacement is started as
+ * a child by the `replace` update of the delivery it replaces (same id scheme, version + 1).
  * Id: `deliveryWorkflowId(documentId, version)` from contracts/ids.ts.
- * Signals: itk3Response (an ITK3 Response routed by the inbound poller), meshReport (a MESH REPORT).
- * Queries: state. Outcomes (returned, not thrown): DELIVERED, REJECTED, ABANDONED, VOIDED.
+ * Signals: itk3Response (ITK3 Response routed by the inbound poller), meshReport (MESH report),
+ *   replacementOutcome (from the replacement delivery).
+ * Queries: state, timeline, waiting.
+ * Updates (validated; each records who and why): correct, resend, replace, abandon,
+ *   acknowledgeEscalation, changeDeadlines.
+ * Outcomes (returned, not thrown): DELIVERED, REJECTED, ABANDONED, VOIDED.
+ *
+ * How it works: every status change goes through the transition table in delivery-machine.ts (the
+ * source of docs/state-machine.md). Signal handlers only queue what arrived; update handlers check and
+ * change state synchronously; the main loop applies queued events, fires due timers (ack deadlines,
+ * reminders, windows), runs effects (send, notify) and then waits for the next event or timer. All
+ * effects on people go through one outbox, so an escalation is raised exactly once per case and state.
  *
  * The clinical document never passes through history: the workflow carries claim-check references to
  * the encrypted content store. Ids for each attempt come from the workflow's deterministic uuid4().
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
   condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
   log,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-// Values come from the search-attribute module alone; everything else is type-only, so that no zod
-// schema is instantiated inside the workflow sandbox (sdk-typescript#2227: per-cached-workflow memory).
+// Values come from the search-attribute module and pure helpers alone; everything else is type-only,
+// so that no zod schema is instantiated inside the workflow sandbox (sdk-typescript#2227).
 import {
   AckDeadlineKey,
   AttemptCountKey,
@@ -33,16 +52,37 @@ import {
   SenderOdsKey,
   WaitingForKey,
 } from '../contracts/search-attributes';
+import { deliveryWorkflowId } from '../contracts/ids';
 import type {
   Attempt,
   DeliveryResult,
   DeliveryState,
-  DeliveryStatus,
+  EscalationInput,
+  Escalation,
   Itk3ResponseReceived,
+  MeshReportReceived,
+  OperatorActionResult,
+  ReplacementOutcome,
   SendDocumentInput,
   TimelineEntry,
+  WaitingFor,
 } from '../contracts';
-import { itk3ResponseSignal, meshReportSignal, stateQuery } from './definitions';
+import {
+  abandonUpdate,
+  acknowledgeEscalationUpdate,
+  changeDeadlinesUpdate,
+  correctUpdate,
+  itk3ResponseSignal,
+  meshReportSignal,
+  replaceUpdate,
+  replacementOutcomeSignal,
+  resendUpdate,
+  stateQuery,
+  timelineQuery,
+  waitingQuery,
+} from './definitions';
+import { canMove, deadlineKey, eventForAction, nextStatus, refusal, type DeliveryEvent } from './delivery-machine';
+import { actorProblems, contentRefProblems, deadlineProblems, rejectIf } from './operator-checks';
 
 const store = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -57,125 +97,713 @@ const notify = proxyActivities<Activities>({
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
 
-export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<DeliveryResult> {
-  const state: DeliveryState = {
-    workflowId: workflowInfo().workflowId,
-    documentId: input.documentId,
-    version: input.version,
-    senderOds: input.senderOds,
-    recipientOds: input.recipientOds,
-    status: 'SENDING',
-    escalated: false,
-    waitingFor: 'NOTHING',
-    currentAttempt: 0,
-    submissionRef: input.submissionRef,
-    deadlines: input.deadlines,
-    attempts: [],
-    escalations: [],
-    rejectedRoutes: [],
-    run: 1,
-    timeline: [],
-  };
-  const seenResponses = new Set<string>();
+/** Continue as new past this many history events unless the server suggests it earlier. */
+const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
+/** Failure type (contracts/operator.ts OperatorRefusal) without importing the zod module. */
+const SUBMISSION_REF_INVALID = 'SUBMISSION_REF_INVALID';
+const OPERATOR_ACTION_NOT_ALLOWED = 'OPERATOR_ACTION_NOT_ALLOWED';
 
-  const record = (kind: TimelineEntry['kind'], detail: string, attempt?: number): void => {
-    state.timeline.push({ at: new Date().toISOString(), kind, detail, ...(attempt ? { attempt } : {}) });
-  };
+type Inbound =
+  | { kind: 'response'; response: Itk3ResponseReceived }
+  | { kind: 'report'; report: MeshReportReceived }
+  | { kind: 'replacement'; outcome: ReplacementOutcome };
+
+type Outbound = { kind: 'escalation'; input: EscalationInput } | { kind: 'replacementOutcome'; outcome: ReplacementOutcome };
+
+export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<DeliveryResult> {
+  const carried = input.carryOver;
+  const state: DeliveryState = carried
+    ? { ...carried.state, run: carried.state.run + 1 }
+    : {
+        workflowId: workflowInfo().workflowId,
+        documentId: input.documentId,
+        version: input.version,
+        senderOds: input.senderOds,
+        recipientOds: input.recipientOds,
+        status: 'SENDING',
+        escalated: false,
+        waitingFor: 'MESH_SEND',
+        currentAttempt: 0,
+        submissionRef: input.submissionRef,
+        deadlines: input.deadlines,
+        attempts: [],
+        escalations: [],
+        rejectedRoutes: [],
+        ...(input.replaces ? { replaces: input.replaces } : {}),
+        run: 1,
+        timeline: [],
+      };
+  const seenResponses = new Set<string>(carried?.seenResponseIds ?? []);
+  const seenReports = new Set<string>(carried?.seenReportIds ?? []);
+  const inbox: Inbound[] = [];
+  const outbox: Outbound[] = [];
+  /** Bumped by every update handler, so the main loop wakes up to re-plan its timers. */
+  let changes = 0;
+  let ended: DeliveryEvent | undefined;
+  let lastPublished = '';
+
+  // ---- small helpers --------------------------------------------------------------------------
+  const nowIso = (): string => new Date().toISOString();
+  const iso = (ms: number): string => new Date(ms).toISOString();
   const current = (): Attempt | undefined => state.attempts[state.currentAttempt - 1];
+  const openEscalation = (): Escalation | undefined => state.escalations.find((e) => !e.resolvedAt);
+
+  const record = (kind: TimelineEntry['kind'], detail: string, extra: Partial<Omit<TimelineEntry, 'at' | 'kind' | 'detail'>> = {}): void => {
+    const entry: TimelineEntry = { at: nowIso(), kind, detail };
+    for (const [k, v] of Object.entries(extra)) if (v !== undefined) (entry as Record<string, unknown>)[k] = v;
+    state.timeline.push(entry);
+  };
+
   const publish = (): void => {
+    const attempt = current();
+    const attrs = {
+      status: state.status,
+      waitingFor: state.waitingFor,
+      escalated: state.escalated,
+      attempts: state.attempts.length,
+      itk3: attempt?.messageHeaderId ?? '',
+      itk3All: state.attempts.map((a) => a.messageHeaderId),
+      meshId: attempt?.meshMessageId ?? '',
+      recipientOds: state.recipientOds,
+      senderOds: state.senderOds,
+      until: state.waitingUntil ?? null,
+    };
+    // Only when something changed: every upsert is a command in history.
+    const key = JSON.stringify(attrs);
+    if (key === lastPublished) return;
+    lastPublished = key;
     upsertSearchAttributes([
-      { key: DeliveryStatusKey, value: state.status },
-      { key: WaitingForKey, value: state.waitingFor },
-      { key: EscalatedKey, value: state.escalated },
-      { key: AttemptCountKey, value: state.attempts.length },
-      { key: Itk3MessageIdKey, value: current()?.messageHeaderId ?? '' },
-      { key: Itk3MessageIdsKey, value: state.attempts.map((a) => a.messageHeaderId) },
-      { key: MeshMessageIdKey, value: current()?.meshMessageId ?? '' },
-      { key: RecipientOdsKey, value: input.recipientOds },
-      { key: SenderOdsKey, value: input.senderOds },
-      { key: AckDeadlineKey, value: state.waitingUntil ? new Date(state.waitingUntil) : null },
+      { key: DeliveryStatusKey, value: attrs.status },
+      { key: WaitingForKey, value: attrs.waitingFor },
+      { key: EscalatedKey, value: attrs.escalated },
+      { key: AttemptCountKey, value: attrs.attempts },
+      { key: Itk3MessageIdKey, value: attrs.itk3 },
+      // Every attempt's id: the inbound router finds this workflow by any of them (older attempts too).
+      { key: Itk3MessageIdsKey, value: attrs.itk3All },
+      { key: MeshMessageIdKey, value: attrs.meshId },
+      { key: RecipientOdsKey, value: attrs.recipientOds },
+      { key: SenderOdsKey, value: attrs.senderOds },
+      { key: AckDeadlineKey, value: attrs.until ? new Date(attrs.until) : null },
     ]);
   };
-  const setStatus = (status: DeliveryStatus, waitingFor: DeliveryState['waitingFor'], until?: number): void => {
-    state.status = status;
+
+  const wait = (waitingFor: WaitingFor, untilMs?: number): void => {
     state.waitingFor = waitingFor;
-    state.waitingUntil = until === undefined ? undefined : new Date(until).toISOString();
-    record('STATE', `${status}${until === undefined ? '' : ` until ${state.waitingUntil}`}`);
-    publish();
+    if (untilMs === undefined) delete state.waitingUntil;
+    else state.waitingUntil = iso(untilMs);
   };
 
-  setHandler(stateQuery, () => state);
-  setHandler(itk3ResponseSignal, (response: Itk3ResponseReceived) => {
-    // Idempotent: a MESH redelivery of the same response (crash before the MESH ack) changes nothing.
-    if (seenResponses.has(response.responseId)) return;
-    seenResponses.add(response.responseId);
-    const attempt = state.attempts.find((a) => a.messageHeaderId === response.respondsTo);
-    record('RESPONSE', `${response.code} ${response.display} (${response.level}, ${response.polarity})`, attempt?.attempt);
-    if (!attempt) return;
-    if (response.level === 'infrastructure') attempt.infrastructureAck ??= response;
-    else attempt.businessAck ??= response;
+  /** The one way to change status: through the transition table. Resolves an escalation the move leaves behind. */
+  const move = (event: DeliveryEvent, why: string): void => {
+    const from = state.status;
+    const to = nextStatus(from, event);
+    // A move the table does not know is a bug: fail the workflow task (retried after a fix), never guess.
+    if (to === undefined) throw new Error(`no transition from ${from} on ${event}`);
+    if (to === '[*]') {
+      ended = event;
+      wait('NOTHING');
+      record('STATE', `${from} ends (${event}): ${why}`);
+      return;
+    }
+    state.status = to;
+    const open = openEscalation();
+    if (open && open.status !== to) resolve(open, why);
+    // A self-loop (deadline passed, replacement started) is told by its own DEADLINE/OPERATOR entry.
+    if (from !== to) record('STATE', `${from} -> ${to} (${event}): ${why}`);
+    if ((to === 'DELIVERED' || to === 'ABANDONED' || to === 'VOIDED') && state.replaces) reportToOriginal(to);
+  };
+
+  // ---- escalations: one per case and state, reminders until acknowledged ---------------------------
+  const escalationInput = (e: Escalation, kind: EscalationInput['kind'], reason: string): EscalationInput => ({
+    workflowId: state.workflowId,
+    documentId: state.documentId,
+    state: e.status,
+    reason,
+    ...(e.code ? { code: e.code } : {}),
+    attempt: e.attempt,
+    kind,
+    escalationId: e.id,
   });
-  setHandler(meshReportSignal, (report) => {
-    record('MESH_REPORT', `MESH ${report.kind} ${report.statusCode ?? ''}`.trim());
-  });
 
-  record('SUBMITTED', `document version ${input.version}`);
-
-  // Attempt 1. Each attempt is a new ITK3 message: fresh Bundle identifier and MessageHeader id.
-  const attempt: Attempt = { attempt: 1, messageHeaderId: uuid4(), bundleIdentifier: uuid4() };
-  state.attempts.push(attempt);
-  state.currentAttempt = 1;
-  publish();
-  const built = await store.buildItk3Message({
-    submissionRef: input.submissionRef,
-    attempt: attempt.attempt,
-    messageHeaderId: attempt.messageHeaderId,
-    bundleIdentifier: attempt.bundleIdentifier,
-  });
-  record('BUILT', `ITK3 message of ${built.sizeBytes} bytes on ${built.meshWorkflowId}`, attempt.attempt);
-  const sent = await mesh.sendMeshMessage({ messageRef: built.messageRef, messageHeaderId: attempt.messageHeaderId, attempt: attempt.attempt });
-  attempt.meshMessageId = sent.meshMessageId;
-  attempt.sentAt = sent.sentAt;
-  record('SENT', `MESH message ${sent.meshMessageId}`, attempt.attempt);
-
-  // Deadlines are measured from the MESH send time (reference/itk3.md §5.4).
-  const sentAtMs = Date.parse(sent.sentAt);
-  const infDeadline = sentAtMs + input.deadlines.infrastructureAckMs;
-  setStatus('AWAITING_INFRASTRUCTURE_ACK', 'INFRASTRUCTURE_ACK', infDeadline);
-  await waitOrEscalate(() => !!(attempt.infrastructureAck || attempt.businessAck), infDeadline, 'no infrastructure acknowledgement by the deadline (GPCM-SD-095, 1.3.1)');
-
-  const inf = attempt.infrastructureAck;
-  if (inf && inf.polarity === 'negative') {
-    setStatus('REJECTED', 'NOTHING');
-    await notify.raiseEscalation({ workflowId: state.workflowId, documentId: input.documentId, state: state.status, reason: `negative infrastructure acknowledgement ${inf.code}`, code: inf.code, attempt: 1, kind: 'RAISED' });
-    return { status: 'REJECTED', attempts: state.attempts.length, finalCode: inf.code };
-  }
-
-  const busDeadline = sentAtMs + input.deadlines.businessAckMs;
-  setStatus('AWAITING_BUSINESS_ACK', 'BUSINESS_ACK', busDeadline);
-  await waitOrEscalate(() => !!attempt.businessAck, busDeadline, 'no business acknowledgement by the deadline (GPCM-SD-095, 1.3.1)');
-
-  const bus = attempt.businessAck!;
-  if (bus.polarity === 'positive') {
-    setStatus('DELIVERED', 'NOTHING');
-    return { status: 'DELIVERED', attempts: state.attempts.length, finalCode: bus.code };
-  }
-  setStatus('REJECTED', 'NOTHING');
-  await notify.raiseEscalation({ workflowId: state.workflowId, documentId: input.documentId, state: state.status, reason: `negative business acknowledgement ${bus.code}`, code: bus.code, attempt: 1, kind: 'RAISED' });
-  return { status: 'REJECTED', attempts: state.attempts.length, finalCode: bus.code };
-
-  /** Waits until `done` or the deadline; past the deadline it escalates once and keeps waiting. */
-  async function waitOrEscalate(done: () => boolean, deadlineMs: number, reason: string): Promise<void> {
-    const remaining = deadlineMs - Date.now();
-    if (remaining > 0 && (await condition(done, remaining))) return;
-    if (done()) return;
-    record('DEADLINE', reason, state.currentAttempt);
+  const escalate = (key: string, reason: string, code?: string): void => {
+    if (state.escalations.some((e) => e.key === key)) return; // never twice for the same case and state
+    const open = openEscalation();
+    if (open) resolve(open, `superseded: ${reason}`);
+    const e: Escalation = {
+      id: uuid4(),
+      key,
+      status: state.status,
+      reason,
+      ...(code ? { code } : {}),
+      attempt: state.currentAttempt,
+      raisedAt: nowIso(),
+      reminders: 0,
+      nextReminderAt: iso(Date.now() + state.deadlines.reminderIntervalMs),
+    };
+    state.escalations.push(e);
     state.escalated = true;
-    publish();
-    await notify.raiseEscalation({ workflowId: state.workflowId, documentId: input.documentId, state: state.status, reason, attempt: state.currentAttempt, kind: 'RAISED' });
-    record('ESCALATION', reason, state.currentAttempt);
-    await condition(done);
-    log.info('acknowledgement arrived after the deadline', { workflowId: state.workflowId });
-    record('STATE', 'late acknowledgement reconciled');
+    record('ESCALATION', reason, { attempt: e.attempt, code, escalationId: e.id });
+    outbox.push({ kind: 'escalation', input: escalationInput(e, 'RAISED', reason) });
+  };
+
+  function resolve(e: Escalation, resolution: string): void {
+    e.resolvedAt = nowIso();
+    e.resolution = resolution;
+    delete e.nextReminderAt;
+    state.escalated = state.escalations.some((x) => !x.resolvedAt);
+    record('RESOLVED', resolution, { attempt: e.attempt, code: e.code, escalationId: e.id });
+    outbox.push({ kind: 'escalation', input: escalationInput(e, 'RESOLVED', resolution) });
   }
+
+  const remind = (e: Escalation): void => {
+    e.reminders += 1;
+    e.nextReminderAt = iso(Date.now() + state.deadlines.reminderIntervalMs);
+    const reason = `reminder ${e.reminders}: ${e.reason}`;
+    record('REMINDER', reason, { attempt: e.attempt, code: e.code, escalationId: e.id });
+    outbox.push({ kind: 'escalation', input: escalationInput(e, 'REMINDER', reason) });
+  };
+
+  function reportToOriginal(status: 'DELIVERED' | 'ABANDONED' | 'VOIDED' | 'REJECTED'): void {
+    const code = state.outcomeCode;
+    outbox.push({
+      kind: 'replacementOutcome',
+      outcome: { workflowId: state.workflowId, version: state.version, status, ...(code ? { code } : {}), at: nowIso() },
+    });
+  }
+
+  // ---- attempts ---------------------------------------------------------------------------------
+  /** A new ITK3 message: fresh Bundle identifier and MessageHeader id; the SenderReference stays. */
+  const newAttempt = (reason: NonNullable<Attempt['reason']>, requestedBy?: string): Attempt => {
+    const attempt: Attempt = {
+      attempt: state.attempts.length + 1,
+      messageHeaderId: uuid4(),
+      bundleIdentifier: uuid4(),
+      reason,
+      ...(requestedBy ? { requestedBy } : {}),
+      submissionRef: state.submissionRef,
+      recipientOds: state.recipientOds,
+    };
+    state.attempts.push(attempt);
+    state.currentAttempt = attempt.attempt;
+    wait('MESH_SEND');
+    return attempt;
+  };
+
+  async function sendCurrent(): Promise<void> {
+    const attempt = current()!;
+    publish();
+    try {
+      const built = await store.buildItk3Message({
+        submissionRef: attempt.submissionRef ?? state.submissionRef,
+        attempt: attempt.attempt,
+        messageHeaderId: attempt.messageHeaderId,
+        bundleIdentifier: attempt.bundleIdentifier,
+      });
+      attempt.sizeBytes = built.sizeBytes;
+      record('BUILT', `ITK3 message of ${built.sizeBytes} bytes on ${built.meshWorkflowId}`, { attempt: attempt.attempt });
+      const sent = await mesh.sendMeshMessage({ messageRef: built.messageRef, messageHeaderId: attempt.messageHeaderId, attempt: attempt.attempt });
+      attempt.meshMessageId = sent.meshMessageId;
+      attempt.sentAt = sent.sentAt;
+      record('SENT', `MESH message ${sent.meshMessageId}`, { attempt: attempt.attempt });
+      // Deadlines are measured from the MESH send time (reference/itk3.md §5.4).
+      move('SENT', `attempt ${attempt.attempt} sent`);
+      wait('INFRASTRUCTURE_ACK', Date.parse(sent.sentAt) + state.deadlines.infrastructureAckMs);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Retryable failures are retried by the activity policy; what arrives here is final.
+      const type = failureType(err);
+      move('SEND_FAILED', `attempt ${attempt.attempt} could not be built or sent (${type})`);
+      wait('OPERATOR');
+      escalate(
+        `SEND_FAILED:${attempt.attempt}`,
+        `attempt ${attempt.attempt} could not be built or sent (${type}); correct the submission, or resend once the cause is fixed` +
+          (type === 'MESH_SEND_OUTCOME_UNKNOWN' ? ' (check MESH tracking first: the message may have been sent)' : ''),
+        type,
+      );
+    }
+  }
+
+  // ---- inbound events ---------------------------------------------------------------------------
+  const ackDeadlineOpen = (attempt: Attempt): Escalation | undefined =>
+    state.escalations.find(
+      (e) =>
+        !e.resolvedAt &&
+        (e.key === deadlineKey('AWAITING_INFRASTRUCTURE_ACK', attempt.attempt) || e.key === deadlineKey('AWAITING_BUSINESS_ACK', attempt.attempt)),
+    );
+
+  function onResponse(r: Itk3ResponseReceived): void {
+    // Idempotent: a MESH redelivery of the same response (crash before the MESH ack) changes nothing.
+    if (seenResponses.has(r.responseId)) return;
+    seenResponses.add(r.responseId);
+    const attempt = state.attempts.find((a) => a.messageHeaderId === r.respondsTo);
+    const what = `${r.level} ${r.polarity} ${r.code} ${r.display}`;
+    if (!attempt) {
+      record('RESPONSE', `${what}: answers no attempt of this delivery (${r.respondsTo}); recorded only`, { code: r.code });
+      return;
+    }
+    const slot = r.level === 'infrastructure' ? 'infrastructureAck' : 'businessAck';
+    if (attempt[slot]) {
+      record('RESPONSE', `${what}: a second ${r.level} acknowledgement for this attempt; recorded only`, { attempt: attempt.attempt, code: r.code });
+      return;
+    }
+    attempt[slot] = r;
+    if (attempt.attempt !== state.currentAttempt) {
+      record('RESPONSE', `${what}: for attempt ${attempt.attempt}, not the current attempt ${state.currentAttempt}; recorded only`, {
+        attempt: attempt.attempt,
+        code: r.code,
+      });
+      return;
+    }
+    const event = eventForAction(r.action);
+    if (!canMove(state.status, event)) {
+      record('RESPONSE', `${what}: no change in ${state.status}`, { attempt: attempt.attempt, code: r.code });
+      return;
+    }
+    const late = ackDeadlineOpen(attempt);
+    if (late) attempt.lateAck = true;
+    record('RESPONSE', `${what}${late ? ' (late: after the deadline was escalated)' : ''}`, { attempt: attempt.attempt, code: r.code });
+    const n = attempt.attempt;
+    switch (event) {
+      case 'INF_ACK_OK':
+        move(event, late ? `late infrastructure acknowledgement ${r.code} reconciled` : `infrastructure acknowledgement ${r.code}`);
+        wait('BUSINESS_ACK', Date.parse(attempt.sentAt!) + state.deadlines.businessAckMs);
+        return;
+      case 'BUS_ACK_OK':
+        if (!attempt.infrastructureAck) {
+          attempt.infrastructureSuccessImplied = true;
+          record('STATE', 'business acknowledgement before the infrastructure acknowledgement: technical success implied', { attempt: n });
+        }
+        state.outcomeCode = r.code;
+        move(event, late ? `late business acknowledgement ${r.code} reconciled: delivered` : `business acknowledgement ${r.code}: delivered`);
+        wait('REPLACEMENT_WINDOW', Date.now() + state.deadlines.replacementWindowMs);
+        return;
+      case 'BUS_ACK_NEGATIVE':
+        if (!attempt.infrastructureAck) attempt.infrastructureSuccessImplied = true;
+        state.outcomeCode = r.code;
+        if (!state.rejectedRoutes.includes(attempt.recipientOds ?? state.recipientOds)) state.rejectedRoutes.push(attempt.recipientOds ?? state.recipientOds);
+        move(event, `negative business acknowledgement ${r.code}`);
+        wait('OPERATOR', Date.now() + state.deadlines.decisionWindowMs);
+        escalate(
+          `BUSINESS_REJECTION:${n}`,
+          `negative business acknowledgement ${r.code} (${r.display}): the practice did not accept the document; recheck the patient's registered practice (GPCM-SD-094, 1.3.1). A re-send to the same route is refused unless overridden`,
+          r.code,
+        );
+        return;
+      case 'NEEDS_CORRECTION': {
+        state.outcomeCode = r.code;
+        move(event, `negative infrastructure acknowledgement ${r.code}`);
+        wait('CORRECTION');
+        const reason =
+          r.action === 'SHRINK_PAYLOAD'
+            ? `message too large (${r.code}): attempt ${n} was ${attempt.sizeBytes ?? 'an unknown number of'} bytes; receivers may refuse above 5 MB. Reduce the attachments, list the unsent ones in the PDF, and send a correction`
+            : r.action === 'INVESTIGATE_UNREADABLE'
+              ? `the receiver could not read attempt ${n} (${r.code}): investigate, then send a correction or resend`
+              : `sender defect (${r.code} ${r.display}): correct the submission or the configuration and send a correction`;
+        escalate(`CORRECTION:${n}`, reason, r.code);
+        return;
+      }
+      case 'DUPLICATE':
+        state.outcomeCode = r.code;
+        move(event, `duplicate reported by the receiver ${r.code}`);
+        wait('OPERATOR');
+        {
+          const earlier = state.attempts.find((a) => a.attempt !== n && a.businessAck?.polarity === 'positive');
+          escalate(
+            `DUPLICATE:${n}`,
+            `the receiver reports a duplicate (${r.code} ${r.display}): no re-send made; check whether an earlier message was processed and how ids are generated` +
+              (earlier ? ` (attempt ${earlier.attempt} has a positive business acknowledgement ${earlier.businessAck!.code})` : ''),
+            r.code,
+          );
+        }
+        return;
+      case 'ROUTING_PROBLEM':
+        state.outcomeCode = r.code;
+        move(event, `routing or recipient problem ${r.code}`);
+        wait('OPERATOR');
+        escalate(`ROUTING:${n}`, `routing or recipient problem (${r.code} ${r.display}): check the recipient and the routing configuration`, r.code);
+        return;
+      case 'REPLACEMENT_FAILED':
+        state.outcomeCode = r.code;
+        move(event, `the receiver could not process the replacement ${r.code}`);
+        wait('NOTHING');
+        escalate(
+          `VOIDED:${n}`,
+          `the receiver could not process the replacement (${r.code}): version ${state.version}` +
+            (state.replaces ? ` and the version it replaces (${state.replaces.version})` : '') +
+            ' are marked void (GPCM-SD-128, 1.3.1); send a new document if it is still needed',
+          r.code,
+        );
+        return;
+    }
+  }
+
+  function onReport(report: MeshReportReceived): void {
+    if (seenReports.has(report.reportMessageId)) return;
+    seenReports.add(report.reportMessageId);
+    const attempt = state.attempts.find((a) => a.meshMessageId === report.meshMessageId);
+    const code = report.statusCode;
+    const what = `MESH ${report.kind}${code ? ` ${code}` : ''}${report.statusDescription ? ` ${report.statusDescription}` : ''}`;
+    if (attempt) {
+      attempt.meshReports = [
+        ...(attempt.meshReports ?? []),
+        { kind: report.kind, ...(code ? { statusCode: code } : {}), reportMessageId: report.reportMessageId, receivedAt: report.receivedAt },
+      ];
+    }
+    const applies = report.kind !== 'OTHER' && attempt && attempt.attempt === state.currentAttempt && canMove(state.status, 'MESH_UNDELIVERABLE');
+    record('MESH_REPORT', applies ? what : `${what}: recorded only${attempt ? '' : ' (no attempt of this delivery)'}`, { attempt: attempt?.attempt, code });
+    if (!applies) return;
+    state.outcomeCode = code ?? report.kind;
+    move('MESH_UNDELIVERABLE', what);
+    wait('OPERATOR');
+    escalate(
+      `MESH_${report.kind}:${attempt.attempt}`,
+      report.kind === 'NON_DELIVERY'
+        ? `MESH could not deliver attempt ${attempt.attempt}${code ? ` (${code})` : ''}: the message expired undelivered`
+        : `MESH routing failed for attempt ${attempt.attempt}${code ? ` (${code})` : ''}: check the patient's registered practice and demographics (GPCM-SD-075, 1.3.1)`,
+      code ?? report.kind,
+    );
+  }
+
+  function onReplacementOutcome(o: ReplacementOutcome): void {
+    const expected = deliveryWorkflowId(state.documentId, state.version + 1);
+    if (o.workflowId !== expected || (state.replacement && state.replacement.workflowId !== o.workflowId)) {
+      record('REPLACEMENT', `outcome ${o.status} from ${o.workflowId}, which is not this document's replacement; recorded only`);
+      return;
+    }
+    state.replacement = state.replacement ?? { workflowId: o.workflowId, version: o.version, requestedBy: 'submission', requestedAt: o.at };
+    state.replacement.status = o.status;
+    record('REPLACEMENT', `replacement version ${o.version} is ${o.status}${o.code ? ` (${o.code})` : ''}`, { code: o.code });
+    if (state.status !== 'DELIVERED') return;
+    if (o.status === 'VOIDED') {
+      state.outcomeCode = o.code ?? state.outcomeCode;
+      move('REPLACEMENT_VOIDED', `the replacement was voided by the receiver${o.code ? ` (${o.code})` : ''}, so this version is void too (GPCM-SD-128, 1.3.1)`);
+      wait('NOTHING');
+    } else if (o.status === 'DELIVERED' || o.status === 'ABANDONED' || o.status === 'REJECTED') {
+      move('REPLACEMENT_SETTLED', `replacement version ${o.version} ${o.status.toLowerCase()}`);
+    }
+  }
+
+  // ---- timers -----------------------------------------------------------------------------------
+  /** The next instant something is due, or undefined when only an event can move the workflow on. */
+  const nextDue = (): number | undefined => {
+    const due: number[] = [];
+    const attempt = current();
+    const s = state.status;
+    if ((s === 'AWAITING_INFRASTRUCTURE_ACK' || s === 'AWAITING_BUSINESS_ACK') && attempt?.sentAt && state.waitingUntil) {
+      if (!state.escalations.some((e) => e.key === deadlineKey(s, attempt.attempt))) due.push(Date.parse(state.waitingUntil));
+    }
+    const open = openEscalation();
+    if (open && !open.acknowledged && open.nextReminderAt) due.push(Date.parse(open.nextReminderAt));
+    if ((state.waitingFor === 'REPLACEMENT_WINDOW' || (state.status === 'REJECTED' && state.waitingFor === 'OPERATOR')) && state.waitingUntil) {
+      due.push(Date.parse(state.waitingUntil));
+    }
+    return due.length ? Math.min(...due) : undefined;
+  };
+
+  const fireDueTimers = (): void => {
+    const now = Date.now();
+    const attempt = current();
+    const s = state.status;
+    if ((s === 'AWAITING_INFRASTRUCTURE_ACK' || s === 'AWAITING_BUSINESS_ACK') && attempt && state.waitingUntil && Date.parse(state.waitingUntil) <= now) {
+      const key = deadlineKey(s, attempt.attempt);
+      if (!state.escalations.some((e) => e.key === key)) {
+        const which = s === 'AWAITING_INFRASTRUCTURE_ACK' ? 'infrastructure' : 'business';
+        const reason = `no ${which} acknowledgement for attempt ${attempt.attempt} by ${state.waitingUntil} (GPCM-SD-095, 1.3.1); still waiting`;
+        record('DEADLINE', reason, { attempt: attempt.attempt });
+        move('ACK_DEADLINE', reason);
+        escalate(key, reason);
+      }
+    }
+    const open = openEscalation();
+    if (open && !open.acknowledged && open.nextReminderAt && Date.parse(open.nextReminderAt) <= now) remind(open);
+    if (state.waitingUntil && Date.parse(state.waitingUntil) <= now) {
+      if (state.waitingFor === 'REPLACEMENT_WINDOW') move('WINDOW_ENDED', 'the replacement window is over');
+      else if (state.status === 'REJECTED' && state.waitingFor === 'OPERATOR') {
+        move('WINDOW_ENDED', 'no operator decision within the decision window');
+        if (state.replaces) reportToOriginal('REJECTED');
+      }
+    }
+  };
+
+  // ---- effects ----------------------------------------------------------------------------------
+  async function drainOutbox(): Promise<void> {
+    while (outbox.length > 0) {
+      const item = outbox.shift()!;
+      if (item.kind === 'escalation') {
+        await notify.raiseEscalation(item.input);
+        continue;
+      }
+      try {
+        await getExternalWorkflowHandle(state.replaces!.workflowId).signal(replacementOutcomeSignal, item.outcome);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        record('REPLACEMENT', `could not tell ${state.replaces!.workflowId} that this replacement is ${item.outcome.status} (it has probably ended)`);
+      }
+    }
+  }
+
+  const result = (): DeliveryResult => ({
+    status: state.status,
+    attempts: state.attempts.length,
+    ...(state.outcomeCode ? { finalCode: state.outcomeCode } : {}),
+    ...(state.replacement ? { replacedBy: state.replacement.workflowId } : {}),
+  });
+
+  const answer = (action: OperatorActionResult['action'], extra: Partial<OperatorActionResult> = {}): OperatorActionResult => ({
+    action,
+    at: nowIso(),
+    status: state.status,
+    waitingFor: state.waitingFor,
+    ...(state.waitingUntil ? { waitingUntil: state.waitingUntil } : {}),
+    attempt: state.currentAttempt,
+    ...extra,
+  });
+
+  /** Validator check: nothing is allowed once the workflow is closing; otherwise the state machine's rules. */
+  const gate = (action: Parameters<typeof refusal>[0], opts?: Parameters<typeof refusal>[2]): string | undefined =>
+    ended ? `the delivery is closing (${state.status})` : refusal(action, state, opts);
+
+  const refuse = (message: string): never => {
+    throw ApplicationFailure.create({ type: OPERATOR_ACTION_NOT_ALLOWED, message, nonRetryable: true });
+  };
+
+  // ---- handlers ---------------------------------------------------------------------------------
+  setHandler(stateQuery, () => state);
+  setHandler(timelineQuery, () => state.timeline);
+  setHandler(waitingQuery, () => {
+    const open = openEscalation();
+    return {
+      status: state.status,
+      waitingFor: state.waitingFor,
+      ...(state.waitingUntil ? { waitingUntil: state.waitingUntil } : {}),
+      escalated: state.escalated,
+      ...(open ? { escalation: open } : {}),
+    };
+  });
+  setHandler(itk3ResponseSignal, (response) => void inbox.push({ kind: 'response', response }));
+  setHandler(meshReportSignal, (report) => void inbox.push({ kind: 'report', report }));
+  setHandler(replacementOutcomeSignal, (outcome) => void inbox.push({ kind: 'replacement', outcome }));
+
+  setHandler(
+    resendUpdate,
+    (u) => {
+      const attempt = newAttempt('RESEND', u.actor);
+      record('OPERATOR', `resend as attempt ${attempt.attempt}${u.overrideBusinessRejection ? ' (business rejection overridden)' : ''}`, {
+        attempt: attempt.attempt,
+        actor: u.actor,
+        reason: u.reason,
+      });
+      move('RESEND', `resend by ${u.actor}`);
+      changes++;
+      return answer('resend');
+    },
+    { validator: (u) => rejectIf([...actorProblems(u), gate('resend', { override: u.overrideBusinessRejection === true })]) },
+  );
+
+  setHandler(
+    correctUpdate,
+    async (u) => {
+      const check = await store.checkStoredSubmission({ submissionRef: u.submissionRef, purpose: 'CORRECTION', documentId: state.documentId, version: state.version });
+      if (!check.valid) {
+        record('OPERATOR', `correction refused: ${check.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`, {
+          actor: u.actor,
+          reason: u.reason,
+        });
+        changes++;
+        throw ApplicationFailure.create({
+          type: SUBMISSION_REF_INVALID,
+          message: `the corrected submission is not valid: ${check.issues.map((i) => i.path ?? i.message).join(', ')}`,
+          nonRetryable: true,
+          details: [check.issues],
+        });
+      }
+      // The state may have moved while the content was checked.
+      const now = gate('correct');
+      if (now) refuse(now);
+      const route = check.recipientOds ?? state.recipientOds;
+      if (state.rejectedRoutes.includes(route) && !u.overrideBusinessRejection) {
+        refuse(`recipient ${route} gave a business rejection; a correction to the same route is refused unless overrideBusinessRejection is set`);
+      }
+      state.submissionRef = u.submissionRef;
+      state.recipientOds = route;
+      if (check.senderOds) state.senderOds = check.senderOds;
+      const attempt = newAttempt('CORRECTION', u.actor);
+      record('OPERATOR', `correction sent as attempt ${attempt.attempt}${u.overrideBusinessRejection ? ' (business rejection overridden)' : ''}`, {
+        attempt: attempt.attempt,
+        actor: u.actor,
+        reason: u.reason,
+      });
+      move('CORRECT', `correction by ${u.actor}`);
+      changes++;
+      return answer('correct');
+    },
+    { validator: (u) => rejectIf([...actorProblems(u), ...contentRefProblems(u?.submissionRef, 'submissionRef'), gate('correct')]) },
+  );
+
+  setHandler(
+    replaceUpdate,
+    async (u) => {
+      const check = await store.checkStoredSubmission({ submissionRef: u.submissionRef, purpose: 'REPLACEMENT', documentId: state.documentId, version: state.version });
+      if (!check.valid) {
+        record('OPERATOR', `replacement refused: ${check.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`, { actor: u.actor, reason: u.reason });
+        changes++;
+        throw ApplicationFailure.create({
+          type: SUBMISSION_REF_INVALID,
+          message: `the replacement submission is not valid: ${check.issues.map((i) => i.path ?? i.message).join(', ')}`,
+          nonRetryable: true,
+          details: [check.issues],
+        });
+      }
+      const now = gate('replace');
+      if (now) refuse(now);
+      const version = state.version + 1;
+      const workflowId = deliveryWorkflowId(state.documentId, version);
+      const recipientOds = check.recipientOds ?? state.recipientOds;
+      const senderOds = check.senderOds ?? state.senderOds;
+      try {
+        await startChild(sendDocumentWorkflow, {
+          workflowId,
+          args: [
+            {
+              documentId: state.documentId,
+              version,
+              senderOds,
+              recipientOds,
+              submissionRef: u.submissionRef,
+              deadlines: state.deadlines,
+              submittedAt: nowIso(),
+              replaces: { documentId: state.documentId, version: state.version, workflowId: state.workflowId },
+              ...(input.historyEventLimit ? { historyEventLimit: input.historyEventLimit } : {}),
+            },
+          ],
+          // The replacement lives its own life: it must outlast this workflow's window.
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          typedSearchAttributes: [
+            { key: DeliveryStatusKey, value: 'SENDING' },
+            { key: RecipientOdsKey, value: recipientOds },
+            { key: SenderOdsKey, value: senderOds },
+          ],
+        });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        refuse(`the replacement workflow ${workflowId} could not be started (it may exist already)`);
+      }
+      state.replacement = { workflowId, version, requestedBy: u.actor, requestedAt: nowIso() };
+      record('OPERATOR', `replacement version ${version} started as ${workflowId}`, { actor: u.actor, reason: u.reason });
+      move('REPLACE', `replacement by ${u.actor}`);
+      wait('REPLACEMENT_OUTCOME');
+      changes++;
+      return answer('replace', { replacementWorkflowId: workflowId, replacementVersion: version });
+    },
+    { validator: (u) => rejectIf([...actorProblems(u), ...contentRefProblems(u?.submissionRef, 'submissionRef'), gate('replace')]) },
+  );
+
+  setHandler(
+    abandonUpdate,
+    (u) => {
+      record('OPERATOR', 'abandoned', { attempt: state.currentAttempt || undefined, actor: u.actor, reason: u.reason });
+      move('ABANDON', `abandoned by ${u.actor}: ${u.reason}`);
+      wait('NOTHING');
+      changes++;
+      return answer('abandon');
+    },
+    { validator: (u) => rejectIf([...actorProblems(u), gate('abandon')]) },
+  );
+
+  setHandler(
+    acknowledgeEscalationUpdate,
+    (u) => {
+      const open = openEscalation()!;
+      open.acknowledged = { actor: u.actor, note: u.note, at: nowIso() };
+      delete open.nextReminderAt;
+      record('OPERATOR', `escalation acknowledged: reminders stop`, { attempt: open.attempt, actor: u.actor, reason: u.note, escalationId: open.id });
+      changes++;
+      return answer('acknowledgeEscalation');
+    },
+    { validator: (u) => rejectIf([...actorProblems(u, 'note'), gate('acknowledgeEscalation', { escalationId: u?.escalationId })]) },
+  );
+
+  setHandler(
+    changeDeadlinesUpdate,
+    (u) => {
+      const changed = Object.fromEntries(Object.entries(u.deadlines).filter(([, v]) => v !== undefined));
+      state.deadlines = { ...state.deadlines, ...changed };
+      const attempt = current();
+      // Acknowledgement deadlines stay measured from the MESH send time of the current attempt.
+      if (state.status === 'AWAITING_INFRASTRUCTURE_ACK' && attempt?.sentAt) wait('INFRASTRUCTURE_ACK', Date.parse(attempt.sentAt) + state.deadlines.infrastructureAckMs);
+      if (state.status === 'AWAITING_BUSINESS_ACK' && attempt?.sentAt) wait('BUSINESS_ACK', Date.parse(attempt.sentAt) + state.deadlines.businessAckMs);
+      const open = openEscalation();
+      if (open && !open.acknowledged && changed.reminderIntervalMs !== undefined) open.nextReminderAt = iso(Date.now() + state.deadlines.reminderIntervalMs);
+      record('OPERATOR', `deadlines changed: ${Object.entries(changed).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`, { actor: u.actor, reason: u.reason });
+      changes++;
+      return answer('changeDeadlines');
+    },
+    { validator: (u) => rejectIf([...actorProblems(u), ...deadlineProblems(u?.deadlines), gate('changeDeadlines')]) },
+  );
+
+  // ---- main loop --------------------------------------------------------------------------------
+  if (carried) {
+    record('CONTINUED', `run ${state.run} of this delivery (history kept small by continue-as-new; state carried over)`);
+  } else {
+    record('SUBMITTED', `document version ${state.version}${state.replaces ? `, replacing version ${state.replaces.version}` : ''}`);
+    newAttempt('INITIAL');
+  }
+  publish();
+
+  const historyLimit = input.historyEventLimit ?? DEFAULT_HISTORY_EVENT_LIMIT;
+  for (;;) {
+    while (inbox.length > 0) {
+      const item = inbox.shift()!;
+      if (item.kind === 'response') onResponse(item.response);
+      else if (item.kind === 'report') onReport(item.report);
+      else onReplacementOutcome(item.outcome);
+    }
+    if (!ended) fireDueTimers();
+    publish();
+    await drainOutbox();
+
+    if (!ended && (state.status === 'ABANDONED' || state.status === 'VOIDED')) move('END', state.status.toLowerCase());
+    if (ended) {
+      // Let accepted update handlers finish (and their answers go out) before the workflow closes.
+      await condition(allHandlersFinished);
+      await drainOutbox();
+      publish();
+      log.info('delivery ended', { workflowId: state.workflowId, status: state.status, attempts: state.attempts.length });
+      return result();
+    }
+    if (state.status === 'SENDING' && !current()?.sentAt) {
+      await sendCurrent();
+      continue;
+    }
+
+    const info = workflowInfo();
+    if ((info.continueAsNewSuggested || info.historyLength >= historyLimit) && inbox.length === 0 && outbox.length === 0) {
+      await condition(allHandlersFinished);
+      if (inbox.length === 0 && outbox.length === 0 && state.status !== 'SENDING') {
+        record('CONTINUED', `continuing as new after ${info.historyLength} history events`);
+        const { carryOver: _previous, ...rest } = input;
+        await continueAsNew<typeof sendDocumentWorkflow>({
+          ...rest,
+          carryOver: { state, seenResponseIds: [...seenResponses], seenReportIds: [...seenReports] },
+        });
+      }
+      continue;
+    }
+
+    const seen = changes;
+    const wake = () => inbox.length > 0 || outbox.length > 0 || changes !== seen;
+    const due = nextDue();
+    if (due === undefined) await condition(wake);
+    else {
+      const ms = due - Date.now();
+      if (ms > 0) await condition(wake, ms);
+    }
+  }
+}
+
+/** The failure type of a failed activity (ApplicationFailure.type), by string, never by class (STYLE.md §5). */
+function failureType(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type) return err.cause.type;
+  if (err instanceof ApplicationFailure && err.type) return err.type;
+  return 'UNKNOWN';
 }

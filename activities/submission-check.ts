@@ -1,0 +1,77 @@
+/**
+ * Checks a corrected or replacement submission that an operator update names by reference: the API
+ * stored it encrypted, the update carries only its `ContentRef`, and this activity re-reads it and
+ * decides whether the workflow may send it. Problems come back as data (never thrown), so the
+ * workflow can refuse the update with the issues; they name paths and rules, never values.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  CourierError,
+  SubmissionSchema,
+  type CheckStoredSubmissionInput,
+  type CheckStoredSubmissionResult,
+  type Issue,
+} from '../contracts';
+import { buildSendDocumentMessage } from '../itk3';
+import type { ActivityDeps } from './index';
+
+export function createSubmissionCheckActivities(deps: Pick<ActivityDeps, 'store' | 'config'> & { now?: () => Date }) {
+  const now = deps.now ?? (() => new Date());
+  return {
+    async checkStoredSubmission(input: CheckStoredSubmissionInput): Promise<CheckStoredSubmissionResult> {
+      let raw: Buffer;
+      try {
+        raw = await deps.store.get(input.submissionRef);
+      } catch (err) {
+        if (err instanceof CourierError) return { valid: false, issues: [{ path: 'submissionRef', message: `${err.type}: the stored submission cannot be read` }] };
+        throw err;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return { valid: false, issues: [{ path: 'submissionRef', message: 'the stored submission is not JSON' }] };
+      }
+      const parsed = SubmissionSchema.safeParse(json);
+      if (!parsed.success) {
+        return { valid: false, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) };
+      }
+      const s = parsed.data;
+      const issues: Issue[] = [];
+      if (s.documentId.toLowerCase() !== input.documentId.toLowerCase()) {
+        issues.push({ path: 'documentId', message: 'must be the document id of this delivery' });
+      }
+      if (input.purpose === 'CORRECTION' && s.version !== input.version) {
+        issues.push({ path: 'version', message: `a correction keeps the version (${input.version}); a new version is a replacement` });
+      }
+      if (input.purpose === 'REPLACEMENT') {
+        if (s.version !== input.version + 1) issues.push({ path: 'version', message: `a replacement must be version ${input.version + 1}`, requirementId: 'GPCM-SD-098' });
+        if (!s.replaces || s.replaces.documentId.toLowerCase() !== input.documentId.toLowerCase() || s.replaces.version !== input.version) {
+          issues.push({ path: 'replaces', message: `must name the document it replaces (version ${input.version})`, requirementId: 'GPCM-SD-127' });
+        }
+      }
+      // The same dry run as at submission: whatever a receiver must reject is refused before sending.
+      try {
+        buildSendDocumentMessage({
+          submission: s,
+          profile: deps.config.profile,
+          ids: { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() },
+          newId: randomUUID,
+          now: now().toISOString(),
+          routing: deps.config.routing,
+          maxMessageBytes: deps.config.maxMessageBytes,
+        });
+      } catch (err) {
+        if (!(err instanceof CourierError)) throw err;
+        issues.push(...(err.issues.length > 0 ? err.issues : [{ message: err.message }]));
+      }
+      return {
+        valid: issues.length === 0,
+        issues,
+        senderOds: s.sender.odsCode,
+        recipientOds: s.recipient.odsCode,
+        version: s.version,
+      };
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * Shared set-up for workflow tests: the time-skipping test server from .venv (never the default
+ * download), the workflow bundle built once per test file, typed activity fakes that record every
+ * call, and synthetic ITK3 Responses classified by the real code table. No MESH, no content store:
+ * the submission is only a ContentRef, so no patient data exists anywhere in these tests.
+ */
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import type {
+  CheckStoredSubmissionInput,
+  CheckStoredSubmissionResult,
+  ContentRef,
+  DeliveryDeadlines,
+  EscalationInput,
+  Itk3ResponseReceived,
+  MeshReportReceived,
+  SendDocumentInput,
+} from '../../contracts';
+import { deliveryWorkflowId } from '../../contracts/ids';
+import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
+import { classifyResponseCode } from '../../itk3';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+export const TEST_SERVER = path.join(REPO_ROOT, '.venv/bin/temporal-test-server');
+export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows/index.ts');
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+let runtimeInstalled = false;
+/** Keep the SDK's own INFO lines out of test output; the native runtime is one per process. */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed in this jest worker by an earlier test file
+  }
+  runtimeInstalled = true;
+}
+
+/**
+ * The time-skipping server from .venv, with our search attributes registered: it rejects upserts of
+ * unknown ones, exactly as the real server does, so the tests also prove every upsert is well-typed.
+ */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER } } });
+  const T = temporal.api.enums.v1.IndexedValueType;
+  const types: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+    KEYWORD: T.INDEXED_VALUE_TYPE_KEYWORD,
+    KEYWORD_LIST: T.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    BOOL: T.INDEXED_VALUE_TYPE_BOOL,
+    INT: T.INDEXED_VALUE_TYPE_INT,
+    DATETIME: T.INDEXED_VALUE_TYPE_DATETIME,
+    TEXT: T.INDEXED_VALUE_TYPE_TEXT,
+    DOUBLE: T.INDEXED_VALUE_TYPE_DOUBLE,
+  };
+  const searchAttributes = Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, types[k.type]!]));
+  await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
+  return env;
+}
+
+export async function bundle(workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+}
+
+export const DEADLINES: DeliveryDeadlines = {
+  infrastructureAckMs: 4 * HOUR,
+  businessAckMs: 48 * HOUR,
+  reminderIntervalMs: 24 * HOUR,
+  replacementWindowMs: 24 * HOUR,
+  decisionWindowMs: 7 * 24 * HOUR,
+};
+
+export function contentRef(key = `submission/${randomUUID()}`): ContentRef {
+  return { key, sha256: 'a'.repeat(64), size: 2048 };
+}
+
+export function sendInput(overrides: Partial<SendDocumentInput> = {}): SendDocumentInput {
+  return {
+    documentId: randomUUID(),
+    version: 1,
+    senderOds: 'X26',
+    recipientOds: 'A12345',
+    submissionRef: contentRef(),
+    deadlines: DEADLINES,
+    submittedAt: '2026-01-05T09:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export const workflowIdOf = (input: SendDocumentInput): string => deliveryWorkflowId(input.documentId, input.version);
+
+/** A synthetic ITK3 Response to the given attempt, classified exactly as the inbound edge does. */
+export function response(code: string, respondsTo: string, overrides: Partial<Itk3ResponseReceived> = {}): Itk3ResponseReceived {
+  const cls = classifyResponseCode(code);
+  return {
+    responseId: randomUUID(),
+    respondsTo,
+    code,
+    display: cls.display ?? 'unknown',
+    level: cls.level,
+    polarity: cls.polarity,
+    action: cls.action,
+    responseCode: cls.polarity === 'positive' ? 'ok' : 'fatal-error',
+    meshMessageId: `MESH-IN-${randomUUID().slice(0, 8)}`,
+    receivedAt: '2026-01-05T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function meshReport(meshMessageId: string, kind: MeshReportReceived['kind'], statusCode?: string): MeshReportReceived {
+  return {
+    meshMessageId,
+    reportMessageId: `REPORT-${randomUUID().slice(0, 8)}`,
+    kind,
+    ...(statusCode ? { statusCode } : {}),
+    receivedAt: '2026-01-05T10:00:00.000Z',
+  };
+}
+
+export interface Recorded {
+  built: { attempt: number; messageHeaderId: string; submissionRef: ContentRef }[];
+  sent: { attempt: number; messageHeaderId: string; meshMessageId: string }[];
+  escalations: EscalationInput[];
+  checks: CheckStoredSubmissionInput[];
+}
+
+export interface FakeOptions {
+  /** Answer for `checkStoredSubmission` (default: valid, same ODS codes). */
+  check?: (input: CheckStoredSubmissionInput) => CheckStoredSubmissionResult;
+  /** Make `sendMeshMessage` fail for good with this failure type on these attempts. */
+  failSend?: { attempts: number[]; type: string };
+  sizeBytes?: number;
+}
+
+type FakeActivities = Pick<Activities, 'buildItk3Message' | 'sendMeshMessage' | 'raiseEscalation' | 'checkStoredSubmission'>;
+
+/** Typed fakes of the activities the delivery workflow calls; `recorded` keeps every call. */
+export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivities; recorded: Recorded } {
+  const recorded: Recorded = { built: [], sent: [], escalations: [], checks: [] };
+  const activities: FakeActivities = {
+    async buildItk3Message(input) {
+      recorded.built.push({ attempt: input.attempt, messageHeaderId: input.messageHeaderId, submissionRef: input.submissionRef });
+      return { messageRef: contentRef(`itk3-message/${input.messageHeaderId}`), sizeBytes: opts.sizeBytes ?? 48_000, meshWorkflowId: 'GPCONNECT_SEND_DOCUMENT' };
+    },
+    async sendMeshMessage(input) {
+      if (opts.failSend?.attempts.includes(input.attempt)) {
+        const { ApplicationFailure } = await import('@temporalio/activity');
+        throw ApplicationFailure.create({ type: opts.failSend.type, message: 'MESH refused the message', nonRetryable: true });
+      }
+      const meshMessageId = `MESH-OUT-${input.attempt}-${input.messageHeaderId.slice(0, 8)}`;
+      recorded.sent.push({ attempt: input.attempt, messageHeaderId: input.messageHeaderId, meshMessageId });
+      // The send time as the (possibly skipped) server clock sees it, like a real send would.
+      const sentAt = new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
+      return { meshMessageId, sentAt };
+    },
+    async raiseEscalation(input) {
+      recorded.escalations.push(input);
+    },
+    async checkStoredSubmission(input) {
+      recorded.checks.push(input);
+      return opts.check ? opts.check(input) : { valid: true, issues: [], senderOds: 'X26', recipientOds: 'A12345', version: input.version };
+    },
+  };
+  return { activities, recorded };
+}
+
+export async function newWorker(env: TestWorkflowEnvironment, workflowBundle: WorkflowBundleWithSourceMap, activities: FakeActivities, taskQueue: string): Promise<Worker> {
+  return Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+}
+
+/** Polls `probe` (a query) until it returns a value. Real time: the workflow needs a task or two. */
+export async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

@@ -1,0 +1,64 @@
+/**
+ * Structural checks of operator update inputs inside the workflow. The schemas in contracts/operator.ts
+ * are the edge check (API, CLI); these repeat the essentials without zod, because a ZodError thrown in
+ * workflow code fails the workflow task instead of rejecting the update, and zod schemas in the bundle
+ * cost memory per cached workflow (sdk-typescript#2227). Each returns problems as plain sentences.
+ */
+import type { DeliveryDeadlines } from '../contracts';
+
+function text(value: unknown, name: string, max: number, problems: string[]): void {
+  if (typeof value !== 'string' || value.trim().length === 0) problems.push(`${name} is required`);
+  else if (value.length > max) problems.push(`${name} is longer than ${max} characters`);
+}
+
+export function actorProblems(input: unknown, reasonField: 'reason' | 'note' = 'reason'): string[] {
+  const problems: string[] = [];
+  if (typeof input !== 'object' || input === null) return ['the update needs an object argument'];
+  const o = input as Record<string, unknown>;
+  text(o.actor, 'actor', 200, problems);
+  text(o[reasonField], reasonField, 2000, problems);
+  return problems;
+}
+
+export function contentRefProblems(ref: unknown, name: string): string[] {
+  if (typeof ref !== 'object' || ref === null) return [`${name} is required (a content store reference)`];
+  const r = ref as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof r.key !== 'string' || r.key.length === 0) problems.push(`${name}.key is required`);
+  if (typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) problems.push(`${name}.sha256 must be 64 lower-case hex digits`);
+  if (typeof r.size !== 'number' || !Number.isInteger(r.size) || r.size < 0) problems.push(`${name}.size must be a non-negative integer`);
+  return problems;
+}
+
+const DEADLINE_FIELDS: ReadonlyArray<keyof DeliveryDeadlines> = [
+  'infrastructureAckMs',
+  'businessAckMs',
+  'reminderIntervalMs',
+  'replacementWindowMs',
+  'decisionWindowMs',
+];
+
+export function deadlineProblems(deadlines: unknown): string[] {
+  if (typeof deadlines !== 'object' || deadlines === null) return ['deadlines is required'];
+  const d = deadlines as Record<string, unknown>;
+  const problems: string[] = [];
+  let named = 0;
+  for (const [k, v] of Object.entries(d)) {
+    if (!DEADLINE_FIELDS.includes(k as keyof DeliveryDeadlines)) {
+      problems.push(`deadlines.${k} is not a deadline (${DEADLINE_FIELDS.join(', ')})`);
+      continue;
+    }
+    if (v === undefined) continue;
+    named++;
+    const min = k === 'replacementWindowMs' ? 0 : 1;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) problems.push(`deadlines.${k} must be an integer number of milliseconds >= ${min}`);
+  }
+  if (named === 0) problems.push('name at least one deadline to change');
+  return problems;
+}
+
+/** Throws the problems as one Error: inside an update validator that rejects the update with this message. */
+export function rejectIf(problems: ReadonlyArray<string | undefined>): void {
+  const real = problems.filter((p): p is string => !!p);
+  if (real.length > 0) throw new Error(real.join('; '));
+}
