@@ -170,4 +170,108 @@ describe('buildSendDocumentMessage', () => {
     expect(val(composition, 'meta', 'versionId')).toBe('2');
     expect(built.mesh.subject).toMatch(/version 2$/);
   });
+
+  function documentEntries(over: Partial<BuildMessageInput> = {}): FNode[] {
+    return entries(entries(parseFhirXml(buildSendDocumentMessage(input(over)).xml))[2] as FNode);
+  }
+
+  it('puts meta.profile on every resource (GPCM-SD-108) with the ITK and CareConnect profiles (GPCM-SD-104..107, GPCM-SD-110)', () => {
+    const root = parseFhirXml(buildSendDocumentMessage(input()).xml);
+    const profile = (r: FNode | undefined) => val(r, 'meta', 'profile');
+    const [header, org, doc] = entries(root);
+    expect([profile(root), profile(header), profile(org), profile(doc)]).toEqual([
+      'https://fhir.nhs.uk/STU3/StructureDefinition/ITK-Message-Bundle-1',
+      'https://fhir.nhs.uk/STU3/StructureDefinition/ITK-MessageHeader-2',
+      'https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-ITK-Header-Organization-1',
+      'https://fhir.nhs.uk/STU3/StructureDefinition/ITK-Document-Bundle-1',
+    ]);
+    expect(Object.fromEntries(entries(doc as FNode).map((r) => [r.name, profile(r)]))).toEqual({
+      Composition: 'https://fhir.hl7.org.uk/STU3/StructureDefinition/CareConnect-Composition-1',
+      Patient: 'https://fhir.hl7.org.uk/STU3/StructureDefinition/CareConnect-Patient-1',
+      Organization: 'https://fhir.hl7.org.uk/STU3/StructureDefinition/CareConnect-Organization-1',
+      Practitioner: 'https://fhir.hl7.org.uk/STU3/StructureDefinition/CareConnect-Practitioner-1',
+      Binary: 'https://fhir.nhs.uk/STU3/StructureDefinition/ITK-Attachment-Binary-1',
+    });
+  });
+
+  it('builds the Composition: final, SNOMED 371531000, date = now, N, title, text, subject, author, custodian (GPCM-SD-113..122)', () => {
+    const [composition, patient, organization, practitioner] = documentEntries({ profile: '1.x' });
+    expect(composition?.name).toBe('Composition');
+    expect(val(composition, 'status')).toBe('final');
+    expect(val(composition, 'type', 'coding', 'system')).toBe('http://snomed.info/sct');
+    expect(val(composition, 'type', 'coding', 'code')).toBe('371531000');
+    expect(val(composition, 'date')).toBe(NOW);
+    expect(val(composition, 'confidentiality')).toBe('N');
+    expect(val(composition, 'title')).toBe('Consultation report');
+    expect(child(child(composition, 'text'), 'div')?.xhtml).toContain(
+      'Consultation report for Ada Testpatient, NHS Number 9990000018, seen at Synthetic Urgent Care Centre, ODS Code Y12345, Version 1',
+    );
+    expect(val(composition, 'subject', 'reference')).toBe(`urn:uuid:${val(patient, 'id')}`);
+    expect(val(composition, 'custodian', 'reference')).toBe(`urn:uuid:${val(organization, 'id')}`);
+    expect(val(composition, 'author', 'reference')).toBe(`urn:uuid:${val(practitioner, 'id')}`);
+    expect(val(composition, 'identifier', 'value')).toBe(submission().documentId);
+  });
+
+  it('describes the sender organisation, practitioner and patient (GPCM-SD-028..037)', () => {
+    const [, patient, organization, practitioner] = documentEntries();
+    expect(val(organization, 'identifier', 'system')).toBe('https://fhir.nhs.uk/Id/ods-organization-code');
+    expect(val(organization, 'identifier', 'value')).toBe('Y12345');
+    expect(val(organization, 'name')).toBe('Synthetic Urgent Care Centre');
+    expect(val(organization, 'telecom', 'value')).toBe('0300 000 0000');
+    expect(val(practitioner, 'identifier', 'system')).toBe('https://fhir.nhs.uk/Id/sds-user-id');
+    expect(val(practitioner, 'name', 'use')).toBe('official');
+    expect(val(practitioner, 'telecom', 'value')).toBe('0300 000 0001');
+    expect(val(patient, 'identifier', 'system')).toBe('https://fhir.nhs.uk/Id/nhs-number');
+    expect(val(patient, 'identifier', 'value')).toBe('9990000018');
+    expect(val(patient, 'name', 'use')).toBe('official');
+    expect(val(patient, 'name', 'family')).toBe('Testpatient');
+    expect(val(patient, 'birthDate')).toBe('1957-01-09');
+  });
+
+  it('puts each binary in its own section with the PDF report first (GPCM-SD-109..112, GPCM-SD-124)', () => {
+    const extra = [
+      { contentType: 'image/png' as const, title: 'Photo', dataBase64: 'iVBORw0KGgo=' },
+      { contentType: 'text/plain' as const, dataBase64: 'aGVsbG8=' },
+    ];
+    const resources = documentEntries({ submission: submission({ attachments: extra }) });
+    const composition = resources[0];
+    const binaries = resources.filter((r) => r.name === 'Binary');
+    const sections = childrenNamed(composition, 'section').filter((s) => child(s, 'entry'));
+    expect(sections).toHaveLength(3);
+    expect(sections.map((s) => val(s, 'entry', 'reference'))).toEqual(binaries.map((b) => `urn:uuid:${val(b, 'id')}`));
+    expect(binaries.map((b) => val(b, 'contentType'))).toEqual(['application/pdf', 'image/png', 'text/plain']);
+    expect(binaries.map((b) => val(b, 'content'))).toEqual([submission().report.dataBase64, 'iVBORw0KGgo=', 'aGVsbG8=']);
+  });
+
+  it('sends an information copy with RecipientType FI on request (GPCM-SD-039)', () => {
+    expect(handling(buildSendDocumentMessage(input({ recipientType: 'FI' })).xml).RecipientType).toBe('FI');
+  });
+
+  it('writes FHIR JSON on request', () => {
+    const built = buildSendDocumentMessage(input({ format: 'json' }));
+    const json = JSON.parse(built.xml) as { resourceType: string; type: string; entry: { resource: { resourceType: string } }[] };
+    expect(json.resourceType).toBe('Bundle');
+    expect(json.entry.map((e) => e.resource.resourceType)).toEqual(['MessageHeader', 'Organization', 'Bundle']);
+    expect(built.mesh).toMatchObject({ contentType: 'application/fhir+json', fileName: `${IDS.bundleIdentifier}.json` });
+  });
+
+  it.each([
+    ['a 1.x sender without telephone', { profile: '1.x' as const, submission: submission({ sender: { ...submission().sender, telephone: undefined } }) }, 'GPCM-SD-031'],
+    ['a 1.x submission without author', { profile: '1.x' as const, submission: submission({ author: undefined }) }, 'GPCM-SD-121'],
+    ['a patient registered at the sender', { submission: submission({ recipient: { odsCode: 'Y12345' } }) }, 'GPCM-SD-083'],
+    ['version 2 that replaces nothing', { submission: submission({ version: 2 }) }, 'GPCM-SD-123'],
+    ['a replacement that skips a version', { submission: submission({ version: 3, replaces: { documentId: '0f0e0d0c-0b0a-4999-8888-777766665555', version: 1 } }) }, 'GPCM-SD-098'],
+    ['a surname containing the routing delimiter', { submission: submission({ patient: { ...PATIENTS.ada, familyName: 'Test_patient' } }) }, 'GPCM-SD-063'],
+    ['a birth date that does not exist', { submission: submission({ patient: { ...PATIENTS.ada, birthDate: '1957-02-30' } }) }, 'GPCM-SD-037'],
+    ['a blank SenderReference', { submission: submission({ encounter: { ...submission().encounter, id: '   ' } }) }, 'GPCM-SD-042'],
+  ])('refuses %s', (_name, over, requirementId) => {
+    const err = rejection(() => buildSendDocumentMessage(input(over as Partial<BuildMessageInput>)));
+    expect(err.type).toBe('ITK3_BUILD_REJECTED');
+    expect(err.issues.map((i) => i.requirementId)).toContain(requirementId);
+  });
+
+  it('refuses ids that are not UUIDs and a newId() that repeats', () => {
+    expect(rejection(() => buildSendDocumentMessage(input({ ids: { ...IDS, messageHeaderId: 'x' } }))).issues[0]?.path).toBe('ids.messageHeaderId');
+    expect(rejection(() => buildSendDocumentMessage(input({ newId: () => '00000000-0000-4000-8000-000000000001' }))).issues[0]?.path).toBe('newId');
+  });
 });

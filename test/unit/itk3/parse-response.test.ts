@@ -53,6 +53,13 @@ describe('parseItk3Response', () => {
     expect(parsed).toMatchObject({ responseCode: 'fatal-error', level: 'business', polarity: 'negative', action: 'ESCALATE_BUSINESS_REJECTION', diagnostics: 'No record of this patient' });
   });
 
+  it('builds GP Connect responses: Bus=false, Inf=false, SenderReference echoed, Organization sender, ITK008M (GPCM-SD-050..055)', () => {
+    const parsed = parseItk3Response(response('30001'));
+    expect(parsed).toMatchObject({ busAckRequested: false, infAckRequested: false, senderReference: 'enc-2024-000123', senderOds: 'A99999', timestamp: NOW, quirks: [] });
+    expect(response('30001')).toContain('<code value="ITK008M"/>');
+    expect(response('30001')).toContain('ITK-Response-MessageDefinition-1');
+  });
+
   it('reads the same response from JSON', () => {
     const fromJson = parseItk3Response(response('30001', { format: 'json' }));
     const fromXml = parseItk3Response(response('30001'));
