@@ -94,7 +94,13 @@ const NAME_END = /[\s/>]/;
  * Linear well-formedness pre-scan: balanced tags, one root, bounded depth and element count, no DTD.
  * Attribute values may contain `>`; quotes are honoured.
  */
-function prescan(xml: string, limits: XmlLimits): void {
+/** Attribute values longer than this (base64 attachments) are cut out before tokenising and restored after. */
+const BLOB_MIN = 4096;
+const BLOB_MARK = '\uE000';
+const BLOB_TOKEN = /^\uE000(\d+)\uE001$/;
+
+function prescan(xml: string, limits: XmlLimits): [number, number][] {
+  const blobs: [number, number][] = [];
   const stack: string[] = [];
   let roots = 0;
   let elements = 0;
@@ -154,6 +160,7 @@ function prescan(xml: string, limits: XmlLimits): void {
       if (c === 0x22 || c === 0x27) {
         const close = xml.indexOf(c === 0x22 ? '"' : "'", j + 1);
         if (close < 0) break;
+        if (close - j > BLOB_MIN) blobs.push([j + 1, close]);
         j = close + 1;
         continue;
       }
@@ -183,6 +190,7 @@ function prescan(xml: string, limits: XmlLimits): void {
   }
   if (stack.length > 0) throw responseInvalid('not well-formed XML: unclosed element', [{ path: stack[stack.length - 1]?.slice(0, 64), message: 'element is never closed' }]);
   if (roots === 0) throw responseInvalid('not XML: no root element');
+  return blobs;
 }
 
 const ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d{1,7})|#x([0-9a-fA-F]{1,6}));|&/g;
@@ -201,7 +209,7 @@ function decodeEntities(value: string): string {
 
 type FxpNode = Record<string, unknown>;
 
-function convert(raw: FxpNode[], out: FNode[]): void {
+function convert(raw: FxpNode[], out: FNode[], blobs: string[]): void {
   for (const item of raw) {
     let name: string | undefined;
     for (const k of Object.keys(item)) {
@@ -213,7 +221,11 @@ function convert(raw: FxpNode[], out: FNode[]): void {
     if (name === undefined || name === '#text') continue; // whitespace / mixed text: FHIR XML carries values in attributes
     const attrsRaw = (item[':@'] ?? {}) as Record<string, string>;
     const attrs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(attrsRaw)) attrs[k] = decodeEntities(String(v));
+    for (const [k, v] of Object.entries(attrsRaw)) {
+      const str = String(v);
+      const blob = blobs.length && str.charCodeAt(0) === 0xe000 ? BLOB_TOKEN.exec(str) : null;
+      attrs[k] = decodeEntities(blob ? (blobs[Number(blob[1])] ?? '') : str);
+    }
     const node: FNode = { name, attrs, children: [] };
     const kids = item[name] as FxpNode[];
     if (localName(name) === 'div') {
@@ -221,7 +233,7 @@ function convert(raw: FxpNode[], out: FNode[]): void {
       const inner = kids.map((k) => (typeof k['#text'] === 'string' ? (k['#text'] as string) : '')).join('');
       node.xhtml = `<div xmlns="${attrs.xmlns ?? XHTML_NS}">${inner}</div>`;
     } else {
-      convert(kids, node.children);
+      convert(kids, node.children, blobs);
     }
     out.push(node);
   }
@@ -245,15 +257,30 @@ function stripPrefix(node: FNode, prefix: string): void {
 export function parseFhirXml(body: string | Uint8Array, limits: Partial<XmlLimits> = {}): FNode {
   const lim = { ...DEFAULT_XML_LIMITS, ...limits };
   const xml = decodeUtf8(body, lim.maxBytes);
-  prescan(xml, lim);
+  const ranges = prescan(xml, lim);
+  // Large attribute values (base64 attachments) are lifted out before tokenising: the tokeniser's
+  // attribute regex is slow on megabyte values, and they need no parsing. Skipped if the marker occurs.
+  const blobs: string[] = [];
+  let text = xml;
+  if (ranges.length && xml.indexOf(BLOB_MARK) < 0) {
+    const parts: string[] = [];
+    let at = 0;
+    for (const [start, end] of ranges) {
+      parts.push(xml.slice(at, start), `${BLOB_MARK}${blobs.length}\uE001`);
+      blobs.push(xml.slice(start, end));
+      at = end;
+    }
+    parts.push(xml.slice(at));
+    text = parts.join('');
+  }
   let raw: FxpNode[];
   try {
-    raw = parser.parse(xml) as FxpNode[];
+    raw = parser.parse(text) as FxpNode[];
   } catch {
     throw responseInvalid('not well-formed XML');
   }
   const roots: FNode[] = [];
-  convert(raw, roots);
+  convert(raw, roots, blobs);
   const root = roots[0];
   if (!root || roots.length !== 1) throw responseInvalid('not XML: expected exactly one root element');
   const colon = root.name.indexOf(':');

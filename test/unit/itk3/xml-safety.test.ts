@@ -107,4 +107,16 @@ describe('safe XML reading', () => {
     expect(val(parseFhirXml(xml), 'id')).toBe(value);
     expect(writeXml({ name: 'x', attrs: {}, children: [] }, [], false).join('')).toBe('<x/>');
   });
+
+  it('reads large attribute values (base64 attachments) exactly, with entities, quotes and the private-use marker', () => {
+    const big = 'A&amp;B"\'' .repeat(1) + 'x'.repeat(10_000) + '&#233;';
+    const xml = `<Bundle xmlns="http://hl7.org/fhir"><id value="${big.replace(/"/g, '&quot;')}"/><type value='${'y'.repeat(5000)}'/></Bundle>`;
+    const root = parseFhirXml(xml);
+    expect(val(root, 'id')).toBe('A&B"\'' + 'x'.repeat(10_000) + 'é');
+    expect(val(root, 'type')).toBe('y'.repeat(5000));
+    const marked = `<Bundle xmlns="http://hl7.org/fhir"><id value="\uE0000\uE001"/><type value="${'z'.repeat(5000)}"/></Bundle>`;
+    const root2 = parseFhirXml(marked);
+    expect(val(root2, 'id')).toBe('\uE0000\uE001');
+    expect(val(root2, 'type')).toBe('z'.repeat(5000));
+  });
 });
