@@ -1,8 +1,13 @@
-/** API process: config -> logger -> Temporal client -> HTTP server. */
+/** API process: config -> logger -> Temporal client (with the payload codec) -> HTTP server. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { activityConfig, createStore, createTemporalClient, defaultDeadlines } from '../worker/compose';
 import { buildApi } from './api';
+import { Authenticator } from './auth';
+import { createFleetMetrics } from './fleet-metrics';
+import { IdempotencyStore } from './idempotency';
 
 async function main(): Promise<void> {
   let config;
@@ -15,16 +20,26 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.env.LOG_LEVEL, name: 'itk3-api' });
+  const env = config.env;
+  const logger = createLogger({ level: env.LOG_LEVEL, name: 'itk3-api' });
+  const auth = new Authenticator(config.apiTokens, config.clientCertRoles);
+  if (auth.empty) logger.warn('no ITK3_API_TOKENS and no client certificate roles configured: every /v1 request will be refused');
   const client = await createTemporalClient(config);
+  const fleet = createFleetMetrics(client);
   const app = buildApi({
     client,
     logger,
+    auth,
     store: createStore(config),
+    idempotency: new IdempotencyStore(path.join(path.resolve(env.STORE_DIR), 'idempotency')),
     activity: activityConfig(config),
     deadlines: defaultDeadlines(config),
+    metrics: () => fleet.metrics(),
+    ...(env.ITK3_API_TLS_CERT && env.ITK3_API_TLS_KEY
+      ? { https: { cert: readFileSync(env.ITK3_API_TLS_CERT), key: readFileSync(env.ITK3_API_TLS_KEY), ...(env.ITK3_API_TLS_CA ? { ca: readFileSync(env.ITK3_API_TLS_CA) } : {}) } }
+      : {}),
   });
-  await app.listen({ host: config.env.ITK3_API_HOST, port: config.env.ITK3_API_PORT });
+  await app.listen({ host: env.ITK3_API_HOST, port: env.ITK3_API_PORT });
   const stop = async (): Promise<void> => {
     await app.close();
     await client.connection.close();

@@ -1,14 +1,23 @@
 /**
- * A typed client for the ITK3 Courier HTTP API, for Node services, the `itk3` CLI and the tests.
- * The fetch function is injectable.
+ * A typed client for the ITK3 Courier HTTP API, for Node services, the `itk3` CLI and the tests. Types
+ * come from the same zod schemas the API validates with. The fetch function is injectable; errors are
+ * one class, `CourierApiError`, carrying the HTTP status, the error code and the issues.
  */
-import type { DeliveryState, Issue, SubmissionInput } from '../contracts';
+import type { DeliveryState, Issue, OperatorActionResult, SubmissionInput } from '../contracts';
+import type {
+  AbandonBody,
+  AcknowledgeBody,
+  ChangeDeadlinesBody,
+  CorrectBody,
+  ListQuery,
+  ListResponse,
+  ReplaceBody,
+  ResendBody,
+  SubmitResponse,
+  TimelineResponse,
+} from './api-schemas';
 
-export interface SubmitResponse {
-  workflowId: string;
-  created: boolean;
-  statusUrl: string;
-}
+export type { SubmitResponse, ListQuery, ListResponse, TimelineResponse } from './api-schemas';
 
 export class CourierApiError extends Error {
   constructor(
@@ -18,31 +27,112 @@ export class CourierApiError extends Error {
     readonly issues: Issue[],
   ) {
     super(message);
+    this.name = 'CourierApiError';
   }
 }
 
-export class CourierHttpClient {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly fetchFn: typeof fetch = fetch,
-  ) {}
+export interface CourierHttpClientOptions {
+  baseUrl: string;
+  /** Bearer token (ITK3_API_TOKENS); omit when the API authenticates by client certificate. */
+  token?: string;
+  fetch?: typeof fetch;
+  /** Per-request timeout; default 30 s. */
+  timeoutMs?: number;
+}
 
-  submit(submission: SubmissionInput | unknown): Promise<SubmitResponse> {
-    return this.request<SubmitResponse>('POST', '/v1/documents', submission);
+export class CourierHttpClient {
+  private readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly fetchFn: typeof fetch;
+  private readonly timeoutMs: number;
+
+  constructor(options: CourierHttpClientOptions | string, fetchFn?: typeof fetch) {
+    const o = typeof options === 'string' ? { baseUrl: options, ...(fetchFn ? { fetch: fetchFn } : {}) } : options;
+    this.baseUrl = o.baseUrl;
+    this.token = o.token;
+    this.fetchFn = o.fetch ?? fetch;
+    this.timeoutMs = o.timeoutMs ?? 30_000;
+  }
+
+  /** Submit a document. With `idempotencyKey`, a retry with the same body answers the same workflow. */
+  submit(submission: SubmissionInput | unknown, opts: { idempotencyKey?: string } = {}): Promise<SubmitResponse> {
+    return this.request<SubmitResponse>('POST', '/v1/documents', submission, opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {});
   }
 
   status(workflowId: string): Promise<DeliveryState> {
     return this.request<DeliveryState>('GET', `/v1/documents/${encodeURIComponent(workflowId)}`);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  timeline(workflowId: string): Promise<TimelineResponse> {
+    return this.request<TimelineResponse>('GET', `/v1/documents/${encodeURIComponent(workflowId)}/timeline`);
+  }
+
+  list(query: ListQuery = {}): Promise<ListResponse> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) {
+      if (v === undefined) continue;
+      params.set(k, Array.isArray(v) ? v.join(',') : String(v));
+    }
+    const qs = params.toString();
+    return this.request<ListResponse>('GET', `/v1/documents${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Every page of a listing, one delivery at a time. */
+  async *listAll(query: Omit<ListQuery, 'cursor'> = {}): AsyncGenerator<ListResponse['items'][number]> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...query, ...(cursor ? { cursor } : {}) });
+      yield* page.items;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+
+  correct(workflowId: string, body: CorrectBody): Promise<OperatorActionResult> {
+    return this.action(workflowId, 'correct', body);
+  }
+  resend(workflowId: string, body: ResendBody): Promise<OperatorActionResult> {
+    return this.action(workflowId, 'resend', body);
+  }
+  replace(workflowId: string, body: ReplaceBody): Promise<OperatorActionResult> {
+    return this.action(workflowId, 'replace', body);
+  }
+  abandon(workflowId: string, body: AbandonBody): Promise<OperatorActionResult> {
+    return this.action(workflowId, 'abandon', body);
+  }
+  acknowledgeEscalation(workflowId: string, body: AcknowledgeBody): Promise<OperatorActionResult> {
+    return this.action(workflowId, 'acknowledge-escalation', body);
+  }
+  changeDeadlines(workflowId: string, body: ChangeDeadlinesBody): Promise<OperatorActionResult> {
+    return this.action(workflowId, 'change-deadlines', body);
+  }
+
+  /** The API's OpenAPI document. */
+  openApi(): Promise<Record<string, unknown>> {
+    return this.request<Record<string, unknown>>('GET', '/openapi.json');
+  }
+
+  private action(workflowId: string, segment: string, body: unknown): Promise<OperatorActionResult> {
+    return this.request<OperatorActionResult>('POST', `/v1/documents/${encodeURIComponent(workflowId)}/actions/${segment}`, body);
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
     const res = await this.fetchFn(new URL(path, this.baseUrl), {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    let json: Record<string, unknown> = {};
+    try {
+      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      if (!res.ok) throw new CourierApiError(res.status, 'HTTP_ERROR', res.statusText, []);
+      throw new CourierApiError(res.status, 'INVALID_RESPONSE', 'the API answered with something that is not JSON', []);
+    }
     if (!res.ok) {
       throw new CourierApiError(res.status, String(json.error ?? 'HTTP_ERROR'), String(json.message ?? res.statusText), (json.issues as Issue[]) ?? []);
     }

@@ -15,11 +15,13 @@ import {
   type AckDeadlines,
   type Issue,
   type SendDocumentInput,
+  type Submission,
 } from '../contracts';
 import { buildSendDocumentMessage } from '../itk3';
 import type { ActivityConfig } from '../activities';
 import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../config/deadlines';
 import type { ContentStore } from '../store/content-store';
+import { canonicalJson, sha256Hex, type IdempotencyStore } from './idempotency';
 
 export interface SubmitDeps {
   client: Client;
@@ -29,6 +31,21 @@ export interface SubmitDeps {
   /** Full deadline policy (config/deadlines.ts `loadDeadlinePolicy`); without it, `deadlines` plus defaults. */
   deadlinePolicy?: DeadlinePolicy;
   now?: () => Date;
+  /** Durable Idempotency-Key records; required to accept the header. */
+  idempotency?: IdempotencyStore;
+}
+
+export interface SubmitOptions {
+  /** Same key and same body: the same workflow. Same key, different body: IdempotencyConflict. */
+  idempotencyKey?: string;
+}
+
+/** The Idempotency-Key was first used with a different body (HTTP 409). */
+export class IdempotencyConflict extends Error {
+  constructor(readonly workflowId: string) {
+    super('this Idempotency-Key was already used with a different body');
+    this.name = 'IDEMPOTENCY_KEY_REUSED';
+  }
 }
 
 export interface SubmitResult {
@@ -38,7 +55,11 @@ export interface SubmitResult {
 
 export class SubmissionRejected extends CourierError {}
 
-export async function submitDocument(deps: SubmitDeps, body: unknown): Promise<SubmitResult> {
+/**
+ * Validates a submission and dry-runs the builder: whatever a receiver must reject is refused here, with
+ * the requirement id, before anything is stored or sent. Also used for corrections and replacements.
+ */
+export function validateSubmission(deps: Pick<SubmitDeps, 'activity' | 'now'>, body: unknown): Submission {
   const parsed = SubmissionSchema.safeParse(body);
   if (!parsed.success) {
     const issues: Issue[] = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
@@ -46,8 +67,6 @@ export async function submitDocument(deps: SubmitDeps, body: unknown): Promise<S
   }
   const submission = parsed.data;
   const now = (deps.now ?? (() => new Date()))();
-  // Dry run of the builder: whatever a receiver must reject is refused here, with the requirement id,
-  // before anything is stored or sent.
   buildSendDocumentMessage({
     submission,
     profile: deps.activity.profile,
@@ -57,8 +76,23 @@ export async function submitDocument(deps: SubmitDeps, body: unknown): Promise<S
     routing: deps.activity.routing,
     maxMessageBytes: deps.activity.maxMessageBytes,
   });
+  return submission;
+}
 
+export async function submitDocument(deps: SubmitDeps, body: unknown, opts: SubmitOptions = {}): Promise<SubmitResult> {
+  const submission = validateSubmission(deps, body);
+  const now = (deps.now ?? (() => new Date()))();
   const workflowId = deliveryWorkflowId(submission.documentId, submission.version);
+  if (opts.idempotencyKey !== undefined) {
+    if (!deps.idempotency) throw new Error('Idempotency-Key is not supported by this deployment');
+    const claim = await deps.idempotency.reserve(opts.idempotencyKey, sha256Hex(canonicalJson(submission)), workflowId, now);
+    if (claim.outcome === 'conflict') throw new IdempotencyConflict(claim.record.workflowId);
+    if (claim.outcome === 'same') {
+      // A retry: if the first request got as far as starting the workflow, answer with it and store nothing.
+      const started = await deps.client.workflow.getHandle(workflowId).describe().then(() => true, () => false);
+      if (started) return { workflowId, created: false };
+    }
+  }
   const submissionRef = await deps.store.put('submission', Buffer.from(JSON.stringify(submission)));
   const input: SendDocumentInput = {
     documentId: submission.documentId,

@@ -11,8 +11,12 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig, type AppConfig } from '../../config/env';
+import { createLogger } from '../../config/logger';
+import type { Notifier } from '../../activities/notify/types';
 import { buildApi } from '../../client/api';
 import { CourierHttpClient } from '../../client/http-client';
+import { Authenticator } from '../../client/auth';
+import { IdempotencyStore } from '../../client/idempotency';
 import { inboxPollerWorkflowId } from '../../contracts';
 import { activityConfig, createDataConverter, createMeshClient, createStore, defaultDeadlines } from '../../worker/compose';
 import { createCourierWorker, ensureInboxPoller } from '../../worker/worker';
@@ -28,7 +32,12 @@ export interface PeerRecord {
 
 export interface Harness {
   config: AppConfig;
+  /** The API as a submitter (submit and read). */
   api: CourierHttpClient;
+  /** The API as an operator (everything, including the operator actions). */
+  operator: CourierHttpClient;
+  apiUrl: string;
+  tokens: { operator: string; submitter: string };
   temporal: Client;
   /** Response codes the GP practice sends for a SenderReference (encounter id); [] = silent. */
   setScenario(senderReference: string, codes: string[]): void;
@@ -48,10 +57,18 @@ function installQuietRuntime(): void {
   runtimeInstalled = true;
 }
 
-export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** Where the harness's pino logger writes (default stdout), e.g. to inspect audit lines. */
+  logDestination?: pino.DestinationStream;
+  /** Escalation channels for the worker (default: those configured by the overrides). */
+  notifiers?: readonly Notifier[];
+}
+
+export async function startHarness(overrides: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   installQuietRuntime();
   const services = testServices();
   const dir = mkdtempSync(path.join(services.dir, 'harness-'));
+  const tokens = { operator: randomBytes(24).toString('base64url'), submitter: randomBytes(24).toString('base64url') };
   const config = loadConfig({
     ITK3_MODE: 'local',
     TEMPORAL_ADDRESS: services.temporalAddress,
@@ -65,19 +82,28 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     STORE_DIR: path.join(dir, 'store'),
     STORE_KEYS: `test1:${randomBytes(32).toString('base64')}`,
     ITK3_CODEC_KEYS: `codec1:${randomBytes(32).toString('base64')}`,
+    ITK3_API_TOKENS: `ops-test:operator:${tokens.operator},svc-test:submitter:${tokens.submitter}`,
     LOG_LEVEL: 'warn',
     ...overrides,
   });
-  const logger = pino({ level: config.env.LOG_LEVEL });
+  const logger = options.logDestination ? createLogger({ level: config.env.LOG_LEVEL, destination: options.logDestination }) : pino({ level: config.env.LOG_LEVEL });
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
   // The same payload codec as the worker and the API: the history on the server holds ciphertext only.
   const temporal = new Client({ connection: await Connection.connect({ address: config.env.TEMPORAL_ADDRESS }), namespace: config.env.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config) });
   const store = createStore(config);
-  const worker: Worker = await createCourierWorker({ config, logger, store, mesh: createMeshClient(config), client: temporal, connection });
+  const worker: Worker = await createCourierWorker({ config, logger, store, mesh: createMeshClient(config), client: temporal, connection, ...(options.notifiers ? { notifiers: options.notifiers } : {}) });
   const running = worker.run();
   await ensureInboxPoller(temporal, config);
 
-  const app = buildApi({ client: temporal, logger, store, activity: activityConfig(config), deadlines: defaultDeadlines(config) });
+  const app = buildApi({
+    client: temporal,
+    logger,
+    auth: new Authenticator(config.apiTokens, config.clientCertRoles),
+    store,
+    idempotency: new IdempotencyStore(path.join(dir, 'idempotency')),
+    activity: activityConfig(config),
+    deadlines: defaultDeadlines(config),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -96,7 +122,10 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
 
   return {
     config,
-    api: new CourierHttpClient(`http://127.0.0.1:${port}`),
+    api: new CourierHttpClient({ baseUrl: `http://127.0.0.1:${port}`, token: tokens.submitter }),
+    operator: new CourierHttpClient({ baseUrl: `http://127.0.0.1:${port}`, token: tokens.operator }),
+    apiUrl: `http://127.0.0.1:${port}`,
+    tokens,
     temporal,
     setScenario(ref, codes) {
       scenarioMap[ref] = codes;

@@ -1,0 +1,176 @@
+/**
+ * The HTTP API's own schemas (STYLE.md §1.3): request bodies, query strings and responses. They are the
+ * runtime check in the API, the types of the typed client and the source of `/openapi.json`. Operator
+ * action bodies are the workflow update inputs of contracts/operator.ts without `actor` (the API takes
+ * it from the authenticated caller, never from the body) and with a submission in place of a claim check
+ * (the API stores it encrypted and passes the reference).
+ */
+import { z } from 'zod';
+import { msToNumber } from '@temporalio/common';
+import {
+  DeliveryDeadlinesSchema,
+  DeliveryStateSchema,
+  DeliveryStatusSchema,
+  OperatorActionResultSchema,
+  ReasonSchema,
+  SubmissionSchema,
+  TimelineEntrySchema,
+  WaitingForSchema,
+} from '../contracts';
+
+export const IssueSchema = z.object({
+  path: z.string().optional(),
+  message: z.string(),
+  requirementId: z.string().optional(),
+});
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.string().meta({ description: 'A code from the error catalogue, e.g. INVALID_REQUEST, NOT_FOUND, ACTION_NOT_ALLOWED' }),
+    message: z.string(),
+    issues: z.array(IssueSchema),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+export const WorkflowIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'not a workflow id');
+export const IdParamsSchema = z.object({ id: WorkflowIdSchema });
+
+export const SubmitResponseSchema = z
+  .object({
+    workflowId: z.string(),
+    created: z.boolean().meta({ description: 'false when this submission (or Idempotency-Key) was already accepted' }),
+    statusUrl: z.string(),
+  })
+  .meta({ id: 'SubmitResponse' });
+export type SubmitResponse = z.infer<typeof SubmitResponseSchema>;
+
+const ODS = z.string().regex(/^[A-Z0-9]{3,10}$/, 'ODS code must be 3-10 upper-case letters or digits');
+const isoDateTime = z.iso.datetime({ offset: true });
+// Query strings carry text; the typed client may pass a boolean.
+const boolParam = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+
+export const ListQuerySchema = z
+  .object({
+    status: z
+      .string()
+      .transform((s) => s.split(',').map((x) => x.trim()))
+      .pipe(z.array(DeliveryStatusSchema).min(1))
+      .optional()
+      .meta({ description: 'One delivery status or several, comma-separated' }),
+    recipientOds: ODS.optional(),
+    senderOds: ODS.optional(),
+    escalated: boolParam.optional(),
+    submittedFrom: isoDateTime.optional().meta({ description: 'Inclusive lower bound of the submission (workflow start) time' }),
+    submittedTo: isoDateTime.optional().meta({ description: 'Exclusive upper bound of the submission time' }),
+    pageSize: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().max(4096).optional().meta({ description: 'nextCursor of the previous page, with the same filters' }),
+  })
+  .strict()
+  .refine((q) => !q.submittedFrom || !q.submittedTo || Date.parse(q.submittedFrom) < Date.parse(q.submittedTo), {
+    message: 'submittedFrom must be before submittedTo',
+    path: ['submittedFrom'],
+  });
+export type ListQuery = z.input<typeof ListQuerySchema>;
+export type ParsedListQuery = z.output<typeof ListQuerySchema>;
+
+export const DeliverySummarySchema = z
+  .object({
+    workflowId: z.string(),
+    status: DeliveryStatusSchema.optional(),
+    waitingFor: WaitingForSchema.optional(),
+    escalated: z.boolean(),
+    recipientOds: z.string().optional(),
+    senderOds: z.string().optional(),
+    attemptCount: z.number().int().optional(),
+    ackDeadline: z.string().optional(),
+    submittedAt: z.string(),
+    closedAt: z.string().optional(),
+    executionStatus: z.string().meta({ description: 'Temporal execution status: RUNNING, COMPLETED, FAILED, TERMINATED...' }),
+  })
+  .meta({ id: 'DeliverySummary' });
+export type DeliverySummary = z.infer<typeof DeliverySummarySchema>;
+
+export const ListResponseSchema = z
+  .object({ items: z.array(DeliverySummarySchema), nextCursor: z.string().optional() })
+  .meta({ id: 'DeliveryList' });
+export type ListResponse = z.infer<typeof ListResponseSchema>;
+
+export const TimelineResponseSchema = z
+  .object({ workflowId: z.string(), timeline: z.array(TimelineEntrySchema) })
+  .meta({ id: 'Timeline' });
+export type TimelineResponse = z.infer<typeof TimelineResponseSchema>;
+
+export { DeliveryStateSchema, OperatorActionResultSchema };
+
+/** A duration as milliseconds or as text such as 30m, 4h, 2d. */
+const DurationSchema = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .refine((v) => {
+      try {
+        return msToNumber(v as never) > 0;
+      } catch {
+        return false;
+      }
+    }, 'must be a duration such as 30m, 4h or 2d')
+    .transform((v) => msToNumber(v as never)),
+]);
+
+// --- operator actions ---
+export const CorrectBodySchema = z
+  .object({
+    reason: ReasonSchema,
+    submission: SubmissionSchema.meta({ description: 'The corrected submission: same document id and version' }),
+    overrideBusinessRejection: z.boolean().optional(),
+  })
+  .strict()
+  .meta({ id: 'CorrectRequest' });
+export const ResendBodySchema = z
+  .object({ reason: ReasonSchema, overrideBusinessRejection: z.boolean().optional() })
+  .strict()
+  .meta({ id: 'ResendRequest' });
+export const ReplaceBodySchema = z
+  .object({
+    reason: ReasonSchema,
+    submission: SubmissionSchema.meta({ description: 'The replacement: same document id, version + 1, replaces naming this version' }),
+  })
+  .strict()
+  .meta({ id: 'ReplaceRequest' });
+export const AbandonBodySchema = z.object({ reason: ReasonSchema }).strict().meta({ id: 'AbandonRequest' });
+export const AcknowledgeBodySchema = z
+  .object({ note: ReasonSchema, escalationId: z.string().min(1).optional() })
+  .strict()
+  .meta({ id: 'AcknowledgeEscalationRequest' });
+export const ChangeDeadlinesBodySchema = z
+  .object({
+    reason: ReasonSchema,
+    deadlines: z
+      .object(Object.fromEntries(Object.keys(DeliveryDeadlinesSchema.shape).map((k) => [k, DurationSchema.optional()])) as Record<
+        keyof z.infer<typeof DeliveryDeadlinesSchema>,
+        z.ZodOptional<typeof DurationSchema>
+      >)
+      .strict()
+      .refine((d) => Object.values(d).some((v) => v !== undefined), 'name at least one deadline to change'),
+  })
+  .strict()
+  .meta({ id: 'ChangeDeadlinesRequest' });
+
+export type CorrectBody = z.input<typeof CorrectBodySchema>;
+export type ResendBody = z.input<typeof ResendBodySchema>;
+export type ReplaceBody = z.input<typeof ReplaceBodySchema>;
+export type AbandonBody = z.input<typeof AbandonBodySchema>;
+export type AcknowledgeBody = z.input<typeof AcknowledgeBodySchema>;
+export type ChangeDeadlinesBody = z.input<typeof ChangeDeadlinesBodySchema>;
+
+/** URL segment -> workflow update name and body schema. */
+export const OPERATOR_ACTIONS = {
+  correct: { update: 'correct', body: CorrectBodySchema, summary: 'Send a corrected submission as a new ITK3 message' },
+  resend: { update: 'resend', body: ResendBodySchema, summary: 'Send the current submission again as a new ITK3 message' },
+  replace: { update: 'replace', body: ReplaceBodySchema, summary: 'Replace a DELIVERED document with version + 1' },
+  abandon: { update: 'abandon', body: AbandonBodySchema, summary: 'Stop trying; the delivery ends ABANDONED' },
+  'acknowledge-escalation': { update: 'acknowledgeEscalation', body: AcknowledgeBodySchema, summary: 'Take the open escalation; reminders stop' },
+  'change-deadlines': { update: 'changeDeadlines', body: ChangeDeadlinesBodySchema, summary: "Change this delivery's deadlines" },
+} as const;
+export type OperatorActionPath = keyof typeof OPERATOR_ACTIONS;
