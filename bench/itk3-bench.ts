@@ -7,7 +7,13 @@
  * Run directly (`node dist/bench/itk3-bench.js`) it prints the result as JSON.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { buildItk3Response, buildSendDocumentMessage, parseItk3Response, readSendDocumentMessage, wrapDocumentBundle } from '../itk3';
+import {
+  buildItk3Response,
+  buildSendDocumentMessage,
+  parseItk3Response,
+  readSendDocumentMessage,
+  wrapDocumentBundle,
+} from '../itk3';
 import type { Submission } from '../contracts/submission';
 
 /** Deterministic bytes (a small LCG) so every run measures the same message. */
@@ -26,18 +32,36 @@ function counterIds(): () => string {
   return () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
 }
 
-const IDS = { messageHeaderId: '11111111-1111-4111-8111-111111111111', bundleIdentifier: '22222222-2222-4222-8222-222222222222' };
+const IDS = {
+  messageHeaderId: '11111111-1111-4111-8111-111111111111',
+  bundleIdentifier: '22222222-2222-4222-8222-222222222222',
+};
 const NOW = '2024-05-01T10:00:00+01:00';
 
 function submission(): Submission {
   return {
     documentId: '4e0a1b2c-3d4e-4f60-8a1b-2c3d4e5f6a7b',
     version: 1,
-    patient: { nhsNumber: '9990000018', givenName: 'Ada', familyName: 'Testpatient', birthDate: '1957-01-09', gender: 'female' },
-    sender: { odsCode: 'Y12345', name: 'Synthetic Urgent Care Centre', telephone: '0300 000 0000', meshMailbox: 'Y12345OT001' },
+    patient: {
+      nhsNumber: '9990000018',
+      givenName: 'Ada',
+      familyName: 'Testpatient',
+      birthDate: '1957-01-09',
+      gender: 'female',
+    },
+    sender: {
+      odsCode: 'Y12345',
+      name: 'Synthetic Urgent Care Centre',
+      telephone: '0300 000 0000',
+      meshMailbox: 'Y12345OT001',
+    },
     recipient: { odsCode: 'A99999' },
     author: { sdsUserId: '999999999999', givenName: 'Clare', familyName: 'Clinician' },
-    encounter: { id: 'enc-2024-000123', start: '2024-05-01T09:00:00+01:00', summary: 'Seen for a synthetic complaint.' },
+    encounter: {
+      id: 'enc-2024-000123',
+      start: '2024-05-01T09:00:00+01:00',
+      summary: 'Seen for a synthetic complaint.',
+    },
     report: { contentType: 'application/pdf', dataBase64: Buffer.from(bytes(700_000, 1)).toString('base64') },
     attachments: [
       { contentType: 'image/png', title: 'Photo', dataBase64: Buffer.from(bytes(40_000, 2)).toString('base64') },
@@ -64,7 +88,12 @@ function measure(fn: () => unknown, minSeconds: number): Measure {
     iterations++;
     elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   } while (elapsed < minSeconds);
-  return { iterations, seconds: round(elapsed), perSecond: round(iterations / elapsed), meanMs: round((elapsed / iterations) * 1000) };
+  return {
+    iterations,
+    seconds: round(elapsed),
+    perSecond: round(iterations / elapsed),
+    meanMs: round((elapsed / iterations) * 1000),
+  };
 }
 
 function round(n: number): number {
@@ -79,7 +108,15 @@ export interface Itk3BenchOptions {
 export async function runItk3Bench(options: Itk3BenchOptions = {}): Promise<object> {
   const seconds = options.seconds ?? 2;
   const s = submission();
-  const build = () => buildSendDocumentMessage({ submission: s, profile: '2.x', ids: IDS, newId: counterIds(), now: NOW, routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' } });
+  const build = () =>
+    buildSendDocumentMessage({
+      submission: s,
+      profile: '2.x',
+      ids: IDS,
+      newId: counterIds(),
+      now: NOW,
+      routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
+    });
   const message = build();
   const bodyBytes = Buffer.from(message.xml, 'utf8');
 
@@ -89,13 +126,45 @@ export async function runItk3Bench(options: Itk3BenchOptions = {}): Promise<obje
 
   const buildXml = measure(build, seconds);
   const readMessage = measure(() => readSendDocumentMessage(bodyBytes, '2.x'), seconds);
-  const docJson = (JSON.parse(buildSendDocumentMessage({ submission: s, profile: '2.x', ids: IDS, newId: counterIds(), now: NOW, routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' }, format: 'json' }).xml) as { entry: { resource: object }[] }).entry[2]?.resource;
+  const docJson = (
+    JSON.parse(
+      buildSendDocumentMessage({
+        submission: s,
+        profile: '2.x',
+        ids: IDS,
+        newId: counterIds(),
+        now: NOW,
+        routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
+        format: 'json',
+      }).xml,
+    ) as { entry: { resource: object }[] }
+  ).entry[2]?.resource;
   const wrapJson = measure(
-    () => wrapDocumentBundle({ document: docJson as never, profile: '2.x', ids: IDS, newId: counterIds(), now: NOW, routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' }, sender: { meshMailbox: 'Y12345OT001' }, senderReference: 'enc-2024-000123' }),
+    () =>
+      wrapDocumentBundle({
+        document: docJson as never,
+        profile: '2.x',
+        ids: IDS,
+        newId: counterIds(),
+        now: NOW,
+        routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
+        sender: { meshMailbox: 'Y12345OT001' },
+        senderReference: 'enc-2024-000123',
+      }),
     seconds,
   );
 
-  const response = buildItk3Response({ respondsTo: IDS.messageHeaderId, senderReference: 'enc-2024-000123', code: '20013', responseBundleIdentifier: '33333333-3333-4333-8333-333333333333', messageHeaderId: '44444444-4444-4444-8444-444444444444', now: NOW, sourceEndpoint: 'A99999OT001', senderOds: 'A99999', newId: counterIds() });
+  const response = buildItk3Response({
+    respondsTo: IDS.messageHeaderId,
+    senderReference: 'enc-2024-000123',
+    code: '20013',
+    responseBundleIdentifier: '33333333-3333-4333-8333-333333333333',
+    messageHeaderId: '44444444-4444-4444-8444-444444444444',
+    now: NOW,
+    sourceEndpoint: 'A99999OT001',
+    senderOds: 'A99999',
+    newId: counterIds(),
+  });
   const responseBytes = Buffer.from(response, 'utf8');
   const plainResponse = measure(() => plain.parse(responseBytes.toString('utf8')), seconds);
   const parseResponse = measure(() => parseItk3Response(responseBytes), seconds);
@@ -110,7 +179,8 @@ export async function runItk3Bench(options: Itk3BenchOptions = {}): Promise<obje
     readMessage: { ...readMessage, ratioToPlainParse: round(readMessage.meanMs / plainParse.meanMs) },
     wrapJsonDocument: { ...wrapJson, ratioToPlainParse: round(wrapJson.meanMs / plainParse.meanMs) },
     parseResponse: { ...parseResponse, ratioToPlainParse: round(parseResponse.meanMs / plainResponse.meanMs) },
-    notes: 'ratio = mean time of the operation / mean time of a plain fast-xml-parser parse of the same bytes in this run (lower is better; 1.0 = as fast as the bare parse)',
+    notes:
+      'ratio = mean time of the operation / mean time of a plain fast-xml-parser parse of the same bytes in this run (lower is better; 1.0 = as fast as the bare parse)',
   };
 }
 

@@ -93,7 +93,12 @@ export interface BuiltMessage {
 const CONTENT_TYPE: Record<OutputFormat, string> = { xml: 'application/fhir+xml', json: 'application/fhir+json' };
 
 /** Validate the routing/size/meta inputs common to both build routes. */
-export function checkBuildOptions(input: { now: string; maxMessageBytes?: number; routing: Routing; ids: { messageHeaderId: string; bundleIdentifier: string } }): Issue[] {
+export function checkBuildOptions(input: {
+  now: string;
+  maxMessageBytes?: number;
+  routing: Routing;
+  ids: { messageHeaderId: string; bundleIdentifier: string };
+}): Issue[] {
   const issues: Issue[] = [];
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(input.now)) {
     issues.push({ path: 'now', message: 'must be an ISO-8601 instant with a time zone', requirementId: 'GPCM-SD-048' });
@@ -117,7 +122,9 @@ export function checkedIdSource(newId: () => string, used: Set<string>): () => s
   return () => {
     const id = newId();
     if (typeof id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(id) || used.has(id)) {
-      throw buildRejected('newId() returned an empty, invalid or repeated id', [{ path: 'newId', message: 'ids must be unique FHIR ids (UUIDs)' }]);
+      throw buildRejected('newId() returned an empty, invalid or repeated id', [
+        { path: 'newId', message: 'ids must be unique FHIR ids (UUIDs)' },
+      ]);
     }
     used.add(id);
     return id;
@@ -155,12 +162,24 @@ function xhtml(text: string): string {
 function submissionIssues(s: Submission, profile: SpecProfile, now: string): Issue[] {
   const issues: Issue[] = [];
   if (!isValidNhsNumber(s.patient.nhsNumber)) {
-    issues.push({ path: 'patient.nhsNumber', message: 'NHS number fails the modulus 11 check', requirementId: 'GPCM-SD-035' });
+    issues.push({
+      path: 'patient.nhsNumber',
+      message: 'NHS number fails the modulus 11 check',
+      requirementId: 'GPCM-SD-035',
+    });
   }
   if (!isRealDate(s.patient.birthDate)) {
-    issues.push({ path: 'patient.birthDate', message: 'birth date is not a real YYYY-MM-DD date', requirementId: 'GPCM-SD-037' });
+    issues.push({
+      path: 'patient.birthDate',
+      message: 'birth date is not a real YYYY-MM-DD date',
+      requirementId: 'GPCM-SD-037',
+    });
   } else if (s.patient.birthDate > now.slice(0, 10)) {
-    issues.push({ path: 'patient.birthDate', message: 'birth date is after the generation time', requirementId: 'GPCM-SD-037' });
+    issues.push({
+      path: 'patient.birthDate',
+      message: 'birth date is after the generation time',
+      requirementId: 'GPCM-SD-037',
+    });
   }
   if (s.confidentiality === 'R' && !PROFILE_CONSTANTS[profile].allowsRestrictedConfidentiality) {
     issues.push({
@@ -174,34 +193,62 @@ function submissionIssues(s: Submission, profile: SpecProfile, now: string): Iss
   }
   for (const [i, a] of [s.report, ...s.attachments].entries()) {
     if (a.dataBase64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(a.dataBase64)) {
-      issues.push({ path: i === 0 ? 'report.dataBase64' : `attachments.${i - 1}.dataBase64`, message: 'attachment is not valid base64', requirementId: 'GPCM-SD-111' });
+      issues.push({
+        path: i === 0 ? 'report.dataBase64' : `attachments.${i - 1}.dataBase64`,
+        message: 'attachment is not valid base64',
+        requirementId: 'GPCM-SD-111',
+      });
     }
   }
   if (!s.author) {
     issues.push(
       profile === '1.x'
         ? { path: 'author', message: 'the practitioner who delivered care is required', requirementId: 'GPCM-SD-121' }
-        : { path: 'author', message: 'Composition.author (1..*) needs the practitioner', requirementId: EXTRA_REQUIREMENT.compositionAuthor },
+        : {
+            path: 'author',
+            message: 'Composition.author (1..*) needs the practitioner',
+            requirementId: EXTRA_REQUIREMENT.compositionAuthor,
+          },
     );
   }
   if (profile === '1.x' && !s.sender.telephone) {
-    issues.push({ path: 'sender.telephone', message: 'the sender organisation telephone number is required', requirementId: 'GPCM-SD-031' });
+    issues.push({
+      path: 'sender.telephone',
+      message: 'the sender organisation telephone number is required',
+      requirementId: 'GPCM-SD-031',
+    });
   }
   if (s.encounter.id.trim() === '') {
     issues.push({ path: 'encounter.id', message: 'SenderReference must not be blank', requirementId: 'GPCM-SD-042' });
   }
   if (s.encounter.id.length > SENDER_REFERENCE_MAX) {
-    issues.push({ path: 'encounter.id', message: `SenderReference is at most ${SENDER_REFERENCE_MAX} characters`, requirementId: 'GPCM-SD-042' });
+    issues.push({
+      path: 'encounter.id',
+      message: `SenderReference is at most ${SENDER_REFERENCE_MAX} characters`,
+      requirementId: 'GPCM-SD-042',
+    });
   }
   if (s.recipient.odsCode === s.sender.odsCode) {
-    issues.push({ path: 'recipient.odsCode', message: 'the patient is registered at the sending organisation: its record is already up to date', requirementId: 'GPCM-SD-083' });
+    issues.push({
+      path: 'recipient.odsCode',
+      message: 'the patient is registered at the sending organisation: its record is already up to date',
+      requirementId: 'GPCM-SD-083',
+    });
   }
   if (s.replaces) {
     if (s.version !== s.replaces.version + 1) {
-      issues.push({ path: 'version', message: 'a replacement must carry the replaced version + 1', requirementId: 'GPCM-SD-098' });
+      issues.push({
+        path: 'version',
+        message: 'a replacement must carry the replaced version + 1',
+        requirementId: 'GPCM-SD-098',
+      });
     }
   } else if (s.version > 1) {
-    issues.push({ path: 'replaces', message: 'version > 1 is a replacement and must name the document it replaces', requirementId: 'GPCM-SD-123' });
+    issues.push({
+      path: 'replaces',
+      message: 'version > 1 is a replacement and must name the document it replaces',
+      requirementId: 'GPCM-SD-123',
+    });
   }
   return issues;
 }
@@ -257,7 +304,15 @@ export function buildSendDocumentMessage(input: BuildMessageInput): BuiltMessage
     s,
     profile,
     now: input.now,
-    ids: { documentBundleId, documentBundleIdentifier, compositionId, patientId, organizationId, practitionerId, binaryIds },
+    ids: {
+      documentBundleId,
+      documentBundleIdentifier,
+      compositionId,
+      patientId,
+      organizationId,
+      practitionerId,
+      binaryIds,
+    },
     summary: compositionSummary(parts),
   });
 
@@ -274,14 +329,18 @@ export function buildSendDocumentMessage(input: BuildMessageInput): BuiltMessage
     senderReference: s.encounter.id,
     recipientType,
   };
-  const body = format === 'json' ? JSON.stringify(envelopeJson(envelope, document)) : envelopeXml(envelope, fromFhirJson(document));
+  const body =
+    format === 'json'
+      ? JSON.stringify(envelopeJson(envelope, document))
+      : envelopeXml(envelope, fromFhirJson(document));
 
   let to: string;
   if (input.routing.mode === 'gpprovider') {
     to = gpProviderAddress(s.patient, input.routing.dobFormat);
     if (input.routing.to !== undefined) {
       const mismatches = routingAddressMismatches(input.routing.to, s.patient, input.routing.dobFormat);
-      if (mismatches.length) throw buildRejected('patient demographics do not match the MESH routing address', mismatches);
+      if (mismatches.length)
+        throw buildRejected('patient demographics do not match the MESH routing address', mismatches);
     }
   } else {
     to = input.routing.mailboxId;
@@ -291,13 +350,20 @@ export function buildSendDocumentMessage(input: BuildMessageInput): BuiltMessage
   const maxBytes = input.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (sizeBytes > maxBytes) {
     throw buildRejected('message is larger than the configured limit', [
-      { path: 'message', message: `${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes; receivers answer 20015`, requirementId: EXTRA_REQUIREMENT.messageSize },
+      {
+        path: 'message',
+        message: `${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes; receivers answer 20015`,
+        requirementId: EXTRA_REQUIREMENT.messageSize,
+      },
     ]);
   }
 
   const warnings: Issue[] = [];
   if (profile === '2.x' && !s.careSetting) {
-    warnings.push({ path: 'careSetting', message: 'SD2 2.0.0 requires Composition.extension(careSettingType); none supplied' });
+    warnings.push({
+      path: 'careSetting',
+      message: 'SD2 2.0.0 requires Composition.extension(careSettingType); none supplied',
+    });
   }
 
   return {
@@ -338,7 +404,13 @@ interface DocumentIds {
 }
 
 /** The ITK-Document-Bundle-1 (GPCM-SD-103..124, GPCM-SD-028..037, GPCM-SD-131/132). */
-function documentBundle(a: { s: Submission; profile: SpecProfile; now: string; ids: DocumentIds; summary: string }): JsonObject {
+function documentBundle(a: {
+  s: Submission;
+  profile: SpecProfile;
+  now: string;
+  ids: DocumentIds;
+  summary: string;
+}): JsonObject {
   const { s, ids } = a;
   const attachments = [s.report, ...s.attachments];
   const composition: JsonObject = {
@@ -353,7 +425,12 @@ function documentBundle(a: { s: Submission; profile: SpecProfile; now: string; i
     ...(s.careSetting
       ? {
           extension: [
-            { url: EXT.careSettingType, valueCodeableConcept: { coding: [{ system: SYSTEM.snomed, code: s.careSetting.code, display: s.careSetting.display }] } },
+            {
+              url: EXT.careSettingType,
+              valueCodeableConcept: {
+                coding: [{ system: SYSTEM.snomed, code: s.careSetting.code, display: s.careSetting.display }],
+              },
+            },
           ],
         }
       : {}),
@@ -376,7 +453,9 @@ function documentBundle(a: { s: Submission; profile: SpecProfile; now: string; i
     confidentiality: s.confidentiality,
     custodian: { reference: urn(ids.organizationId) },
     ...(s.replaces
-      ? { relatesTo: [{ code: 'replaces', targetIdentifier: { system: SYSTEM.rfc4122, value: s.replaces.documentId } }] }
+      ? {
+          relatesTo: [{ code: 'replaces', targetIdentifier: { system: SYSTEM.rfc4122, value: s.replaces.documentId } }],
+        }
       : {}),
     event: [{ period: { start: s.encounter.start, ...(s.encounter.end ? { end: s.encounter.end } : {}) } }],
     section: [
@@ -385,7 +464,9 @@ function documentBundle(a: { s: Submission; profile: SpecProfile; now: string; i
         title: i === 0 ? CONSULTATION_REPORT_TITLE : (att.title ?? `Attachment ${i}`),
         entry: [{ reference: urn(ids.binaryIds[i] ?? '') }],
       })),
-      ...(s.encounter.summary ? [{ title: 'Consultation summary', text: { status: 'generated', div: xhtml(s.encounter.summary) } }] : []),
+      ...(s.encounter.summary
+        ? [{ title: 'Consultation summary', text: { status: 'generated', div: xhtml(s.encounter.summary) } }]
+        : []),
     ],
   };
   const patient: JsonObject = {
@@ -397,7 +478,11 @@ function documentBundle(a: { s: Submission; profile: SpecProfile; now: string; i
         extension: [
           {
             url: EXT.nhsNumberVerificationStatus,
-            valueCodeableConcept: { coding: [{ system: SYSTEM.nhsNumberVerificationStatus, code: '01', display: 'Number present and verified' }] },
+            valueCodeableConcept: {
+              coding: [
+                { system: SYSTEM.nhsNumberVerificationStatus, code: '01', display: 'Number present and verified' },
+              ],
+            },
           },
         ],
         system: SYSTEM.nhsNumber,
@@ -432,7 +517,13 @@ function documentBundle(a: { s: Submission; profile: SpecProfile; now: string; i
     contentType: att.contentType,
     content: att.dataBase64,
   }));
-  const resources: JsonObject[] = [composition, patient, organization, ...(practitioner ? [practitioner] : []), ...binaries];
+  const resources: JsonObject[] = [
+    composition,
+    patient,
+    organization,
+    ...(practitioner ? [practitioner] : []),
+    ...binaries,
+  ];
   return {
     resourceType: 'Bundle',
     id: ids.documentBundleId,

@@ -36,7 +36,9 @@ export interface BuildItk3ResponseInput {
 export function buildItk3Response(input: BuildItk3ResponseInput): string {
   const info = RESPONSE_CODES[input.code];
   if (!info && (!/^[123]\d{4}$/.test(input.code) || !input.responseCode)) {
-    throw buildRejected('unknown ITK3 response code', [{ path: 'code', message: 'not in ITK-ResponseCodes-1; pass responseCode (and display) to build an unknown code' }]);
+    throw buildRejected('unknown ITK3 response code', [
+      { path: 'code', message: 'not in ITK-ResponseCodes-1; pass responseCode (and display) to build an unknown code' },
+    ]);
   }
   const responseCode: ResponseCode = input.responseCode ?? info?.responseCode ?? 'fatal-error';
   const positive = responseCode === 'ok';
@@ -46,9 +48,17 @@ export function buildItk3Response(input: BuildItk3ResponseInput): string {
   const issue: JsonObject = {
     severity: info?.severity ?? (positive ? 'information' : 'fatal'),
     code: info?.issueCode ?? (positive ? 'informational' : 'processing'),
-    details: { coding: [{ system: SYSTEM.responseCodes, code: input.code, display: input.display ?? info?.display ?? 'Unknown' }] },
+    details: {
+      coding: [
+        { system: SYSTEM.responseCodes, code: input.code, display: input.display ?? info?.display ?? 'Unknown' },
+      ],
+    },
     // GPCM-SD-074: negative responses carry the error context in diagnostics.
-    ...(input.diagnostics !== undefined ? { diagnostics: input.diagnostics } : !positive ? { diagnostics: info?.display ?? 'Error' } : {}),
+    ...(input.diagnostics !== undefined
+      ? { diagnostics: input.diagnostics }
+      : !positive
+        ? { diagnostics: info?.display ?? 'Error' }
+        : {}),
   };
   const bundle: JsonObject = {
     resourceType: 'Bundle',
@@ -83,7 +93,12 @@ export function buildItk3Response(input: BuildItk3ResponseInput): string {
       { fullUrl: urn(organizationId), resource: headerOrganization(organizationId, input.senderOds) },
       {
         fullUrl: urn(outcomeId),
-        resource: { resourceType: 'OperationOutcome', id: outcomeId, meta: { profile: [PROFILE.operationOutcome] }, issue: [issue] },
+        resource: {
+          resourceType: 'OperationOutcome',
+          id: outcomeId,
+          meta: { profile: [PROFILE.operationOutcome] },
+          issue: [issue],
+        },
       },
     ],
   };

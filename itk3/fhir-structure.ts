@@ -22,11 +22,26 @@ const DOMAIN_HEAD = [...RESOURCE_HEAD, 'text', 'contained', 'extension', 'modifi
 const ELEMENT_HEAD = ['extension', 'modifierExtension'];
 
 const DATATYPES: Record<string, Spec> = {
-  Meta: { order: ['versionId', 'lastUpdated', 'profile', 'security', 'tag'], arrays: ['profile', 'security', 'tag'], types: { security: 'Coding', tag: 'Coding' } },
-  Identifier: { order: ['use', 'type', 'system', 'value', 'period', 'assigner'], types: { type: 'CodeableConcept', period: 'Period', assigner: 'Reference' } },
-  HumanName: { order: ['use', 'text', 'family', 'given', 'prefix', 'suffix', 'period'], arrays: ['given', 'prefix', 'suffix'], types: { period: 'Period' } },
+  Meta: {
+    order: ['versionId', 'lastUpdated', 'profile', 'security', 'tag'],
+    arrays: ['profile', 'security', 'tag'],
+    types: { security: 'Coding', tag: 'Coding' },
+  },
+  Identifier: {
+    order: ['use', 'type', 'system', 'value', 'period', 'assigner'],
+    types: { type: 'CodeableConcept', period: 'Period', assigner: 'Reference' },
+  },
+  HumanName: {
+    order: ['use', 'text', 'family', 'given', 'prefix', 'suffix', 'period'],
+    arrays: ['given', 'prefix', 'suffix'],
+    types: { period: 'Period' },
+  },
   ContactPoint: { order: ['system', 'value', 'use', 'rank', 'period'], types: { period: 'Period' } },
-  Address: { order: ['use', 'type', 'text', 'line', 'city', 'district', 'state', 'postalCode', 'country', 'period'], arrays: ['line'], types: { period: 'Period' } },
+  Address: {
+    order: ['use', 'type', 'text', 'line', 'city', 'district', 'state', 'postalCode', 'country', 'period'],
+    arrays: ['line'],
+    types: { period: 'Period' },
+  },
   Coding: { order: ['system', 'version', 'code', 'display', 'userSelected'] },
   CodeableConcept: { order: ['coding', 'text'], arrays: ['coding'], types: { coding: 'Coding' } },
   Reference: { order: ['reference', 'identifier', 'display'], types: { identifier: 'Identifier' } },
@@ -52,13 +67,37 @@ export const RESOURCES: Record<string, Spec> = {
   },
   Binary: { order: [...RESOURCE_HEAD, 'contentType', 'securityContext', 'content'], types: { securityContext: REF } },
   Composition: {
-    order: [...DOMAIN_HEAD, 'identifier', 'status', 'type', 'class', 'subject', 'encounter', 'date', 'author', 'title', 'confidentiality', 'attester', 'custodian', 'relatesTo', 'event', 'section'],
+    order: [
+      ...DOMAIN_HEAD,
+      'identifier',
+      'status',
+      'type',
+      'class',
+      'subject',
+      'encounter',
+      'date',
+      'author',
+      'title',
+      'confidentiality',
+      'attester',
+      'custodian',
+      'relatesTo',
+      'event',
+      'section',
+    ],
     arrays: ['author', 'attester', 'relatesTo', 'event', 'section'],
     types: { identifier: 'Identifier', type: CC, class: CC, subject: REF, encounter: REF, author: REF, custodian: REF },
     backbones: {
       attester: { order: ['mode', 'time', 'party'], arrays: ['mode'], types: { party: REF } },
-      relatesTo: { order: ['code', 'targetIdentifier', 'targetReference'], types: { targetIdentifier: 'Identifier', targetReference: REF } },
-      event: { order: ['code', 'period', 'detail'], arrays: ['code', 'detail'], types: { code: CC, period: 'Period', detail: REF } },
+      relatesTo: {
+        order: ['code', 'targetIdentifier', 'targetReference'],
+        types: { targetIdentifier: 'Identifier', targetReference: REF },
+      },
+      event: {
+        order: ['code', 'period', 'detail'],
+        arrays: ['code', 'detail'],
+        types: { code: CC, period: 'Period', detail: REF },
+      },
       section: {
         order: ['title', 'code', 'text', 'mode', 'orderedBy', 'entry', 'emptyReason', 'section'],
         arrays: ['entry', 'section'],
@@ -67,36 +106,213 @@ export const RESOURCES: Record<string, Spec> = {
     },
   },
   Patient: {
-    order: [...DOMAIN_HEAD, 'identifier', 'active', 'name', 'telecom', 'gender', 'birthDate', 'deceasedBoolean', 'deceasedDateTime', 'address', 'maritalStatus', 'multipleBirthBoolean', 'multipleBirthInteger', 'photo', 'contact', 'animal', 'communication', 'generalPractitioner', 'managingOrganization', 'link'],
-    arrays: ['identifier', 'name', 'telecom', 'address', 'photo', 'contact', 'communication', 'generalPractitioner', 'link'],
-    types: { identifier: 'Identifier', name: 'HumanName', telecom: 'ContactPoint', address: 'Address', maritalStatus: CC, photo: 'Attachment', generalPractitioner: REF, managingOrganization: REF },
+    order: [
+      ...DOMAIN_HEAD,
+      'identifier',
+      'active',
+      'name',
+      'telecom',
+      'gender',
+      'birthDate',
+      'deceasedBoolean',
+      'deceasedDateTime',
+      'address',
+      'maritalStatus',
+      'multipleBirthBoolean',
+      'multipleBirthInteger',
+      'photo',
+      'contact',
+      'animal',
+      'communication',
+      'generalPractitioner',
+      'managingOrganization',
+      'link',
+    ],
+    arrays: [
+      'identifier',
+      'name',
+      'telecom',
+      'address',
+      'photo',
+      'contact',
+      'communication',
+      'generalPractitioner',
+      'link',
+    ],
+    types: {
+      identifier: 'Identifier',
+      name: 'HumanName',
+      telecom: 'ContactPoint',
+      address: 'Address',
+      maritalStatus: CC,
+      photo: 'Attachment',
+      generalPractitioner: REF,
+      managingOrganization: REF,
+    },
     backbones: {
-      contact: { order: ['relationship', 'name', 'telecom', 'address', 'gender', 'organization', 'period'], arrays: ['relationship', 'telecom'], types: { relationship: CC, name: 'HumanName', telecom: 'ContactPoint', address: 'Address', organization: REF, period: 'Period' } },
+      contact: {
+        order: ['relationship', 'name', 'telecom', 'address', 'gender', 'organization', 'period'],
+        arrays: ['relationship', 'telecom'],
+        types: {
+          relationship: CC,
+          name: 'HumanName',
+          telecom: 'ContactPoint',
+          address: 'Address',
+          organization: REF,
+          period: 'Period',
+        },
+      },
       communication: { order: ['language', 'preferred'], types: { language: CC } },
       link: { order: ['other', 'type'], types: { other: REF } },
     },
   },
   Practitioner: {
-    order: [...DOMAIN_HEAD, 'identifier', 'active', 'name', 'telecom', 'address', 'gender', 'birthDate', 'photo', 'qualification', 'communication'],
+    order: [
+      ...DOMAIN_HEAD,
+      'identifier',
+      'active',
+      'name',
+      'telecom',
+      'address',
+      'gender',
+      'birthDate',
+      'photo',
+      'qualification',
+      'communication',
+    ],
     arrays: ['identifier', 'name', 'telecom', 'address', 'photo', 'qualification', 'communication'],
-    types: { identifier: 'Identifier', name: 'HumanName', telecom: 'ContactPoint', address: 'Address', photo: 'Attachment', communication: CC },
-    backbones: { qualification: { order: ['identifier', 'code', 'period', 'issuer'], arrays: ['identifier'], types: { identifier: 'Identifier', code: CC, period: 'Period', issuer: REF } } },
+    types: {
+      identifier: 'Identifier',
+      name: 'HumanName',
+      telecom: 'ContactPoint',
+      address: 'Address',
+      photo: 'Attachment',
+      communication: CC,
+    },
+    backbones: {
+      qualification: {
+        order: ['identifier', 'code', 'period', 'issuer'],
+        arrays: ['identifier'],
+        types: { identifier: 'Identifier', code: CC, period: 'Period', issuer: REF },
+      },
+    },
   },
   Organization: {
-    order: [...DOMAIN_HEAD, 'identifier', 'active', 'type', 'name', 'alias', 'telecom', 'address', 'partOf', 'contact', 'endpoint'],
+    order: [
+      ...DOMAIN_HEAD,
+      'identifier',
+      'active',
+      'type',
+      'name',
+      'alias',
+      'telecom',
+      'address',
+      'partOf',
+      'contact',
+      'endpoint',
+    ],
     arrays: ['identifier', 'type', 'alias', 'telecom', 'address', 'contact', 'endpoint'],
-    types: { identifier: 'Identifier', type: CC, telecom: 'ContactPoint', address: 'Address', partOf: REF, endpoint: REF },
-    backbones: { contact: { order: ['purpose', 'name', 'telecom', 'address'], arrays: ['telecom'], types: { purpose: CC, name: 'HumanName', telecom: 'ContactPoint', address: 'Address' } } },
+    types: {
+      identifier: 'Identifier',
+      type: CC,
+      telecom: 'ContactPoint',
+      address: 'Address',
+      partOf: REF,
+      endpoint: REF,
+    },
+    backbones: {
+      contact: {
+        order: ['purpose', 'name', 'telecom', 'address'],
+        arrays: ['telecom'],
+        types: { purpose: CC, name: 'HumanName', telecom: 'ContactPoint', address: 'Address' },
+      },
+    },
   },
   Observation: {
-    order: [...DOMAIN_HEAD, 'identifier', 'basedOn', 'status', 'category', 'code', 'subject', 'context', 'effectiveDateTime', 'effectivePeriod', 'issued', 'performer', 'valueQuantity', 'valueCodeableConcept', 'valueString', 'valueBoolean', 'valueRange', 'valueRatio', 'valueSampledData', 'valueAttachment', 'valueTime', 'valueDateTime', 'valuePeriod', 'dataAbsentReason', 'interpretation', 'comment', 'bodySite', 'method', 'specimen', 'device', 'referenceRange', 'related', 'component'],
+    order: [
+      ...DOMAIN_HEAD,
+      'identifier',
+      'basedOn',
+      'status',
+      'category',
+      'code',
+      'subject',
+      'context',
+      'effectiveDateTime',
+      'effectivePeriod',
+      'issued',
+      'performer',
+      'valueQuantity',
+      'valueCodeableConcept',
+      'valueString',
+      'valueBoolean',
+      'valueRange',
+      'valueRatio',
+      'valueSampledData',
+      'valueAttachment',
+      'valueTime',
+      'valueDateTime',
+      'valuePeriod',
+      'dataAbsentReason',
+      'interpretation',
+      'comment',
+      'bodySite',
+      'method',
+      'specimen',
+      'device',
+      'referenceRange',
+      'related',
+      'component',
+    ],
     arrays: ['identifier', 'basedOn', 'category', 'performer', 'referenceRange', 'related', 'component'],
-    types: { identifier: 'Identifier', basedOn: REF, category: CC, code: CC, subject: REF, context: REF, effectivePeriod: 'Period', performer: REF, valueQuantity: 'Quantity', valueCodeableConcept: CC, valuePeriod: 'Period', valueAttachment: 'Attachment', dataAbsentReason: CC, interpretation: CC, bodySite: CC, method: CC, specimen: REF, device: REF },
+    types: {
+      identifier: 'Identifier',
+      basedOn: REF,
+      category: CC,
+      code: CC,
+      subject: REF,
+      context: REF,
+      effectivePeriod: 'Period',
+      performer: REF,
+      valueQuantity: 'Quantity',
+      valueCodeableConcept: CC,
+      valuePeriod: 'Period',
+      valueAttachment: 'Attachment',
+      dataAbsentReason: CC,
+      interpretation: CC,
+      bodySite: CC,
+      method: CC,
+      specimen: REF,
+      device: REF,
+    },
   },
   MessageHeader: {
-    order: [...DOMAIN_HEAD, 'event', 'destination', 'receiver', 'sender', 'timestamp', 'enterer', 'author', 'source', 'responsible', 'reason', 'response', 'focus'],
+    order: [
+      ...DOMAIN_HEAD,
+      'event',
+      'destination',
+      'receiver',
+      'sender',
+      'timestamp',
+      'enterer',
+      'author',
+      'source',
+      'responsible',
+      'reason',
+      'response',
+      'focus',
+    ],
     arrays: ['destination', 'focus'],
-    types: { event: 'Coding', receiver: REF, sender: REF, enterer: REF, author: REF, responsible: REF, reason: CC, focus: REF },
+    types: {
+      event: 'Coding',
+      receiver: REF,
+      sender: REF,
+      enterer: REF,
+      author: REF,
+      responsible: REF,
+      reason: CC,
+      focus: REF,
+    },
     backbones: {
       destination: { order: ['name', 'target', 'endpoint'], types: { target: REF } },
       source: { order: ['name', 'software', 'version', 'contact', 'endpoint'], types: { contact: 'ContactPoint' } },
@@ -106,12 +322,33 @@ export const RESOURCES: Record<string, Spec> = {
   OperationOutcome: {
     order: [...DOMAIN_HEAD, 'issue'],
     arrays: ['issue'],
-    backbones: { issue: { order: ['severity', 'code', 'details', 'diagnostics', 'location', 'expression'], arrays: ['location', 'expression'], types: { details: CC } } },
+    backbones: {
+      issue: {
+        order: ['severity', 'code', 'details', 'diagnostics', 'location', 'expression'],
+        arrays: ['location', 'expression'],
+        types: { details: CC },
+      },
+    },
   },
 };
 
-const BOOLEANS = new Set(['active', 'deceasedBoolean', 'multipleBirthBoolean', 'valueBoolean', 'userSelected', 'preferred']);
-const INTEGERS = new Set(['total', 'rank', 'multipleBirthInteger', 'valueInteger', 'valuePositiveInt', 'valueUnsignedInt', 'size']);
+const BOOLEANS = new Set([
+  'active',
+  'deceasedBoolean',
+  'multipleBirthBoolean',
+  'valueBoolean',
+  'userSelected',
+  'preferred',
+]);
+const INTEGERS = new Set([
+  'total',
+  'rank',
+  'multipleBirthInteger',
+  'valueInteger',
+  'valuePositiveInt',
+  'valueUnsignedInt',
+  'size',
+]);
 const DECIMALS = new Set(['valueDecimal']);
 
 function childSpec(parent: Spec | undefined, name: string): Spec | undefined {
@@ -119,7 +356,8 @@ function childSpec(parent: Spec | undefined, name: string): Spec | undefined {
   if (name === 'meta') return DATATYPES.Meta;
   const backbone = parent?.backbones?.[name];
   if (backbone) return backbone;
-  const type = parent?.types?.[name] ?? (name === 'text' ? 'Narrative' : name.startsWith('value') ? name.slice(5) : undefined);
+  const type =
+    parent?.types?.[name] ?? (name === 'text' ? 'Narrative' : name.startsWith('value') ? name.slice(5) : undefined);
   return type ? DATATYPES[type] : undefined;
 }
 
@@ -140,10 +378,16 @@ export function reorderForXml(node: FNode, spec: Spec | undefined = RESOURCES[no
       const i = order.indexOf(n);
       return i < 0 ? (n.startsWith('value') ? order.length + 1 : order.length) : i;
     };
-    node.children = node.children.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c.name) - rank(b.c.name) || a.i - b.i).map((x) => x.c);
+    node.children = node.children
+      .map((c, i) => ({ c, i }))
+      .sort((a, b) => rank(a.c.name) - rank(b.c.name) || a.i - b.i)
+      .map((x) => x.c);
   } else if (node.children.some((c) => c.name === 'extension')) {
     // Extension (or unknown element): nested extensions first, then the rest in given order.
-    node.children = [...node.children.filter((c) => c.name === 'extension'), ...node.children.filter((c) => c.name !== 'extension')];
+    node.children = [
+      ...node.children.filter((c) => c.name === 'extension'),
+      ...node.children.filter((c) => c.name !== 'extension'),
+    ];
   }
   for (const c of node.children) {
     if (c.name === 'resource' || c.name === 'contained') {
@@ -162,7 +406,10 @@ export function reorderForXml(node: FNode, spec: Spec | undefined = RESOURCES[no
  */
 export function toFhirJson(node: FNode): JsonObject {
   const spec = RESOURCES[node.name];
-  if (!spec) throw buildRejected('cannot write this resource type as JSON', [{ path: node.name, message: 'resource type outside the STU3 tables of this library; ask for XML output' }]);
+  if (!spec)
+    throw buildRejected('cannot write this resource type as JSON', [
+      { path: node.name, message: 'resource type outside the STU3 tables of this library; ask for XML output' },
+    ]);
   return { resourceType: node.name, ...convertChildren(node, spec, node.name) };
 }
 
@@ -175,9 +422,15 @@ function convertChildren(node: FNode, spec: Spec | undefined, path: string): Jso
     else groups.set(c.name, [c]);
   }
   for (const [name, nodes] of groups) {
-    const isArray = name === 'extension' || name === 'modifierExtension' || (spec?.arrays?.includes(name) ?? false) || (!spec && nodes.length > 1);
+    const isArray =
+      name === 'extension' ||
+      name === 'modifierExtension' ||
+      (spec?.arrays?.includes(name) ?? false) ||
+      (!spec && nodes.length > 1);
     if (!isArray && nodes.length > 1) {
-      throw buildRejected('element repeats where FHIR allows one', [{ path: `${path}.${name}`, message: 'cardinality 0..1 exceeded' }]);
+      throw buildRejected('element repeats where FHIR allows one', [
+        { path: `${path}.${name}`, message: 'cardinality 0..1 exceeded' },
+      ]);
     }
     const cs = childSpec(spec, name);
     const values: Json[] = [];
@@ -186,7 +439,8 @@ function convertChildren(node: FNode, spec: Spec | undefined, path: string): Jso
     for (const n of nodes) {
       if (name === 'resource' || name === 'contained') {
         const r = n.children[0];
-        if (!r) throw buildRejected('empty resource element', [{ path: `${path}.${name}`, message: 'no resource inside' }]);
+        if (!r)
+          throw buildRejected('empty resource element', [{ path: `${path}.${name}`, message: 'no resource inside' }]);
         values.push(toFhirJson(r));
       } else if (n.xhtml !== undefined) {
         values.push(n.xhtml);
@@ -218,7 +472,8 @@ function primitive(name: string, value: string, path: string): Json {
   }
   if (INTEGERS.has(name) || DECIMALS.has(name)) {
     const n = Number(value);
-    if (!Number.isFinite(n) || (INTEGERS.has(name) && !Number.isInteger(n))) throw buildRejected('numeric element is not a number', [{ path, message: 'invalid number' }]);
+    if (!Number.isFinite(n) || (INTEGERS.has(name) && !Number.isInteger(n)))
+      throw buildRejected('numeric element is not a number', [{ path, message: 'invalid number' }]);
     return n;
   }
   return value;

@@ -147,7 +147,9 @@ function prescan(xml: string, limits: XmlLimits): [number, number][] {
       const name = xml.slice(lt + 2, end).trim();
       const open = stack.pop();
       if (open === undefined || open !== name) {
-        throw responseInvalid('not well-formed XML: mismatched end tag', [{ path: name.slice(0, 64), message: 'end tag does not match the open element' }]);
+        throw responseInvalid('not well-formed XML: mismatched end tag', [
+          { path: name.slice(0, 64), message: 'end tag does not match the open element' },
+        ]);
       }
       i = end + 1;
       continue;
@@ -175,7 +177,8 @@ function prescan(xml: string, limits: XmlLimits): [number, number][] {
     const m = NAME_END.exec(xml.slice(lt + 1, Math.min(end + 1, lt + 200)));
     const name = m ? xml.slice(lt + 1, lt + 1 + m.index) : '';
     if (!/^[A-Za-z_][\w.:-]*$/.test(name)) throw responseInvalid('not well-formed XML: invalid element name');
-    if (++elements > limits.maxElements) throw responseInvalid('document has too many elements', [{ message: `more than ${limits.maxElements}` }]);
+    if (++elements > limits.maxElements)
+      throw responseInvalid('document has too many elements', [{ message: `more than ${limits.maxElements}` }]);
     const selfClosing = xml.charCodeAt(end - 1) === 0x2f;
     if (stack.length === 0) {
       if (++roots > 1) throw responseInvalid('not well-formed XML: more than one root element');
@@ -188,7 +191,10 @@ function prescan(xml: string, limits: XmlLimits): [number, number][] {
     }
     i = end + 1;
   }
-  if (stack.length > 0) throw responseInvalid('not well-formed XML: unclosed element', [{ path: stack[stack.length - 1]?.slice(0, 64), message: 'element is never closed' }]);
+  if (stack.length > 0)
+    throw responseInvalid('not well-formed XML: unclosed element', [
+      { path: stack[stack.length - 1]?.slice(0, 64), message: 'element is never closed' },
+    ]);
   if (roots === 0) throw responseInvalid('not XML: no root element');
   return blobs;
 }
@@ -202,7 +208,8 @@ function decodeEntities(value: string): string {
     if (named) return NAMED[named] ?? whole;
     const cp = dec !== undefined ? Number.parseInt(dec, 10) : hex !== undefined ? Number.parseInt(hex, 16) : -1;
     if (cp < 0) throw responseInvalid('not well-formed XML: undeclared entity reference');
-    if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw responseInvalid('not well-formed XML: invalid character reference');
+    if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      throw responseInvalid('not well-formed XML: invalid character reference');
     return String.fromCodePoint(cp);
   });
 }
@@ -286,7 +293,8 @@ export function parseFhirXml(body: string | Uint8Array, limits: Partial<XmlLimit
   const colon = root.name.indexOf(':');
   if (colon >= 0) {
     const prefix = root.name.slice(0, colon);
-    if (root.attrs[`xmlns:${prefix}`] !== FHIR_NS) throw responseInvalid('root element is not in the FHIR namespace', [{ message: `expected ${FHIR_NS}` }]);
+    if (root.attrs[`xmlns:${prefix}`] !== FHIR_NS)
+      throw responseInvalid('root element is not in the FHIR namespace', [{ message: `expected ${FHIR_NS}` }]);
     stripPrefix(root, prefix);
   } else if (root.attrs.xmlns !== FHIR_NS) {
     throw responseInvalid('root element is not in the FHIR namespace', [{ message: `expected xmlns="${FHIR_NS}"` }]);
@@ -327,7 +335,15 @@ export function extensionByUrl(node: FNode | undefined, url: string): FNode | un
 // Writing
 
 const ATTR_ESCAPE = /[&<>"\n\r\t]/g;
-const ATTR_MAP: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\n': '&#10;', '\r': '&#13;', '\t': '&#9;' };
+const ATTR_MAP: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  '\n': '&#10;',
+  '\r': '&#13;',
+  '\t': '&#9;',
+};
 
 export function escapeAttr(s: string): string {
   return s.replace(ATTR_ESCAPE, (c) => ATTR_MAP[c] ?? c);

@@ -26,7 +26,9 @@ export function isRealDate(date: string): boolean {
   const mo = Number(m[2]);
   const d = Number(m[3]);
   if (mo < 1 || mo > 12 || d < 1) return false;
-  const days = [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1] ?? 0;
+  const days =
+    [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1] ??
+    0;
   return d <= days;
 }
 
@@ -41,10 +43,18 @@ export function formatDob(birthDate: string, format: DobFormat): string {
 export function surnameRoutingIssues(familyName: string): Issue[] {
   const issues: Issue[] = [];
   if (familyName.includes('_')) {
-    issues.push({ path: 'patient.familyName', message: 'surname contains "_" which delimits the MESH routing address', requirementId: 'GPCM-SD-063' });
+    issues.push({
+      path: 'patient.familyName',
+      message: 'surname contains "_" which delimits the MESH routing address',
+      requirementId: 'GPCM-SD-063',
+    });
   }
   if (familyName.trim() !== familyName || familyName.trim() === '') {
-    issues.push({ path: 'patient.familyName', message: 'surname has leading or trailing spaces', requirementId: 'GPCM-SD-063' });
+    issues.push({
+      path: 'patient.familyName',
+      message: 'surname has leading or trailing spaces',
+      requirementId: 'GPCM-SD-063',
+    });
   }
   return issues;
 }
@@ -75,18 +85,39 @@ export function parseGpProviderAddress(address: string): ParsedGpProviderAddress
 export function routingAddressMismatches(address: string, p: RoutingDemographics, dobFormat: DobFormat): Issue[] {
   const parsed = parseGpProviderAddress(address);
   if (!parsed) {
-    return [{ path: 'mesh.to', message: 'routing address is not GPPROVIDER_<NHS number>_<DOB>_<Surname>', requirementId: 'GPCM-SD-063' }];
+    return [
+      {
+        path: 'mesh.to',
+        message: 'routing address is not GPPROVIDER_<NHS number>_<DOB>_<Surname>',
+        requirementId: 'GPCM-SD-063',
+      },
+    ];
   }
   const issues: Issue[] = [];
-  if (parsed.nhsNumber !== p.nhsNumber) issues.push({ path: 'Patient.identifier(nhsNumber)', message: 'NHS number differs from the MESH routing address', requirementId: 'GPCM-SD-038' });
+  if (parsed.nhsNumber !== p.nhsNumber)
+    issues.push({
+      path: 'Patient.identifier(nhsNumber)',
+      message: 'NHS number differs from the MESH routing address',
+      requirementId: 'GPCM-SD-038',
+    });
   let dob: string | undefined;
   try {
     dob = formatDob(p.birthDate, dobFormat);
   } catch {
     dob = undefined;
   }
-  if (parsed.dob !== dob) issues.push({ path: 'Patient.birthDate', message: `date of birth differs from the MESH routing address (${dobFormat})`, requirementId: 'GPCM-SD-038' });
-  if (parsed.surname.toUpperCase() !== p.familyName.toUpperCase()) issues.push({ path: 'Patient.name.family', message: 'surname differs from the MESH routing address', requirementId: 'GPCM-SD-038' });
+  if (parsed.dob !== dob)
+    issues.push({
+      path: 'Patient.birthDate',
+      message: `date of birth differs from the MESH routing address (${dobFormat})`,
+      requirementId: 'GPCM-SD-038',
+    });
+  if (parsed.surname.toUpperCase() !== p.familyName.toUpperCase())
+    issues.push({
+      path: 'Patient.name.family',
+      message: 'surname differs from the MESH routing address',
+      requirementId: 'GPCM-SD-038',
+    });
   return issues;
 }
 

@@ -1,5 +1,14 @@
 import type { SpecProfile } from '../contracts/delivery';
-import { EVENT, EXT, MESSAGE_DEFINITION, PROFILE, PROFILE_CONSTANTS, RECIPIENT_TYPE, SYSTEM, type RecipientTypeCode } from './constants';
+import {
+  EVENT,
+  EXT,
+  MESSAGE_DEFINITION,
+  PROFILE,
+  PROFILE_CONSTANTS,
+  RECIPIENT_TYPE,
+  SYSTEM,
+  type RecipientTypeCode,
+} from './constants';
 import { fromFhirJson, type JsonObject } from './fhir-json';
 import { toXmlString, type FNode } from './fhir-xml';
 

@@ -3,7 +3,17 @@ import { UNREADABLE_IN_ORIGINAL_MESSAGE } from '../contracts/itk3-response';
 import { EVENT, EXT, HANDLING_KEYS, MESSAGE_DEFINITION, PROFILE, SYSTEM } from './constants';
 import { responseInvalid } from './errors';
 import { fromFhirJson, type JsonObject } from './fhir-json';
-import { child, childrenNamed, decodeUtf8, extensionByUrl, parseFhirXml, resourceOf, val, type FNode, type XmlLimits } from './fhir-xml';
+import {
+  child,
+  childrenNamed,
+  decodeUtf8,
+  extensionByUrl,
+  parseFhirXml,
+  resourceOf,
+  val,
+  type FNode,
+  type XmlLimits,
+} from './fhir-xml';
 import { classifyResponseCode, type Polarity, type ResponseCode, type ResponseLevel } from './response-codes';
 
 /**
@@ -43,7 +53,10 @@ export interface ParsedItk3Response {
 export const DEFAULT_RESPONSE_LIMITS: XmlLimits = { maxBytes: 1024 * 1024, maxDepth: 32, maxElements: 20_000 };
 
 const RESPONSE_CODES: readonly string[] = ['ok', 'transient-error', 'fatal-error'];
-const RESPONSE_MESSAGE_DEFINITIONS: readonly string[] = [MESSAGE_DEFINITION.response, MESSAGE_DEFINITION.responseLegacyInstance];
+const RESPONSE_MESSAGE_DEFINITIONS: readonly string[] = [
+  MESSAGE_DEFINITION.response,
+  MESSAGE_DEFINITION.responseLegacyInstance,
+];
 
 /** Parse the body of a MESH message on an `_ACK` workflow. XML unless it starts with `{` (FHIR JSON). */
 export function parseItk3Response(body: string | Uint8Array, limits: Partial<XmlLimits> = {}): ParsedItk3Response {
@@ -79,7 +92,12 @@ function readFhirJson(text: string, lim: XmlLimits): FNode {
     throw responseInvalid('not valid JSON');
   }
   jsonDepth(json, lim.maxDepth * 2);
-  if (typeof json !== 'object' || json === null || Array.isArray(json) || typeof (json as JsonObject).resourceType !== 'string') {
+  if (
+    typeof json !== 'object' ||
+    json === null ||
+    Array.isArray(json) ||
+    typeof (json as JsonObject).resourceType !== 'string'
+  ) {
     throw responseInvalid('JSON is not a FHIR resource (no resourceType)');
   }
   try {
@@ -136,31 +154,48 @@ export function extractResponse(root: FNode): ParsedItk3Response {
 
   // Handling extension: required, six keys; ack flags true on a response are a tolerated quirk (§4.7).
   const handling = extensionByUrl(header, EXT.messageHandling);
-  if (!handling) fail('MessageHeader has no ITK message handling extension', 'MessageHeader.extension(ITKMessageHandling)');
+  if (!handling)
+    fail('MessageHeader has no ITK message handling extension', 'MessageHeader.extension(ITKMessageHandling)');
   const key = (k: string) => extensionByUrl(handling, k);
   const missing = HANDLING_KEYS.filter((k) => !key(k));
   if (missing.length) {
-    throw responseInvalid('ITK message handling extension is incomplete', missing.map((k) => ({ path: `MessageHeader.extension(ITKMessageHandling).${k}`, message: 'handling key missing' })));
+    throw responseInvalid(
+      'ITK message handling extension is incomplete',
+      missing.map((k) => ({
+        path: `MessageHeader.extension(ITKMessageHandling).${k}`,
+        message: 'handling key missing',
+      })),
+    );
   }
   const busAckRequested = bool(val(key('BusAckRequested'), 'valueBoolean'));
   const infAckRequested = bool(val(key('InfAckRequested'), 'valueBoolean'));
-  if (busAckRequested === undefined || infAckRequested === undefined) fail('ack flags are not booleans', 'MessageHeader.extension(ITKMessageHandling)');
+  if (busAckRequested === undefined || infAckRequested === undefined)
+    fail('ack flags are not booleans', 'MessageHeader.extension(ITKMessageHandling)');
   if (busAckRequested) quirks.push('BusAckRequested=true on a response (GPCM-SD-050 says false)');
-  if (infAckRequested) quirks.push('InfAckRequested=true on a response (ITK3 full-ack pattern; GPCM-SD-051 says false)');
+  if (infAckRequested)
+    quirks.push('InfAckRequested=true on a response (ITK3 full-ack pattern; GPCM-SD-051 says false)');
   const messageDefinition = val(key('MessageDefinition'), 'valueReference', 'reference');
   if (!messageDefinition || !RESPONSE_MESSAGE_DEFINITIONS.includes(messageDefinition)) {
-    fail('MessageDefinition is not the ITK Response MessageDefinition', 'MessageHeader.extension(ITKMessageHandling).MessageDefinition');
+    fail(
+      'MessageDefinition is not the ITK Response MessageDefinition',
+      'MessageHeader.extension(ITKMessageHandling).MessageDefinition',
+    );
   }
-  if (messageDefinition === MESSAGE_DEFINITION.responseLegacyInstance) quirks.push('MessageDefinition uses the legacy -Instance-1 URL');
+  if (messageDefinition === MESSAGE_DEFINITION.responseLegacyInstance)
+    quirks.push('MessageDefinition uses the legacy -Instance-1 URL');
   const senderReference = val(key('SenderReference'), 'valueString');
   if (senderReference === 'None') quirks.push('SenderReference is None (GPCM-SD-052 says echo the sender value)');
 
   // Sender: Organization (GP Connect) or Practitioner (ITK3 examples).
   const senderRef = val(header, 'sender', 'reference');
-  const senderEntry = senderRef ? entries.find((e) => e.fullUrl === senderRef || (e.resource && senderRef.endsWith(`/${val(e.resource, 'id')}`))) : undefined;
+  const senderEntry = senderRef
+    ? entries.find((e) => e.fullUrl === senderRef || (e.resource && senderRef.endsWith(`/${val(e.resource, 'id')}`)))
+    : undefined;
   let senderOds: string | undefined;
   if (senderEntry?.resource?.name === 'Organization') {
-    const ods = childrenNamed(senderEntry.resource, 'identifier').find((i) => val(i, 'system') === SYSTEM.odsOrganisation);
+    const ods = childrenNamed(senderEntry.resource, 'identifier').find(
+      (i) => val(i, 'system') === SYSTEM.odsOrganisation,
+    );
     senderOds = val(ods, 'value');
   } else if (senderEntry?.resource?.name === 'Practitioner') {
     quirks.push('sender is a Practitioner (GPCM-SD-053 says Organization)');
@@ -179,16 +214,23 @@ export function extractResponse(root: FNode): ParsedItk3Response {
     } else fail('ITK3 Response has no OperationOutcome for response.details', 'MessageHeader.response.details');
   }
   const issues = childrenNamed(outcome, 'issue');
-  const itkIssue = issues.find((i) => childrenNamed(child(i, 'details'), 'coding').some((c) => val(c, 'system') === SYSTEM.responseCodes));
+  const itkIssue = issues.find((i) =>
+    childrenNamed(child(i, 'details'), 'coding').some((c) => val(c, 'system') === SYSTEM.responseCodes),
+  );
   if (!itkIssue) fail('OperationOutcome has no ITK-ResponseCodes-1 coding', 'OperationOutcome.issue.details.coding');
-  const coding = childrenNamed(child(itkIssue, 'details'), 'coding').find((c) => val(c, 'system') === SYSTEM.responseCodes);
+  const coding = childrenNamed(child(itkIssue, 'details'), 'coding').find(
+    (c) => val(c, 'system') === SYSTEM.responseCodes,
+  );
   const code = val(coding, 'code');
-  if (!code || !/^\d{5}$/.test(code)) fail('ITK response code is not five digits', 'OperationOutcome.issue.details.coding.code');
-  if (issues.length > 1) quirks.push('OperationOutcome has several issues; the first ITK-ResponseCodes-1 issue is used');
+  if (!code || !/^\d{5}$/.test(code))
+    fail('ITK response code is not five digits', 'OperationOutcome.issue.details.coding.code');
+  if (issues.length > 1)
+    quirks.push('OperationOutcome has several issues; the first ITK-ResponseCodes-1 issue is used');
 
   const cls = classifyResponseCode(code, responseCode);
   const expectedRc = cls.polarity === 'positive' ? 'ok' : 'fatal-error';
-  if (responseCode !== expectedRc) quirks.push(`response.code ${responseCode} disagrees with the code list for ${code}; the code list wins`);
+  if (responseCode !== expectedRc)
+    quirks.push(`response.code ${responseCode} disagrees with the code list for ${code}; the code list wins`);
   const display = val(coding, 'display') ?? cls.display ?? '';
 
   const result: ParsedItk3Response = {

@@ -1,5 +1,11 @@
 import type { SpecProfile } from '../contracts/delivery';
-import { checkDocumentBundle, checkEnvelope, type DocumentSummary, type EnvelopeSummary, type Finding } from './document-checks';
+import {
+  checkDocumentBundle,
+  checkEnvelope,
+  type DocumentSummary,
+  type EnvelopeSummary,
+  type Finding,
+} from './document-checks';
 import type { XmlLimits } from './fhir-xml';
 import { readFhir } from './parse-response';
 
@@ -16,7 +22,11 @@ export interface ReadSendDocumentResult {
   conformant: boolean;
 }
 
-export function readSendDocumentMessage(body: string | Uint8Array, profile: SpecProfile, limits: Partial<XmlLimits> = {}): ReadSendDocumentResult {
+export function readSendDocumentMessage(
+  body: string | Uint8Array,
+  profile: SpecProfile,
+  limits: Partial<XmlLimits> = {},
+): ReadSendDocumentResult {
   const root = readFhir(body, { maxBytes: 64 * 1024 * 1024, maxDepth: 64, maxElements: 2_000_000, ...limits });
   const env = checkEnvelope(root, profile);
   const findings = [...env.findings];
@@ -26,5 +36,10 @@ export function readSendDocumentMessage(body: string | Uint8Array, profile: Spec
     findings.push(...d.findings);
     document = d.summary;
   }
-  return { envelope: env.summary, ...(document ? { document } : {}), findings, conformant: !findings.some((f) => f.severity === 'error') };
+  return {
+    envelope: env.summary,
+    ...(document ? { document } : {}),
+    findings,
+    conformant: !findings.some((f) => f.severity === 'error'),
+  };
 }

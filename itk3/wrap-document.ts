@@ -1,7 +1,13 @@
 import type { SpecProfile } from '../contracts/delivery';
 import { ErrorType, type Issue } from '../contracts/errors';
 import { DEFAULT_MAX_MESSAGE_BYTES, MESH_WORKFLOWS, SENDER_REFERENCE_MAX, type RecipientTypeCode } from './constants';
-import { checkBuildOptions, checkedIdSource, type BuiltMessage, type OutputFormat, type Routing } from './build-message';
+import {
+  checkBuildOptions,
+  checkedIdSource,
+  type BuiltMessage,
+  type OutputFormat,
+  type Routing,
+} from './build-message';
 import { checkDocumentBundle } from './document-checks';
 import { Itk3Error, EXTRA_REQUIREMENT, buildRejected } from './errors';
 import { fromFhirJson, type JsonObject } from './fhir-json';
@@ -64,22 +70,32 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
   try {
     if (typeof input.document === 'object' && !(input.document instanceof Uint8Array)) {
       if (input.document === null || Array.isArray(input.document) || jsonTooDeep(input.document, 128)) {
-        throw buildRejected('document bundle is not a FHIR JSON resource', [{ path: 'document', message: 'expected a FHIR Bundle object' }]);
+        throw buildRejected('document bundle is not a FHIR JSON resource', [
+          { path: 'document', message: 'expected a FHIR Bundle object' },
+        ]);
       }
       fromJson = input.document;
       doc = fromFhirJson(input.document);
     } else {
       doc = readFhir(input.document, { maxBytes, maxDepth: 64, maxElements: 500_000 });
-      if (typeof input.document === 'string' ? input.document.trimStart().startsWith('{') : input.document[0] === 0x7b) {
-        fromJson = JSON.parse(typeof input.document === 'string' ? input.document : new TextDecoder().decode(input.document)) as JsonObject;
+      if (
+        typeof input.document === 'string' ? input.document.trimStart().startsWith('{') : input.document[0] === 0x7b
+      ) {
+        fromJson = JSON.parse(
+          typeof input.document === 'string' ? input.document : new TextDecoder().decode(input.document),
+        ) as JsonObject;
       }
     }
   } catch (e) {
-    if (e instanceof TypeError) throw buildRejected('document bundle is not a FHIR resource', [{ path: 'document', message: 'resourceType missing' }]);
+    if (e instanceof TypeError)
+      throw buildRejected('document bundle is not a FHIR resource', [
+        { path: 'document', message: 'resourceType missing' },
+      ]);
     asBuildError(e);
   }
   if (fromJson) {
-    for (const t of reorderForXml(doc)) warnings.push({ path: t, message: 'resource type outside the STU3 tables: element order kept as supplied' });
+    for (const t of reorderForXml(doc))
+      warnings.push({ path: t, message: 'resource type outside the STU3 tables: element order kept as supplied' });
   }
 
   // 2. Check it.
@@ -87,13 +103,37 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
   const issues: Issue[] = findings.filter((f) => f.severity === 'error').map(({ severity: _s, ...i }) => i);
   warnings.push(...findings.filter((f) => f.severity === 'warning').map(({ severity: _s, ...i }) => i));
   issues.push(...checkBuildOptions(input));
-  if (!/^[A-Za-z0-9]{3,20}$/.test(input.sender.meshMailbox)) issues.push({ path: 'sender.meshMailbox', message: 'MESH mailbox id must be 3-20 letters or digits', requirementId: 'GPCM-SD-046' });
-  if (!input.senderReference?.trim() || /[\u0000-\u001f]/.test(input.senderReference)) issues.push({ path: 'senderReference', message: 'SenderReference must be a non-empty string without control characters', requirementId: 'GPCM-SD-042' });
-  else if (input.senderReference.length > SENDER_REFERENCE_MAX) issues.push({ path: 'senderReference', message: 'SenderReference is at most 255 characters', requirementId: EXTRA_REQUIREMENT.senderReferenceLength });
+  if (!/^[A-Za-z0-9]{3,20}$/.test(input.sender.meshMailbox))
+    issues.push({
+      path: 'sender.meshMailbox',
+      message: 'MESH mailbox id must be 3-20 letters or digits',
+      requirementId: 'GPCM-SD-046',
+    });
+  if (!input.senderReference?.trim() || /[\u0000-\u001f]/.test(input.senderReference))
+    issues.push({
+      path: 'senderReference',
+      message: 'SenderReference must be a non-empty string without control characters',
+      requirementId: 'GPCM-SD-042',
+    });
+  else if (input.senderReference.length > SENDER_REFERENCE_MAX)
+    issues.push({
+      path: 'senderReference',
+      message: 'SenderReference is at most 255 characters',
+      requirementId: EXTRA_REQUIREMENT.senderReferenceLength,
+    });
   const senderOds = input.sender.odsCode ?? summary.custodianOds;
-  if (!senderOds || !/^[A-Z0-9]{3,10}$/.test(senderOds)) issues.push({ path: 'sender.odsCode', message: 'sender ODS code is missing or malformed', requirementId: 'GPCM-SD-045' });
+  if (!senderOds || !/^[A-Z0-9]{3,10}$/.test(senderOds))
+    issues.push({
+      path: 'sender.odsCode',
+      message: 'sender ODS code is missing or malformed',
+      requirementId: 'GPCM-SD-045',
+    });
   else if (summary.custodianOds && senderOds !== summary.custodianOds) {
-    issues.push({ path: 'Composition.custodian', message: 'custodian ODS code differs from the sending organisation', requirementId: 'GPCM-SD-105' });
+    issues.push({
+      path: 'Composition.custodian',
+      message: 'custodian ODS code differs from the sending organisation',
+      requirementId: 'GPCM-SD-105',
+    });
   }
   const p = summary.patient;
   if (input.routing.mode === 'gpprovider' && p.familyName) issues.push(...surnameRoutingIssues(p.familyName));
@@ -106,7 +146,8 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
     to = gpProviderAddress(demographics, input.routing.dobFormat);
     if (input.routing.to !== undefined) {
       const mismatches = routingAddressMismatches(input.routing.to, demographics, input.routing.dobFormat);
-      if (mismatches.length) throw buildRejected('patient demographics do not match the MESH routing address', mismatches);
+      if (mismatches.length)
+        throw buildRejected('patient demographics do not match the MESH routing address', mismatches);
     }
   } else to = input.routing.mailboxId;
 
@@ -122,7 +163,10 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
     if (idNode) idNode.attrs.value = documentBundleId;
     else doc.children.unshift({ name: 'id', attrs: { value: documentBundleId }, children: [] });
     if (fromJson) fromJson = { ...fromJson, id: documentBundleId };
-    warnings.push({ path: 'Bundle.id', message: 'document Bundle id was not a UUID: replaced so it can be referenced as urn:uuid' });
+    warnings.push({
+      path: 'Bundle.id',
+      message: 'document Bundle id was not a UUID: replaced so it can be referenced as urn:uuid',
+    });
   }
   const envelope: EnvelopeInput = {
     profile: input.profile,
@@ -137,11 +181,18 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
     senderReference: input.senderReference,
     recipientType: input.recipientType ?? 'FA',
   };
-  const body = format === 'json' ? JSON.stringify(envelopeJson(envelope, fromJson ?? toFhirJson(doc))) : envelopeXml(envelope, doc);
+  const body =
+    format === 'json'
+      ? JSON.stringify(envelopeJson(envelope, fromJson ?? toFhirJson(doc)))
+      : envelopeXml(envelope, doc);
   const sizeBytes = utf8ByteLength(body);
   if (sizeBytes > maxBytes) {
     throw buildRejected('message is larger than the configured limit', [
-      { path: 'message', message: `${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes; receivers answer 20015`, requirementId: EXTRA_REQUIREMENT.messageSize },
+      {
+        path: 'message',
+        message: `${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes; receivers answer 20015`,
+        requirementId: EXTRA_REQUIREMENT.messageSize,
+      },
     ]);
   }
   const version = summary.version ?? input.version ?? 1;
@@ -151,7 +202,9 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
     patientName: [p.givenName, p.familyName].filter(Boolean).join(' '),
     nhsNumber: p.nhsNumber ?? '',
     version,
-    ...(!confidential && summary.custodianName && summary.custodianOds ? { practiceName: summary.custodianName, odsCode: summary.custodianOds } : {}),
+    ...(!confidential && summary.custodianName && summary.custodianOds
+      ? { practiceName: summary.custodianName, odsCode: summary.custodianOds }
+      : {}),
   });
   return {
     xml: body,

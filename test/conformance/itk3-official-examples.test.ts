@@ -18,7 +18,9 @@ if (!existsSync(EXAMPLES)) {
   );
 }
 
-const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.xml')).sort();
+const files = readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith('.xml'))
+  .sort();
 const RESPONSE_FILE = /^ITK-Response-(\d{5})-Example-\d+\.xml$/;
 const OUTBOUND: Record<string, '1.x' | '2.x'> = {
   'gpcm-1.5.1-consultation_report.xml': '1.x',
@@ -38,14 +40,65 @@ function read(file: string): string {
 }
 
 /** What each response example says, from spec/examples/README.md; 20015's `ok` is the known quirk. */
-const RESPONSE_EXPECTATIONS: Record<string, { responseCode: string; severity: string; issueCode: string; infAck: boolean; sender: 'Organization' | 'Practitioner' }> = {
-  '20013': { responseCode: 'ok', severity: 'information', issueCode: 'informational', infAck: false, sender: 'Practitioner' },
-  '30001': { responseCode: 'ok', severity: 'information', issueCode: 'informational', infAck: true, sender: 'Practitioner' },
-  '30002': { responseCode: 'fatal-error', severity: 'fatal', issueCode: 'not-found', infAck: true, sender: 'Practitioner' },
-  '30003': { responseCode: 'fatal-error', severity: 'fatal', issueCode: 'business-rule', infAck: true, sender: 'Practitioner' },
-  '20009': { responseCode: 'fatal-error', severity: 'fatal', issueCode: 'structure', infAck: false, sender: 'Practitioner' },
-  '10009': { responseCode: 'fatal-error', severity: 'fatal', issueCode: 'processing', infAck: false, sender: 'Organization' },
-  '20007': { responseCode: 'fatal-error', severity: 'fatal', issueCode: 'duplicate', infAck: false, sender: 'Practitioner' },
+const RESPONSE_EXPECTATIONS: Record<
+  string,
+  {
+    responseCode: string;
+    severity: string;
+    issueCode: string;
+    infAck: boolean;
+    sender: 'Organization' | 'Practitioner';
+  }
+> = {
+  '20013': {
+    responseCode: 'ok',
+    severity: 'information',
+    issueCode: 'informational',
+    infAck: false,
+    sender: 'Practitioner',
+  },
+  '30001': {
+    responseCode: 'ok',
+    severity: 'information',
+    issueCode: 'informational',
+    infAck: true,
+    sender: 'Practitioner',
+  },
+  '30002': {
+    responseCode: 'fatal-error',
+    severity: 'fatal',
+    issueCode: 'not-found',
+    infAck: true,
+    sender: 'Practitioner',
+  },
+  '30003': {
+    responseCode: 'fatal-error',
+    severity: 'fatal',
+    issueCode: 'business-rule',
+    infAck: true,
+    sender: 'Practitioner',
+  },
+  '20009': {
+    responseCode: 'fatal-error',
+    severity: 'fatal',
+    issueCode: 'structure',
+    infAck: false,
+    sender: 'Practitioner',
+  },
+  '10009': {
+    responseCode: 'fatal-error',
+    severity: 'fatal',
+    issueCode: 'processing',
+    infAck: false,
+    sender: 'Organization',
+  },
+  '20007': {
+    responseCode: 'fatal-error',
+    severity: 'fatal',
+    issueCode: 'duplicate',
+    infAck: false,
+    sender: 'Practitioner',
+  },
   '20015': { responseCode: 'ok', severity: 'fatal', issueCode: 'processing', infAck: false, sender: 'Practitioner' },
 };
 
@@ -61,18 +114,38 @@ describe('official ITK3 examples', () => {
     const code = RESPONSE_FILE.exec(file)?.[1] as string;
     const parsed = parseItk3Response(readFileSync(path.join(EXAMPLES, file)));
     const cls = classifyResponseCode(code);
-    expect(parsed).toMatchObject({ code, level: cls.level, polarity: cls.polarity, action: cls.action, knownCode: true, sourceEndpoint: 'NOROT003', senderReference: 'None' });
+    expect(parsed).toMatchObject({
+      code,
+      level: cls.level,
+      polarity: cls.polarity,
+      action: cls.action,
+      knownCode: true,
+      sourceEndpoint: 'NOROT003',
+      senderReference: 'None',
+    });
     expect(parsed.responseBundleIdentifier).toMatch(/^[0-9a-f-]{36}$/);
-    expect(parsed.quirks).toEqual(expect.arrayContaining(['MessageDefinition uses the legacy -Instance-1 URL', 'SenderReference is None (GPCM-SD-052 says echo the sender value)']));
+    expect(parsed.quirks).toEqual(
+      expect.arrayContaining([
+        'MessageDefinition uses the legacy -Instance-1 URL',
+        'SenderReference is None (GPCM-SD-052 says echo the sender value)',
+      ]),
+    );
     const want = RESPONSE_EXPECTATIONS[code];
     if (want) {
-      expect(parsed).toMatchObject({ responseCode: want.responseCode, severity: want.severity, issueCode: want.issueCode, infAckRequested: want.infAck, busAckRequested: false });
+      expect(parsed).toMatchObject({
+        responseCode: want.responseCode,
+        severity: want.severity,
+        issueCode: want.issueCode,
+        infAckRequested: want.infAck,
+        busAckRequested: false,
+      });
       expect(parsed.quirks.some((q) => q.startsWith('sender is a Practitioner'))).toBe(want.sender === 'Practitioner');
       if (want.sender === 'Organization') expect(parsed.senderOds).toBeDefined();
     }
     expect(parsed.uncorrelatable).toBe(parsed.respondsTo === UNREADABLE_IN_ORIGINAL_MESSAGE);
     if (code === '10009') expect(parsed.uncorrelatable).toBe(true);
-    if (code === '20015') expect(parsed.quirks).toContain('response.code ok disagrees with the code list for 20015; the code list wins');
+    if (code === '20015')
+      expect(parsed.quirks).toContain('response.code ok disagrees with the code list for 20015; the code list wins');
   });
 
   it('reads the 1.5.1 Consultation Summary example; its only error is an NHS number that fails modulus 11', () => {
@@ -82,9 +155,20 @@ describe('official ITK3 examples', () => {
       event: 'ITK007C',
       senderOds: 'GP0001',
       sourceEndpoint: 'MESHGP0001',
-      handling: { BusAckRequested: 'true', InfAckRequested: 'true', RecipientType: 'FA', LocalExtension: 'SendDocument-ConsultationSummary' },
+      handling: {
+        BusAckRequested: 'true',
+        InfAckRequested: 'true',
+        RecipientType: 'FA',
+        LocalExtension: 'SendDocument-ConsultationSummary',
+      },
     });
-    expect(result.document).toMatchObject({ typeCode: '371531000', title: 'Consultation report', confidentiality: 'N', custodianOds: 'GP0001', attachments: [{ contentType: 'application/pdf' }] });
+    expect(result.document).toMatchObject({
+      typeCode: '371531000',
+      title: 'Consultation report',
+      confidentiality: 'N',
+      custodianOds: 'GP0001',
+      attachments: [{ contentType: 'application/pdf' }],
+    });
     expect(result.findings.map((f) => `${f.severity} ${f.requirementId ?? '-'} ${f.path}`)).toEqual([
       'warning GPCM-SD-044 LocalExtension', // example says ConsultationSummary, the requirement ConsultationReport (reference §9 item 3)
       'warning - Bundle.meta.lastUpdated',
@@ -100,8 +184,14 @@ describe('official ITK3 examples', () => {
       wrapDocumentBundle({
         document: docXml.replace('<Bundle>', '<Bundle xmlns="http://hl7.org/fhir">'),
         profile: '1.x',
-        ids: { messageHeaderId: '11111111-1111-4111-8111-111111111111', bundleIdentifier: '22222222-2222-4222-8222-222222222222' },
-        newId: (() => { let n = 0; return () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`; })(),
+        ids: {
+          messageHeaderId: '11111111-1111-4111-8111-111111111111',
+          bundleIdentifier: '22222222-2222-4222-8222-222222222222',
+        },
+        newId: (() => {
+          let n = 0;
+          return () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+        })(),
         now: '2024-05-01T10:00:00Z',
         routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
         sender: { meshMailbox: 'MESHGP0001' },
@@ -110,7 +200,9 @@ describe('official ITK3 examples', () => {
       throw new Error('expected a refusal');
     } catch (e) {
       expect((e as { type: string }).type).toBe('ITK3_BUILD_REJECTED');
-      expect((e as { issues: { requirementId?: string }[] }).issues.map((i) => i.requirementId)).toEqual(['GPCM-SD-035']);
+      expect((e as { issues: { requirementId?: string }[] }).issues.map((i) => i.requirementId)).toEqual([
+        'GPCM-SD-035',
+      ]);
     }
   });
 
@@ -120,10 +212,19 @@ describe('official ITK3 examples', () => {
       messageHeaderId: 'adcdf4b6-4c9d-4347-9dca-1264e1f51a4b',
       event: 'ITK007C',
       senderOds: 'FQW30',
-      handling: { RecipientType: 'FI', LocalExtension: 'None', SenderReference: 'urn:uuid:28182303-be8d-429f-a593-4bd1b4952fc5' },
+      handling: {
+        RecipientType: 'FI',
+        LocalExtension: 'None',
+        SenderReference: 'urn:uuid:28182303-be8d-429f-a593-4bd1b4952fc5',
+      },
     });
-    expect(result.document).toMatchObject({ typeCode: '325871000000103', attachments: [{ contentType: 'application/pdf' }] });
-    const errors = result.findings.filter((f) => f.severity === 'error').map((f) => `${f.requirementId ?? '-'} ${f.path}`);
+    expect(result.document).toMatchObject({
+      typeCode: '325871000000103',
+      attachments: [{ contentType: 'application/pdf' }],
+    });
+    const errors = result.findings
+      .filter((f) => f.severity === 'error')
+      .map((f) => `${f.requirementId ?? '-'} ${f.path}`);
     expect(errors).toEqual([
       'GPCM-SD-108 Bundle.meta.profile',
       'GPCM-SD-108 MessageHeader.meta.profile',

@@ -1,5 +1,13 @@
 import { buildSendDocumentMessage, isAckWorkflowId, MESH_WORKFLOWS, type BuildMessageInput } from '../../../itk3';
-import { parseFhirXml, child, childrenNamed, val, resourceOf, extensionByUrl, type FNode } from '../../../itk3/fhir-xml';
+import {
+  parseFhirXml,
+  child,
+  childrenNamed,
+  val,
+  resourceOf,
+  extensionByUrl,
+  type FNode,
+} from '../../../itk3/fhir-xml';
 import { counterIds, IDS, INVALID_NHS_NUMBER, NOW, PATIENTS, submission } from '../../fixtures/itk3/submissions';
 
 function input(over: Partial<BuildMessageInput> = {}): BuildMessageInput {
@@ -32,7 +40,11 @@ function handling(xml: string): Record<string, string | undefined> {
   };
 }
 
-function rejection(fn: () => unknown): { type: string; issues: { requirementId?: string; path?: string; message: string }[]; message: string } {
+function rejection(fn: () => unknown): {
+  type: string;
+  issues: { requirementId?: string; path?: string; message: string }[];
+  message: string;
+} {
   try {
     fn();
   } catch (e) {
@@ -71,7 +83,9 @@ describe('buildSendDocumentMessage', () => {
   });
 
   it('uses LocalExtension SendDocument-ConsultationReport for 1.x (GPCM-SD-044)', () => {
-    expect(handling(buildSendDocumentMessage(input({ profile: '1.x' })).xml).LocalExtension).toBe('SendDocument-ConsultationReport');
+    expect(handling(buildSendDocumentMessage(input({ profile: '1.x' })).xml).LocalExtension).toBe(
+      'SendDocument-ConsultationReport',
+    );
   });
 
   it('emits event ITK007C, source = sender mailbox, timestamp = now, no destination or receiver (GPCM-SD-045..049)', () => {
@@ -95,7 +109,9 @@ describe('buildSendDocumentMessage', () => {
   });
 
   it('gives 1.x MESH metadata: GPFED_CONSULT_REPORT and the 1.3.1 subject format (GPCM-SD-057, GPCM-SD-064)', () => {
-    const { mesh } = buildSendDocumentMessage(input({ profile: '1.x', routing: { mode: 'gpprovider', dobFormat: 'YYYYMMDD' } }));
+    const { mesh } = buildSendDocumentMessage(
+      input({ profile: '1.x', routing: { mode: 'gpprovider', dobFormat: 'YYYYMMDD' } }),
+    );
     expect(mesh.workflowId).toBe('GPFED_CONSULT_REPORT');
     expect(mesh.to).toBe('GPPROVIDER_9990000018_19570109_Testpatient');
     expect(mesh.subject).toBe(
@@ -104,7 +120,9 @@ describe('buildSendDocumentMessage', () => {
   });
 
   it('addresses a named mailbox in mailbox mode', () => {
-    expect(buildSendDocumentMessage(input({ routing: { mode: 'mailbox', mailboxId: 'X26OT001' } })).mesh.to).toBe('X26OT001');
+    expect(buildSendDocumentMessage(input({ routing: { mode: 'mailbox', mailboxId: 'X26OT001' } })).mesh.to).toBe(
+      'X26OT001',
+    );
   });
 
   it('recognises both generations of ACK workflow id', () => {
@@ -119,13 +137,17 @@ describe('buildSendDocumentMessage', () => {
   });
 
   it('reports the UTF-8 byte size', () => {
-    const built = buildSendDocumentMessage(input({ submission: submission({ patient: { ...PATIENTS.ada, givenName: 'Zoë' } }) }));
+    const built = buildSendDocumentMessage(
+      input({ submission: submission({ patient: { ...PATIENTS.ada, givenName: 'Zoë' } }) }),
+    );
     expect(built.sizeBytes).toBe(Buffer.byteLength(built.xml, 'utf8'));
   });
 
   it('refuses an NHS number failing modulus 11 (GPCM-SD-035)', () => {
     const err = rejection(() =>
-      buildSendDocumentMessage(input({ submission: submission({ patient: { ...PATIENTS.ada, nhsNumber: INVALID_NHS_NUMBER } }) })),
+      buildSendDocumentMessage(
+        input({ submission: submission({ patient: { ...PATIENTS.ada, nhsNumber: INVALID_NHS_NUMBER } }) }),
+      ),
     );
     expect(err.type).toBe('ITK3_BUILD_REJECTED');
     expect(err.issues).toEqual([expect.objectContaining({ path: 'patient.nhsNumber', requirementId: 'GPCM-SD-035' })]);
@@ -154,7 +176,11 @@ describe('buildSendDocumentMessage', () => {
 
   it('refuses demographics that do not match a supplied routing address (GPCM-SD-038)', () => {
     const err = rejection(() =>
-      buildSendDocumentMessage(input({ routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY', to: 'GPPROVIDER_9990000018_10011957_Testpatient' } })),
+      buildSendDocumentMessage(
+        input({
+          routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY', to: 'GPPROVIDER_9990000018_10011957_Testpatient' },
+        }),
+      ),
     );
     expect(err.issues).toEqual([expect.objectContaining({ path: 'Patient.birthDate', requirementId: 'GPCM-SD-038' })]);
     expect(err.message + JSON.stringify(err.issues)).not.toContain('9990000018');
@@ -162,7 +188,9 @@ describe('buildSendDocumentMessage', () => {
 
   it('builds a replacement: relatesTo replaces the previous document, meta.versionId = version (GPCM-SD-131, GPCM-SD-132, GPCM-SD-098)', () => {
     const previous = '0f0e0d0c-0b0a-4999-8888-777766665555';
-    const built = buildSendDocumentMessage(input({ submission: submission({ version: 2, replaces: { documentId: previous, version: 1 } }) }));
+    const built = buildSendDocumentMessage(
+      input({ submission: submission({ version: 2, replaces: { documentId: previous, version: 1 } }) }),
+    );
     const doc = entries(parseFhirXml(built.xml))[2];
     const composition = entries(doc as FNode)[0];
     expect(val(composition, 'relatesTo', 'code')).toBe('replaces');
@@ -240,7 +268,11 @@ describe('buildSendDocumentMessage', () => {
     expect(sections).toHaveLength(3);
     expect(sections.map((s) => val(s, 'entry', 'reference'))).toEqual(binaries.map((b) => `urn:uuid:${val(b, 'id')}`));
     expect(binaries.map((b) => val(b, 'contentType'))).toEqual(['application/pdf', 'image/png', 'text/plain']);
-    expect(binaries.map((b) => val(b, 'content'))).toEqual([submission().report.dataBase64, 'iVBORw0KGgo=', 'aGVsbG8=']);
+    expect(binaries.map((b) => val(b, 'content'))).toEqual([
+      submission().report.dataBase64,
+      'iVBORw0KGgo=',
+      'aGVsbG8=',
+    ]);
   });
 
   it('sends an information copy with RecipientType FI on request (GPCM-SD-039)', () => {
@@ -249,21 +281,61 @@ describe('buildSendDocumentMessage', () => {
 
   it('writes FHIR JSON on request', () => {
     const built = buildSendDocumentMessage(input({ format: 'json' }));
-    const json = JSON.parse(built.xml) as { resourceType: string; type: string; entry: { resource: { resourceType: string } }[] };
+    const json = JSON.parse(built.xml) as {
+      resourceType: string;
+      type: string;
+      entry: { resource: { resourceType: string } }[];
+    };
     expect(json.resourceType).toBe('Bundle');
     expect(json.entry.map((e) => e.resource.resourceType)).toEqual(['MessageHeader', 'Organization', 'Bundle']);
-    expect(built.mesh).toMatchObject({ contentType: 'application/fhir+json', fileName: `${IDS.bundleIdentifier}.json` });
+    expect(built.mesh).toMatchObject({
+      contentType: 'application/fhir+json',
+      fileName: `${IDS.bundleIdentifier}.json`,
+    });
   });
 
   it.each([
-    ['a 1.x sender without telephone', { profile: '1.x' as const, submission: submission({ sender: { ...submission().sender, telephone: undefined } }) }, 'GPCM-SD-031'],
-    ['a 1.x submission without author', { profile: '1.x' as const, submission: submission({ author: undefined }) }, 'GPCM-SD-121'],
-    ['a patient registered at the sender', { submission: submission({ recipient: { odsCode: 'Y12345' } }) }, 'GPCM-SD-083'],
+    [
+      'a 1.x sender without telephone',
+      { profile: '1.x' as const, submission: submission({ sender: { ...submission().sender, telephone: undefined } }) },
+      'GPCM-SD-031',
+    ],
+    [
+      'a 1.x submission without author',
+      { profile: '1.x' as const, submission: submission({ author: undefined }) },
+      'GPCM-SD-121',
+    ],
+    [
+      'a patient registered at the sender',
+      { submission: submission({ recipient: { odsCode: 'Y12345' } }) },
+      'GPCM-SD-083',
+    ],
     ['version 2 that replaces nothing', { submission: submission({ version: 2 }) }, 'GPCM-SD-123'],
-    ['a replacement that skips a version', { submission: submission({ version: 3, replaces: { documentId: '0f0e0d0c-0b0a-4999-8888-777766665555', version: 1 } }) }, 'GPCM-SD-098'],
-    ['a surname containing the routing delimiter', { submission: submission({ patient: { ...PATIENTS.ada, familyName: 'Test_patient' } }) }, 'GPCM-SD-063'],
-    ['a birth date that does not exist', { submission: submission({ patient: { ...PATIENTS.ada, birthDate: '1957-02-30' } }) }, 'GPCM-SD-037'],
-    ['a blank SenderReference', { submission: submission({ encounter: { ...submission().encounter, id: '   ' } }) }, 'GPCM-SD-042'],
+    [
+      'a replacement that skips a version',
+      {
+        submission: submission({
+          version: 3,
+          replaces: { documentId: '0f0e0d0c-0b0a-4999-8888-777766665555', version: 1 },
+        }),
+      },
+      'GPCM-SD-098',
+    ],
+    [
+      'a surname containing the routing delimiter',
+      { submission: submission({ patient: { ...PATIENTS.ada, familyName: 'Test_patient' } }) },
+      'GPCM-SD-063',
+    ],
+    [
+      'a birth date that does not exist',
+      { submission: submission({ patient: { ...PATIENTS.ada, birthDate: '1957-02-30' } }) },
+      'GPCM-SD-037',
+    ],
+    [
+      'a blank SenderReference',
+      { submission: submission({ encounter: { ...submission().encounter, id: '   ' } }) },
+      'GPCM-SD-042',
+    ],
   ])('refuses %s', (_name, over, requirementId) => {
     const err = rejection(() => buildSendDocumentMessage(input(over as Partial<BuildMessageInput>)));
     expect(err.type).toBe('ITK3_BUILD_REJECTED');
@@ -271,7 +343,12 @@ describe('buildSendDocumentMessage', () => {
   });
 
   it('refuses ids that are not UUIDs and a newId() that repeats', () => {
-    expect(rejection(() => buildSendDocumentMessage(input({ ids: { ...IDS, messageHeaderId: 'x' } }))).issues[0]?.path).toBe('ids.messageHeaderId');
-    expect(rejection(() => buildSendDocumentMessage(input({ newId: () => '00000000-0000-4000-8000-000000000001' }))).issues[0]?.path).toBe('newId');
+    expect(
+      rejection(() => buildSendDocumentMessage(input({ ids: { ...IDS, messageHeaderId: 'x' } }))).issues[0]?.path,
+    ).toBe('ids.messageHeaderId');
+    expect(
+      rejection(() => buildSendDocumentMessage(input({ newId: () => '00000000-0000-4000-8000-000000000001' })))
+        .issues[0]?.path,
+    ).toBe('newId');
   });
 });

@@ -49,15 +49,22 @@ function testTitles(): Set<string> {
   return titles;
 }
 
-const SNAPSHOT = (JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/itk3/requirement-ids.json'), 'utf8')) as { ids: string[] }).ids;
+const SNAPSHOT = (
+  JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/itk3/requirement-ids.json'), 'utf8')) as { ids: string[] }
+).ids;
 
 describe('requirement traceability (docs/requirements.md)', () => {
   const catalogue = SNAPSHOT;
 
-  (existsSync(CATALOGUE) ? it : it.skip)('keeps the requirement id snapshot equal to the catalogue in ../shared/spec', () => {
-    const ids = (parse(readFileSync(CATALOGUE, 'utf8')) as { requirements: { id: unknown }[] }).requirements.map((r) => String(r.id));
-    expect(SNAPSHOT).toEqual(ids);
-  });
+  (existsSync(CATALOGUE) ? it : it.skip)(
+    'keeps the requirement id snapshot equal to the catalogue in ../shared/spec',
+    () => {
+      const ids = (parse(readFileSync(CATALOGUE, 'utf8')) as { requirements: { id: unknown }[] }).requirements.map(
+        (r) => String(r.id),
+      );
+      expect(SNAPSHOT).toEqual(ids);
+    },
+  );
   const table = rows(TABLE);
   const titles = testTitles();
 

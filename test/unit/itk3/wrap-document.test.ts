@@ -1,10 +1,24 @@
-import { buildSendDocumentMessage, readSendDocumentMessage, wrapDocumentBundle, type BuildMessageInput, type WrapDocumentInput } from '../../../itk3';
+import {
+  buildSendDocumentMessage,
+  readSendDocumentMessage,
+  wrapDocumentBundle,
+  type BuildMessageInput,
+  type WrapDocumentInput,
+} from '../../../itk3';
 import { parseFhirXml, resourceOf, writeXml, childrenNamed, type FNode } from '../../../itk3/fhir-xml';
 import type { JsonObject } from '../../../itk3/fhir-json';
 import { counterIds, IDS, NOW, PATIENTS, submission, ENCOUNTER_ID } from '../../fixtures/itk3/submissions';
 
 function buildInput(over: Partial<BuildMessageInput> = {}): BuildMessageInput {
-  return { submission: submission(), profile: '2.x', ids: IDS, newId: counterIds(), now: NOW, routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' }, ...over };
+  return {
+    submission: submission(),
+    profile: '2.x',
+    ids: IDS,
+    newId: counterIds(),
+    now: NOW,
+    routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
+    ...over,
+  };
 }
 
 function wrapInput(document: WrapDocumentInput['document'], over: Partial<WrapDocumentInput> = {}): WrapDocumentInput {
@@ -37,7 +51,11 @@ function documentXml(over: Partial<BuildMessageInput> = {}): string {
 function reverseKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(reverseKeys);
   if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .reverse()
+      .map(([k, x]) => [k, reverseKeys(x)]),
+  );
 }
 
 function refusal(fn: () => unknown): { type: string; issues: { requirementId?: string; path?: string }[] } {
@@ -69,7 +87,9 @@ describe('wrapDocumentBundle', () => {
   it('writes JSON on request, from JSON or XML input, equal to the submission route JSON', () => {
     const expected = buildSendDocumentMessage(buildInput({ format: 'json' })).xml;
     expect(wrapDocumentBundle(wrapInput(JSON.stringify(documentJson()), { format: 'json' })).xml).toBe(expected);
-    expect(JSON.parse(wrapDocumentBundle(wrapInput(documentXml(), { format: 'json' })).xml)).toEqual(JSON.parse(expected));
+    expect(JSON.parse(wrapDocumentBundle(wrapInput(documentXml(), { format: 'json' })).xml)).toEqual(
+      JSON.parse(expected),
+    );
   });
 
   it('gives the same MESH metadata as the submission route, for 1.x too', () => {
@@ -90,7 +110,11 @@ describe('wrapDocumentBundle', () => {
   });
 
   it('refuses a document whose first section entry is not the PDF (GPCM-SD-112)', () => {
-    const doc = documentJson({ submission: submission({ attachments: [{ contentType: 'image/png', title: 'Photo', dataBase64: 'iVBORw0KGgo=' }] }) });
+    const doc = documentJson({
+      submission: submission({
+        attachments: [{ contentType: 'image/png', title: 'Photo', dataBase64: 'iVBORw0KGgo=' }],
+      }),
+    });
     const composition = (doc.entry as { resource: JsonObject }[])[0]?.resource as { section: JsonObject[] };
     composition.section.reverse();
     const err = refusal(() => wrapDocumentBundle(wrapInput(doc)));
@@ -99,27 +123,43 @@ describe('wrapDocumentBundle', () => {
 
   it('refuses a document without any PDF (GPCM-SD-124)', () => {
     const doc = documentXml().replace('application/pdf', 'text/plain');
-    expect(refusal(() => wrapDocumentBundle(wrapInput(doc))).issues.map((i) => i.requirementId)).toContain('GPCM-SD-124');
+    expect(refusal(() => wrapDocumentBundle(wrapInput(doc))).issues.map((i) => i.requirementId)).toContain(
+      'GPCM-SD-124',
+    );
   });
 
   it('refuses confidentiality R for 2.x', () => {
     const doc = documentXml().replace('<confidentiality value="N"/>', '<confidentiality value="R"/>');
-    expect(refusal(() => wrapDocumentBundle(wrapInput(doc))).issues.map((i) => i.requirementId)).toContain('SD2-2.0.2-CONFIDENTIALITY');
+    expect(refusal(() => wrapDocumentBundle(wrapInput(doc))).issues.map((i) => i.requirementId)).toContain(
+      'SD2-2.0.2-CONFIDENTIALITY',
+    );
   });
 
   it('refuses demographics that do not match the routing address (GPCM-SD-038)', () => {
-    const err = refusal(() => wrapDocumentBundle(wrapInput(documentJson(), { routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY', to: 'GPPROVIDER_9990000018_09011957_Otherpatient' } })));
-    expect(err.issues).toEqual([expect.objectContaining({ path: 'Patient.name.family', requirementId: 'GPCM-SD-038' })]);
+    const err = refusal(() =>
+      wrapDocumentBundle(
+        wrapInput(documentJson(), {
+          routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY', to: 'GPPROVIDER_9990000018_09011957_Otherpatient' },
+        }),
+      ),
+    );
+    expect(err.issues).toEqual([
+      expect.objectContaining({ path: 'Patient.name.family', requirementId: 'GPCM-SD-038' }),
+    ]);
   });
 
   it('refuses a sender ODS code that is not the custodian (GPCM-SD-105)', () => {
-    const err = refusal(() => wrapDocumentBundle(wrapInput(documentJson(), { sender: { meshMailbox: 'Y12345OT001', odsCode: 'Z99999' } })));
+    const err = refusal(() =>
+      wrapDocumentBundle(wrapInput(documentJson(), { sender: { meshMailbox: 'Y12345OT001', odsCode: 'Z99999' } })),
+    );
     expect(err.issues.map((i) => i.requirementId)).toContain('GPCM-SD-105');
   });
 
   it('refuses a version > 1 without relatesTo (GPCM-SD-123)', () => {
     const doc = documentXml().replace('<versionId value="1"/>', '<versionId value="2"/>');
-    expect(refusal(() => wrapDocumentBundle(wrapInput(doc))).issues.map((i) => i.requirementId)).toContain('GPCM-SD-123');
+    expect(refusal(() => wrapDocumentBundle(wrapInput(doc))).issues.map((i) => i.requirementId)).toContain(
+      'GPCM-SD-123',
+    );
   });
 
   it.each([

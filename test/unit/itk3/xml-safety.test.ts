@@ -42,11 +42,15 @@ describe('safe XML reading', () => {
   });
 
   it('leaves undeclared named entities as an error, not an expansion', () => {
-    expect(failure(() => parseFhirXml('<Bundle xmlns="http://hl7.org/fhir"><id value="&foo;"/></Bundle>')).type).toBe('ITK3_RESPONSE_INVALID');
+    expect(failure(() => parseFhirXml('<Bundle xmlns="http://hl7.org/fhir"><id value="&foo;"/></Bundle>')).type).toBe(
+      'ITK3_RESPONSE_INVALID',
+    );
   });
 
   it('decodes the five predefined entities and numeric character references', () => {
-    const root = parseFhirXml('<Bundle xmlns="http://hl7.org/fhir"><id value="a&amp;b&lt;&gt;&quot;&apos;&#233;&#x1F600;"/></Bundle>');
+    const root = parseFhirXml(
+      '<Bundle xmlns="http://hl7.org/fhir"><id value="a&amp;b&lt;&gt;&quot;&apos;&#233;&#x1F600;"/></Bundle>',
+    );
     expect(val(root, 'id')).toBe('a&b<>"\'é😀');
   });
 
@@ -91,7 +95,9 @@ describe('safe XML reading', () => {
   });
 
   it('accepts a BOM, comments, processing instructions and a quoted ">" in attribute values', () => {
-    const root = parseFhirXml('\uFEFF<?xml version="1.0"?><!-- c --><Bundle xmlns="http://hl7.org/fhir"><id value="a>b"/><?pi x?></Bundle>');
+    const root = parseFhirXml(
+      '\uFEFF<?xml version="1.0"?><!-- c --><Bundle xmlns="http://hl7.org/fhir"><id value="a>b"/><?pi x?></Bundle>',
+    );
     expect(val(root, 'id')).toBe('a>b');
   });
 
@@ -109,7 +115,7 @@ describe('safe XML reading', () => {
   });
 
   it('reads large attribute values (base64 attachments) exactly, with entities, quotes and the private-use marker', () => {
-    const big = 'A&amp;B"\'' .repeat(1) + 'x'.repeat(10_000) + '&#233;';
+    const big = 'A&amp;B"\''.repeat(1) + 'x'.repeat(10_000) + '&#233;';
     const xml = `<Bundle xmlns="http://hl7.org/fhir"><id value="${big.replace(/"/g, '&quot;')}"/><type value='${'y'.repeat(5000)}'/></Bundle>`;
     const root = parseFhirXml(xml);
     expect(val(root, 'id')).toBe('A&B"\'' + 'x'.repeat(10_000) + 'é');
