@@ -1,4 +1,6 @@
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 
 /**
  * Where the bytes of an outgoing message come from. A `MeshBodySource` is read one chunk at a time, so
@@ -10,6 +12,11 @@ export interface MeshBodySource {
   readonly size: number;
   /** Read exactly `length` bytes from `offset` (never past `size`). */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: a fresh stream of exactly `length` bytes from `offset`. When present, uncompressed chunks
+   * are streamed to MESH without being read into memory (called again for a retry).
+   */
+  stream?(offset: number, length: number): Readable;
 }
 
 export type MeshBody = Uint8Array | string | MeshBodySource;
@@ -31,6 +38,7 @@ export function bytesBodySource(body: Uint8Array | string): MeshBodySource {
 export function fileBodySource(path: string, size: number): MeshBodySource {
   return {
     size,
+    stream: (offset, length) => createReadStream(path, { start: offset, end: offset + length - 1, highWaterMark: 256 * 1024 }),
     async read(offset, length) {
       const handle = await open(path, 'r');
       try {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import { gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
-import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { CourierError, ErrorType, type Issue } from '../contracts/errors';
 import { buildAuthorizationHeader } from './auth';
@@ -27,6 +27,7 @@ import {
   TrackingV1Schema,
   type MeshTracking,
 } from './schemas';
+import { fetchTransport, readText, undiciTransport, type Transport, type WireBody, type WireResponse } from './transport';
 
 const gzip = promisify(gzipCb);
 
@@ -35,6 +36,8 @@ export const MESH_ACCEPT = 'application/vnd.mesh.v2+json';
 export const DEFAULT_CHUNK_SIZE = 20 * 1024 * 1024;
 const MAX_CHUNK_SIZE = 100 * 1000 * 1000 - 1;
 const DEFAULT_CLIENT_VERSION = 'itk3-courier-mesh/0.1.0';
+/** Largest JSON body read (an inbox page of 5000 ids is about 200 KB). */
+const MAX_JSON_BYTES = 8 * 1024 * 1024;
 
 /** Minimal structured logger (pino-compatible). Only ids, statuses and counts are ever logged. */
 export interface MeshLogger {
@@ -50,7 +53,11 @@ export interface MeshClientOptions {
   sharedKey: string;
   /** mTLS / proxy / test injection; build one with `createMeshDispatcher`. */
   dispatcher?: Dispatcher;
-  /** Injectable fetch (defaults to undici's). Responses must follow Fetch semantics (bodies already content-decoded). */
+  /**
+   * Injectable fetch. Without it the client uses undici's `request` on `dispatcher` (faster, no body
+   * copies, `Content-Encoding` decoded by the client). With it, responses follow Fetch semantics
+   * (bodies already content-decoded by fetch).
+   */
   fetch?: typeof fetch;
   clock?: () => Date;
   /** A fresh unique value per call (default `randomUUID`): token nonces and default file names. */
@@ -65,6 +72,11 @@ export interface MeshClientOptions {
   maxRetries?: number;
   /** Sent in `mex-ClientVersion` and `User-Agent` on the handshake. */
   clientVersion?: string;
+  /**
+   * `Accept-Encoding` on downloads (default `gzip`, like mesh-client): MESH may then send chunks gzipped,
+   * which the client decodes. `identity` asks for plain bytes (the sandbox then never gzips on the fly).
+   */
+  downloadEncoding?: 'gzip' | 'identity';
   /** Allow `http://` to a host other than loopback (default false: plain HTTP is for the local sandbox only). */
   allowPlainHttp?: boolean;
   /** First backoff step in ms (default 250); full jitter, doubled per attempt, capped at `maxRetryDelayMs`. */
@@ -91,6 +103,7 @@ const OptionsSchema = z.object({
   maxRetries: z.number().int().min(0).max(10).optional(),
   clientVersion: z.string().min(1).max(100).optional(),
   allowPlainHttp: z.boolean().optional(),
+  downloadEncoding: z.enum(['gzip', 'identity']).optional(),
   retryBaseDelayMs: z.number().int().min(0).optional(),
   maxRetryDelayMs: z.number().int().min(0).optional(),
   unknownOutcomeSettleMs: z.number().int().min(0).optional(),
@@ -172,13 +185,11 @@ interface RequestSpec {
   path: string;
   ok: readonly number[];
   headers?: Record<string, string>;
-  body?: Uint8Array;
+  body?: WireBody;
   auth?: boolean;
   messageId?: string;
 }
 
-// undici's Dispatcher (npm) and the one in Node's bundled fetch types are distinct types for the same shape.
-type FetchInit = Omit<RequestInit, 'dispatcher'> & { dispatcher?: Dispatcher };
 
 /** Header limits from the sandbox/SPEC (reference/mesh.md §3.4). */
 const HEADER_LIMITS = { to: 100, workflowId: 300, subject: 500, localId: 300, fileName: 300, contentType: 100 } as const;
@@ -200,8 +211,8 @@ export class MeshClient {
   private readonly mailboxId: string;
   private readonly password: string;
   private readonly sharedKey: string;
-  private readonly dispatcher?: Dispatcher;
-  private readonly fetchImpl: typeof fetch;
+  private readonly transport: Transport;
+  private readonly downloadEncoding: 'gzip' | 'identity';
   private readonly clock: () => Date;
   private readonly nonce: () => string;
   private readonly chunkSize: number;
@@ -237,8 +248,8 @@ export class MeshClient {
     this.mailboxId = opts.mailboxId.toUpperCase();
     this.password = opts.password;
     this.sharedKey = opts.sharedKey;
-    if (opts.dispatcher) this.dispatcher = opts.dispatcher;
-    this.fetchImpl = opts.fetch ?? (undiciFetch as unknown as typeof fetch);
+    this.transport = opts.fetch ? fetchTransport(opts.fetch, opts.dispatcher) : undiciTransport(opts.dispatcher);
+    this.downloadEncoding = opts.downloadEncoding ?? 'gzip';
     this.clock = opts.clock ?? (() => new Date());
     this.nonce = opts.nonce ?? randomUUID;
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
@@ -324,8 +335,13 @@ export class MeshClient {
       }
     }
 
-    const encodeChunk = async (index: number): Promise<Uint8Array> => {
+    const encodeChunk = async (index: number): Promise<WireBody> => {
       const part = plan[index]!;
+      // Uncompressed chunks of a streamable source go straight from the source to the socket.
+      if (!compress && source.stream) {
+        const stream = source.stream.bind(source);
+        return { length: part.length, stream: () => stream(part.offset, part.length) };
+      }
       const raw = await source.read(part.offset, part.length);
       if (raw.byteLength !== part.length) throw new RangeError('body source returned the wrong number of bytes');
       return compress ? gzip(raw, { level: zlibConstants.Z_DEFAULT_COMPRESSION }) : raw;
@@ -435,11 +451,19 @@ export class MeshClient {
    */
   async downloadMessageStream(messageId: string): Promise<MeshInboundStream> {
     const id = messageId;
+    const acceptEncoding = { 'Accept-Encoding': this.downloadEncoding };
     const first = await this.withRetry('downloadMessage', () =>
-      this.exchange({ op: 'downloadMessage', method: 'GET', path: this.mailboxPath(`/inbox/${encodeURIComponent(id)}`), ok: [200, 206], messageId: id }),
+      this.exchange({
+        op: 'downloadMessage',
+        method: 'GET',
+        path: this.mailboxPath(`/inbox/${encodeURIComponent(id)}`),
+        ok: [200, 206],
+        messageId: id,
+        headers: acceptEncoding,
+      }),
     );
     const mex = pickMexHeaders(first.headers.entries());
-    const parsed = parseInboundMetadata(id, mex, first.headers.get('content-type') ?? undefined);
+    const parsed = parseInboundMetadata(id, mex, first.headers.get('content-type'));
     if ('error' in parsed) {
       await cancel(first);
       throw new MeshError(ErrorType.MESH_PROTOCOL_ERROR, `MESH downloadMessage: ${parsed.error}`, {
@@ -460,7 +484,7 @@ export class MeshClient {
     const total = parsed.totalChunks;
     const self = this;
     async function* chunks(): AsyncGenerator<Buffer> {
-      let res: Response | undefined = first;
+      let res: WireResponse | undefined = first;
       try {
         yield* readBody(res, 'downloadMessage', id);
         res = undefined;
@@ -472,6 +496,7 @@ export class MeshClient {
               path: self.mailboxPath(`/inbox/${encodeURIComponent(id)}/${k}`),
               ok: k === total ? [200] : [206, 200],
               messageId: id,
+              headers: acceptEncoding,
             }),
           );
           yield* readBody(res, 'downloadMessage', id);
@@ -540,11 +565,11 @@ export class MeshClient {
 
   private async postFirstChunk(
     headers: Record<string, string>,
-    body: Uint8Array,
+    body: WireBody,
     probe: SentMessageProbe,
   ): Promise<{ messageId: string; recovered: boolean; status?: string }> {
     for (let attempt = 0; ; attempt += 1) {
-      let res: Response | undefined;
+      let res: WireResponse | undefined;
       try {
         res = await this.exchange({ op: 'sendMessage', method: 'POST', path: this.mailboxPath('/outbox'), ok: [202], headers, body });
       } catch (err) {
@@ -670,7 +695,7 @@ export class MeshClient {
 
   private async findViaLocalIdTracking(probe: SentMessageProbe): Promise<SentMessageLookup> {
     const localId = probe.localId!;
-    let res: Response;
+    let res: WireResponse;
     try {
       res = await this.withRetry('trackByLocalId', () =>
         this.exchange({ op: 'trackByLocalId', method: 'GET', path: this.mailboxPath(`/outbox/tracking/${encodeURIComponent(localId)}`), ok: [200, 300] }),
@@ -747,17 +772,20 @@ export class MeshClient {
   }
 
   /** One HTTP exchange. Resolves with the response (body unread) for an expected status, else throws a typed error. */
-  private async exchange(spec: RequestSpec): Promise<Response> {
+  private async exchange(spec: RequestSpec): Promise<WireResponse> {
     const headers: Record<string, string> = { Accept: MESH_ACCEPT, ...spec.headers };
     // A fresh token per request: a new nonce each time, so no token is ever reused (SPEC: reuse → 403).
     if (spec.auth !== false) headers.Authorization = this.authorization();
-    const init: FetchInit = { method: spec.method, headers, signal: AbortSignal.timeout(this.timeoutMs) };
-    if (spec.body !== undefined) init.body = spec.body;
-    if (this.dispatcher) init.dispatcher = this.dispatcher;
     const started = Date.now();
-    let res: Response;
+    let res: WireResponse;
     try {
-      res = await this.fetchImpl(`${this.baseUrl}${spec.path}`, init as RequestInit);
+      res = await this.transport({
+        method: spec.method,
+        url: `${this.baseUrl}${spec.path}`,
+        headers,
+        ...(spec.body !== undefined ? { body: spec.body } : {}),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
     } catch (err) {
       const code = networkErrorCode(err) ?? (isTimeout(err) ? 'TIMEOUT' : undefined);
       this.logger?.debug({ operation: spec.op, messageId: spec.messageId, code }, 'MESH request failed');
@@ -773,8 +801,8 @@ export class MeshClient {
     throw await this.errorFromResponse(spec, res);
   }
 
-  private async errorFromResponse(spec: RequestSpec, res: Response): Promise<MeshError> {
-    const text = await readCapped(res, 64 * 1024).catch(() => '');
+  private async errorFromResponse(spec: RequestSpec, res: WireResponse): Promise<MeshError> {
+    const text = await readText(res, 64 * 1024).catch(() => '');
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
@@ -797,10 +825,10 @@ export class MeshClient {
     });
   }
 
-  private async parseJson<S extends z.ZodType>(op: MeshOperation, res: Response, schema: S): Promise<z.output<S>> {
+  private async parseJson<S extends z.ZodType>(op: MeshOperation, res: WireResponse, schema: S): Promise<z.output<S>> {
     let json: unknown;
     try {
-      json = await res.json();
+      json = JSON.parse(await readText(res, MAX_JSON_BYTES));
     } catch (err) {
       throw new MeshError(ErrorType.MESH_PROTOCOL_ERROR, `MESH ${op}: response is not JSON`, { operation: op, retryable: false, httpStatus: res.status, cause: err });
     }
@@ -857,37 +885,19 @@ function isTimeout(err: unknown): boolean {
   return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
 }
 
-async function* readBody(res: Response, op: MeshOperation, messageId: string): AsyncGenerator<Buffer> {
-  if (!res.body) return;
+async function* readBody(res: WireResponse, op: MeshOperation, messageId: string): AsyncGenerator<Buffer> {
   try {
-    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
-      yield Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
-    }
+    yield* res.body;
   } catch (err) {
     if (err instanceof MeshError) throw err;
     throw new MeshError(ErrorType.MESH_NETWORK_ERROR, `MESH ${op} failed while reading the body`, { operation: op, retryable: true, messageId, cause: err });
   }
 }
 
-async function drain(res: Response): Promise<void> {
-  await res.arrayBuffer().catch(() => undefined);
+async function drain(res: WireResponse): Promise<void> {
+  await res.dump();
 }
 
-async function cancel(res: Response): Promise<void> {
-  await res.body?.cancel().catch(() => undefined);
-}
-
-async function readCapped(res: Response, cap: number): Promise<string> {
-  if (!res.body) return '';
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
-    parts.push(Buffer.from(part));
-    size += part.byteLength;
-    if (size >= cap) {
-      await res.body.cancel().catch(() => undefined);
-      break;
-    }
-  }
-  return Buffer.concat(parts).subarray(0, cap).toString('utf8');
+async function cancel(res: WireResponse): Promise<void> {
+  await res.dump();
 }

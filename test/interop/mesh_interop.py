@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import sys
 import time
 
@@ -91,6 +92,7 @@ def cmd_bench(args):
     payload = os.urandom(args.size)
     workflow = f"BENCH_PY_{os.getpid()}"
     ids = []
+    cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     with client(args, args.sender) as sender, client(args, args.recipient) as recipient:
         start = time.perf_counter()
         for i in range(args.count):
@@ -108,12 +110,12 @@ def cmd_bench(args):
         done = time.perf_counter()
     if received != args.count:
         raise SystemExit(f"received {received} of {args.count}")
-    import resource
 
     return {
         "sendSeconds": sent - start,
         "receiveSeconds": done - sent,
         "totalSeconds": done - start,
+        "cpuSeconds": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - cpu0,
         "count": args.count,
         "size": args.size,
         "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,

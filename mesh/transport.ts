@@ -1,0 +1,130 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { request as undiciRequest, type Dispatcher } from 'undici';
+
+/**
+ * The HTTP exchange the MESH client needs, over either undici's `request` (the default: no body copies,
+ * no transparent decoding, so `Content-Encoding` is handled here exactly once) or an injected `fetch`
+ * (whose Fetch semantics already decode `Content-Encoding`).
+ */
+export interface WireRequest {
+  method: 'GET' | 'POST' | 'PUT';
+  url: string;
+  headers: Record<string, string>;
+  body?: WireBody;
+  signal: AbortSignal;
+}
+
+/** A request body: bytes, or a stream of exactly `length` bytes (sent with that Content-Length). */
+export type WireBody = Uint8Array | { length: number; stream: () => Readable };
+
+export interface WireResponse {
+  status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Map<string, string>;
+  /** The body decoded by `Content-Encoding`; iterate at most once. */
+  body: AsyncIterable<Buffer>;
+  /** Discard the body (keeps the connection reusable where possible). */
+  dump(): Promise<void>;
+}
+
+export type Transport = (req: WireRequest) => Promise<WireResponse>;
+
+export function undiciTransport(dispatcher?: Dispatcher): Transport {
+  return async (req) => {
+    const headers = { ...req.headers };
+    let body: Uint8Array | Readable | undefined;
+    if (req.body instanceof Uint8Array) {
+      body = req.body;
+    } else if (req.body) {
+      body = req.body.stream();
+      headers['Content-Length'] = String(req.body.length);
+    }
+    const res = await undiciRequest(req.url, {
+      method: req.method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      signal: req.signal,
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    const map = new Map<string, string>();
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined) map.set(k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v);
+    }
+    const raw = res.body;
+    return {
+      status: res.statusCode,
+      headers: map,
+      body: decodeBody(raw, map),
+      dump: async () => {
+        await raw.dump().catch(() => undefined);
+      },
+    };
+  };
+}
+
+export function fetchTransport(fetchImpl: typeof fetch, dispatcher?: Dispatcher): Transport {
+  return async (req) => {
+    const init: Record<string, unknown> = { method: req.method, headers: req.headers, signal: req.signal };
+    if (req.body instanceof Uint8Array) {
+      init.body = req.body;
+    } else if (req.body) {
+      init.body = Readable.toWeb(req.body.stream());
+      init.duplex = 'half';
+    }
+    if (dispatcher) init.dispatcher = dispatcher;
+    const res = await fetchImpl(req.url, init as RequestInit);
+    const map = new Map<string, string>();
+    res.headers.forEach((v, k) => map.set(k.toLowerCase(), v));
+    const stream = res.body;
+    async function* iterate(): AsyncGenerator<Buffer> {
+      if (!stream) return;
+      // Fetch has already removed any Content-Encoding (Fetch standard, "HTTP-network fetch").
+      for await (const part of stream as unknown as AsyncIterable<Uint8Array>) {
+        yield Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+      }
+    }
+    return {
+      status: res.status,
+      headers: map,
+      body: iterate(),
+      dump: async () => {
+        await stream?.cancel().catch(() => undefined);
+      },
+    };
+  };
+}
+
+/** gunzip by `Content-Encoding` (MESH only uses gzip); anything else passes through untouched. */
+async function* decodeBody(raw: Readable, headers: Map<string, string>): AsyncGenerator<Buffer> {
+  const encoding = (headers.get('content-encoding') ?? '').trim().toLowerCase();
+  if ((encoding !== 'gzip' && encoding !== 'x-gzip') || headers.get('content-length') === '0') {
+    for await (const part of raw as AsyncIterable<Buffer>) yield part;
+    return;
+  }
+  // 256 KiB output chunks: the 16 KiB default costs about four times the CPU on large messages.
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const feeding = pipeline(raw, gunzip);
+  feeding.catch(() => undefined); // surfaced through the iteration below
+  try {
+    for await (const part of gunzip as AsyncIterable<Buffer>) yield part;
+    await feeding;
+  } finally {
+    if (!gunzip.destroyed) gunzip.destroy();
+    if (!raw.destroyed) raw.destroy();
+  }
+}
+
+/** Read a whole body into one string, stopping at `cap` bytes. */
+export async function readText(res: WireResponse, cap: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of res.body) {
+    parts.push(part);
+    size += part.byteLength;
+    if (size >= cap) break;
+  }
+  if (size >= cap) await res.dump();
+  return Buffer.concat(parts).subarray(0, cap).toString('utf8');
+}
