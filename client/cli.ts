@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `itk3`: the operator and integrator CLI over the HTTP API. Exit codes: 0 ok, 1 usage or input
- * problem, 2 the API refused the request, 3 the API could not be reached.
+ * `itk3`: the operator and integrator CLI over the HTTP API (every operation; see `itk3 --help`).
+ * Authentication: `--token` or ITK3_API_TOKEN (a bearer token from ITK3_API_TOKENS).
+ * Exit codes: 0 ok; 1 usage or local input problem; 2 the API refused the request (4xx: invalid,
+ * unauthorised, not found, not allowed in this state); 3 the API could not be reached or failed (5xx).
  */
-import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
-import type { DeliveryState } from '../contracts';
+import { Command, CommanderError } from 'commander';
+import { CliUsageError, registerDeliveryCommands } from './cli-commands';
 import { CourierApiError, CourierHttpClient } from './http-client';
 
 // `itk3 status x | head` closes the pipe early: that is not an error.
@@ -18,60 +19,34 @@ const program = new Command();
 program
   .name('itk3')
   .description('ITK3 Courier: send GP Connect documents over MESH and follow their acknowledgements')
-  .option('--api <url>', 'ITK3 Courier API base URL', process.env.ITK3_API_URL ?? 'http://127.0.0.1:3000')
-  .option('--json', 'print machine-readable JSON');
+  .option('--api <url>', 'ITK3 Courier API base URL (ITK3_API_URL)', process.env.ITK3_API_URL ?? 'http://127.0.0.1:3000')
+  .option('--token <token>', 'bearer token (default: ITK3_API_TOKEN)')
+  .option('--json', 'print machine-readable JSON')
+  .exitOverride();
 
-function client(): CourierHttpClient {
-  return new CourierHttpClient(program.opts<{ api: string }>().api);
-}
-const asJson = (): boolean => Boolean(program.opts<{ json?: boolean }>().json);
+type GlobalOpts = { api: string; token?: string; json?: boolean };
+const token = (): string | undefined => program.opts<GlobalOpts>().token ?? process.env.ITK3_API_TOKEN;
+const client = (): CourierHttpClient => {
+  const t = token();
+  return new CourierHttpClient({ baseUrl: program.opts<GlobalOpts>().api, ...(t ? { token: t } : {}) });
+};
+const asJson = (): boolean => Boolean(program.opts<GlobalOpts>().json);
 
-function printState(state: DeliveryState): void {
-  const rows: Array<[string, string]> = [
-    ['workflow', state.workflowId],
-    ['document', `${state.documentId} v${state.version}`],
-    ['status', state.status + (state.escalated ? ' (escalated)' : '')],
-    ['waiting for', state.waitingFor + (state.waitingUntil ? ` until ${state.waitingUntil}` : '')],
-    ['attempts', String(state.attempts.length)],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
-  process.stdout.write('\ntimeline\n');
-  for (const t of state.timeline) process.stdout.write(`  ${t.at}  ${t.kind.padEnd(11)} ${t.attempt ? `#${t.attempt} ` : ''}${t.detail}\n`);
-}
-
-program
-  .command('submit')
-  .description('submit a Send Document submission (JSON file) for delivery')
-  .argument('<file>', 'submission JSON, see examples/')
-  .action(async (file: string) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(await readFile(file, 'utf8'));
-    } catch (err) {
-      process.stderr.write(`cannot read ${file}: ${(err as Error).message}\n`);
-      process.exit(1);
-    }
-    const res = await client().submit(body);
-    if (asJson()) process.stdout.write(`${JSON.stringify(res)}\n`);
-    else process.stdout.write(`${res.created ? 'submitted' : 'already submitted'}: ${res.workflowId}\n`);
-  });
-
-program
-  .command('status')
-  .description('show the state and timeline of a delivery')
-  .argument('<workflowId>')
-  .action(async (id: string) => {
-    const state = await client().status(id);
-    if (asJson()) process.stdout.write(`${JSON.stringify(state, null, 2)}\n`);
-    else printState(state);
-  });
+registerDeliveryCommands(program, { client, asJson });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 1);
+  if (err instanceof CliUsageError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
   if (err instanceof CourierApiError) {
-    process.stderr.write(`error ${err.status} ${err.error}: ${err.message}\n`);
-    for (const i of err.issues) process.stderr.write(`  - ${i.path ? `${i.path}: ` : ''}${i.message}${i.requirementId ? ` [${i.requirementId}]` : ''}\n`);
-    process.exit(2);
+    if (asJson()) process.stderr.write(`${JSON.stringify({ status: err.status, error: err.error, message: err.message, issues: err.issues })}\n`);
+    else {
+      process.stderr.write(`error ${err.status} ${err.error}: ${err.message}\n`);
+      for (const i of err.issues) process.stderr.write(`  - ${i.path ? `${i.path}: ` : ''}${i.message}${i.requirementId ? ` [${i.requirementId}]` : ''}\n`);
+    }
+    process.exit(err.status >= 500 ? 3 : 2);
   }
   process.stderr.write(`cannot reach the ITK3 Courier API: ${(err as Error).message}\n`);
   process.exit(3);

@@ -1,0 +1,200 @@
+/**
+ * The delivery commands of `itk3`, one per API operation: submit, status, timeline, list, and the
+ * operator actions correct, resend, replace, abandon, ack, deadlines. Human-readable tables by default,
+ * `--json` for scripts. Registered on the program by client/cli.ts.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { DeliveryState, OperatorActionResult, TimelineEntry } from '../contracts';
+import type { DeliverySummary } from './api-schemas';
+import type { CourierHttpClient } from './http-client';
+
+export interface CliContext {
+  client(): CourierHttpClient;
+  asJson(): boolean;
+}
+
+/** A local problem (unreadable file, bad option): exit code 1. */
+export class CliUsageError extends Error {}
+
+const out = (s: string): void => void process.stdout.write(s);
+
+/** Columns padded to the widest cell; long cells are not cut (ids must stay copyable). */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function formatState(state: DeliveryState): string {
+  const open = state.escalations?.find((e) => !e.resolvedAt);
+  const rows: Array<[string, string]> = [
+    ['workflow', state.workflowId],
+    ['document', `${state.documentId} v${state.version}`],
+    ['route', state.senderOds && state.recipientOds ? `${state.senderOds} -> ${state.recipientOds}` : ''],
+    ['status', state.status + (state.escalated ? ' (escalated)' : '')],
+    ['waiting for', state.waitingFor + (state.waitingUntil ? ` until ${state.waitingUntil}` : '')],
+    ['attempts', String(state.attempts.length)],
+    ...(open
+      ? ([['escalation', `${open.id}: ${open.reason}${open.acknowledged ? ` (acknowledged by ${open.acknowledged.actor})` : ' (not acknowledged)'}`]] as Array<[string, string]>)
+      : []),
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.filter(([, v]) => v).map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('') + '\ntimeline\n' + formatTimeline(state.timeline);
+}
+
+export function formatTimeline(timeline: TimelineEntry[]): string {
+  return timeline
+    .map((t) => `  ${t.at}  ${t.kind.padEnd(11)} ${t.attempt ? `#${t.attempt} ` : ''}${t.detail}${t.actor ? ` [${t.actor}]` : ''}\n`)
+    .join('');
+}
+
+export function formatList(items: DeliverySummary[]): string {
+  if (items.length === 0) return 'no deliveries\n';
+  return table(
+    ['WORKFLOW', 'STATUS', 'ESC', 'RECIPIENT', 'ATTEMPTS', 'SUBMITTED', 'WAITING FOR'],
+    items.map((i) => [i.workflowId, i.status ?? '?', i.escalated ? 'yes' : '', i.recipientOds ?? '', String(i.attemptCount ?? ''), i.submittedAt, i.waitingFor ?? '']),
+  );
+}
+
+function formatResult(r: OperatorActionResult): string {
+  const extra = r.replacementWorkflowId ? `; replacement ${r.replacementWorkflowId} (v${r.replacementVersion})` : '';
+  return `${r.action} accepted at ${r.at}: now ${r.status}, waiting for ${r.waitingFor}${r.waitingUntil ? ` until ${r.waitingUntil}` : ''} (attempt ${r.attempt})${extra}\n`;
+}
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new CliUsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+export function registerDeliveryCommands(program: Command, ctx: CliContext): void {
+  const print = (json: unknown, human: () => string): void => out(ctx.asJson() ? `${JSON.stringify(json, null, 2)}\n` : human());
+
+  program
+    .command('submit')
+    .description('submit a Send Document submission (JSON file) for delivery')
+    .argument('<file>', 'submission JSON, see examples/')
+    .option('--idempotency-key <key>', 'retry-safe: the same key and body return the same delivery')
+    .action(async (file: string, o: { idempotencyKey?: string }) => {
+      const res = await ctx.client().submit(await readJson(file), o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {});
+      print(res, () => `${res.created ? 'submitted' : 'already submitted'}: ${res.workflowId}\n`);
+    });
+
+  program
+    .command('status')
+    .description('show the state of a delivery, with its timeline')
+    .argument('<workflowId>')
+    .action(async (id: string) => {
+      const state = await ctx.client().status(id);
+      print(state, () => formatState(state));
+    });
+
+  program
+    .command('timeline')
+    .description('show what happened to a delivery, in order')
+    .argument('<workflowId>')
+    .action(async (id: string) => {
+      const t = await ctx.client().timeline(id);
+      print(t, () => formatTimeline(t.timeline));
+    });
+
+  program
+    .command('list')
+    .description('list deliveries, newest first')
+    .option('--status <statuses>', 'delivery status(es), comma-separated, e.g. AWAITING_BUSINESS_ACK')
+    .option('--recipient <ods>', 'recipient practice ODS code')
+    .option('--sender <ods>', 'sender ODS code')
+    .option('--escalated', 'only deliveries with an open escalation')
+    .option('--not-escalated', 'only deliveries without one')
+    .option('--from <datetime>', 'submitted at or after (ISO 8601)')
+    .option('--to <datetime>', 'submitted before (ISO 8601)')
+    .option('--page-size <n>', 'deliveries per page', '50')
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .option('--all', 'follow every page')
+    .action(async (o: { status?: string; recipient?: string; sender?: string; escalated?: boolean; notEscalated?: boolean; from?: string; to?: string; pageSize: string; cursor?: string; all?: boolean }) => {
+      if (o.escalated && o.notEscalated) throw new CliUsageError('--escalated and --not-escalated exclude each other');
+      const query = {
+        ...(o.status ? { status: o.status.toUpperCase() } : {}),
+        ...(o.recipient ? { recipientOds: o.recipient.toUpperCase() } : {}),
+        ...(o.sender ? { senderOds: o.sender.toUpperCase() } : {}),
+        ...(o.escalated ? { escalated: true } : o.notEscalated ? { escalated: false } : {}),
+        ...(o.from ? { submittedFrom: o.from } : {}),
+        ...(o.to ? { submittedTo: o.to } : {}),
+        pageSize: Number(o.pageSize),
+      };
+      if (o.all) {
+        const items: DeliverySummary[] = [];
+        for await (const i of ctx.client().listAll(query)) items.push(i);
+        print({ items }, () => formatList(items));
+        return;
+      }
+      const page = await ctx.client().list({ ...query, ...(o.cursor ? { cursor: o.cursor } : {}) });
+      print(page, () => formatList(page.items) + (page.nextCursor ? `\nmore: itk3 list ... --cursor ${page.nextCursor}\n` : ''));
+    });
+
+  const action = (name: string, description: string) =>
+    program.command(name).description(`${description} (operator)`).argument('<workflowId>');
+
+  action('correct', 'send a corrected submission as a new ITK3 message')
+    .requiredOption('--submission <file>', 'the corrected submission JSON (same document id and version)')
+    .requiredOption('--reason <text>', 'why (kept in the timeline; no patient data)')
+    .option('--override-business-rejection', 'send to a route that gave a business rejection')
+    .action(async (id: string, o: { submission: string; reason: string; overrideBusinessRejection?: boolean }) => {
+      const r = await ctx.client().correct(id, { reason: o.reason, submission: (await readJson(o.submission)) as never, ...(o.overrideBusinessRejection ? { overrideBusinessRejection: true } : {}) });
+      print(r, () => formatResult(r));
+    });
+
+  action('resend', 'send the current submission again as a new ITK3 message')
+    .requiredOption('--reason <text>', 'why')
+    .option('--override-business-rejection', 'send to a route that gave a business rejection')
+    .action(async (id: string, o: { reason: string; overrideBusinessRejection?: boolean }) => {
+      const r = await ctx.client().resend(id, { reason: o.reason, ...(o.overrideBusinessRejection ? { overrideBusinessRejection: true } : {}) });
+      print(r, () => formatResult(r));
+    });
+
+  action('replace', 'replace a DELIVERED document with version + 1')
+    .requiredOption('--submission <file>', 'the replacement submission JSON')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (id: string, o: { submission: string; reason: string }) => {
+      const r = await ctx.client().replace(id, { reason: o.reason, submission: (await readJson(o.submission)) as never });
+      print(r, () => formatResult(r));
+    });
+
+  action('abandon', 'stop trying; the delivery ends ABANDONED')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (id: string, o: { reason: string }) => {
+      const r = await ctx.client().abandon(id, { reason: o.reason });
+      print(r, () => formatResult(r));
+    });
+
+  action('ack', 'acknowledge the open escalation; reminders stop')
+    .requiredOption('--note <text>', 'what you are doing about it')
+    .option('--escalation <id>', 'only if this is still the open escalation')
+    .action(async (id: string, o: { note: string; escalation?: string }) => {
+      const r = await ctx.client().acknowledgeEscalation(id, { note: o.note, ...(o.escalation ? { escalationId: o.escalation } : {}) });
+      print(r, () => formatResult(r));
+    });
+
+  action('deadlines', "change this delivery's deadlines (durations such as 30m, 4h, 2d)")
+    .requiredOption('--reason <text>', 'why')
+    .option('--infrastructure-ack <duration>', 'infrastructure acknowledgement deadline, from the MESH send time')
+    .option('--business-ack <duration>', 'business acknowledgement deadline, from the MESH send time')
+    .option('--reminder-interval <duration>', 'reminder interval while an escalation is unacknowledged')
+    .option('--replacement-window <duration>', 'how long a DELIVERED document stays open for replace')
+    .option('--decision-window <duration>', 'how long a business rejection waits for an operator')
+    .action(async (id: string, o: { reason: string; infrastructureAck?: string; businessAck?: string; reminderInterval?: string; replacementWindow?: string; decisionWindow?: string }) => {
+      const deadlines = {
+        ...(o.infrastructureAck ? { infrastructureAckMs: o.infrastructureAck } : {}),
+        ...(o.businessAck ? { businessAckMs: o.businessAck } : {}),
+        ...(o.reminderInterval ? { reminderIntervalMs: o.reminderInterval } : {}),
+        ...(o.replacementWindow ? { replacementWindowMs: o.replacementWindow } : {}),
+        ...(o.decisionWindow ? { decisionWindowMs: o.decisionWindow } : {}),
+      };
+      if (Object.keys(deadlines).length === 0) throw new CliUsageError('name at least one deadline to change');
+      const r = await ctx.client().changeDeadlines(id, { reason: o.reason, deadlines });
+      print(r, () => formatResult(r));
+    });
+}
