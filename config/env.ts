@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { msToNumber } from '@temporalio/common';
+import { checkInboundEnv } from './inbound';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const duration = z
@@ -46,6 +47,12 @@ export const EnvSchema = z
     MESH_PROXY_URL: z.url().optional(),
     MESH_CHUNK_SIZE: z.coerce.number().int().positive().default(20 * 1024 * 1024),
     MESH_POLL_INTERVAL: duration.optional(),
+    /** Inbound (issue 6; config/inbound.ts): extra mailboxes to poll, comma-separated; MESH_MAILBOX_ID is always polled. */
+    MESH_MAILBOXES: z.string().optional(),
+    /** Passwords of the extra mailboxes, `MAILBOX:password` comma-separated (secret; required in production). */
+    MESH_MAILBOX_PASSWORDS: z.string().optional(),
+    /** Delays before an unmatched inbound message is correlated again, then raised (default 30s,5m). */
+    ITK3_QUARANTINE_REMATCH: z.string().optional(),
     STORE_DIR: z.string().default('.data/store'),
     /** Comma-separated `keyId:base64(32 bytes)`; the first is used for new content, all for reading. */
     STORE_KEYS: z.string().min(1),
@@ -81,6 +88,7 @@ export const EnvSchema = z
     ITK3_WORKER_IDENTITY: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
+    checkInboundEnv(env, ctx);
     if (env.ITK3_ROUTING_MODE === 'mailbox' && !env.ITK3_RECIPIENT_MAILBOX) {
       ctx.addIssue({ code: 'custom', path: ['ITK3_RECIPIENT_MAILBOX'], message: 'is required when ITK3_ROUTING_MODE=mailbox' });
     }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ContentRefSchema } from './delivery';
+import { InboxFailureSchema } from './inbound';
 
 /** Inputs and results of activities: plain data, no patient identifiers (content goes by reference). */
 
@@ -45,16 +46,32 @@ export const EscalationInputSchema = z.object({
 });
 export type EscalationInput = z.infer<typeof EscalationInputSchema>;
 
-export const PollMeshInboxInputSchema = z.object({ mailboxId: z.string() });
+export const PollMeshInboxInputSchema = z.object({
+  mailboxId: z.string(),
+  /** At most this many ids per pass (MESH pages hold 500): a full pass means "poll again at once". */
+  pageSize: z.number().int().min(10).max(5000).optional(),
+  /** Messages routed in parallel within a pass. */
+  concurrency: z.number().int().min(1).max(32).optional(),
+  /** Ids that failed in earlier passes: the result says which of them have recovered or gone. */
+  knownFailures: z.array(z.string()).optional(),
+});
 export type PollMeshInboxInput = z.infer<typeof PollMeshInboxInputSchema>;
 
 export const PollMeshInboxResultSchema = z.object({
   listed: z.number().int(),
   routed: z.number().int(),
   reports: z.number().int(),
+  /** Not matched to a waiting workflow: kept in the quarantine (same as `quarantined`). */
   unmatched: z.number().int(),
   /** True when the listing was a full page, so the poller should look again at once (MESH guidance). */
   morePending: z.boolean(),
+  quarantined: z.number().int().optional(),
+  /** Redeliveries of something a closed workflow had already recorded: acknowledged, not routed again. */
+  duplicates: z.number().int().optional(),
+  /** Messages that could not be downloaded or routed this pass: left in the inbox, tried again next pass. */
+  failed: z.array(InboxFailureSchema).optional(),
+  /** Of `knownFailures`, those that succeeded this pass or are no longer in the inbox. */
+  recovered: z.array(z.string()).optional(),
 });
 export type PollMeshInboxResult = z.infer<typeof PollMeshInboxResultSchema>;
 

@@ -42,5 +42,20 @@ export const Itk3ResponseReceivedSchema = z.object({
   /** MESH message id that carried it. */
   meshMessageId: z.string(),
   receivedAt: z.string(),
+  /**
+   * How the inbound router found this workflow (reference/itk3.md §4.5). Absent means RESPONSE_IDENTIFIER.
+   * For SENDER_REFERENCE and OPERATOR, `respondsTo` names the attempt it was routed to and
+   * `originalRespondsTo` keeps what the response itself said.
+   */
+  correlatedBy: z.enum(['RESPONSE_IDENTIFIER', 'SENDER_REFERENCE', 'OPERATOR']).optional(),
+  originalRespondsTo: z.string().optional(),
+  /** The echoed ITK3 SenderReference (the encounter id; not patient data). */
+  senderReference: z.string().optional(),
+  /** False for a code outside ITK-ResponseCodes-1, classified by prefix and response.code. */
+  knownCode: z.boolean().optional(),
+  /** Set when it came out of the inbound quarantine (operator reroute or a later automatic match). */
+  quarantineId: z.string().optional(),
+  /** Operator reroute: who sent it here. */
+  reroutedBy: z.string().optional(),
 });
 export type Itk3ResponseReceived = z.infer<typeof Itk3ResponseReceivedSchema>;

@@ -14,6 +14,11 @@ export const EscalatedKey = defineSearchAttributeKey('Escalated', SearchAttribut
 export const AttemptCountKey = defineSearchAttributeKey('AttemptCount', SearchAttributeType.INT);
 export const AckDeadlineKey = defineSearchAttributeKey('AckDeadline', SearchAttributeType.DATETIME);
 export const MeshMessageIdKey = defineSearchAttributeKey('MeshMessageId', SearchAttributeType.KEYWORD);
+/** The ITK3 SenderReference (the sending system's encounter id, never patient data): second correlation key for responses. */
+export const SenderReferenceKey = defineSearchAttributeKey('SenderReference', SearchAttributeType.KEYWORD);
+/** Inbound quarantine entries (workflows/quarantine.ts): why, and where each stands. */
+export const QuarantineReasonKey = defineSearchAttributeKey('QuarantineReason', SearchAttributeType.KEYWORD);
+export const QuarantineStatusKey = defineSearchAttributeKey('QuarantineStatus', SearchAttributeType.KEYWORD);
 
 export const ALL_SEARCH_ATTRIBUTES = [
   DeliveryStatusKey,
@@ -26,6 +31,9 @@ export const ALL_SEARCH_ATTRIBUTES = [
   AttemptCountKey,
   AckDeadlineKey,
   MeshMessageIdKey,
+  SenderReferenceKey,
+  QuarantineReasonKey,
+  QuarantineStatusKey,
 ] as const;
 
 /** `Name=Type` pairs for `temporal server start-dev --search-attribute`. */
