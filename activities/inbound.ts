@@ -1,62 +1,254 @@
 /**
- * Routes one MESH inbox message to the workflow waiting for it. The MESH message is acknowledged only
- * after the workflow has durably accepted what it carried (the signal is in its history), so a crash
- * in between means redelivery, which the workflow treats idempotently (it dedupes on the response id).
+ * Inbound MESH traffic (issue 6): every message in a polled inbox ends in exactly one place, the delivery
+ * workflow waiting for it or the quarantine (workflows/quarantine.ts), and only then is it acknowledged
+ * on MESH. A crash in between means MESH delivers it again; the workflow dedupes on the response id (or
+ * report id) and the quarantine on its workflow id (one entry per MESH message), so it counts once.
+ *
+ * Classification (reference/mesh.md §3.7, reference/itk3.md §4):
+ * - DATA on an ITK3 ACK workflow id (1.x `GPFED_CONSULT_REPORT_ACK`, 2.x `GPCONNECT_SEND_DOCUMENT_ACK`):
+ *   an ITK3 Response, parsed by the ITK3 library and correlated by response.identifier (the attempt's
+ *   MessageHeader id, search attribute `Itk3MessageIds`), then by the echoed SenderReference
+ *   (`SenderReference`, running deliveries only, routed to the current attempt).
+ * - REPORT (non-delivery 14, EPL-15x routing errors, other): correlated by Mex-LinkedMsgID (`MeshMessageId`).
+ * - Anything else (DATA on another workflow id): quarantined as unexpected.
+ * Quarantined: malformed XML, unclassifiable codes, UNREADABLE-IN-ORIGINAL-MESSAGE, unmatched or ambiguous
+ * responses and reports, unexpected workflow ids, and messages for closed workflows not already recorded.
+ *
+ * A message that cannot be downloaded (404, 410, a failed chunk, a network error) is never acknowledged:
+ * it is reported in the pass result and tried again on the next pass; the poller raises it to an
+ * operator if it keeps failing (workflows/inbox-poller.ts).
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Itk3ResponseReceived, MeshReportReceived } from '../contracts';
-import { isAckWorkflowId, parseItk3Response } from '../itk3';
-import { itk3ResponseSignal, meshReportSignal } from '../workflows/definitions';
-import type { ActivityDeps } from './index';
+import { heartbeat, Context } from '@temporalio/activity';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import type { Logger } from 'pino';
+import {
+  CourierError,
+  ErrorType,
+  Itk3MessageIdKey,
+  QuarantineReasonKey,
+  QuarantineStatusKey,
+  UNREADABLE_IN_ORIGINAL_MESSAGE,
+  type Itk3ResponseReceived,
+  type MeshReportReceived,
+  type PollMeshInboxInput,
+  type PollMeshInboxResult,
+} from '../contracts';
+import {
+  QUARANTINE_WORKFLOW_TYPE,
+  quarantineWorkflowId,
+  type InboxFailure,
+  type QuarantineInput,
+  type QuarantineMemo,
+  type QuarantineReason,
+  type QuarantineSummary,
+  type StoredInboundMessage,
+} from '../contracts/inbound';
+import { classifyResponseCode, isAckWorkflowId, parseItk3Response, type ParsedItk3Response } from '../itk3';
+import { classifyReport, type MeshInboundMessage, type MeshReportKind } from '../mesh';
+import type { ContentStore } from '../store/content-store';
+import { itk3ResponseSignal, meshReportSignal, stateQuery } from '../workflows/definitions';
 
-export type RouteOutcome = 'routed' | 'report' | 'unmatched';
+// ---------------------------------------------------------------------------------------------------
+// Ports: what the router needs from MESH and from Temporal, so unit tests can hand it fakes.
 
-/** Ids that come from outside are checked before they go into a visibility query. */
-const SAFE_ID = /^[A-Za-z0-9_-]{1,100}$/;
-
-async function findWorkflowId(deps: ActivityDeps, attribute: 'Itk3MessageIds' | 'MeshMessageId', value: string): Promise<string | undefined> {
-  if (!SAFE_ID.test(value)) return undefined;
-  for await (const wf of deps.temporal.workflow.list({ query: `${attribute} = '${value}'`, pageSize: 2 })) {
-    return wf.workflowId;
-  }
-  return undefined;
+export interface InboxMesh {
+  readonly mailbox: string;
+  listInbox(opts?: { maxResults?: number; limit?: number }): Promise<string[]>;
+  downloadMessage(messageId: string): Promise<MeshInboundMessage>;
+  acknowledgeMessage(messageId: string): Promise<void>;
+  handshake(): Promise<void>;
 }
 
-export async function routeInboxMessage(deps: ActivityDeps, meshMessageId: string, now: () => Date): Promise<RouteOutcome> {
-  const message = await deps.mesh.downloadMessage(meshMessageId);
-  const receivedAt = now().toISOString();
+export type CorrelationAttribute = 'Itk3MessageIds' | 'MeshMessageId' | 'SenderReference';
 
-  if (message.messageType === 'REPORT') {
-    const linked = message.report?.linkedMessageId;
-    const workflowId = linked ? await findWorkflowId(deps, 'MeshMessageId', linked) : undefined;
-    if (!workflowId) {
-      deps.logger.warn({ meshMessageId, linkedMessageId: linked }, 'MESH report matches no delivery; left in the inbox');
-      return 'unmatched';
+export interface WorkflowMatch {
+  workflowId: string;
+  running: boolean;
+  /** MessageHeader id of the current attempt (search attribute `Itk3MessageId`). */
+  currentMessageHeaderId?: string;
+}
+
+/** Just what the router reads from a delivery's state: which responses and reports it has recorded. */
+export interface DeliveryView {
+  currentAttempt: number;
+  attempts: Array<{
+    attempt: number;
+    messageHeaderId: string;
+    meshMessageId?: string;
+    infrastructureAck?: { responseId: string };
+    businessAck?: { responseId: string };
+    meshReports?: Array<{ reportMessageId: string }>;
+  }>;
+}
+
+export interface InboundTemporal {
+  /** Deliveries whose search attribute equals `value` (one row per workflow id, continue-as-new folded). */
+  find(attribute: CorrelationAttribute, value: string): Promise<WorkflowMatch[]>;
+  /** Resolves once the signal is in the workflow's history; CLOSED when the workflow has ended. */
+  signalResponse(workflowId: string, response: Itk3ResponseReceived): Promise<'SIGNALLED' | 'CLOSED'>;
+  signalReport(workflowId: string, report: MeshReportReceived): Promise<'SIGNALLED' | 'CLOSED'>;
+  /** The delivery's state (also for a closed one while its worker runs); undefined if unknown. */
+  deliveryState(workflowId: string): Promise<DeliveryView | undefined>;
+  /** Resolves once the entry is durably started; EXISTS when this MESH message already has one. */
+  startQuarantine(input: QuarantineInput, memo: QuarantineMemo): Promise<'STARTED' | 'EXISTS'>;
+}
+
+/** Test seams. `beforeAcknowledge` runs after the message is durably accepted and before the MESH ack. */
+export interface InboundHooks {
+  beforeAcknowledge?(info: { mailboxId: string; meshMessageId: string; outcome: RouteOutcome }): Promise<void> | void;
+}
+
+export interface RouterDeps {
+  temporal: InboundTemporal;
+  store: ContentStore;
+  logger: Logger;
+  now: () => Date;
+  /** Delays before a quarantined unmatched message is correlated again (visibility lag). */
+  rematchDelaysMs: number[];
+  hooks?: InboundHooks;
+}
+
+export type RouteOutcome = 'routed' | 'report' | 'quarantined' | 'duplicate';
+
+/** Values are checked before they go into a visibility query (no quoting games). */
+const SAFE_QUERY_VALUE = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+/** Temporal behind the port: visibility queries, signals, queries, quarantine starts. */
+export function temporalInbound(client: Client, taskQueue: string): InboundTemporal {
+  const signal = async <T>(workflowId: string, def: Parameters<ReturnType<Client['workflow']['getHandle']>['signal']>[0], arg: T): Promise<'SIGNALLED' | 'CLOSED'> => {
+    try {
+      await client.workflow.getHandle(workflowId).signal(def as never, arg as never);
+      return 'SIGNALLED';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'CLOSED';
+      throw err;
     }
-    const report: MeshReportReceived = {
-      meshMessageId: linked!,
-      reportMessageId: meshMessageId,
-      statusCode: message.report?.statusCode,
-      statusDescription: message.report?.statusDescription,
-      kind: message.report?.kind ?? 'OTHER',
-      receivedAt,
-    };
-    await deps.temporal.workflow.getHandle(workflowId).signal(meshReportSignal, report);
-    await deps.mesh.acknowledgeMessage(meshMessageId);
-    return 'report';
-  }
+  };
+  return {
+    async find(attribute, value) {
+      if (!SAFE_QUERY_VALUE.test(value)) return [];
+      const byId = new Map<string, WorkflowMatch>();
+      // Each continue-as-new run carries the attributes, so several runs of one workflow can match.
+      for await (const wf of client.workflow.list({ query: `${attribute} = '${value}' AND WorkflowType != '${QUARANTINE_WORKFLOW_TYPE}'`, pageSize: 20 })) {
+        const running = wf.status.name === 'RUNNING';
+        const prev = byId.get(wf.workflowId);
+        const current = wf.typedSearchAttributes.get(Itk3MessageIdKey) || undefined;
+        if (!prev || (running && !prev.running)) {
+          byId.set(wf.workflowId, { workflowId: wf.workflowId, running: running || (prev?.running ?? false), ...(current ? { currentMessageHeaderId: current } : {}) });
+        }
+        if (byId.size > 10) break;
+      }
+      return [...byId.values()];
+    },
+    signalResponse: (workflowId, response) => signal(workflowId, itk3ResponseSignal, response),
+    signalReport: (workflowId, report) => signal(workflowId, meshReportSignal, report),
+    async deliveryState(workflowId) {
+      try {
+        return (await client.workflow.getHandle(workflowId).query(stateQuery)) as unknown as DeliveryView;
+      } catch {
+        return undefined;
+      }
+    },
+    async startQuarantine(input, memo) {
+      try {
+        await client.workflow.start(QUARANTINE_WORKFLOW_TYPE, {
+          workflowId: input.quarantineId,
+          taskQueue,
+          args: [input],
+          memo: memo as unknown as Record<string, unknown>,
+          typedSearchAttributes: [
+            { key: QuarantineReasonKey, value: input.reason },
+            { key: QuarantineStatusKey, value: 'OPEN' },
+          ],
+          // One entry per MESH message, ever: a redelivery after a crash finds the entry it made before.
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        });
+        return 'STARTED';
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return 'EXISTS';
+        throw err;
+      }
+    },
+  };
+}
 
-  if (!message.workflowId || !isAckWorkflowId(message.workflowId)) {
-    deps.logger.warn({ meshMessageId, workflowId: message.workflowId }, 'unexpected MESH workflow id; left in the inbox');
-    return 'unmatched';
+// ---------------------------------------------------------------------------------------------------
+// Classification and correlation (no side effects beyond visibility reads).
+
+export type Decision =
+  | { kind: 'response'; workflowId: string; response: Itk3ResponseReceived }
+  | { kind: 'report'; workflowId: string; report: MeshReportReceived }
+  | { kind: 'quarantine'; reason: QuarantineReason; detail: string; summary: QuarantineSummary; candidates: string[] };
+
+/** A downloaded message reduced to what routing needs (also rebuilt from the store for a quarantine entry). */
+export interface InboundView {
+  meshMessageId: string;
+  messageType: 'DATA' | 'REPORT';
+  workflowId?: string;
+  body: Buffer;
+  report?: { linkedMessageId?: string; statusCode?: string; statusDescription?: string; kind: MeshReportKind };
+}
+
+export function viewOfDownload(msg: MeshInboundMessage): InboundView {
+  const view: InboundView = { meshMessageId: msg.messageId, messageType: msg.messageType, body: msg.body };
+  if (msg.workflowId) view.workflowId = msg.workflowId;
+  if (msg.messageType === 'REPORT') {
+    const r = msg.report;
+    const report: NonNullable<InboundView['report']> = { kind: r?.kind ?? 'OTHER' };
+    if (r?.linkedMessageId) report.linkedMessageId = r.linkedMessageId;
+    if (r?.statusCode) report.statusCode = r.statusCode;
+    if (r?.statusDescription) report.statusDescription = r.statusDescription;
+    view.report = report;
   }
-  const parsed = parseItk3Response(message.body);
-  const workflowId = parsed.uncorrelatable ? undefined : await findWorkflowId(deps, 'Itk3MessageIds', parsed.respondsTo);
-  if (!workflowId) {
-    deps.logger.warn({ meshMessageId, respondsTo: parsed.respondsTo, code: parsed.code }, 'ITK3 response matches no delivery; left in the inbox');
-    return 'unmatched';
+  return view;
+}
+
+export function viewOfStored(stored: StoredInboundMessage): InboundView {
+  const h = stored.headers;
+  const opt = (k: string): string | undefined => (h[k] ? h[k] : undefined);
+  const view: InboundView = { meshMessageId: stored.meshMessageId, messageType: stored.messageType, body: Buffer.from(stored.bodyBase64, 'base64') };
+  const wf = opt('mex-workflowid');
+  if (wf) view.workflowId = wf;
+  if (stored.messageType === 'REPORT') {
+    const report: NonNullable<InboundView['report']> = { kind: classifyReport(opt('mex-statuscode')) };
+    const linked = opt('mex-linkedmsgid');
+    const code = opt('mex-statuscode');
+    const description = opt('mex-statusdescription');
+    if (linked) report.linkedMessageId = linked;
+    if (code) report.statusCode = code;
+    if (description) report.statusDescription = description;
+    view.report = report;
   }
-  const response: Itk3ResponseReceived = {
+  return view;
+}
+
+/** Parse failures whose issue is the response code itself are "unclassifiable", the rest "malformed". */
+function parseFailureReason(err: unknown): QuarantineReason {
+  const issues = err instanceof CourierError ? err.issues : [];
+  return issues.some((i) => i.path === 'OperationOutcome.issue.details.coding.code') ? 'UNCLASSIFIABLE_CODE' : 'MALFORMED';
+}
+
+export type ParseOutcome = { ok: true; parsed: ParsedItk3Response } | { ok: false; reason: QuarantineReason; detail: string };
+
+export function parseResponseBody(body: Buffer): ParseOutcome {
+  try {
+    return { ok: true, parsed: parseItk3Response(body) };
+  } catch (err) {
+    // ITK3 library messages name fields and rules, never values (itk3/errors.ts), so they are log-safe.
+    const detail = err instanceof CourierError ? `${err.type}: ${err.message}` : 'the ITK3 parser failed on this content';
+    return { ok: false, reason: parseFailureReason(err), detail };
+  }
+}
+
+export function responsePayload(parsed: ParsedItk3Response, meshMessageId: string, receivedAt: string): Itk3ResponseReceived {
+  const payload: Itk3ResponseReceived = {
     responseId: parsed.responseBundleIdentifier,
     respondsTo: parsed.respondsTo,
     code: parsed.code,
@@ -65,20 +257,314 @@ export async function routeInboxMessage(deps: ActivityDeps, meshMessageId: strin
     polarity: parsed.polarity,
     action: parsed.action,
     responseCode: parsed.responseCode,
-    diagnostics: parsed.diagnostics,
     meshMessageId,
     receivedAt,
+    correlatedBy: 'RESPONSE_IDENTIFIER',
+    knownCode: parsed.knownCode,
   };
-  try {
-    await deps.temporal.workflow.getHandle(workflowId).signal(itk3ResponseSignal, response);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
-      deps.logger.warn({ meshMessageId, workflowId }, 'delivery workflow already closed; response left in the inbox');
-      return 'unmatched';
+  if (parsed.diagnostics !== undefined) payload.diagnostics = parsed.diagnostics;
+  if (parsed.senderReference !== undefined && parsed.senderReference !== 'None') payload.senderReference = parsed.senderReference;
+  return payload;
+}
+
+/** A response built from an operator's reading of content that could not be parsed or classified. */
+export function operatorResponsePayload(code: string, meshMessageId: string, receivedAt: string, quarantineId: string): Itk3ResponseReceived {
+  const cls = classifyResponseCode(code);
+  return {
+    responseId: `quarantine:${quarantineId}`,
+    respondsTo: UNREADABLE_IN_ORIGINAL_MESSAGE,
+    code,
+    display: cls.display ?? 'Response code given by an operator',
+    level: cls.level,
+    polarity: cls.polarity,
+    action: cls.action,
+    responseCode: cls.polarity === 'positive' ? 'ok' : 'fatal-error',
+    meshMessageId,
+    receivedAt,
+    knownCode: cls.known,
+  };
+}
+
+function summaryOf(parsed: ParsedItk3Response): QuarantineSummary {
+  const s: QuarantineSummary = {
+    responseId: parsed.responseBundleIdentifier,
+    respondsTo: parsed.respondsTo,
+    code: parsed.code,
+    level: parsed.level,
+    polarity: parsed.polarity,
+  };
+  if (parsed.senderReference && parsed.senderReference !== 'None') s.senderReference = parsed.senderReference;
+  return s;
+}
+
+function reportSummary(view: InboundView): QuarantineSummary {
+  const r = view.report;
+  const s: QuarantineSummary = {};
+  if (r?.linkedMessageId) s.linkedMessageId = r.linkedMessageId;
+  if (r?.kind) s.reportKind = r.kind;
+  if (r?.statusCode) s.statusCode = r.statusCode;
+  return s;
+}
+
+/** One workflow if exactly one matches, preferring running ones; else the candidates. */
+function single(matches: WorkflowMatch[]): { one?: WorkflowMatch; candidates: string[] } {
+  const running = matches.filter((m) => m.running);
+  if (matches.length === 1) return { one: matches[0]!, candidates: [] };
+  if (running.length === 1) return { one: running[0]!, candidates: [] };
+  return { candidates: matches.map((m) => m.workflowId) };
+}
+
+/** Decide where one inbox message goes. Reads visibility only; changes nothing. */
+export async function decide(temporal: InboundTemporal, view: InboundView, receivedAt: string): Promise<Decision> {
+  if (view.messageType === 'REPORT') {
+    const summary = reportSummary(view);
+    const linked = view.report?.linkedMessageId;
+    if (!linked) return { kind: 'quarantine', reason: 'UNMATCHED_REPORT', detail: 'MESH report without Mex-LinkedMsgID', summary, candidates: [] };
+    const { one, candidates } = single(await temporal.find('MeshMessageId', linked));
+    if (!one) {
+      const detail = candidates.length ? 'MESH report matches several deliveries' : 'MESH report matches no delivery';
+      return { kind: 'quarantine', reason: 'UNMATCHED_REPORT', detail, summary, candidates };
     }
-    throw err;
+    const report: MeshReportReceived = { meshMessageId: linked, reportMessageId: view.meshMessageId, kind: view.report?.kind ?? 'OTHER', receivedAt };
+    if (view.report?.statusCode) report.statusCode = view.report.statusCode;
+    if (view.report?.statusDescription) report.statusDescription = view.report.statusDescription;
+    return { kind: 'report', workflowId: one.workflowId, report };
   }
-  await deps.mesh.acknowledgeMessage(meshMessageId);
-  deps.logger.info({ meshMessageId, workflowId, code: parsed.code }, 'ITK3 response routed');
-  return 'routed';
+
+  if (!view.workflowId || !isAckWorkflowId(view.workflowId)) {
+    return { kind: 'quarantine', reason: 'UNEXPECTED_WORKFLOW_ID', detail: 'DATA message on a MESH workflow id that is not an ITK3 ACK workflow', summary: {}, candidates: [] };
+  }
+  const outcome = parseResponseBody(view.body);
+  if (!outcome.ok) return { kind: 'quarantine', reason: outcome.reason, detail: outcome.detail, summary: {}, candidates: [] };
+  const parsed = outcome.parsed;
+  const summary = summaryOf(parsed);
+  const senderRef = summary.senderReference;
+  const bySenderRef = async (): Promise<WorkflowMatch[]> => (senderRef ? (await temporal.find('SenderReference', senderRef)).filter((m) => m.running) : []);
+
+  if (parsed.uncorrelatable) {
+    // 10009 defaults: the receiver could not read our id. Never guess: an operator decides (candidates help).
+    const candidates = (await bySenderRef()).map((m) => m.workflowId);
+    return { kind: 'quarantine', reason: 'UNREADABLE_IN_ORIGINAL_MESSAGE', detail: 'response.identifier is UNREADABLE-IN-ORIGINAL-MESSAGE', summary, candidates };
+  }
+  const byId = single(await temporal.find('Itk3MessageIds', parsed.respondsTo));
+  if (byId.one) return { kind: 'response', workflowId: byId.one.workflowId, response: responsePayload(parsed, view.meshMessageId, receivedAt) };
+  if (byId.candidates.length) {
+    return { kind: 'quarantine', reason: 'AMBIGUOUS_RESPONSE', detail: 'response.identifier matches several deliveries', summary, candidates: byId.candidates };
+  }
+  // Second key (reference/itk3.md §4.5): the echoed SenderReference, to the current attempt of the one running delivery.
+  const byRef = await bySenderRef();
+  if (byRef.length === 1 && byRef[0]!.currentMessageHeaderId) {
+    const response = responsePayload(parsed, view.meshMessageId, receivedAt);
+    response.originalRespondsTo = parsed.respondsTo;
+    response.respondsTo = byRef[0]!.currentMessageHeaderId;
+    response.correlatedBy = 'SENDER_REFERENCE';
+    return { kind: 'response', workflowId: byRef[0]!.workflowId, response };
+  }
+  if (byRef.length > 1) {
+    return { kind: 'quarantine', reason: 'AMBIGUOUS_RESPONSE', detail: 'SenderReference matches several running deliveries', summary, candidates: byRef.map((m) => m.workflowId) };
+  }
+  return { kind: 'quarantine', reason: 'UNMATCHED_RESPONSE', detail: 'response.identifier and SenderReference match no delivery', summary, candidates: byRef.map((m) => m.workflowId) };
+}
+
+/** Has a closed delivery already recorded this response or report? Then a redelivery is a duplicate. */
+export function alreadyRecorded(state: DeliveryView | undefined, decision: Decision): boolean {
+  if (!state || decision.kind === 'quarantine') return false;
+  for (const a of state.attempts ?? []) {
+    if (decision.kind === 'response' && (a.infrastructureAck?.responseId === decision.response.responseId || a.businessAck?.responseId === decision.response.responseId)) return true;
+    if (decision.kind === 'report' && (a.meshReports ?? []).some((r) => r.reportMessageId === decision.report.reportMessageId)) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Routing one message: decide, hand over durably, then acknowledge.
+
+/**
+ * Route one inbox message. Throws (and leaves the message in the inbox) when it cannot be downloaded
+ * or handed over; the next pass tries again. Acknowledges only after the workflow or the quarantine holds it.
+ */
+export async function routeInboxMessage(deps: RouterDeps, mesh: InboxMesh, meshMessageId: string): Promise<RouteOutcome> {
+  const message = await mesh.downloadMessage(meshMessageId);
+  const receivedAt = deps.now().toISOString();
+  const view = viewOfDownload({ ...message, messageId: meshMessageId });
+  let decision = await decide(deps.temporal, view, receivedAt);
+  let outcome: RouteOutcome;
+  const log = { mailboxId: mesh.mailbox, meshMessageId };
+
+  if (decision.kind !== 'quarantine') {
+    const delivered =
+      decision.kind === 'response'
+        ? await deps.temporal.signalResponse(decision.workflowId, decision.response)
+        : await deps.temporal.signalReport(decision.workflowId, decision.report);
+    if (delivered === 'SIGNALLED') {
+      outcome = decision.kind === 'response' ? 'routed' : 'report';
+      deps.logger.info(
+        { ...log, workflowId: decision.workflowId, ...(decision.kind === 'response' ? { code: decision.response.code, correlatedBy: decision.response.correlatedBy } : { reportKind: decision.report.kind, statusCode: decision.report.statusCode }) },
+        decision.kind === 'response' ? 'ITK3 response routed' : 'MESH report routed',
+      );
+    } else if (alreadyRecorded(await deps.temporal.deliveryState(decision.workflowId), decision)) {
+      outcome = 'duplicate';
+      deps.logger.info({ ...log, workflowId: decision.workflowId }, 'redelivery of something a closed delivery already recorded; acknowledged');
+    } else {
+      const summary = decision.kind === 'response' ? { responseId: decision.response.responseId, respondsTo: decision.response.respondsTo, code: decision.response.code } : { linkedMessageId: decision.report.meshMessageId, reportKind: decision.report.kind };
+      decision = { kind: 'quarantine', reason: 'WORKFLOW_CLOSED', detail: 'the delivery it belongs to has closed', summary, candidates: [decision.workflowId] };
+      outcome = 'quarantined';
+    }
+  } else {
+    outcome = 'quarantined';
+  }
+
+  if (decision.kind === 'quarantine') await quarantine(deps, mesh.mailbox, message, view, decision, receivedAt);
+
+  await deps.hooks?.beforeAcknowledge?.({ mailboxId: mesh.mailbox, meshMessageId, outcome });
+  await mesh.acknowledgeMessage(meshMessageId);
+  return outcome;
+}
+
+async function quarantine(
+  deps: RouterDeps,
+  mailboxId: string,
+  message: MeshInboundMessage,
+  view: InboundView,
+  decision: Extract<Decision, { kind: 'quarantine' }>,
+  receivedAt: string,
+): Promise<void> {
+  const stored: StoredInboundMessage = {
+    mailboxId,
+    meshMessageId: view.meshMessageId,
+    messageType: view.messageType,
+    headers: message.headers,
+    bodyBase64: message.body.toString('base64'),
+    receivedAt,
+  };
+  // fsynced before the entry exists, so the entry never points at content that is not there.
+  const contentRef = await deps.store.put('inbound-message', Buffer.from(JSON.stringify(stored), 'utf8'));
+  const unmatched = decision.reason === 'UNMATCHED_RESPONSE' || decision.reason === 'UNMATCHED_REPORT';
+  const input: QuarantineInput = {
+    quarantineId: quarantineWorkflowId(mailboxId, view.meshMessageId),
+    mailboxId,
+    meshMessageId: view.meshMessageId,
+    messageType: view.messageType,
+    reason: decision.reason,
+    detail: decision.detail,
+    contentRef,
+    receivedAt,
+    summary: decision.summary,
+    candidates: decision.candidates,
+    rematchDelaysMs: unmatched ? deps.rematchDelaysMs : [],
+  };
+  if (view.workflowId) input.meshWorkflowId = view.workflowId;
+  const memo: QuarantineMemo = { mailboxId, meshMessageId: view.meshMessageId, messageType: view.messageType, reason: decision.reason, receivedAt };
+  if (decision.summary.code ?? decision.summary.statusCode) memo.code = (decision.summary.code ?? decision.summary.statusCode)!;
+  const started = await deps.temporal.startQuarantine(input, memo);
+  deps.logger.warn(
+    { mailboxId, meshMessageId: view.meshMessageId, quarantineId: input.quarantineId, reason: decision.reason, code: memo.code, candidates: decision.candidates, existing: started === 'EXISTS' },
+    'inbound message quarantined',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The activities: one pass over a mailbox, and the daily handshake.
+
+export interface InboundActivityDeps extends Omit<RouterDeps, 'temporal' | 'rematchDelaysMs' | 'now'> {
+  temporal: Client;
+  taskQueue: string;
+  /** MESH clients by mailbox id (upper case). */
+  inboxes: ReadonlyMap<string, InboxMesh>;
+  now?: () => Date;
+  rematchDelaysMs?: number[];
+  /** Replace the Temporal port (unit tests). */
+  port?: InboundTemporal;
+}
+
+const DEFAULT_PAGE_SIZE = 500;
+const DEFAULT_CONCURRENCY = 4;
+
+function inboxFor(deps: InboundActivityDeps, mailboxId: string): InboxMesh {
+  const mesh = deps.inboxes.get(mailboxId.toUpperCase());
+  if (!mesh) throw new CourierError(ErrorType.CONFIG_INVALID, 'no MESH client is configured for this mailbox', [{ path: 'mailboxId', message: `mailbox ${mailboxId} is not configured (MESH_MAILBOXES)` }]);
+  return mesh;
+}
+
+function failureOf(meshMessageId: string, err: unknown): InboxFailure {
+  const f: InboxFailure = { meshMessageId, errorType: err instanceof CourierError ? err.type : err instanceof Error ? err.name : 'UNKNOWN' };
+  const status = (err as { httpStatus?: unknown }).httpStatus;
+  if (typeof status === 'number') f.httpStatus = status;
+  return f;
+}
+
+export function createInboundActivities(deps: InboundActivityDeps) {
+  const now = deps.now ?? (() => new Date());
+  const router: RouterDeps = {
+    temporal: deps.port ?? temporalInbound(deps.temporal, deps.taskQueue),
+    store: deps.store,
+    logger: deps.logger,
+    now,
+    rematchDelaysMs: deps.rematchDelaysMs ?? [30_000, 300_000],
+    ...(deps.hooks ? { hooks: deps.hooks } : {}),
+  };
+
+  return {
+    /**
+     * One pass over a MESH inbox (reference/mesh.md §3.10): list one page, route every message, and
+     * acknowledge each only after its workflow or the quarantine holds it. Per-message failures are
+     * returned, not thrown, so one bad message never stops the others; they stay in the inbox.
+     */
+    async pollMeshInbox(input: PollMeshInboxInput): Promise<PollMeshInboxResult> {
+      const mesh = inboxFor(deps, input.mailboxId);
+      const pageSize = input.pageSize ?? DEFAULT_PAGE_SIZE;
+      const ids = await mesh.listInbox({ maxResults: pageSize, limit: pageSize });
+      const counts = { routed: 0, reports: 0, quarantined: 0, duplicates: 0 };
+      const failed: InboxFailure[] = [];
+      const succeeded = new Set<string>();
+      const signal = Context.current().cancellationSignal;
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < ids.length && !signal.aborted) {
+          const id = ids[next++]!;
+          try {
+            const outcome = await routeInboxMessage(router, mesh, id);
+            succeeded.add(id);
+            if (outcome === 'routed') counts.routed++;
+            else if (outcome === 'report') counts.reports++;
+            else if (outcome === 'duplicate') counts.duplicates++;
+            else counts.quarantined++;
+          } catch (err) {
+            failed.push(failureOf(id, err));
+            deps.logger.warn({ mailboxId: mesh.mailbox, meshMessageId: id, err }, 'inbox message not routed; left in the inbox for the next pass');
+          }
+          heartbeat({ done: succeeded.size + failed.length, of: ids.length });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(input.concurrency ?? DEFAULT_CONCURRENCY, Math.max(ids.length, 1)) }, worker));
+
+      const full = ids.length >= pageSize;
+      const listed = new Set(ids);
+      const failedIds = new Set(failed.map((f) => f.meshMessageId));
+      // A known failure has recovered when it went through now, or is gone from a listing that was complete.
+      const recovered = (input.knownFailures ?? []).filter((id) => !failedIds.has(id) && (succeeded.has(id) || (!full && !listed.has(id))));
+      const result: PollMeshInboxResult = {
+        listed: ids.length,
+        routed: counts.routed,
+        reports: counts.reports,
+        unmatched: counts.quarantined,
+        quarantined: counts.quarantined,
+        duplicates: counts.duplicates,
+        failed,
+        recovered,
+        morePending: full && !signal.aborted,
+      };
+      if (ids.length > 0) deps.logger.info({ mailboxId: mesh.mailbox, ...result, failed: failed.length, recovered: recovered.length }, 'MESH inbox polled');
+      return result;
+    },
+
+    /** The daily mailbox handshake (MESH API v2 "Validate a mailbox", reference/mesh.md §3.10). */
+    async handshakeMeshMailbox(input: { mailboxId: string }): Promise<{ mailboxId: string; at: string }> {
+      const mesh = inboxFor(deps, input.mailboxId);
+      await mesh.handshake();
+      const at = now().toISOString();
+      deps.logger.info({ mailboxId: mesh.mailbox, at }, 'MESH mailbox handshake done');
+      return { mailboxId: mesh.mailbox, at };
+    },
+  };
 }

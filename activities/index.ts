@@ -4,7 +4,7 @@
  * dependencies and workflows import only its type (STYLE.md §3).
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import {
@@ -12,8 +12,6 @@ import {
   SubmissionSchema,
   type BuildItk3MessageInput,
   type BuildItk3MessageResult,
-  type PollMeshInboxInput,
-  type PollMeshInboxResult,
   type SendMeshMessageInput,
   type SendMeshMessageResult,
   type SpecProfile,
@@ -21,7 +19,8 @@ import {
 import type { ContentStore } from '../store/content-store';
 import { buildSendDocumentMessage } from '../itk3';
 import type { MeshClient } from '../mesh';
-import { routeInboxMessage } from './inbound';
+import { createInboundActivities, temporalInbound, type InboundActivityDeps, type InboundHooks, type InboundTemporal, type InboxMesh } from './inbound';
+import { createQuarantineActivities } from './quarantine';
 import { createEscalationActivities } from './escalation';
 import { createSubmissionCheckActivities } from './submission-check';
 import type { Notifier } from './notify/types';
@@ -44,6 +43,13 @@ export interface ActivityDeps {
   /** Escalation channels besides the log (webhook, e-mail): activities/notify. */
   notifiers?: readonly Notifier[];
   onNotified?: (channel: string, kind: string, outcome: 'sent' | 'failed') => void;
+  /** Inbound (issue 6): MESH clients of every polled mailbox by id; default `mesh` for its own mailbox. */
+  inboxes?: ReadonlyMap<string, InboxMesh>;
+  /** Delays before an unmatched quarantined message is correlated again (config ITK3_QUARANTINE_REMATCH). */
+  rematchDelaysMs?: number[];
+  inboundHooks?: InboundHooks;
+  /** Replace the Temporal side of inbound routing (unit tests). */
+  inboundPort?: InboundTemporal;
 }
 
 /** What the store holds for one built attempt: the XML and the MESH metadata it must go with. */
@@ -75,9 +81,28 @@ async function atEdge<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Wrap every function of an activity group with the edge conversion. */
+function atEdgeAll<T extends Record<string, (input: never) => Promise<unknown>>>(group: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(group)) out[name] = (input: never) => atEdge(() => fn(input));
+  return out as T;
+}
+
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? (() => new Date());
-
+  const inboxes = deps.inboxes ?? new Map<string, InboxMesh>([[deps.mesh.mailbox, deps.mesh]]);
+  const inboundPort = deps.inboundPort ?? temporalInbound(deps.temporal, deps.config.taskQueue);
+  const inboundDeps: InboundActivityDeps = {
+    temporal: deps.temporal,
+    taskQueue: deps.config.taskQueue,
+    store: deps.store,
+    logger: deps.logger,
+    inboxes,
+    now,
+    port: inboundPort,
+    ...(deps.rematchDelaysMs ? { rematchDelaysMs: deps.rematchDelaysMs } : {}),
+    ...(deps.inboundHooks ? { hooks: deps.inboundHooks } : {}),
+  };
   return {
     /** Builds one attempt's ITK3 message from the stored submission and stores the result encrypted. */
     async buildItk3Message(input: BuildItk3MessageInput): Promise<BuildItk3MessageResult> {
@@ -120,23 +145,9 @@ export function createActivities(deps: ActivityDeps) {
 
     ...createSubmissionCheckActivities({ ...deps, now }),
 
-    /** One pass over a MESH inbox: route every message to its workflow, and only then acknowledge it. */
-    async pollMeshInbox(input: PollMeshInboxInput): Promise<PollMeshInboxResult> {
-      return atEdge(async () => {
-        const ids = await deps.mesh.listInbox();
-        const result: PollMeshInboxResult = { listed: ids.length, routed: 0, reports: 0, unmatched: 0, morePending: ids.length >= 500 };
-        for (const id of ids) {
-          if (Context.current().cancellationSignal.aborted) break;
-          const outcome = await routeInboxMessage(deps, id, now);
-          if (outcome === 'routed') result.routed++;
-          else if (outcome === 'report') result.reports++;
-          else result.unmatched++;
-          heartbeat({ done: result.routed + result.reports + result.unmatched });
-        }
-        if (result.listed > 0) deps.logger.info({ mailboxId: input.mailboxId, ...result }, 'MESH inbox polled');
-        return result;
-      });
-    },
+    // Inbound (issue 6): polling, routing, handshake, quarantine delivery. Typed errors become failures here too.
+    ...atEdgeAll(createInboundActivities(inboundDeps)),
+    ...atEdgeAll(createQuarantineActivities({ store: deps.store, logger: deps.logger, port: inboundPort, now })),
   };
 }
 

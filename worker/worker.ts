@@ -2,17 +2,18 @@
  * Builds a configured Worker (and starts the MESH inbox poller). Used by worker/main.ts and by the
  * end-to-end tests, so the tests run the real wiring.
  */
-import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import os from 'node:os';
 import { createActivities } from '../activities';
+import type { InboundHooks } from '../activities/inbound';
 import { notifiersFromConfig, type Notifier } from '../activities/notify';
-import { inboxPollerWorkflowId } from '../contracts';
 import type { AppConfig } from '../config/env';
 import type { MeshClient } from '../mesh';
 import type { ContentStore } from '../store/content-store';
 import { activityConfig, createDataConverter } from './compose';
+import { createInboxClients, ensureInboxPollers, rematchDelays } from './inbound';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics';
 
 export interface CourierWorkerDeps {
@@ -23,6 +24,8 @@ export interface CourierWorkerDeps {
   client: Client;
   connection: NativeConnection;
   workerOptions?: Partial<WorkerOptions>;
+  /** Test seams of inbound routing (e.g. crash between hand-over and MESH acknowledgement). */
+  inboundHooks?: InboundHooks;
   /** Escalation channels; by default those configured (webhook, e-mail). */
   notifiers?: readonly Notifier[];
   /** Worker metrics (activity executions per identity, inbox lag); created when omitted. */
@@ -37,6 +40,9 @@ export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Work
     temporal: deps.client,
     logger: deps.logger,
     notifiers: deps.notifiers ?? notifiersFromConfig(deps.config.env),
+    inboxes: createInboxClients(deps.config, deps.mesh),
+    rematchDelaysMs: rematchDelays(deps.config),
+    ...(deps.inboundHooks ? { inboundHooks: deps.inboundHooks } : {}),
   });
   const identity = deps.config.env.ITK3_WORKER_IDENTITY ?? `${process.pid}@${os.hostname()}`;
   const metrics = deps.metrics ?? createWorkerMetrics();
@@ -53,12 +59,7 @@ export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Work
   });
 }
 
-/** One durable poller per mailbox; starting it again is a no-op (USE_EXISTING). */
+/** One durable poller per configured mailbox (MESH_MAILBOX_ID and MESH_MAILBOXES); starting again is a no-op. */
 export async function ensureInboxPoller(client: Client, config: AppConfig): Promise<void> {
-  await client.workflow.start('meshInboxPollerWorkflow', {
-    workflowId: inboxPollerWorkflowId(config.env.MESH_MAILBOX_ID),
-    taskQueue: config.env.ITK3_TASK_QUEUE,
-    args: [{ mailboxId: config.env.MESH_MAILBOX_ID, pollIntervalMs: config.pollIntervalMs }],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-  });
+  await ensureInboxPollers(client, config);
 }

@@ -1,0 +1,144 @@
+/**
+ * meshInboxPollerWorkflow (workflows/inbox-poller.ts) on a real dev server with typed activity mocks and
+ * short real durations: cadence, immediate re-poll on full pages, the daily handshake (interval shortened),
+ * failures raised once and resolved, a failing pass that does not kill the poller, continue-as-new.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Activities } from '../../activities';
+import type { EscalationInput, PollMeshInboxInput, PollMeshInboxResult } from '../../contracts';
+import { inboxPollerStatusQuery, pollNowSignal, type InboxPollerInput } from '../../workflows/inbox-poller';
+import { pause, startInboundTestEnv, until, type InboundTestEnv } from './inbound-env';
+
+jest.setTimeout(120_000);
+
+let t: InboundTestEnv;
+beforeAll(async () => {
+  t = await startInboundTestEnv();
+});
+afterAll(async () => {
+  await t?.teardown();
+});
+
+const empty = (over: Partial<PollMeshInboxResult> = {}): PollMeshInboxResult => ({ listed: 0, routed: 0, reports: 0, unmatched: 0, morePending: false, failed: [], recovered: [], ...over });
+
+type Mocks = Pick<Activities, 'pollMeshInbox' | 'handshakeMeshMailbox' | 'raiseEscalation'>;
+
+function mocks(poll: (input: PollMeshInboxInput, call: number) => PollMeshInboxResult | Promise<PollMeshInboxResult>) {
+  const calls = { polls: [] as Array<PollMeshInboxInput & { at: number }>, handshakes: [] as number[], escalations: [] as EscalationInput[] };
+  const activities: Mocks = {
+    async pollMeshInbox(input) {
+      calls.polls.push({ ...input, at: Date.now() });
+      return poll(input, calls.polls.length);
+    },
+    async handshakeMeshMailbox(input) {
+      calls.handshakes.push(Date.now());
+      return { mailboxId: input.mailboxId, at: new Date().toISOString() };
+    },
+    async raiseEscalation(input) {
+      calls.escalations.push(input);
+    },
+  };
+  return { calls, activities };
+}
+
+async function run(activities: Mocks, input: InboxPollerInput, body: (handle: WorkflowHandle) => Promise<void>): Promise<void> {
+  const taskQueue = `poller-${Math.random().toString(36).slice(2)}`;
+  const worker = await t.worker(taskQueue, activities);
+  await worker.runUntil(async () => {
+    const handle = await t.env.client.workflow.start('meshInboxPollerWorkflow', { workflowId: `poller-${taskQueue}`, taskQueue, args: [input] });
+    try {
+      await body(handle);
+    } finally {
+      await handle.terminate('test done').catch(() => undefined);
+    }
+  });
+}
+
+describe('meshInboxPollerWorkflow', () => {
+  it('polls again at once while pages are full, then sleeps the interval', async () => {
+    const { calls, activities } = mocks((_i, n) => empty({ listed: n <= 3 ? 500 : 3, routed: n <= 3 ? 500 : 3, morePending: n <= 3 }));
+    await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 3_000 }, async (handle) => {
+      await until('four passes', () => calls.polls.length >= 4);
+      const status = await handle.query(inboxPollerStatusQuery);
+      expect(status.totals).toMatchObject({ passes: 4, listed: 1503, routed: 1503 });
+      expect(status.nextPollAt).toBeDefined();
+      // The three full pages were followed at once; then it waited.
+      expect(calls.polls[3]!.at - calls.polls[0]!.at).toBeLessThan(2_500);
+      await pause(1_000);
+      expect(calls.polls).toHaveLength(4);
+      await until('the next pass after the interval', () => calls.polls.length >= 5);
+      expect(calls.polls[4]!.at - calls.polls[3]!.at).toBeGreaterThanOrEqual(2_900);
+    });
+  });
+
+  it('handshakes at start and then once per handshake interval (a day by default), and records it', async () => {
+    const { calls, activities } = mocks(() => empty());
+    await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 100, handshakeIntervalMs: 4_000 }, async (handle) => {
+      await until('the first handshake', () => calls.handshakes.length === 1);
+      const first = (await handle.query(inboxPollerStatusQuery)).lastHandshakeAt;
+      expect(first).toBeDefined();
+      await until('three passes', () => calls.polls.length >= 3);
+      if (Date.now() - calls.handshakes[0]! < 3_500) expect(calls.handshakes).toHaveLength(1);
+      await until('the second handshake', () => calls.handshakes.length === 2);
+      expect(calls.handshakes[1]! - calls.handshakes[0]!).toBeGreaterThanOrEqual(3_900);
+      const status = await handle.query(inboxPollerStatusQuery);
+      expect(Date.parse(status.lastHandshakeAt!) - Date.parse(first!)).toBeGreaterThanOrEqual(4_000);
+      const described = await handle.describe();
+      expect(described.memo?.lastHandshakeAt).toBe(status.lastHandshakeAt);
+    });
+  });
+
+  it('raises a message that keeps failing once, keeps retrying it, and resolves it when it goes through', async () => {
+    const { calls, activities } = mocks((input, n) =>
+      n <= 4
+        ? empty({ listed: 1, failed: [{ meshMessageId: 'MSG404', errorType: 'MESH_NOT_FOUND', httpStatus: 404 }] })
+        : empty({ listed: 1, routed: 1, recovered: (input.knownFailures ?? []).includes('MSG404') ? ['MSG404'] : [] }),
+    );
+    await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 300 }, async (handle) => {
+      await until('the escalation', () => calls.escalations.length >= 1);
+      expect(calls.polls).toHaveLength(3);
+      expect(calls.escalations[0]).toMatchObject({ kind: 'RAISED', code: 'MESH_NOT_FOUND' });
+      expect(calls.escalations[0]?.reason).toContain('MSG404');
+      let status = await handle.query(inboxPollerStatusQuery);
+      expect(status.failures).toEqual([expect.objectContaining({ meshMessageId: 'MSG404', reported: true, httpStatus: 404, count: 3 })]);
+      await until('the recovery', () => calls.escalations.length >= 2);
+      expect(calls.escalations.map((e) => e.kind)).toEqual(['RAISED', 'RESOLVED']);
+      // Every pass after the first failure told the activity which message to watch.
+      expect(calls.polls.slice(1, 5).map((p) => p.knownFailures)).toEqual([['MSG404'], ['MSG404'], ['MSG404'], ['MSG404']]);
+      status = await handle.query(inboxPollerStatusQuery);
+      expect(status.failures).toEqual([]);
+    });
+  });
+
+  it('survives passes that fail outright (e.g. authentication), raising it once', async () => {
+    const { calls, activities } = mocks((_i, n) => {
+      if (n <= 3) throw ApplicationFailure.nonRetryable('MESH listInbox failed: 403', 'MESH_AUTH_FAILED');
+      return empty();
+    });
+    await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 300 }, async (handle) => {
+      await until('passes working again', () => calls.polls.length >= 4 && calls.escalations.length >= 2);
+      expect(calls.escalations.map((e) => [e.kind, e.code])).toEqual([
+        ['RAISED', 'MESH_AUTH_FAILED'],
+        ['RESOLVED', 'MESH_AUTH_FAILED'],
+      ]);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+    });
+  });
+
+  it('wakes on pollNow, and carries totals across continue-as-new', async () => {
+    const { calls, activities } = mocks(() => empty({ listed: 1, routed: 1 }));
+    await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 3_600_000, passesPerRun: 2 }, async (handle) => {
+      await until('the first pass', () => calls.polls.length === 1);
+      for (let i = 2; i <= 5; i++) {
+        await handle.signal(pollNowSignal);
+        await until(`pass ${i}`, () => calls.polls.length === i);
+      }
+      await until('the status of the latest run', async () => (await handle.query(inboxPollerStatusQuery)).totals.passes === 5);
+      const status = await handle.query(inboxPollerStatusQuery);
+      expect(status.run).toBeGreaterThanOrEqual(3);
+      expect(status.totals).toMatchObject({ passes: 5, routed: 5 });
+      expect(calls.handshakes).toHaveLength(1);
+    });
+  });
+});
