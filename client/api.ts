@@ -38,6 +38,7 @@ import {
 import { type Authenticator, type Principal, roleAllows } from './auth';
 import { DELIVERY_WORKFLOW_TYPE, InvalidCursor, listDeliveries } from './delivery-list';
 import { IDEMPOTENCY_KEY } from './idempotency';
+import { quarantineRoutes } from './quarantine-routes';
 import { buildOpenApi, type RouteSpec } from './openapi';
 import { SubmissionSchema } from '../contracts';
 import { IdempotencyConflict, submitDocument, validateSubmission, type SubmitDeps } from './submit';
@@ -341,7 +342,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   }
 
   const helpers: RouteHelpers = { route, parse, principal, describeDelivery };
-  for (const plugin of deps.plugins ?? []) plugin(app, helpers);
+  for (const plugin of [quarantineRoutes(deps), ...(deps.plugins ?? [])]) plugin(app, helpers);
 
   return app;
 }

@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliUsageError, registerDeliveryCommands } from './cli-commands';
 import { CourierApiError, CourierHttpClient } from './http-client';
+import { registerQuarantineCommands } from './quarantine-commands';
 
 // `itk3 status x | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -33,6 +34,11 @@ const client = (): CourierHttpClient => {
 const asJson = (): boolean => Boolean(program.opts<GlobalOpts>().json);
 
 registerDeliveryCommands(program, { client, asJson });
+registerQuarantineCommands(program, {
+  apiUrl: () => program.opts<GlobalOpts>().api,
+  asJson,
+  headers: (): Record<string, string> => (token() ? { authorization: `Bearer ${token()}` } : {}),
+});
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 1);

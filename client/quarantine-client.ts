@@ -1,0 +1,50 @@
+/**
+ * A typed client for the quarantine routes (client/quarantine-routes.ts), for the `itk3` CLI and tests.
+ * Errors come back as `CourierApiError`, like the rest of the HTTP API. The fetch function is injectable.
+ */
+import type { Issue } from '../contracts';
+import type { QuarantineActionResult, QuarantineReason, RerouteQuarantineInput, ResolveQuarantineInput } from '../contracts/inbound';
+import { CourierApiError } from './http-client';
+import type { QuarantineDetail, QuarantineListItem } from './quarantine-routes';
+
+export class QuarantineHttpClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly fetchFn: typeof fetch = fetch,
+    private readonly headers: Record<string, string> = {},
+  ) {}
+
+  list(opts: { status?: string; reason?: QuarantineReason; limit?: number } = {}): Promise<{ items: QuarantineListItem[] }> {
+    const q = new URLSearchParams();
+    if (opts.status) q.set('status', opts.status);
+    if (opts.reason) q.set('reason', opts.reason);
+    if (opts.limit) q.set('limit', String(opts.limit));
+    return this.request('GET', `/v1/quarantine${q.size ? `?${q.toString()}` : ''}`);
+  }
+
+  show(id: string, content = false): Promise<QuarantineDetail> {
+    return this.request('GET', `/v1/quarantine/${encodeURIComponent(id)}${content ? '?content=true' : ''}`);
+  }
+
+  reroute(id: string, body: RerouteQuarantineInput): Promise<QuarantineActionResult> {
+    return this.request('POST', `/v1/quarantine/${encodeURIComponent(id)}/reroute`, body);
+  }
+
+  resolve(id: string, body: ResolveQuarantineInput): Promise<QuarantineActionResult> {
+    return this.request('POST', `/v1/quarantine/${encodeURIComponent(id)}/resolve`, body);
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.fetchFn(new URL(path, this.baseUrl), {
+      method,
+      headers: { ...this.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!res.ok) {
+      throw new CourierApiError(res.status, String(json.error ?? 'HTTP_ERROR'), String(json.message ?? res.statusText), (json.issues as Issue[]) ?? []);
+    }
+    return json as T;
+  }
+}

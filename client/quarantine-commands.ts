@@ -1,0 +1,94 @@
+/**
+ * `itk3 quarantine list|show|reroute|resolve`: the operator's view of inbound MESH messages that could
+ * not be routed to a delivery (issue 6). Registered on the `itk3` program by client/cli.ts.
+ */
+import type { Command } from 'commander';
+import type { QuarantineReason } from '../contracts/inbound';
+import { QuarantineHttpClient } from './quarantine-client';
+
+export interface QuarantineCommandContext {
+  apiUrl(): string;
+  asJson(): boolean;
+  headers?(): Record<string, string>;
+}
+
+const out = (s: string): void => {
+  process.stdout.write(s);
+};
+
+export function registerQuarantineCommands(program: Command, ctx: QuarantineCommandContext): void {
+  const client = (): QuarantineHttpClient => new QuarantineHttpClient(ctx.apiUrl(), fetch, ctx.headers?.() ?? {});
+  const q = program.command('quarantine').description('inbound MESH messages that matched no delivery: list, show, reroute, resolve');
+
+  q.command('list')
+    .description('list quarantine entries (open ones by default)')
+    .option('--status <status>', 'OPEN, REROUTED, AUTO_ROUTED, RESOLVED or ALL', 'OPEN')
+    .option('--reason <reason>', 'only this reason, e.g. MALFORMED, UNMATCHED_RESPONSE')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (opts: { status: string; reason?: string; limit: string }) => {
+      const { items } = await client().list({ status: opts.status.toUpperCase(), ...(opts.reason ? { reason: opts.reason.toUpperCase() as QuarantineReason } : {}), limit: Number(opts.limit) });
+      if (ctx.asJson()) return out(`${JSON.stringify(items, null, 2)}\n`);
+      if (items.length === 0) return out('no entries\n');
+      for (const i of items) {
+        out(`${i.quarantineId}  ${i.status.padEnd(11)} ${i.reason.padEnd(30)} ${(i.code ?? '').padEnd(7)} ${i.receivedAt ?? ''}\n`);
+      }
+    });
+
+  q.command('show')
+    .description('show one entry: why it is here, what could be read, who acted')
+    .argument('<quarantineId>')
+    .option('--content', 'also print the message as MESH delivered it (may hold patient data)')
+    .action(async (id: string, opts: { content?: boolean }) => {
+      const e = await client().show(id, Boolean(opts.content));
+      if (ctx.asJson()) return out(`${JSON.stringify(e, null, 2)}\n`);
+      const rows: Array<[string, string | undefined]> = [
+        ['entry', e.quarantineId],
+        ['status', e.status],
+        ['reason', `${e.reason}: ${e.detail}`],
+        ['mailbox', e.mailboxId],
+        ['MESH message', `${e.meshMessageId} (${e.messageType}${e.meshWorkflowId ? ` on ${e.meshWorkflowId}` : ''})`],
+        ['received', e.receivedAt],
+        ['raised', e.raisedAt],
+        ['code', e.summary.code ?? e.summary.statusCode],
+        ['responds to', e.summary.respondsTo],
+        ['SenderReference', e.summary.senderReference],
+        ['linked message', e.summary.linkedMessageId],
+        ['candidates', e.candidates.join(', ') || undefined],
+        ['resolution', e.resolution ? `${e.resolution.actor} at ${e.resolution.at}: ${e.resolution.reason}${e.resolution.targetWorkflowId ? ` -> ${e.resolution.targetWorkflowId}` : ''}` : undefined],
+      ];
+      const width = Math.max(...rows.map(([k]) => k.length));
+      for (const [k, v] of rows) if (v) out(`${k.padEnd(width)}  ${v}\n`);
+      if (e.content) out(`\ncontent (${e.content.encoding})\n${e.content.body}\n`);
+    });
+
+  q.command('reroute')
+    .description('send an entry to a delivery workflow')
+    .argument('<quarantineId>')
+    .requiredOption('--to <workflowId>', 'the delivery workflow it belongs to')
+    .requiredOption('--actor <name>', 'who is acting')
+    .requiredOption('--reason <text>', 'why (kept with the entry and in the delivery timeline)')
+    .option('--attempt <n>', 'the attempt it answers (default: the current attempt)')
+    .option('--code <code>', 'the response code, only for content that cannot be read')
+    .action(async (id: string, opts: { to: string; actor: string; reason: string; attempt?: string; code?: string }) => {
+      const res = await client().reroute(id, {
+        actor: opts.actor,
+        reason: opts.reason,
+        targetWorkflowId: opts.to,
+        ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}),
+        ...(opts.code ? { code: opts.code } : {}),
+      });
+      if (ctx.asJson()) return out(`${JSON.stringify(res)}\n`);
+      out(`${res.quarantineId}: ${res.status} to ${res.targetWorkflowId ?? '?'} (${res.signal ?? ''}${res.code ? ` ${res.code}` : ''})\n`);
+    });
+
+  q.command('resolve')
+    .description('close an entry without routing it')
+    .argument('<quarantineId>')
+    .requiredOption('--actor <name>', 'who is acting')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (id: string, opts: { actor: string; reason: string }) => {
+      const res = await client().resolve(id, { actor: opts.actor, reason: opts.reason });
+      if (ctx.asJson()) return out(`${JSON.stringify(res)}\n`);
+      out(`${res.quarantineId}: ${res.status}\n`);
+    });
+}

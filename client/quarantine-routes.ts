@@ -1,0 +1,209 @@
+/**
+ * The inbound quarantine's operator surface (issue 6): list entries, show one (optionally with its
+ * decrypted content), reroute one to a delivery workflow, or resolve it. A route plug-in of
+ * client/api.ts, so it sits behind the same authentication (operator role), audit and OpenAPI listing.
+ *
+ *   GET  /v1/quarantine?status=OPEN|REROUTED|AUTO_ROUTED|RESOLVED|ALL&reason=...&limit=100
+ *   GET  /v1/quarantine/:id[?content=true]
+ *   POST /v1/quarantine/:id/reroute   { actor, reason, targetWorkflowId, attempt?, code? }
+ *   POST /v1/quarantine/:id/resolve   { actor, reason }
+ */
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { QuarantineReasonKey, QuarantineStatusKey } from '../contracts';
+import {
+  QUARANTINE_WORKFLOW_TYPE,
+  QuarantineActionResultSchema,
+  QuarantineEntrySchema,
+  QuarantineReasonSchema,
+  QuarantineStatusSchema,
+  RerouteQuarantineInputSchema,
+  ResolveQuarantineInputSchema,
+  type QuarantineEntry,
+  type QuarantineMemo,
+  type StoredInboundMessage,
+} from '../contracts/inbound';
+import type { ContentStore } from '../store/content-store';
+import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from '../workflows/quarantine-definitions';
+import type { RouteHelpers } from './api';
+import { ErrorBodySchema } from './api-schemas';
+
+export interface QuarantineRouteDeps {
+  client: Client;
+  store: ContentStore;
+  logger: Logger;
+}
+
+export const QuarantineListItemSchema = z
+  .object({
+    quarantineId: z.string(),
+    status: z.string(),
+    reason: z.string(),
+    mailboxId: z.string().optional(),
+    meshMessageId: z.string().optional(),
+    messageType: z.string().optional(),
+    code: z.string().optional(),
+    receivedAt: z.string().optional(),
+    closedAt: z.string().optional(),
+  })
+  .meta({ id: 'QuarantineListItem' });
+export type QuarantineListItem = z.infer<typeof QuarantineListItemSchema>;
+const QuarantineListSchema = z.object({ items: z.array(QuarantineListItemSchema) }).meta({ id: 'QuarantineList' });
+
+export const QuarantineDetailSchema = QuarantineEntrySchema.extend({
+  /** Only with `?content=true`: what MESH delivered, decrypted from the store. May hold patient data. */
+  content: z.object({ headers: z.record(z.string(), z.string()), encoding: z.enum(['utf8', 'base64']), body: z.string() }).optional(),
+}).meta({ id: 'QuarantineEntry' });
+export type QuarantineDetail = z.infer<typeof QuarantineDetailSchema>;
+
+const IdParams = z.object({ id: z.string().regex(/^inbound-quarantine-[A-Za-z0-9_.:-]{1,200}$/, 'not a quarantine id') });
+const ListQuery = z.object({
+  status: z.union([QuarantineStatusSchema, z.literal('ALL')]).default('OPEN'),
+  reason: QuarantineReasonSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const ShowQuery = z.object({ content: z.enum(['true', 'false']).default('false') });
+
+const authErrors = {
+  401: { description: 'No valid bearer token or client certificate', schema: ErrorBodySchema },
+  403: { description: 'The caller lacks the operator role', schema: ErrorBodySchema },
+};
+const badRequest = { 400: { description: 'The request is invalid; `issues` say where and why', schema: ErrorBodySchema } };
+const notFound = { 404: { description: 'No quarantine entry with this id', schema: ErrorBodySchema } };
+
+/** The innermost failure of an update: the validator's reason or the activity's rejection. */
+function updateFailure(err: WorkflowUpdateFailedError): { type?: string; message: string } {
+  let cause: unknown = err.cause;
+  let type: string | undefined;
+  let message = err.message;
+  for (let i = 0; i < 4 && cause instanceof Error; i++) {
+    message = cause.message;
+    const t = (cause as { type?: unknown }).type;
+    if (typeof t === 'string' && t) type = t;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return { ...(type ? { type } : {}), message };
+}
+
+function decodeBody(b64: string): { encoding: 'utf8' | 'base64'; body: string } {
+  const buf = Buffer.from(b64, 'base64');
+  const text = buf.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(buf) ? { encoding: 'utf8', body: text } : { encoding: 'base64', body: b64 };
+}
+
+const send = (reply: FastifyReply, status: number, error: string, message: string): FastifyReply => reply.status(status).send({ error, message, issues: [] });
+
+/** The route plug-in; client/api.ts registers it. */
+export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstance, helpers: RouteHelpers) => void {
+  return (_app, { route, parse }) => {
+    const idOf = (req: FastifyRequest): string => {
+      const id = parse(IdParams, req.params, 'path').id;
+      (req as { auditWorkflowId?: string }).auditWorkflowId = id;
+      return id;
+    };
+
+    route(
+      {
+        method: 'GET',
+        url: '/v1/quarantine',
+        operationId: 'listQuarantine',
+        summary: 'List inbound MESH messages kept in the quarantine (open ones by default)',
+        role: 'operator',
+        query: ListQuery,
+        responses: { 200: { description: 'Entries, newest first', schema: QuarantineListSchema }, ...badRequest, ...authErrors },
+      },
+      async (req) => {
+        const q = parse(ListQuery, req.query, 'query');
+        // Only enum values reach the query string (zod above), so there is nothing to escape.
+        let query = `WorkflowType = '${QUARANTINE_WORKFLOW_TYPE}'`;
+        if (q.status !== 'ALL') query += ` AND QuarantineStatus = '${q.status}'`;
+        if (q.reason) query += ` AND QuarantineReason = '${q.reason}'`;
+        const items: QuarantineListItem[] = [];
+        for await (const wf of deps.client.workflow.list({ query, pageSize: Math.min(q.limit, 100) })) {
+          const memo = (wf.memo ?? {}) as Partial<QuarantineMemo>;
+          const item: QuarantineListItem = {
+            quarantineId: wf.workflowId,
+            status: wf.typedSearchAttributes.get(QuarantineStatusKey) ?? 'OPEN',
+            reason: wf.typedSearchAttributes.get(QuarantineReasonKey) ?? memo.reason ?? 'UNKNOWN',
+          };
+          for (const k of ['mailboxId', 'meshMessageId', 'messageType', 'code', 'receivedAt'] as const) if (memo[k]) item[k] = memo[k];
+          if (wf.closeTime) item.closedAt = wf.closeTime.toISOString();
+          items.push(item);
+          if (items.length >= q.limit) break;
+        }
+        return { items };
+      },
+    );
+
+    route(
+      {
+        method: 'GET',
+        url: '/v1/quarantine/:id',
+        operationId: 'showQuarantine',
+        summary: 'One quarantine entry: why it is there, what could be read, who acted; with ?content=true the message itself',
+        role: 'operator',
+        params: IdParams,
+        query: ShowQuery,
+        responses: { 200: { description: 'The entry', schema: QuarantineDetailSchema }, ...badRequest, ...authErrors, ...notFound },
+      },
+      async (req, reply) => {
+        const id = idOf(req);
+        const s = parse(ShowQuery, req.query, 'query');
+        let entry: QuarantineEntry;
+        try {
+          entry = await deps.client.workflow.getHandle(id).query(quarantineEntryQuery);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) return send(reply, 404, 'NOT_FOUND', `no quarantine entry ${id}`);
+          throw err;
+        }
+        const detail: QuarantineDetail = { ...entry };
+        if (s.content === 'true') {
+          const stored = JSON.parse((await deps.store.get(entry.contentRef)).toString('utf8')) as StoredInboundMessage;
+          detail.content = { headers: stored.headers, ...decodeBody(stored.bodyBase64) };
+          // That it was shown is worth knowing (the audit line has who); what was shown never goes to a log.
+          deps.logger.info({ quarantineId: entry.quarantineId }, 'quarantined content shown to an operator');
+        }
+        return detail;
+      },
+    );
+
+    const action = (name: 'reroute' | 'resolve', summary: string, body: z.ZodType): void =>
+      route(
+        {
+          method: 'POST',
+          url: `/v1/quarantine/:id/${name}`,
+          operationId: `${name}Quarantine`,
+          summary,
+          role: 'operator',
+          params: IdParams,
+          body,
+          responses: {
+            200: { description: 'Done', schema: QuarantineActionResultSchema },
+            ...badRequest,
+            ...authErrors,
+            ...notFound,
+            409: { description: 'Refused: the entry is not open, or the target cannot take it (the reason says why)', schema: ErrorBodySchema },
+          },
+        },
+        async (req, reply) => {
+          const id = idOf(req);
+          const handle = deps.client.workflow.getHandle(id);
+          try {
+            if (name === 'reroute') return await handle.executeUpdate(rerouteQuarantineUpdate, { args: [parse(RerouteQuarantineInputSchema, req.body, 'body')] });
+            return await handle.executeUpdate(resolveQuarantineUpdate, { args: [parse(ResolveQuarantineInputSchema, req.body, 'body')] });
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) return send(reply, 404, 'NOT_FOUND', `no open quarantine entry ${id}`);
+            if (err instanceof WorkflowUpdateFailedError) {
+              const f = updateFailure(err);
+              return send(reply, 409, f.type === 'INBOUND_REROUTE_REJECTED' ? f.type : 'QUARANTINE_ACTION_REJECTED', f.message);
+            }
+            throw err;
+          }
+        },
+      );
+    action('reroute', 'Send a quarantined message to a delivery workflow (and attempt); recorded with who and why', RerouteQuarantineInputSchema);
+    action('resolve', 'Close a quarantine entry without routing it, saying why', ResolveQuarantineInputSchema);
+  };
+}
