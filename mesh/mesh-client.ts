@@ -175,8 +175,10 @@ export interface ListInboxOptions {
 /** A download whose body is read chunk by chunk, never whole (for large messages). */
 export interface MeshInboundStream {
   metadata: MeshInboundMetadata;
-  /** Decoded bytes in order; MESH chunks are fetched lazily. Iterate once. */
+  /** Decoded bytes in order; MESH chunks are fetched lazily. Iterate once, to the end or call `cancel`. */
   body: AsyncIterable<Buffer>;
+  /** Release the connection when the body will not be read to the end. */
+  cancel(): Promise<void>;
 }
 
 interface RequestSpec {
@@ -506,7 +508,22 @@ export class MeshClient {
         if (res) await cancel(res);
       }
     }
-    return { metadata: parsed, body: chunks() };
+    const generator = chunks();
+    let started = false;
+    return {
+      metadata: parsed,
+      body: {
+        [Symbol.asyncIterator]: () => {
+          started = true;
+          return generator;
+        },
+      },
+      cancel: async () => {
+        // A generator that never started skips its finally block on return(): release the first response here.
+        if (!started) await first.dump();
+        await generator.return(undefined);
+      },
+    };
   }
 
   /** Acknowledge (MESH API v2 "Acknowledge message"): removes it from the inbox. Idempotent, so retried. */

@@ -290,6 +290,26 @@ describe('inbox paging and download', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('fetches later chunks only as the stream is read, and stops on cancel', async () => {
+    const { c, calls } = client([
+      (call) => {
+        if (call.path.endsWith('/inbox/M')) return new Response('ab', { status: 206, headers: { 'mex-chunk-range': '1:3' } });
+        if (call.path.endsWith('/inbox/M/2')) return new Response('cd', { status: 206, headers: { 'mex-chunk-range': '2:3' } });
+        return new Response('e', { status: 200, headers: { 'mex-chunk-range': '3:3' } });
+      },
+    ]);
+    const unread = await c.downloadMessageStream('M');
+    await unread.cancel();
+    expect(calls).toHaveLength(1);
+    const partly = await c.downloadMessageStream('M');
+    for await (const part of partly.body) {
+      expect(part.toString()).toBe('ab');
+      break;
+    }
+    await partly.cancel();
+    expect(calls).toHaveLength(2);
+  });
+
   it('parses a REPORT download into its linked message and kind', async () => {
     const { c } = client([
       () =>
