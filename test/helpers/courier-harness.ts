@@ -17,6 +17,8 @@ import { buildApi } from '../../client/api';
 import { CourierHttpClient } from '../../client/http-client';
 import { Authenticator } from '../../client/auth';
 import { IdempotencyStore } from '../../client/idempotency';
+import { createFleetMetrics } from '../../client/fleet-metrics';
+import type { WorkerMetrics } from '../../worker/metrics';
 import { inboxPollerWorkflowId } from '../../contracts';
 import { activityConfig, createDataConverter, createMeshClient, createStore, defaultDeadlines } from '../../worker/compose';
 import { createCourierWorker, ensureInboxPoller } from '../../worker/worker';
@@ -62,6 +64,8 @@ export interface HarnessOptions {
   logDestination?: pino.DestinationStream;
   /** Escalation channels for the worker (default: those configured by the overrides). */
   notifiers?: readonly Notifier[];
+  /** The worker's metrics (activity executions, inbox lag), to scrape in a test. */
+  workerMetrics?: WorkerMetrics;
 }
 
 export async function startHarness(overrides: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
@@ -91,10 +95,11 @@ export async function startHarness(overrides: Record<string, string> = {}, optio
   // The same payload codec as the worker and the API: the history on the server holds ciphertext only.
   const temporal = new Client({ connection: await Connection.connect({ address: config.env.TEMPORAL_ADDRESS }), namespace: config.env.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config) });
   const store = createStore(config);
-  const worker: Worker = await createCourierWorker({ config, logger, store, mesh: createMeshClient(config), client: temporal, connection, ...(options.notifiers ? { notifiers: options.notifiers } : {}) });
+  const worker: Worker = await createCourierWorker({ config, logger, store, mesh: createMeshClient(config), client: temporal, connection, ...(options.notifiers ? { notifiers: options.notifiers } : {}), ...(options.workerMetrics ? { metrics: options.workerMetrics } : {}) });
   const running = worker.run();
   await ensureInboxPoller(temporal, config);
 
+  const fleet = createFleetMetrics(temporal, { cacheMs: 0 });
   const app = buildApi({
     client: temporal,
     logger,
@@ -103,6 +108,7 @@ export async function startHarness(overrides: Record<string, string> = {}, optio
     idempotency: new IdempotencyStore(path.join(dir, 'idempotency')),
     activity: activityConfig(config),
     deadlines: defaultDeadlines(config),
+    metrics: () => fleet.metrics(),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
