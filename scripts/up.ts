@@ -26,6 +26,24 @@ function localStoreKeys(): string {
   return readFileSync(file, 'utf8').trim();
 }
 
+/** A local secret, made once and kept with the local data (0600); the environment variable wins. */
+function localSecret(envName: string, fileName: string, make: () => string): string {
+  if (process.env[envName]) return process.env[envName];
+  const file = path.join(DATA, fileName);
+  if (!existsSync(file)) {
+    mkdirSync(DATA, { recursive: true });
+    writeFileSync(file, `${make()}\n`, { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Payload codec keys (issue 7): every payload in Temporal's history is encrypted with these. */
+const localCodecKeys = (): string => localSecret('ITK3_CODEC_KEYS', 'local-codec-keys', () => `local1:${randomBytes(32).toString('base64')}`);
+/** Local API tokens: one operator, one submitter. */
+const localApiTokens = (): string =>
+  localSecret('ITK3_API_TOKENS', 'local-api-tokens', () => `local-operator:operator:${randomBytes(24).toString('base64url')},local-service:submitter:${randomBytes(24).toString('base64url')}`);
+const tokenOf = (tokens: string, role: string): string => tokens.split(',').map((t) => t.split(':')).find((t) => t[1] === role)?.slice(2).join(':') ?? '';
+
 function child(name: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv): ChildProcess {
   const proc = spawn(cmd, args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = (line: string): string => `[${name}] ${line}\n`;
@@ -63,6 +81,11 @@ async function main(): Promise<void> {
   await assertPortFree(uiPort, '127.0.0.1', 'Temporal Web UI (TEMPORAL_UI_PORT)');
   await assertPortFree(meshPort, '127.0.0.1', 'mesh-sandbox (MESH_PORT)');
   await assertPortFree(apiPort, '127.0.0.1', 'ITK3 Courier API (ITK3_API_PORT)');
+  const codecPort = Number(env('ITK3_CODEC_SERVER_PORT', '8888'));
+  const metricsPort = Number(env('ITK3_WORKER_METRICS_PORT', '9464'));
+  await assertPortFree(codecPort, '127.0.0.1', 'codec server (ITK3_CODEC_SERVER_PORT)');
+  await assertPortFree(metricsPort, '127.0.0.1', 'worker metrics (ITK3_WORKER_METRICS_PORT)');
+  const apiTokens = localApiTokens();
 
   const services: RunningService[] = [];
   const procs: Array<{ name: string; proc: ChildProcess }> = [];
@@ -94,6 +117,8 @@ async function main(): Promise<void> {
         retentionDays: 30,
         dbFile: path.join(DATA, 'temporal.sqlite'),
         logFile: path.join(DATA, 'logs', 'temporal.log'),
+        // The Web UI decodes payloads through our codec server (operators sign in there).
+        codecEndpoint: `http://127.0.0.1:${codecPort}`,
       }),
     );
     services.push(
@@ -109,8 +134,16 @@ async function main(): Promise<void> {
       ITK3_API_PORT: String(apiPort),
       STORE_DIR: env('STORE_DIR', path.join(DATA, 'store')),
       STORE_KEYS: localStoreKeys(),
+      ITK3_CODEC_KEYS: localCodecKeys(),
+      ITK3_API_TOKENS: apiTokens,
+      ITK3_CODEC_SERVER_PORT: String(codecPort),
+      ITK3_CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`,
+      ITK3_WORKER_METRICS_PORT: String(metricsPort),
     };
     const dist = path.join(REPO_ROOT, 'dist');
+    const codec = child('codec-server', process.execPath, [path.join(dist, 'codec', 'main.js')], appEnv);
+    procs.push({ name: 'codec-server', proc: codec });
+    await waitUntil('codec server', codec, async () => (await fetch(`http://127.0.0.1:${codecPort}/health`)).ok);
     const worker = child('worker', process.execPath, [path.join(dist, 'worker', 'main.js')], appEnv);
     procs.push({ name: 'worker', proc: worker });
     const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
@@ -141,6 +174,9 @@ async function main(): Promise<void> {
         `  Temporal Web UI http://127.0.0.1:${uiPort}/namespaces/${namespace}/workflows`,
         `  Temporal gRPC   127.0.0.1:${temporalPort}`,
         `  mesh-sandbox    http://127.0.0.1:${meshPort}`,
+        `  codec server    http://127.0.0.1:${codecPort}/login   (sign in with the operator token to see decoded payloads in the UI)`,
+        `  metrics         http://127.0.0.1:${metricsPort}/metrics (worker)   http://127.0.0.1:${apiPort}/metrics (fleet)`,
+        `  operator token  export ITK3_API_TOKEN=${tokenOf(apiTokens, 'operator')}   (kept in .data/local-api-tokens)`,
         '  GP practice     X26ABC2 (answers 20013 then 30001)',
         'Press Ctrl-C to stop.',
         '',
