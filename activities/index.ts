@@ -23,6 +23,7 @@ import { createInboundActivities, temporalInbound, type InboundActivityDeps, typ
 import { createQuarantineActivities } from './quarantine';
 import { createEscalationActivities } from './escalation';
 import { createSubmissionCheckActivities } from './submission-check';
+import { createConsultationActivities } from './consultation';
 import type { Notifier } from './notify/types';
 
 export interface ActivityConfig {
@@ -144,6 +145,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createEscalationActivities(deps),
 
     ...createSubmissionCheckActivities({ ...deps, now }),
+
+    ...createConsultationActivities({ ...deps, now }),
 
     // Inbound (issue 6): polling, routing, handshake, quarantine delivery. Typed errors become failures here too.
     ...atEdgeAll(createInboundActivities(inboundDeps)),

@@ -19,6 +19,9 @@ export const SenderReferenceKey = defineSearchAttributeKey('SenderReference', Se
 /** Inbound quarantine entries (workflows/quarantine.ts): why, and where each stands. */
 export const QuarantineReasonKey = defineSearchAttributeKey('QuarantineReason', SearchAttributeType.KEYWORD);
 export const QuarantineStatusKey = defineSearchAttributeKey('QuarantineStatus', SearchAttributeType.KEYWORD);
+/** Consultation lifecycle (workflows/consultation.ts): where each consultation stands, and when its waiting content is due. */
+export const ConsultationStatusKey = defineSearchAttributeKey('ConsultationStatus', SearchAttributeType.KEYWORD);
+export const SendDueAtKey = defineSearchAttributeKey('SendDueAt', SearchAttributeType.DATETIME);
 
 export const ALL_SEARCH_ATTRIBUTES = [
   DeliveryStatusKey,
@@ -34,6 +37,8 @@ export const ALL_SEARCH_ATTRIBUTES = [
   SenderReferenceKey,
   QuarantineReasonKey,
   QuarantineStatusKey,
+  ConsultationStatusKey,
+  SendDueAtKey,
 ] as const;
 
 /** `Name=Type` pairs for `temporal server start-dev --search-attribute`. */

@@ -2,3 +2,4 @@
 export { sendDocumentWorkflow } from './send-document';
 export { meshInboxPollerWorkflow } from './inbox-poller';
 export { inboundQuarantineWorkflow } from './quarantine';
+export { consultationWorkflow } from './consultation';
