@@ -212,7 +212,8 @@ export class ConfigError extends Error {
 
 /** Parse the environment. Problems name the variable and the rule, never the value. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
-  const parsed = EnvSchema.safeParse(source);
+  // An empty value means unset (`KEY=` in .env.example or a compose file), not an invalid value.
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(source).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`));
   }

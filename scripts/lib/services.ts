@@ -160,7 +160,7 @@ export async function startTemporal(opts: TemporalOptions): Promise<RunningServi
  * Retention (start-dev creates namespaces with 24 h) and search attributes: `--search-attribute` only
  * applies when the namespace is created, so on a persisted SQLite file new attributes are added here.
  */
-async function ensureNamespaceSetup(connection: Connection, namespace: string, retentionDays: number): Promise<void> {
+export async function ensureNamespaceSetup(connection: Connection, namespace: string, retentionDays: number): Promise<void> {
   const seconds = retentionDays * 86_400;
   const described = await connection.workflowService.describeNamespace({ namespace });
   if (Number(described.config?.workflowExecutionRetentionTtl?.seconds ?? 0) < seconds) {

@@ -1,0 +1,52 @@
+/**
+ * One-shot set-up of a Temporal server for ITK3 Courier (the `temporal-setup` service of
+ * docker-compose.yml, or by hand against any cluster): waits for the frontend, creates the namespace if
+ * it is missing, sets its retention and registers every search attribute in contracts/ (the one list,
+ * so a new attribute needs no edit here). Idempotent. Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * ITK3_RETENTION_DAYS (default 30).
+ */
+import { Connection } from '@temporalio/client';
+import Long from 'long';
+import { ensureNamespaceSetup } from './lib/services';
+
+async function main(): Promise<void> {
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'courier';
+  const retentionDays = Number(process.env.ITK3_RETENTION_DAYS ?? '30');
+  const deadline = Date.now() + 120_000;
+  let connection: Connection | undefined;
+  while (!connection) {
+    try {
+      connection = await Connection.connect({ address, connectTimeout: 2000 });
+      await connection.healthService.check({});
+    } catch (err) {
+      await connection?.close();
+      connection = undefined;
+      if (Date.now() > deadline) throw new Error(`Temporal at ${address} not reachable: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+  } catch {
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(retentionDays * 86_400) } });
+    process.stdout.write(`created namespace ${namespace}\n`);
+  }
+  // Right after creation the namespace may not be visible to every frontend yet.
+  for (let i = 0; ; i++) {
+    try {
+      await ensureNamespaceSetup(connection, namespace, retentionDays);
+      break;
+    } catch (err) {
+      if (i >= 30) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  process.stdout.write(`namespace ${namespace} ready: retention ${retentionDays} days, search attributes registered\n`);
+  await connection.close();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`temporal-setup failed: ${(err as Error).message}\n`);
+  process.exit(1);
+});
