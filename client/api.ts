@@ -39,6 +39,7 @@ import { type Authenticator, type Principal, roleAllows } from './auth';
 import { DELIVERY_WORKFLOW_TYPE, InvalidCursor, listDeliveries } from './delivery-list';
 import { IDEMPOTENCY_KEY } from './idempotency';
 import { quarantineRoutes } from './quarantine-routes';
+import { consultationRoutes } from './consultation-routes';
 import { buildOpenApi, type RouteSpec } from './openapi';
 import { SubmissionSchema } from '../contracts';
 import { IdempotencyConflict, submitDocument, validateSubmission, type SubmitDeps } from './submit';
@@ -342,7 +343,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   }
 
   const helpers: RouteHelpers = { route, parse, principal, describeDelivery };
-  for (const plugin of [quarantineRoutes(deps), ...(deps.plugins ?? [])]) plugin(app, helpers);
+  for (const plugin of [quarantineRoutes(deps), consultationRoutes(deps), ...(deps.plugins ?? [])]) plugin(app, helpers);
 
   return app;
 }

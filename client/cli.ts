@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { CliUsageError, registerDeliveryCommands } from './cli-commands';
 import { CourierApiError, CourierHttpClient } from './http-client';
 import { registerQuarantineCommands } from './quarantine-commands';
+import { registerConsultationCommands } from './consultation-commands';
 
 // `itk3 status x | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -35,6 +36,11 @@ const asJson = (): boolean => Boolean(program.opts<GlobalOpts>().json);
 
 registerDeliveryCommands(program, { client, asJson });
 registerQuarantineCommands(program, {
+  apiUrl: () => program.opts<GlobalOpts>().api,
+  asJson,
+  headers: (): Record<string, string> => (token() ? { authorization: `Bearer ${token()}` } : {}),
+});
+registerConsultationCommands(program, {
   apiUrl: () => program.opts<GlobalOpts>().api,
   asJson,
   headers: (): Record<string, string> => (token() ? { authorization: `Bearer ${token()}` } : {}),

@@ -61,6 +61,9 @@ def read_message(xml_bytes):
         for comp in doc.iter(f"{FHIR}Composition"):
             info["documentId"] = val(comp, f"{FHIR}identifier/{FHIR}value")
             info["version"] = val(comp, f"{FHIR}meta/{FHIR}versionId")
+            relates = comp.find(f"{FHIR}relatesTo")
+            if relates is not None:  # a replacement (GPCM-SD-131/132): what it replaces
+                info["relatesTo"] = {"code": val(relates, f"{FHIR}code"), "targetIdentifier": val(relates, f"{FHIR}targetIdentifier/{FHIR}value")}
     return info
 
 
