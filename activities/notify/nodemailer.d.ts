@@ -13,7 +13,6 @@ declare module 'nodemailer' {
     sendMail(message: SendMailOptions): Promise<{ messageId: string; accepted: unknown[]; rejected: unknown[] }>;
     close(): void;
   }
-  function createTransport(urlOrOptions: string | Record<string, unknown>): Transporter;
-  const nodemailer: { createTransport: typeof createTransport };
+  const nodemailer: { createTransport(urlOrOptions: string | Record<string, unknown>): Transporter };
   export default nodemailer;
 }

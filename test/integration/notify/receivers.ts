@@ -70,13 +70,34 @@ export async function startSmtpReceiver() {
           continue;
         }
         const cmd = line.slice(0, 4).toUpperCase();
-        if (cmd === 'EHLO' || cmd === 'HELO') say('250 localhost');
-        else if (cmd === 'MAIL') (mail.from = line.slice(10).trim()), say('250 OK');
-        else if (cmd === 'RCPT') mail.to.push(line.slice(8).trim()), say('250 OK');
-        else if (cmd === 'DATA') (inData = true), say('354 end with .');
-        else if (cmd === 'QUIT') say('221 bye'), socket.end();
-        else if (cmd === 'RSET' || cmd === 'NOOP') say('250 OK');
-        else say('502 not implemented');
+        switch (cmd) {
+          case 'EHLO':
+          case 'HELO':
+            say('250 localhost');
+            break;
+          case 'MAIL':
+            mail.from = line.slice(10).trim();
+            say('250 OK');
+            break;
+          case 'RCPT':
+            mail.to.push(line.slice(8).trim());
+            say('250 OK');
+            break;
+          case 'DATA':
+            inData = true;
+            say('354 end with .');
+            break;
+          case 'QUIT':
+            say('221 bye');
+            socket.end();
+            break;
+          case 'RSET':
+          case 'NOOP':
+            say('250 OK');
+            break;
+          default:
+            say('502 not implemented');
+        }
       }
     });
   });
