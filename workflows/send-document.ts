@@ -514,8 +514,6 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
         escalate(key, reason);
       }
     }
-    const open = openEscalation();
-    if (open && !open.acknowledged && open.nextReminderAt && Date.parse(open.nextReminderAt) <= now) remind(open);
     if (state.waitingUntil && Date.parse(state.waitingUntil) <= now) {
       if (state.waitingFor === 'REPLACEMENT_WINDOW') move('WINDOW_ENDED', 'the replacement window is over');
       else if (state.status === 'REJECTED' && state.waitingFor === 'OPERATOR') {
@@ -523,6 +521,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
         if (state.replaces) reportToOriginal('REJECTED');
       }
     }
+    if (ended) return; // no reminder at the moment the case closes
+    const open = openEscalation();
+    if (open && !open.acknowledged && open.nextReminderAt && Date.parse(open.nextReminderAt) <= now) remind(open);
   };
 
   // ---- effects ----------------------------------------------------------------------------------

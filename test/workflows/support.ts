@@ -10,12 +10,14 @@ import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import type {
   CheckStoredSubmissionInput,
   CheckStoredSubmissionResult,
   ContentRef,
   DeliveryDeadlines,
+  DeliveryState,
   EscalationInput,
   Itk3ResponseReceived,
   MeshReportReceived,
@@ -24,6 +26,8 @@ import type {
 import { deliveryWorkflowId } from '../../contracts/ids';
 import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { classifyResponseCode } from '../../itk3';
+import { itk3ResponseSignal, stateQuery } from '../../workflows/definitions';
+import { sendDocumentWorkflow } from '../../workflows/send-document';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const TEST_SERVER = path.join(REPO_ROOT, '.venv/bin/temporal-test-server');
@@ -191,3 +195,92 @@ export async function until<T>(probe: () => Promise<T | undefined>, what: string
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
+
+export interface Flow {
+  handle: WorkflowHandle<typeof sendDocumentWorkflow>;
+  input: SendDocumentInput;
+  recorded: Recorded;
+  taskQueue: string;
+  state(): Promise<DeliveryState>;
+  /** Waits (real time, a few workflow tasks) until the state satisfies `pred`. */
+  waitFor(pred: (s: DeliveryState) => boolean, what: string): Promise<DeliveryState>;
+  /** The MessageHeader id of attempt `n`, once that attempt has been sent. */
+  sentAttempt(n: number): Promise<string>;
+  /** Signals an ITK3 Response with `code` to attempt `n`; returns what was sent. */
+  respond(code: string, n: number, overrides?: Partial<Itk3ResponseReceived>): Promise<Itk3ResponseReceived>;
+}
+
+export interface FlowOptions extends FakeOptions {
+  input?: Partial<SendDocumentInput>;
+  taskQueue?: string;
+}
+
+/** Starts a delivery on a fresh task queue with fake activities and runs `body` while a worker serves it. */
+export async function runFlow(
+  env: TestWorkflowEnvironment,
+  workflowBundle: WorkflowBundleWithSourceMap,
+  opts: FlowOptions,
+  body: (flow: Flow) => Promise<void>,
+): Promise<Recorded> {
+  const { activities, recorded } = fakeActivities(opts);
+  const taskQueue = opts.taskQueue ?? `delivery-${randomUUID()}`;
+  const input = sendInput(opts.input);
+  const worker = await newWorker(env, workflowBundle, activities, taskQueue);
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(sendDocumentWorkflow, { workflowId: workflowIdOf(input), taskQueue, args: [input] });
+    const flow = flowFor(handle, input, recorded, taskQueue);
+    try {
+      await body(flow);
+    } finally {
+      // A workflow left running would hold the time-skipping clock for the next test (its timers
+      // fire onto a task queue nobody polls), so end whatever this test started.
+      const replacement = deliveryWorkflowId(input.documentId, input.version + 1);
+      for (const id of [workflowIdOf(input), replacement]) {
+        await env.client.workflow.getHandle(id).terminate('test finished').catch(() => undefined);
+      }
+    }
+  });
+  return recorded;
+}
+
+/** The reason an update was refused or failed: the message and type of its cause. */
+export async function refusalOf(update: Promise<unknown>): Promise<{ message: string; type?: string; details?: unknown[] }> {
+  try {
+    await update;
+  } catch (err) {
+    const cause = (err as { cause?: { message: string; type?: string; details?: unknown[] } }).cause;
+    if (!cause) throw err;
+    return { message: cause.message, ...(cause.type ? { type: cause.type } : {}), ...(cause.details ? { details: cause.details } : {}) };
+  }
+  throw new Error('expected the update to be refused');
+}
+
+export function flowFor(handle: WorkflowHandle<typeof sendDocumentWorkflow>, input: SendDocumentInput, recorded: Recorded, taskQueue: string): Flow {
+  const state = () => handle.query(stateQuery);
+  const waitFor = (pred: (s: DeliveryState) => boolean, what: string) =>
+    until(async () => {
+      const s = await state();
+      return pred(s) ? s : undefined;
+    }, what);
+  return {
+    handle,
+    input,
+    recorded,
+    taskQueue,
+    state,
+    waitFor,
+    async sentAttempt(n) {
+      const s = await waitFor((x) => !!x.attempts[n - 1]?.sentAt, `attempt ${n} to be sent`);
+      return s.attempts[n - 1]!.messageHeaderId;
+    },
+    async respond(code, n, overrides = {}) {
+      const r = response(code, await this.sentAttempt(n), overrides);
+      await handle.signal(itk3ResponseSignal, r);
+      return r;
+    },
+  };
+}
+
+/** Timeline kinds in order, optionally only from `from` on. */
+export const kinds = (s: DeliveryState, from = 0): string[] => s.timeline.slice(from).map((t) => t.kind);
+export const escalationKinds = (r: Recorded): string[] => r.escalations.map((e) => `${e.kind}:${e.state}${e.code ? `:${e.code}` : ''}`);
