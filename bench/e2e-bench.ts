@@ -1,154 +1,369 @@
 /**
  * End-to-end throughput: N consultation reports submitted through the HTTP API, built, sent through
- * mesh-sandbox, answered by the GP practice peer (NHS England's mesh-client), routed back by the inbox
- * poller, DELIVERED. Baseline in the same run, on the same Temporal dev server: a minimal workflow with
- * the same number of activities, signals and timers and no ITK3/MESH work. Reports our throughput as a
- * ratio to the baseline, latency percentiles, worker memory and history events per message.
+ * mesh-sandbox, answered by the GP practice peer (NHS England's mesh-client: infrastructure ack 20013,
+ * then business ack 30001), routed back by the inbox poller, DELIVERED. The worker and the API run as
+ * child processes (dist/worker/main.js, dist/client/api-main.js), so their memory and CPU are measured
+ * from outside.
+ *
+ * Baseline in the same run, on the same Temporal dev server, before and after ours: a minimal workflow
+ * with the same number of activities (2), signals (2) and timers (2) and no ITK3, MESH, store or codec
+ * work, its worker also a child process. Our throughput is reported as a ratio to the mean of the two.
+ *
+ * Timing: submit time = when the first try of POST /v1/documents began (client clock); delivered time =
+ * the workflow time of its `-> DELIVERED` timeline entry; throughput = N / (last delivered - first
+ * submitted). Latency percentiles are per message. The MESH poll interval of the worker and of the peer
+ * are stated in the result, since both add to the latency.
+ *
+ * The delivery workflow stays open after DELIVERED for the replacement window (24 h by default), as in
+ * production; history events are counted at the DELIVERED point.
+ *
+ * Environment: BENCH_E2E_COUNT (default 1000), BENCH_POLL_MS (worker poll interval, default 200),
+ * BENCH_PEER_INTERVAL (peer poll interval in s, default 0.2), BENCH_SUBMIT_CONCURRENCY (default 32),
+ * BENCH_CPU_PROF=1 (write a V8 CPU profile of the worker and summarise it), BENCH_WAITING_COUNT
+ * (default 10000) and BENCH_WAITING_HOLD_S (default 60) for the waiting benchmark.
  */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 import { REPO_ROOT } from '../scripts/lib/services';
-import { startHarness } from '../test/helpers/courier-harness';
-import { baselineAckSignal } from './baseline-workflows';
+import { summariseCpuProfile } from './cpuprofile-summary';
+import {
+  countByStatus,
+  mapLimit,
+  sleep,
+  startCourierSystem,
+  submitLoad,
+  verifyRun,
+  waitForStatus,
+  type DeliveryCheck,
+  type Services,
+  type Submitted,
+} from './lib/courier-system';
+import { ProcSampler, sampleProc } from './lib/proc';
 
-interface Services {
-  temporalAddress: string;
-  namespace: string;
-  meshUrl: string;
-  sharedKey: string;
-  dir: string;
-}
-
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
+const envNum = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
+const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 
-async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
+function latencyStats(latencies: number[]): { p50: number; p95: number; p99: number; max: number } {
+  const s = [...latencies].sort((a, b) => a - b);
+  return { p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99), max: s[s.length - 1] ?? NaN };
 }
 
-function memorySampler(): { stop(): number } {
-  let peak = process.memoryUsage().rss;
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 250);
-  return { stop: () => (clearInterval(t), peak) };
+function servicePids(s: Services): Record<string, () => number | undefined> {
+  return { temporal: () => s.temporal.process.pid, meshSandbox: () => s.mesh.process.pid };
 }
 
-async function runOurs(s: Services, n: number, pollMs: number) {
-  const h = await startHarness({ MESH_POLL_INTERVAL: `${pollMs}ms`, ITK3_INF_ACK_TIMEOUT: '1h', ITK3_BUS_ACK_TIMEOUT: '1h', LOG_LEVEL: 'error' });
-  const example = JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', 'consultation-report.json'), 'utf8'));
-  const mem = memorySampler();
-  const submitted = new Map<string, number>();
-  const latencies: number[] = [];
-  const t0 = Date.now();
-  let lastDone = t0;
+// ---------------------------------------------------------------------------------------------------
+// Baseline
+
+async function runBaseline(s: Services, n: number, concurrency: number) {
+  const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: s.temporalAddress, TEMPORAL_NAMESPACE: s.namespace, BASELINE_TASK_QUEUE: taskQueue };
+  const worker: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'baseline-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = createWriteStream(path.join(s.dir, 'baseline-worker.log'), { flags: 'a' });
+  worker.stdout?.pipe(out);
+  worker.stderr?.pipe(out);
+  const connection = await Connection.connect({ address: s.temporalAddress });
+  const client = new Client({ connection, namespace: s.namespace });
   try {
-    const ids: string[] = [];
-    await mapLimit(Array.from({ length: n }, (_, i) => i), 32, async (i) => {
-      const doc = { ...example, documentId: randomUUID(), encounter: { ...example.encounter, id: `bench-${i}-${randomUUID()}` } };
-      const start = Date.now();
-      const { workflowId } = await h.api.submit(doc);
-      submitted.set(workflowId, start);
-      ids.push(workflowId);
-    });
-    await mapLimit(ids, 200, async (id) => {
-      const result = (await h.temporal.workflow.getHandle(id).result()) as { status: string };
-      if (result.status !== 'DELIVERED') throw new Error(`${id} ended ${result.status}`);
-      const done = Date.now();
-      lastDone = Math.max(lastDone, done);
-      latencies.push(done - submitted.get(id)!);
-    });
-    const sample = ids.slice(0, 20);
-    let events = 0;
-    for (const id of sample) events += (await h.temporal.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
-    latencies.sort((a, b) => a - b);
-    return {
-      messages: n,
-      seconds: round((lastDone - t0) / 1000, 2),
-      messagesPerSecond: round(n / ((lastDone - t0) / 1000), 2),
-      latencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99) },
-      pollIntervalMs: pollMs,
-      peakRssMiB: round(mem.stop() / 2 ** 20),
-      historyEventsPerMessage: round(events / sample.length),
-      peerReceived: h.peerRecords().length,
-    };
-  } finally {
-    await h.stop();
-  }
-}
-
-async function runBaseline(s: Services, n: number) {
-  const taskQueue = `bench-baseline-${randomUUID()}`;
-  const client = new Client({ connection: await Connection.connect({ address: s.temporalAddress }), namespace: s.namespace });
-  const connection = await NativeConnection.connect({ address: s.temporalAddress });
-  const worker = await Worker.create({
-    connection,
-    namespace: s.namespace,
-    taskQueue,
-    workflowsPath: require.resolve('./baseline-workflows'),
-    activities: {
-      baselineBuild: async () => 'built',
-      baselineSend: async ({ workflowId }: { workflowId: string }) => {
-        // The "acks" arrive as signals from outside the workflow, as the poller's do.
-        setImmediate(() => {
-          const handle = client.workflow.getHandle(workflowId);
-          void handle.signal(baselineAckSignal, 'infrastructure').then(() => handle.signal(baselineAckSignal, 'business'));
-        });
-        return 'sent';
-      },
-    },
-  });
-  const mem = memorySampler();
-  const run = worker.run();
-  const latencies: number[] = [];
-  const t0 = Date.now();
-  let lastDone = t0;
-  try {
-    await mapLimit(Array.from({ length: n }, (_, i) => i), 32, async () => {
+    for (let i = 0; ; i++) {
+      const tq = await connection.workflowService.describeTaskQueue({ namespace: s.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
+      if ((tq.pollers ?? []).length > 0) break;
+      if (worker.exitCode !== null || i > 600) throw new Error('baseline worker did not start');
+      await sleep(200);
+    }
+    const sampler = new ProcSampler({ worker: () => worker.pid, ...servicePids(s) });
+    const started = new Map<string, number>();
+    const t0 = Date.now();
+    await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
       const id = `baseline-${randomUUID()}`;
-      const start = Date.now();
-      const handle = await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id] });
-      void handle.result().then(() => {
-        const done = Date.now();
-        lastDone = Math.max(lastDone, done);
-        latencies.push(done - start);
-      });
+      const at = Date.now();
+      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id] });
+      started.set(id, at);
     });
-    while (latencies.length < n) await new Promise((r) => setTimeout(r, 100));
-    latencies.sort((a, b) => a - b);
+    const submitSeconds = (Date.now() - t0) / 1000;
+    const q = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Completed'`;
+    const deadline = Date.now() + Math.max(600_000, n * 500);
+    while ((await client.workflow.count(q)).count < n) {
+      if (Date.now() > deadline) throw new Error('baseline did not complete in time');
+      await sleep(1000);
+    }
+    const procs = sampler.stop();
+    const latencies: number[] = [];
+    let lastClose = t0;
+    for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}'`, pageSize: 1000 })) {
+      const close = wf.closeTime?.getTime();
+      const start = started.get(wf.workflowId);
+      if (close === undefined || start === undefined) continue;
+      latencies.push(close - start);
+      lastClose = Math.max(lastClose, close);
+    }
+    const seconds = (lastClose - t0) / 1000;
+    const sample = [...started.keys()].slice(0, 10);
+    let events = 0;
+    for (const id of sample) events += (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
     return {
       messages: n,
-      seconds: round((lastDone - t0) / 1000, 2),
-      messagesPerSecond: round(n / ((lastDone - t0) / 1000), 2),
-      latencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99) },
-      peakRssMiB: round(mem.stop() / 2 ** 20),
+      submitSeconds: round(submitSeconds, 2),
+      seconds: round(seconds, 2),
+      messagesPerSecond: round(n / seconds, 2),
+      latencyMs: latencyStats(latencies),
+      historyEventsPerMessage: round(events / sample.length),
+      processes: procs,
     };
   } finally {
-    worker.shutdown();
-    await run;
+    worker.kill('SIGTERM');
+    await new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r)));
     await connection.close();
-    await client.connection.close();
   }
 }
 
-export async function runE2eBench(s: Services, opts: { count?: number; pollMs?: number } = {}): Promise<object> {
-  const n = opts.count ?? Number(process.env.BENCH_E2E_COUNT ?? 1000);
-  const pollMs = opts.pollMs ?? Number(process.env.BENCH_POLL_MS ?? 200);
-  // The harness reads the services from the same variables as the jest global setup provides.
-  process.env.ITK3_TEST_TEMPORAL_ADDRESS = s.temporalAddress;
-  process.env.ITK3_TEST_TEMPORAL_NAMESPACE = s.namespace;
-  process.env.ITK3_TEST_MESH_URL = s.meshUrl;
-  process.env.ITK3_TEST_MESH_SHARED_KEY = s.sharedKey;
-  process.env.ITK3_TEST_DIR = s.dir;
-  const baseline = await runBaseline(s, n);
-  const ours = await runOurs(s, n, pollMs);
+// ---------------------------------------------------------------------------------------------------
+// ITK3 Courier end to end
+
+async function historyBreakdown(client: Client, ids: string[], deliveredOnly: boolean) {
+  let total = 0;
+  const byType = new Map<string, number>();
+  for (const id of ids) {
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    total += events.length;
+    for (const e of events) {
+      let t = String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
+      const timeout = e.workflowTaskTimedOutEventAttributes?.timeoutType;
+      if (timeout) t += ` (${String(temporal.api.enums.v1.TimeoutType[timeout]).replace(/^TIMEOUT_TYPE_/, '')})`;
+      byType.set(t, (byType.get(t) ?? 0) + 1);
+    }
+  }
+  const per = (x: number): number => round(x / Math.max(ids.length, 1), 1);
   return {
-    baseline,
-    itk3Courier: ours,
-    throughputRatioToBaseline: round(ours.messagesPerSecond / baseline.messagesPerSecond, 3),
+    sampled: ids.length,
+    atDeliveredPoint: deliveredOnly,
+    eventsPerMessage: per(total),
+    byType: Object.fromEntries([...byType].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)])),
   };
+}
+
+/** Where the time between submission and DELIVERED goes, per message (p50/p95 of each stage). */
+function stageBreakdown(submitted: readonly Submitted[], checks: Map<string, DeliveryCheck>) {
+  const spans: Record<string, number[]> = {
+    'submit -> workflow started': [],
+    'started -> MESH send done (build + send activities)': [],
+    'sent -> infrastructure ack downloaded (peer + MESH + poll)': [],
+    'infrastructure ack downloaded -> recorded (routing + signal + workflow task)': [],
+    'infrastructure recorded -> business ack downloaded': [],
+    'business ack downloaded -> recorded (DELIVERED)': [],
+  };
+  const add = (k: string, a?: number, b?: number): void => void (a !== undefined && b !== undefined && spans[k]!.push(b - a));
+  for (const sub of submitted) {
+    const st = checks.get(sub.workflowId)?.stages;
+    if (!st) continue;
+    add('submit -> workflow started', sub.submittedAt, st.startedAt);
+    add('started -> MESH send done (build + send activities)', st.startedAt, st.sentAt);
+    add('sent -> infrastructure ack downloaded (peer + MESH + poll)', st.sentAt, st.infReceivedAt);
+    add('infrastructure ack downloaded -> recorded (routing + signal + workflow task)', st.infReceivedAt, st.infRecordedAt);
+    add('infrastructure recorded -> business ack downloaded', st.infRecordedAt, st.busReceivedAt);
+    add('business ack downloaded -> recorded (DELIVERED)', st.busReceivedAt, st.busRecordedAt);
+  }
+  return Object.fromEntries(Object.entries(spans).map(([k, v]) => [k, { p50: latencyStats(v).p50, p95: latencyStats(v).p95 }]));
+}
+
+/** Time of the visibility queries the inbox router makes per response, with the run's workflows in the store. */
+async function visibilityQueryCost(client: Client, s: Services) {
+  const queries = {
+    'Itk3MessageIds = <id> (routing, KeywordList)': () => `Itk3MessageIds = '${randomUUID()}' AND WorkflowType != 'inboundQuarantineWorkflow'`,
+    'MeshMessageId = <id> (reports)': () => `MeshMessageId = '${randomUUID().replace(/-/g, '')}' AND WorkflowType != 'inboundQuarantineWorkflow'`,
+    'SenderReference = <ref> (second key)': () => `SenderReference = 'none-${randomUUID()}' AND WorkflowType != 'inboundQuarantineWorkflow'`,
+  };
+  const rows = (await client.workflow.count()).count;
+  const out: Record<string, unknown> = { workflowsInStore: rows };
+  for (const [name, q] of Object.entries(queries)) {
+    const times: number[] = [];
+    const cpu0 = sampleProc(s.temporal.process.pid)?.cpuSeconds ?? 0;
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      for await (const _ of client.workflow.list({ query: q(), pageSize: 20 })) break;
+      times.push(performance.now() - t);
+    }
+    const cpu1 = sampleProc(s.temporal.process.pid)?.cpuSeconds ?? 0;
+    out[name] = { ...latencyStats(times.map((x) => round(x, 1))), serverCpuMsPerQuery: round(((cpu1 - cpu0) * 1000) / 20, 1) };
+  }
+  return out;
+}
+
+async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean }) {
+  const profDir = path.join(s.dir, `cpu-prof-${randomUUID().slice(0, 8)}`);
+  const system = await startCourierSystem({
+    services: s,
+    label: 'e2e',
+    pollInterval: `${opts.pollMs}ms`,
+    peerIntervalSeconds: opts.peerInterval,
+    ...(opts.cpuProf ? { workerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+  });
+  try {
+    const sampler = new ProcSampler({ worker: system.workerPid, api: system.apiPid, peer: system.peerPid, ...servicePids(s) });
+    const t0 = Date.now();
+    const submitted = await submitLoad(system, n, opts.concurrency, (k) => k % 500 === 0 && log(`submitted ${k}/${n}`));
+    const submitSeconds = (Date.now() - t0) / 1000;
+    log(`all ${n} submitted in ${round(submitSeconds)} s; waiting for DELIVERED`);
+    const reached = await waitForStatus(system, 'DELIVERED', n, Math.max(900_000, n * 600), (k) => log(`delivered ${k}/${n}`));
+    const procs = sampler.stop();
+    if (reached < n) log(`only ${reached}/${n} DELIVERED before the timeout`);
+    const { verdict, checks } = await verifyRun('e2e-bench', system, s, submitted);
+    const latencies: number[] = [];
+    let lastDelivered = t0;
+    for (const sub of submitted) {
+      const at = checks.get(sub.workflowId)?.deliveredAt;
+      if (at === undefined) continue;
+      latencies.push(at - sub.submittedAt);
+      lastDelivered = Math.max(lastDelivered, at);
+    }
+    const seconds = (lastDelivered - t0) / 1000;
+    const history = await historyBreakdown(system.client, submitted.slice(0, 20).map((x) => x.workflowId), true);
+    const stages = stageBreakdown(submitted, checks);
+    const visibility = await visibilityQueryCost(system.client, s);
+    let profile: object | undefined;
+    if (opts.cpuProf) {
+      await system.stopWorker('SIGTERM'); // the profile is written on a clean exit
+      const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+      profile = files.length ? { file: path.join(profDir, files[0]!), ...summariseCpuProfile(path.join(profDir, files[0]!), 25) } : { error: 'no profile written' };
+    }
+    const cpuPerMessage = Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)]));
+    return {
+      messages: n,
+      submitSeconds: round(submitSeconds, 2),
+      seconds: round(seconds, 2),
+      messagesPerSecond: round(n / seconds, 2),
+      latencyMs: latencyStats(latencies),
+      pollIntervalMs: opts.pollMs,
+      peerPollIntervalMs: opts.peerInterval * 1000,
+      workerPeakRssMiB: procs.worker?.peakRssMiB,
+      historyEvents: history,
+      stagesMs: stages,
+      visibilityQueryAfterRun: visibility,
+      processes: procs,
+      cpuMsPerMessage: cpuPerMessage,
+      verdict,
+      ...(profile ? { workerCpuProfile: profile } : {}),
+    };
+  } finally {
+    await system.stop();
+  }
+}
+
+export async function runE2eBench(s: Services, opts: { count?: number } = {}): Promise<object> {
+  const n = opts.count ?? envNum('BENCH_E2E_COUNT', 1000);
+  const pollMs = envNum('BENCH_POLL_MS', 200);
+  const peerInterval = envNum('BENCH_PEER_INTERVAL', 0.2);
+  const concurrency = envNum('BENCH_SUBMIT_CONCURRENCY', 32);
+  const cpuProf = process.env.BENCH_CPU_PROF === '1';
+  log(`e2e: baseline (before), ${n} workflows`);
+  const before = await runBaseline(s, n, concurrency);
+  log(`e2e: ITK3 Courier, ${n} messages`);
+  const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf });
+  log(`e2e: baseline (after), ${n} workflows`);
+  const after = await runBaseline(s, n, concurrency);
+  const baselineMps = (before.messagesPerSecond + after.messagesPerSecond) / 2;
+  return {
+    command: `BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''} npm run bench -- e2e`,
+    baselineBefore: before,
+    itk3Courier: ours,
+    baselineAfter: after,
+    throughputRatioToBaseline: round(ours.messagesPerSecond / baselineMps, 3),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Many deliveries waiting for acknowledgements at once (the GP practice is silent)
+
+/** The SDK's default maxCachedWorkflows for a worker started with the same node flags (worker-options.js). */
+function defaultMaxCachedWorkflows(nodeArgs: string[]): number {
+  const limit = Number(execFileSync(process.execPath, [...nodeArgs, '-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))']).toString());
+  return Math.max(Math.floor((Math.max(limit / 2 ** 20 - 200, 0) * 600) / 1024), 10);
+}
+
+function fileMiB(file: string): number {
+  let total = 0;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      total += statSync(f).size;
+    } catch {
+      // not there
+    }
+  }
+  return total / 2 ** 20;
+}
+
+export async function runWaitingBench(s: Services, opts: { count?: number } = {}): Promise<object> {
+  const n = opts.count ?? envNum('BENCH_WAITING_COUNT', 10_000);
+  const holdSeconds = envNum('BENCH_WAITING_HOLD_S', 60);
+  const concurrency = envNum('BENCH_SUBMIT_CONCURRENCY', 32);
+  const system = await startCourierSystem({ services: s, label: 'waiting', pollInterval: '2s', peerIntervalSeconds: false });
+  try {
+    await sleep(3000);
+    const sampler = new ProcSampler({ worker: system.workerPid, ...servicePids(s) }, 1000);
+    const idleRss = sampler.rssMiB('worker');
+    const dbBefore = fileMiB(s.dbFile);
+    const checkpoints: Array<{ waiting: number; submitted: number; workerRssMiB: number; elapsedS: number }> = [];
+    const t0 = Date.now();
+    let submittedSoFar = 0;
+    let lastCheckpoint = 0;
+    const step = Math.max(Math.floor(n / 10), 1);
+    const submitting = submitLoad(system, n, concurrency, (k) => (submittedSoFar = k));
+    let done = false;
+    void submitting.finally(() => (done = true));
+    while (!done) {
+      await sleep(2000);
+      if (submittedSoFar - lastCheckpoint >= step) {
+        lastCheckpoint = submittedSoFar;
+        const waiting = await countByStatus(system, 'AWAITING_INFRASTRUCTURE_ACK').catch(() => -1);
+        checkpoints.push({ waiting, submitted: submittedSoFar, workerRssMiB: round(sampler.rssMiB('worker')), elapsedS: round((Date.now() - t0) / 1000) });
+        log(`waiting: ${submittedSoFar}/${n} submitted, ${waiting} waiting, worker RSS ${round(sampler.rssMiB('worker'))} MiB`);
+      }
+    }
+    const submitted = await submitting;
+    const reached = await waitForStatus(system, 'AWAITING_INFRASTRUCTURE_ACK', n, 600_000);
+    const allWaitingRss = sampler.rssMiB('worker');
+    checkpoints.push({ waiting: reached, submitted: submitted.length, workerRssMiB: round(allWaitingRss), elapsedS: round((Date.now() - t0) / 1000) });
+    log(`waiting: all ${reached} waiting; holding ${holdSeconds} s`);
+    const hold: number[] = [];
+    for (let i = 0; i < holdSeconds; i += 5) {
+      await sleep(5000);
+      hold.push(round(sampler.rssMiB('worker')));
+    }
+    const procs = sampler.stop();
+    const cache = defaultMaxCachedWorkflows([]);
+    // Growth between the checkpoint nearest to a full cache and the end: memory per waiting message once the cache is full.
+    const afterCache = checkpoints.find((c) => c.waiting >= cache * 1.5) ?? checkpoints[0];
+    const last = checkpoints[checkpoints.length - 1]!;
+    const marginalKiB = afterCache && last.waiting > afterCache.waiting ? round(((last.workerRssMiB - afterCache.workerRssMiB) * 1024) / (last.waiting - afterCache.waiting), 2) : NaN;
+    const dbAfter = fileMiB(s.dbFile);
+    return {
+      command: `BENCH_WAITING_COUNT=${n} BENCH_WAITING_HOLD_S=${holdSeconds} npm run bench -- waiting`,
+      messages: n,
+      waiting: reached,
+      maxCachedWorkflows: { value: cache, how: 'SDK default for this heap limit (worker/worker.ts does not set it)' },
+      workerRssMiB: {
+        idle: round(idleRss),
+        allWaiting: round(allWaitingRss),
+        peak: procs.worker?.peakRssMiB,
+        duringHoldEvery5s: hold,
+      },
+      checkpoints,
+      memoryPerWaitingMessageKiB: {
+        average: round(((allWaitingRss - idleRss) * 1024) / n, 2),
+        marginalOnceCacheFull: marginalKiB,
+        between: afterCache ? `${afterCache.waiting} and ${last.waiting} waiting` : 'n/a',
+      },
+      temporalSqliteMiB: { before: round(dbBefore), after: round(dbAfter), perWaitingMessageKiB: round(((dbAfter - dbBefore) * 1024) / n, 2) },
+      processes: procs,
+      submitSeconds: round((Date.now() - t0) / 1000),
+    };
+  } finally {
+    await system.stop();
+  }
 }

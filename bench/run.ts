@@ -1,17 +1,19 @@
 /**
  * Benchmark runner. Each suite measures ITK3 Courier and a baseline in the same run and reports the
  * ratio, so numbers compare across machines. Suites needing services get a fresh Temporal dev server
- * and mesh-sandbox on free ports. Usage: npm run bench [-- suite ...]   (suites: itk3 mesh e2e)
+ * (SQLite file, WAL) and mesh-sandbox on free ports. Usage: npm run bench [-- suite ...]
+ * (suites: itk3 mesh e2e waiting; default all). Sizes: BENCH_E2E_COUNT, BENCH_WAITING_COUNT (bench/e2e-bench.ts).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, freePort, startMeshSandbox, startTemporal, type RunningService } from '../scripts/lib/services';
+import { REPO_ROOT } from '../scripts/lib/services';
+import { startServices, type Services } from './lib/courier-system';
 
 type Suite = (ctx: BenchContext) => Promise<object>;
 
 export interface BenchContext {
-  services(): Promise<{ temporalAddress: string; namespace: string; meshUrl: string; sharedKey: string; dir: string }>;
+  services(): Promise<Services>;
 }
 
 async function loadSuite(name: string): Promise<Suite | undefined> {
@@ -25,6 +27,8 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
       };
     case 'e2e':
       return async (ctx) => (await import('./e2e-bench')).runE2eBench(await ctx.services());
+    case 'waiting':
+      return async (ctx) => (await import('./e2e-bench')).runWaitingBench(await ctx.services());
     default:
       return undefined;
   }
@@ -32,19 +36,11 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
 
 async function main(): Promise<void> {
   const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  const names = requested.length > 0 ? requested : ['itk3', 'mesh', 'e2e'];
-  const running: RunningService[] = [];
-  let services: Awaited<ReturnType<BenchContext['services']>> | undefined;
+  const names = requested.length > 0 ? requested : ['itk3', 'mesh', 'e2e', 'waiting'];
+  let services: Services | undefined;
   const ctx: BenchContext = {
     async services() {
-      if (services) return services;
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'itk3-bench-'));
-      const [tp, mp] = [await freePort(), await freePort()];
-      const temporal = await startTemporal({ port: tp, namespace: 'courier-bench', retentionDays: 1, dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'temporal.log') });
-      running.push(temporal);
-      const mesh = await startMeshSandbox({ port: mp, sharedKey: 'TestKey', storeMode: 'memory', logFile: path.join(dir, 'mesh.log') });
-      running.push(mesh);
-      services = { temporalAddress: temporal.url, namespace: 'courier-bench', meshUrl: mesh.url, sharedKey: 'TestKey', dir };
+      services ??= await startServices(mkdtempSync(path.join(os.tmpdir(), 'itk3-bench-')), 'courier-bench');
       return services;
     },
   };
@@ -52,14 +48,14 @@ async function main(): Promise<void> {
   try {
     for (const name of names) {
       const suite = await loadSuite(name);
-      if (!suite) throw new Error(`unknown benchmark suite ${name} (known: itk3 mesh e2e)`);
+      if (!suite) throw new Error(`unknown benchmark suite ${name} (known: itk3 mesh e2e waiting)`);
       process.stdout.write(`\n== ${name}\n`);
       const result = await suite(ctx);
       results[name] = result;
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     }
   } finally {
-    for (const s of running.reverse()) await s.stop();
+    await services?.stop();
   }
   const out = path.join(REPO_ROOT, 'bench-results');
   mkdirSync(out, { recursive: true });

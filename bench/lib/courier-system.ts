@@ -1,0 +1,548 @@
+/**
+ * The whole of ITK3 Courier as separate processes, the way it runs in production: the worker
+ * (dist/worker/main.js) and the HTTP API (dist/client/api-main.js) as child processes configured by
+ * environment variables, plus the GP practice peer (NHS England's mesh-client). Used by the benchmarks
+ * (worker memory and CPU are measured from outside the process) and by the chaos scripts (the worker is
+ * killed with SIGKILL and started again; the Temporal dev server is restarted on the same SQLite file).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { courierDataConverter } from '../../codec/aes-gcm-codec';
+import { loadConfig } from '../../config/env';
+import type { DeliveryState, SubmissionInput } from '../../contracts';
+import { MeshClient } from '../../mesh';
+import { REPO_ROOT, VENV_BIN, freePort, startMeshSandbox, startTemporal, type RunningService } from '../../scripts/lib/services';
+import { stateQuery } from '../../workflows/definitions';
+
+export const COURIER_MAILBOX = 'X26ABC1';
+export const PRACTICE_MAILBOX = 'X26ABC2';
+const DIST = path.join(REPO_ROOT, 'dist');
+
+export interface ServicesInfo {
+  temporalAddress: string;
+  namespace: string;
+  meshUrl: string;
+  sharedKey: string;
+  dir: string;
+}
+
+/** A Temporal dev server (SQLite file in `dir`) and a mesh-sandbox (memory store) on free loopback ports. */
+export interface Services extends ServicesInfo {
+  temporal: RunningService;
+  mesh: RunningService;
+  temporalPort: number;
+  dbFile: string;
+  /** Stop the dev server (SIGTERM, or SIGKILL when `hard`) and start it again on the same port and file. */
+  restartTemporal(opts?: { hard?: boolean; downMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startServices(dir: string, namespace = 'courier-bench'): Promise<Services> {
+  mkdirSync(dir, { recursive: true });
+  const temporalPort = await freePort();
+  const meshPort = await freePort();
+  const dbFile = path.join(dir, 'temporal.sqlite');
+  const temporalOpts = { port: temporalPort, namespace, retentionDays: 1, dbFile, logFile: path.join(dir, 'temporal.log') };
+  const [temporal, mesh] = await Promise.all([
+    startTemporal(temporalOpts),
+    startMeshSandbox({ port: meshPort, sharedKey: 'TestKey', storeMode: 'memory', logFile: path.join(dir, 'mesh.log') }),
+  ]);
+  const services: Services = {
+    temporalAddress: temporal.url,
+    namespace,
+    meshUrl: mesh.url,
+    sharedKey: 'TestKey',
+    dir,
+    temporal,
+    mesh,
+    temporalPort,
+    dbFile,
+    async restartTemporal(opts = {}) {
+      const old = services.temporal;
+      if (opts.hard) {
+        const exited = new Promise<void>((resolve) => old.process.once('exit', () => resolve()));
+        old.process.kill('SIGKILL');
+        await exited;
+      } else {
+        await old.stop();
+      }
+      if (opts.downMs) await sleep(opts.downMs);
+      // The port may linger for a moment after the process has gone.
+      for (let i = 0; ; i++) {
+        try {
+          services.temporal = await startTemporal(temporalOpts);
+          return;
+        } catch (err) {
+          if (i >= 20) throw err;
+          await sleep(500);
+        }
+      }
+    },
+    async stop() {
+      await services.mesh.stop();
+      await services.temporal.stop();
+    },
+  };
+  return services;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface PeerRecord {
+  messageHeaderId?: string;
+  senderReference?: string;
+  documentId?: string;
+  meshMessageId: string;
+}
+
+export interface PeerSentRecord {
+  meshMessageId: string;
+  step: string;
+  code?: string | null;
+  bundleIdentifier?: string | null;
+}
+
+export interface SystemOptions {
+  services: ServicesInfo;
+  /** Where the worker reaches MESH (e.g. a fault proxy); default the sandbox itself. */
+  workerMeshUrl?: string;
+  /** MESH inbox poll interval of the worker (stated with every latency figure). */
+  pollInterval?: string;
+  /** GP practice peer poll interval in seconds; false = no peer (nobody answers: deliveries wait for acks). */
+  peerIntervalSeconds?: number | false;
+  /** Extra environment for the worker (and the API). */
+  env?: Record<string, string>;
+  /** Extra node flags for the worker (e.g. --cpu-prof). */
+  workerNodeArgs?: string[];
+  /** Label for directories and the task queue. */
+  label: string;
+}
+
+export interface CourierSystem {
+  env: Record<string, string>;
+  taskQueue: string;
+  apiUrl: string;
+  dir: string;
+  /** Temporal client with the payload codec (for queries and results). */
+  client: Client;
+  workerPid(): number | undefined;
+  apiPid(): number | undefined;
+  peerPid(): number | undefined;
+  /** Exits of the worker that nobody asked for (a crash). */
+  unexpectedWorkerExits: Array<{ code: number | null; signal: string | null; at: string }>;
+  workerStarts: number;
+  startWorker(): Promise<void>;
+  /** SIGKILL (default) or SIGTERM the worker and wait until it has gone. */
+  stopWorker(signal?: NodeJS.Signals): Promise<void>;
+  submit(doc: SubmissionInput): Promise<{ workflowId: string; status: number; tries: number }>;
+  peerRecords(): PeerRecord[];
+  peerSent(): PeerSentRecord[];
+  stop(): Promise<void>;
+}
+
+function child(name: string, cmd: string, args: string[], env: Record<string, string>, logFile: string): ChildProcess {
+  const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = createWriteStream(logFile, { flags: 'a' });
+  proc.stdout?.pipe(out);
+  proc.stderr?.pipe(out);
+  proc.on('error', (err) => process.stderr.write(`${name} failed to start: ${err.message}\n`));
+  return proc;
+}
+
+async function waitExit(proc: ChildProcess | undefined, signal: NodeJS.Signals, graceMs = 15_000): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill(signal);
+  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The environment both processes read (config/env.ts), with keys made for this run only. */
+function systemEnv(opts: SystemOptions, dir: string, taskQueue: string, apiPort: number, tokens: { submitter: string; operator: string }): Record<string, string> {
+  const s = opts.services;
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    ITK3_MODE: 'local',
+    TEMPORAL_ADDRESS: s.temporalAddress,
+    TEMPORAL_NAMESPACE: s.namespace,
+    ITK3_TASK_QUEUE: taskQueue,
+    MESH_URL: opts.workerMeshUrl ?? s.meshUrl,
+    MESH_SHARED_KEY: s.sharedKey,
+    MESH_MAILBOX_ID: COURIER_MAILBOX,
+    ITK3_RECIPIENT_MAILBOX: PRACTICE_MAILBOX,
+    MESH_POLL_INTERVAL: opts.pollInterval ?? '200ms',
+    STORE_DIR: path.join(dir, 'store'),
+    STORE_KEYS: `bench1:${randomBytes(32).toString('base64')}`,
+    ITK3_CODEC_KEYS: `codec1:${randomBytes(32).toString('base64')}`,
+    ITK3_API_TOKENS: `svc-bench:submitter:${tokens.submitter},ops-bench:operator:${tokens.operator}`,
+    ITK3_API_HOST: '127.0.0.1',
+    ITK3_API_PORT: String(apiPort),
+    // Long enough that no deadline fires during a run: a run measures delivery, not escalation.
+    ITK3_INF_ACK_TIMEOUT: '4h',
+    ITK3_BUS_ACK_TIMEOUT: '2d',
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
+}
+
+export async function startCourierSystem(opts: SystemOptions): Promise<CourierSystem> {
+  const dir = path.join(opts.services.dir, `${opts.label}-${randomUUID().slice(0, 8)}`);
+  mkdirSync(dir, { recursive: true });
+  const taskQueue = `${opts.label}-${randomUUID().slice(0, 8)}`;
+  const apiPort = await freePort();
+  const tokens = { submitter: randomBytes(24).toString('base64url'), operator: randomBytes(24).toString('base64url') };
+  const env = systemEnv(opts, dir, taskQueue, apiPort, tokens);
+  const config = loadConfig(env);
+  const connection = await Connection.connect({ address: opts.services.temporalAddress });
+  const client = new Client({ connection, namespace: opts.services.namespace, dataConverter: courierDataConverter(config.codecKeys) });
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+
+  let worker: ChildProcess | undefined;
+  const others: { api?: ChildProcess; peer?: ChildProcess } = {};
+  let stopping = false;
+  const unexpectedWorkerExits: CourierSystem['unexpectedWorkerExits'] = [];
+  const peerRecordFile = path.join(dir, 'peer-received.jsonl');
+  const peerSentFile = path.join(dir, 'peer-sent.jsonl');
+  const expectedExit = new WeakSet<ChildProcess>();
+
+  const system: CourierSystem = {
+    env,
+    taskQueue,
+    apiUrl,
+    dir,
+    client,
+    workerPid: () => (worker && worker.exitCode === null && worker.signalCode === null ? worker.pid : undefined),
+    apiPid: () => others.api?.pid,
+    peerPid: () => others.peer?.pid,
+    unexpectedWorkerExits,
+    workerStarts: 0,
+
+    async startWorker() {
+      system.workerStarts += 1;
+      const identity = `${opts.label}-worker-${system.workerStarts}`;
+      const proc = child('worker', process.execPath, [...(opts.workerNodeArgs ?? []), path.join(DIST, 'worker', 'main.js')], { ...env, ITK3_WORKER_IDENTITY: identity }, path.join(dir, 'worker.log'));
+      worker = proc;
+      proc.once('exit', (code, signal) => {
+        if (!stopping && !expectedExit.has(proc)) unexpectedWorkerExits.push({ code, signal, at: new Date().toISOString() });
+      });
+      // Ready when this worker (by identity) polls the task queue.
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        if (proc.exitCode !== null) throw new Error(`worker exited with code ${proc.exitCode} during start-up (see ${path.join(dir, 'worker.log')})`);
+        const tq = await connection.workflowService
+          .describeTaskQueue({ namespace: opts.services.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 })
+          .catch(() => undefined);
+        if ((tq?.pollers ?? []).some((p) => p.identity === identity)) return;
+        if (Date.now() > deadline) throw new Error('worker did not start polling within 120 s');
+        await sleep(200);
+      }
+    },
+
+    async stopWorker(signal = 'SIGKILL') {
+      if (!worker) return;
+      expectedExit.add(worker);
+      await waitExit(worker, signal);
+    },
+
+    async submit(doc) {
+      const body = JSON.stringify(doc);
+      // The same key on every try: a retry after a lost answer finds the workflow the first try started.
+      const key = `bench-${String(doc.documentId)}-v${String(doc.version ?? 1)}`;
+      const deadline = Date.now() + 300_000;
+      for (let tries = 1; ; tries++) {
+        let status = 0;
+        let text = '';
+        try {
+          const res = await fetch(`${apiUrl}/v1/documents`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.submitter}`, 'idempotency-key': key },
+            body,
+            signal: AbortSignal.timeout(30_000),
+          });
+          status = res.status;
+          text = await res.text();
+          if (status === 202) return { workflowId: (JSON.parse(text) as { workflowId: string }).workflowId, status, tries };
+          if (status < 500) throw new Error(`submission refused: HTTP ${status} ${text.slice(0, 300)}`);
+        } catch (err) {
+          if (status >= 400 && status < 500) throw err;
+        }
+        // 5xx or no answer (e.g. Temporal restarting): try again with the same key.
+        if (Date.now() > deadline) throw new Error(`submission not accepted within 300 s (last HTTP ${status} ${text.slice(0, 200)})`);
+        await sleep(Math.min(2000, 100 * tries));
+      }
+    },
+
+    peerRecords: () => readJsonl<PeerRecord>(peerRecordFile),
+    peerSent: () => readJsonl<PeerSentRecord>(peerSentFile),
+
+    async stop() {
+      stopping = true;
+      await waitExit(others.peer, 'SIGTERM');
+      await waitExit(others.api, 'SIGTERM');
+      await waitExit(worker, 'SIGTERM');
+      await connection.close();
+    },
+  };
+
+  await system.startWorker();
+  const api = child('api', process.execPath, [path.join(DIST, 'client', 'api-main.js')], env, path.join(dir, 'api.log'));
+  others.api = api;
+  const apiDeadline = Date.now() + 60_000;
+  while (!(await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false))) {
+    if (api.exitCode !== null) throw new Error(`API exited with code ${api.exitCode} (see ${path.join(dir, 'api.log')})`);
+    if (Date.now() > apiDeadline) throw new Error('API did not answer /health within 60 s');
+    await sleep(200);
+  }
+  if (opts.peerIntervalSeconds !== false) {
+    const scenarios = path.join(dir, 'scenarios.json');
+    writeFileSync(scenarios, '{}');
+    others.peer = child(
+      'gp-practice-peer',
+      path.join(VENV_BIN, 'python'),
+      [
+        path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'),
+        '--url', opts.services.meshUrl,
+        '--shared-key', opts.services.sharedKey,
+        '--mailbox', PRACTICE_MAILBOX,
+        '--scenarios', scenarios,
+        '--record', peerRecordFile,
+        '--sent-record', peerSentFile,
+        '--interval', String(opts.peerIntervalSeconds ?? 0.2),
+      ],
+      { PATH: env.PATH!, HOME: env.HOME! },
+      path.join(dir, 'peer.log'),
+    );
+  }
+  return system;
+}
+
+function readJsonl<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as T];
+      } catch {
+        return []; // a line being written at this moment
+      }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Load: synthetic submissions, submitted through the API
+
+let exampleCache: SubmissionInput | undefined;
+/** A synthetic submission (patient 999 000 0018, a test-range NHS number) with a fresh document id. */
+export function syntheticSubmission(i: number): SubmissionInput {
+  exampleCache ??= JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', 'consultation-report.json'), 'utf8')) as SubmissionInput;
+  const example = exampleCache;
+  return { ...example, documentId: randomUUID(), encounter: { ...example.encounter, id: `load-${i}-${randomUUID().slice(0, 8)}` } };
+}
+
+export async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T, index: number) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (i < items.length) {
+        const index = i++;
+        await fn(items[index]!, index);
+      }
+    }),
+  );
+}
+
+export interface Submitted {
+  workflowId: string;
+  documentId: string;
+  /** Epoch ms when the first try of the submission began. */
+  submittedAt: number;
+  tries: number;
+}
+
+/** Submits `count` synthetic documents through the API, `concurrency` at a time. */
+export async function submitLoad(system: CourierSystem, count: number, concurrency = 32, onEach?: (n: number) => void): Promise<Submitted[]> {
+  const out: Submitted[] = [];
+  await mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    async (i) => {
+      const doc = syntheticSubmission(i);
+      const submittedAt = Date.now();
+      const r = await system.submit(doc);
+      out.push({ workflowId: r.workflowId, documentId: String(doc.documentId), submittedAt, tries: r.tries });
+      onEach?.(out.length);
+    },
+  );
+  return out;
+}
+
+/** Count of deliveries of this system in one DeliveryStatus (visibility; eventually consistent). */
+export async function countByStatus(system: CourierSystem, status: string): Promise<number> {
+  const q = `TaskQueue = '${system.taskQueue}' AND WorkflowType = 'sendDocumentWorkflow' AND DeliveryStatus = '${status}'`;
+  return (await system.client.workflow.count(q)).count;
+}
+
+/** Waits until `count` deliveries report `status` in visibility, or the timeout passes. Returns the last count. */
+export async function waitForStatus(system: CourierSystem, status: string, count: number, timeoutMs: number, progress?: (n: number) => void): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let n = 0;
+  let lastReport = 0;
+  for (;;) {
+    n = await countByStatus(system, status).catch(() => n);
+    if (progress && Date.now() - lastReport > 5000) {
+      lastReport = Date.now();
+      progress(n);
+    }
+    if (n >= count || Date.now() > deadline) return n;
+    await sleep(1000);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Verification: final states, duplicates at the peer, lost acknowledgements
+
+export interface DeliveryCheck {
+  workflowId: string;
+  status?: string;
+  attempts?: number;
+  /** When the workflow recorded DELIVERED (workflow time, epoch ms). */
+  deliveredAt?: number;
+  /** Stage times of the current attempt (epoch ms): workflow start, MESH send done, each ack downloaded by the poller and recorded by the workflow. */
+  stages?: { startedAt?: number; sentAt?: number; infReceivedAt?: number; infRecordedAt?: number; busReceivedAt?: number; busRecordedAt?: number };
+  responseIds: string[];
+  infrastructureAck: boolean;
+  businessAck: boolean;
+  error?: string;
+}
+
+/** Queries every delivery's state (worker replays closed ones), `concurrency` at a time. */
+export async function checkDeliveries(system: CourierSystem, workflowIds: readonly string[], concurrency = 8): Promise<Map<string, DeliveryCheck>> {
+  const out = new Map<string, DeliveryCheck>();
+  await mapLimit(workflowIds, concurrency, async (workflowId) => {
+    let last: unknown;
+    for (let i = 0; i < 5; i++) {
+      try {
+        const state = (await system.client.workflow.getHandle(workflowId).query(stateQuery)) as DeliveryState;
+        const delivered = state.timeline.find((e) => e.kind === 'STATE' && e.detail.includes('-> DELIVERED'));
+        const responseIds = state.attempts.flatMap((a) => [a.infrastructureAck?.responseId, a.businessAck?.responseId].filter((x): x is string => !!x));
+        const current = state.attempts[state.currentAttempt - 1];
+        const at = (kind: string, prefix?: string): number | undefined => {
+          const e = state.timeline.find((x) => x.kind === kind && (!prefix || x.detail.startsWith(prefix)));
+          return e ? Date.parse(e.at) : undefined;
+        };
+        const ms = (iso?: string): number | undefined => (iso ? Date.parse(iso) : undefined);
+        const stages = {
+          startedAt: at('SUBMITTED'),
+          sentAt: ms(current?.sentAt),
+          infReceivedAt: ms(current?.infrastructureAck?.receivedAt),
+          infRecordedAt: at('RESPONSE', 'infrastructure '),
+          busReceivedAt: ms(current?.businessAck?.receivedAt),
+          busRecordedAt: at('RESPONSE', 'business '),
+        };
+        out.set(workflowId, {
+          stages,
+          workflowId,
+          status: state.status,
+          attempts: state.attempts.length,
+          ...(delivered ? { deliveredAt: Date.parse(delivered.at) } : {}),
+          responseIds,
+          infrastructureAck: !!current?.infrastructureAck,
+          businessAck: !!current?.businessAck,
+        });
+        return;
+      } catch (err) {
+        last = err;
+        await sleep(1000);
+      }
+    }
+    out.set(workflowId, { workflowId, responseIds: [], infrastructureAck: false, businessAck: false, error: String(last) });
+  });
+  return out;
+}
+
+/** Messages still waiting in a mailbox of the sandbox (read straight from the sandbox, not through a proxy). */
+export async function inboxCount(services: ServicesInfo, mailbox: string): Promise<number> {
+  const mesh = new MeshClient({ baseUrl: services.meshUrl, mailboxId: mailbox, password: 'password', sharedKey: services.sharedKey });
+  return (await mesh.listInbox()).length;
+}
+
+export async function quarantineCount(system: CourierSystem): Promise<number> {
+  return (await system.client.workflow.count(`TaskQueue = '${system.taskQueue}' AND WorkflowType = 'inboundQuarantineWorkflow'`)).count;
+}
+
+export interface RunVerdict {
+  name: string;
+  pass: boolean;
+  counts: Record<string, number>;
+  problems: string[];
+}
+
+/**
+ * The verdict every reliability script ends with: each submission in its expected final state, no
+ * document received twice by the peer, no acknowledgement the peer sent missing from its delivery,
+ * both inboxes empty, nothing quarantined, and the worker never crashed by itself.
+ */
+export async function verifyRun(name: string, system: CourierSystem, services: ServicesInfo, submitted: readonly Submitted[], extra: Record<string, number> = {}): Promise<{ verdict: RunVerdict; checks: Map<string, DeliveryCheck> }> {
+  const checks = await checkDeliveries(system, submitted.map((s) => s.workflowId));
+  const problems: string[] = [];
+  const byStatus = new Map<string, number>();
+  for (const c of checks.values()) byStatus.set(c.status ?? 'UNKNOWN', (byStatus.get(c.status ?? 'UNKNOWN') ?? 0) + 1);
+  const delivered = byStatus.get('DELIVERED') ?? 0;
+  const notDelivered = [...checks.values()].filter((c) => c.status !== 'DELIVERED');
+  if (notDelivered.length) problems.push(`${notDelivered.length} not DELIVERED: ${[...byStatus].map(([k, v]) => `${k}=${v}`).join(' ')} e.g. ${notDelivered.slice(0, 3).map((c) => c.workflowId).join(', ')}`);
+  const extraAttempts = [...checks.values()].filter((c) => (c.attempts ?? 0) > 1).length;
+  if (extraAttempts) problems.push(`${extraAttempts} deliveries needed more than one attempt`);
+
+  const ours = new Set(submitted.map((s) => s.documentId));
+  const received = system.peerRecords().filter((r) => r.documentId && ours.has(r.documentId));
+  const perDoc = new Map<string, number>();
+  for (const r of received) perDoc.set(r.documentId!, (perDoc.get(r.documentId!) ?? 0) + 1);
+  const duplicates = [...perDoc.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0);
+  const neverReceived = [...ours].filter((d) => !perDoc.has(d)).length;
+  if (duplicates) problems.push(`${duplicates} duplicate sends reached the peer (${[...perDoc].filter(([, n]) => n > 1).length} documents)`);
+  if (neverReceived) problems.push(`${neverReceived} documents never reached the peer`);
+
+  const sent = system.peerSent().filter((s) => s.bundleIdentifier);
+  const recorded = new Set([...checks.values()].flatMap((c) => c.responseIds));
+  const lostAcks = sent.filter((s) => !recorded.has(s.bundleIdentifier!)).length;
+  if (lostAcks) problems.push(`${lostAcks} acknowledgements the peer sent are recorded by no delivery`);
+  const missingAcks = [...checks.values()].filter((c) => c.status === 'DELIVERED' && (!c.infrastructureAck || !c.businessAck)).length;
+  if (missingAcks) problems.push(`${missingAcks} delivered without both acknowledgements recorded`);
+
+  const courierInbox = await inboxCount(services, COURIER_MAILBOX).catch(() => -1);
+  const practiceInbox = await inboxCount(services, PRACTICE_MAILBOX).catch(() => -1);
+  if (courierInbox !== 0) problems.push(`${courierInbox} messages left unacknowledged in ${COURIER_MAILBOX}`);
+  if (practiceInbox !== 0) problems.push(`${practiceInbox} messages left in ${PRACTICE_MAILBOX}`);
+  const quarantined = await quarantineCount(system).catch(() => -1);
+  if (quarantined !== 0) problems.push(`${quarantined} inbound messages quarantined`);
+  if (system.unexpectedWorkerExits.length) problems.push(`the worker crashed ${system.unexpectedWorkerExits.length} times by itself`);
+
+  const counts = {
+    submitted: submitted.length,
+    delivered,
+    duplicateSendsAtPeer: duplicates,
+    documentsNeverReceived: neverReceived,
+    acksSentByPeer: sent.length,
+    lostAcks,
+    deliveredWithoutBothAcks: missingAcks,
+    extraAttempts,
+    leftInCourierInbox: courierInbox,
+    leftInPracticeInbox: practiceInbox,
+    quarantined,
+    workerCrashes: system.unexpectedWorkerExits.length,
+    submissionRetries: submitted.reduce((a, s) => a + s.tries - 1, 0),
+    ...extra,
+  };
+  return { verdict: { name, pass: problems.length === 0, counts, problems }, checks };
+}
+
+export function verdictLine(v: RunVerdict): string {
+  return `VERDICT ${v.name}: ${v.pass ? 'PASS' : 'FAIL'} ${Object.entries(v.counts).map(([k, n]) => `${k}=${n}`).join(' ')}${v.problems.length ? `\n  problems: ${v.problems.join('; ')}` : ''}`;
+}
