@@ -13,6 +13,8 @@ export interface WorkerMetrics {
   registry: Registry;
   activityExecutions: Counter<'activity_type' | 'outcome' | 'worker_identity'>;
   lastInboxPoll: Gauge;
+  /** Escalation notifications by channel (log, webhook, email), kind and outcome (sent, failed). */
+  notifications: Counter<'channel' | 'kind' | 'outcome'>;
   /** Counts every activity execution and marks completed inbox polls. */
   interceptor(identity: string): ActivityInterceptorsFactory;
 }
@@ -30,6 +32,12 @@ export function createWorkerMetrics(now: () => number = Date.now): WorkerMetrics
     help: 'When this worker last completed a MESH inbox pass (Unix time)',
     registers: [registry],
   });
+  const notifications = new Counter({
+    name: 'itk3_escalation_notifications_total',
+    help: 'Escalation notifications by channel, kind (RAISED, REMINDER, RESOLVED) and outcome (sent, failed)',
+    labelNames: ['channel', 'kind', 'outcome'] as const,
+    registers: [registry],
+  });
   let lastPollMs: number | undefined;
   new Gauge({
     name: 'itk3_inbox_lag_seconds',
@@ -43,6 +51,7 @@ export function createWorkerMetrics(now: () => number = Date.now): WorkerMetrics
     registry,
     activityExecutions,
     lastInboxPoll,
+    notifications,
     interceptor: (identity) => (ctx) => ({
       inbound: {
         async execute(input, next) {

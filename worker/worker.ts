@@ -33,6 +33,7 @@ export interface CourierWorkerDeps {
 }
 
 export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Worker> {
+  const metrics = deps.metrics ?? createWorkerMetrics();
   const activities = createActivities({
     config: activityConfig(deps.config),
     store: deps.store,
@@ -40,12 +41,12 @@ export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Work
     temporal: deps.client,
     logger: deps.logger,
     notifiers: deps.notifiers ?? notifiersFromConfig(deps.config.env),
+    onNotified: (channel, kind, outcome) => metrics.notifications.inc({ channel, kind, outcome }),
     inboxes: createInboxClients(deps.config, deps.mesh),
     rematchDelaysMs: rematchDelays(deps.config),
     ...(deps.inboundHooks ? { inboundHooks: deps.inboundHooks } : {}),
   });
   const identity = deps.config.env.ITK3_WORKER_IDENTITY ?? `${process.pid}@${os.hostname()}`;
-  const metrics = deps.metrics ?? createWorkerMetrics();
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.env.TEMPORAL_NAMESPACE,

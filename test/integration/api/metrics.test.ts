@@ -63,6 +63,7 @@ describe('Prometheus metrics', () => {
     const built = executions.find((s) => s.labels.includes('activity_type="buildItk3Message"') && s.labels.includes('worker_identity="metrics-test-worker"') && s.labels.includes('outcome="completed"'));
     expect(built?.value).toBeGreaterThanOrEqual(2);
     expect(samples(worker, 'itk3_inbox_lag_seconds')[0]!.value).toBeLessThan(30);
+    expect(samples(worker, 'itk3_escalation_notifications_total').find((s) => s.labels.includes('channel="log"') && s.labels.includes('kind="RAISED"'))?.value).toBeGreaterThanOrEqual(1);
 
     const api = await (await fetch(`${h.apiUrl}/metrics`)).text();
     expect(samples(api, 'itk3_fleet_metrics_up')[0]?.value).toBe(1);
