@@ -1,0 +1,89 @@
+/**
+ * Mutual TLS for the API: with a CA configured, the API asks for client certificates, and a verified
+ * certificate's subject CN maps to a role (ITK3_API_CLIENT_CERT_ROLES). An unlisted CN, a certificate
+ * from another CA, or none at all is no credential. Certificates are made here with openssl.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { buildApi } from '../../../client/api';
+import { Authenticator } from '../../../client/auth';
+import { CourierApiError, CourierHttpClient } from '../../../client/http-client';
+import { activityConfig, createStore, defaultDeadlines } from '../../../worker/compose';
+import { startHarness, type Harness } from '../../helpers/courier-harness';
+
+jest.setTimeout(120_000);
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'itk3-mtls-'));
+const f = (name: string): string => path.join(dir, name);
+const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+
+function makeCa(name: string): void {
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.crt`), '-days', '2', '-subj', `/CN=${name}`);
+}
+function makeCert(name: string, ca: string, ext?: string): void {
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${name}`);
+  const extArgs = ext ? ['-extfile', f(`${name}.ext`)] : [];
+  if (ext) writeFileSync(f(`${name}.ext`), ext);
+  ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${ca}.crt`), '-CAkey', f(`${ca}.key`), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '2', ...extArgs);
+}
+
+describe('API over mutual TLS', () => {
+  let h: Harness;
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    makeCa('test-ca');
+    makeCa('other-ca');
+    makeCert('127.0.0.1', 'test-ca', 'subjectAltName=IP:127.0.0.1\n');
+    makeCert('oncall-console', 'test-ca');
+    makeCert('billing-system', 'test-ca');
+    makeCert('stranger', 'test-ca');
+    makeCert('impostor', 'other-ca');
+    h = await startHarness();
+    app = buildApi({
+      client: h.temporal,
+      logger: pino({ level: 'silent' }),
+      auth: new Authenticator([], new Map([['oncall-console', 'operator'], ['billing-system', 'submitter'], ['impostor', 'operator']])),
+      store: createStore(h.config),
+      activity: activityConfig(h.config),
+      deadlines: defaultDeadlines(h.config),
+      https: { key: readFileSync(f('127.0.0.1.key')), cert: readFileSync(f('127.0.0.1.crt')), ca: readFileSync(f('test-ca.crt')) },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `https://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await h?.stop();
+  });
+
+  function as(name?: string): CourierHttpClient {
+    const dispatcher = new Agent({
+      connect: { ca: readFileSync(f('test-ca.crt')), ...(name ? { cert: readFileSync(f(`${name}.crt`)), key: readFileSync(f(`${name}.key`)) } : {}) },
+    });
+    const fetchWith = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+    return new CourierHttpClient({ baseUrl: base, fetch: fetchWith });
+  }
+  const status = (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => (e instanceof CourierApiError ? e.status : `${String(e)}`));
+  const unknownId = `send-document-${randomUUID()}-v1`;
+
+  it('maps a verified certificate CN to its role', async () => {
+    expect(await status(as('oncall-console').status(unknownId))).toBe(404);
+    expect(await status(as('oncall-console').abandon(unknownId, { reason: 'r' }))).toBe(404);
+    expect(await status(as('billing-system').list())).toBe(200);
+    expect(await status(as('billing-system').abandon(unknownId, { reason: 'r' }))).toBe(403);
+  });
+
+  it('treats an unlisted CN, another CA or no certificate as no credential', async () => {
+    expect(await status(as('stranger').status(unknownId))).toBe(401);
+    expect(await status(as('impostor').status(unknownId))).toBe(401);
+    expect(await status(as().status(unknownId))).toBe(401);
+    expect((await as().openApi()).openapi).toBe('3.1.0');
+  });
+});
