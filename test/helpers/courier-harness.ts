@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -135,7 +135,9 @@ export async function startHarness(overrides: Record<string, string> = {}, optio
     temporal,
     setScenario(ref, codes) {
       scenarioMap[ref] = codes;
-      writeFileSync(scenarios, JSON.stringify(scenarioMap));
+      // Atomic replace: the peer re-reads this file on every pass and must never see it half written.
+      writeFileSync(`${scenarios}.tmp`, JSON.stringify(scenarioMap));
+      renameSync(`${scenarios}.tmp`, scenarios);
     },
     peerRecords() {
       if (!existsSync(record)) return [];
