@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import type {
@@ -176,8 +176,14 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivi
   return { activities, recorded };
 }
 
-export async function newWorker(env: TestWorkflowEnvironment, workflowBundle: WorkflowBundleWithSourceMap, activities: FakeActivities, taskQueue: string): Promise<Worker> {
-  return Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+export async function newWorker(
+  env: TestWorkflowEnvironment,
+  workflowBundle: WorkflowBundleWithSourceMap,
+  activities: FakeActivities,
+  taskQueue: string,
+  options: Partial<WorkerOptions> = {},
+): Promise<Worker> {
+  return Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities, ...options });
 }
 
 /** Polls `probe` (a query) until it returns a value. Real time: the workflow needs a task or two. */
@@ -198,6 +204,8 @@ export async function until<T>(probe: () => Promise<T | undefined>, what: string
 
 export interface Flow {
   handle: WorkflowHandle<typeof sendDocumentWorkflow>;
+  /** Run id of the first run (the handle itself follows continue-as-new to the latest run). */
+  firstExecutionRunId?: string;
   input: SendDocumentInput;
   recorded: Recorded;
   taskQueue: string;
@@ -228,7 +236,7 @@ export async function runFlow(
   const worker = await newWorker(env, workflowBundle, activities, taskQueue);
   await worker.runUntil(async () => {
     const handle = await env.client.workflow.start(sendDocumentWorkflow, { workflowId: workflowIdOf(input), taskQueue, args: [input] });
-    const flow = flowFor(handle, input, recorded, taskQueue);
+    const flow = { ...flowFor(handle, input, recorded, taskQueue), firstExecutionRunId: handle.firstExecutionRunId };
     try {
       await body(flow);
     } finally {

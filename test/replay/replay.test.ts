@@ -1,0 +1,58 @@
+/**
+ * Replay guard: every history recorded from real runs (test/replay/histories, see
+ * record-histories.test.ts) must replay against the current workflow code without a determinism error.
+ * A change that fails here would break deliveries already in flight: make it with `patched()` instead,
+ * or drain the old runs first. The last test proves the guard works: a deliberately changed workflow
+ * (changed-workflow.ts) must fail replay of the same histories.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundle, installQuietRuntime, WORKFLOWS_PATH } from '../workflows/support';
+import { historyFromJSON } from './history-json';
+
+jest.setTimeout(120_000);
+
+const DIR = path.join(__dirname, 'histories');
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const load = (file: string) => ({ workflowId: file.replace(/\.json$/, ''), history: historyFromJSON(readFileSync(path.join(DIR, file), 'utf8')) });
+
+let current: WorkflowBundleWithSourceMap;
+let changed: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  installQuietRuntime();
+  [current, changed] = await Promise.all([bundle(WORKFLOWS_PATH), bundle(path.join(__dirname, 'changed-workflow.ts'))]);
+});
+
+describe('replay of recorded delivery histories', () => {
+  it('has the recorded main paths', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'delivered.json',
+        'late-ack-after-escalation.json',
+        'correction-then-delivered.json',
+        'business-rejection-override-resend.json',
+        'mesh-non-delivery-abandoned.json',
+        'replacement-voided-original.json',
+        'replacement-voided-replacement.json',
+        'continued-as-new-first-run.json',
+        'continued-as-new-last-run.json',
+      ]),
+    );
+  });
+
+  it.each(files)('replays %s against the current workflow code', async (file) => {
+    const { workflowId, history } = load(file);
+    await Worker.runReplayHistory({ workflowBundle: current, replayName: 'current' }, history, workflowId);
+  });
+
+  it('fails with a determinism error against a deliberately changed workflow', async () => {
+    const results: { workflowId: string; error?: string }[] = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle: changed, replayName: 'changed' }, files.map(load))) {
+      results.push({ workflowId: r.workflowId, ...(r.error ? { error: r.error.name } : {}) });
+    }
+    expect(results).toHaveLength(files.length);
+    for (const r of results) expect(r).toEqual({ workflowId: r.workflowId, error: 'DeterminismViolationError' });
+  });
+});
