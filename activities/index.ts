@@ -4,7 +4,7 @@
  * dependencies and workflows import only its type (STYLE.md §3).
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import {
@@ -128,7 +128,11 @@ export function createActivities(deps: ActivityDeps) {
     async sendMeshMessage(input: SendMeshMessageInput): Promise<SendMeshMessageResult> {
       return atEdge(async () => {
         const stored = JSON.parse((await deps.store.get(input.messageRef)).toString('utf8')) as StoredMessage;
+        // A retry may follow a first try that reached MESH (e.g. the worker died before reporting it): look
+        // the message up by its unique file name before posting again (found by the kill -9 chaos run, issue 8).
+        const { attempt, scheduledTimestampMs } = Context.current().info;
         const { messageId } = await deps.mesh.sendMessage({
+          ...(attempt > 1 ? { lookupBeforeSend: { sentAfter: new Date(scheduledTimestampMs) } } : {}),
           to: stored.mesh.to,
           workflowId: stored.mesh.workflowId,
           body: stored.xml,
