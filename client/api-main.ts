@@ -1,6 +1,7 @@
 /** API process: config -> logger -> Temporal client (with the payload codec) -> HTTP server. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DeadlineConfigError, loadDeadlinePolicy } from '../config/deadlines';
 import { ConfigError, loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { activityConfig, createStore, createTemporalClient, defaultDeadlines } from '../worker/compose';
@@ -11,10 +12,14 @@ import { IdempotencyStore } from './idempotency';
 
 async function main(): Promise<void> {
   let config;
+  let deadlinePolicy;
   try {
     config = loadConfig();
+    // Reminder interval, replacement and decision windows, per-recipient overrides (config/deadlines.ts);
+    // an empty value means unset, as in loadConfig.
+    deadlinePolicy = loadDeadlinePolicy(defaultDeadlines(config), Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof DeadlineConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
     }
@@ -34,6 +39,7 @@ async function main(): Promise<void> {
     idempotency: new IdempotencyStore(path.join(path.resolve(env.STORE_DIR), 'idempotency')),
     activity: activityConfig(config),
     deadlines: defaultDeadlines(config),
+    deadlinePolicy,
     metrics: () => fleet.metrics(),
     ...(env.ITK3_API_TLS_CERT && env.ITK3_API_TLS_KEY
       ? { https: { cert: readFileSync(env.ITK3_API_TLS_CERT), key: readFileSync(env.ITK3_API_TLS_KEY), ...(env.ITK3_API_TLS_CA ? { ca: readFileSync(env.ITK3_API_TLS_CA) } : {}) } }
