@@ -22,6 +22,21 @@ export function isValidNhsNumber(value: string): boolean {
   return check === Number(value[9]);
 }
 
+/**
+ * Base64 check by a linear scan: a regular expression over a multi-megabyte attachment can exhaust
+ * the regex engine's stack and turn a 400 into a 500.
+ */
+export function isBase64(value: string): boolean {
+  if (value.length === 0 || value.length % 4 !== 0) return false;
+  const pad = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
+  for (let i = 0; i < value.length - pad; i++) {
+    const c = value.charCodeAt(i);
+    const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 const isoDateTime = z.iso.datetime({ offset: true });
 const safeText = (max: number) =>
@@ -84,7 +99,7 @@ export const AttachmentSchema = z.object({
     'image/png',
   ]),
   title: safeText(200).optional(),
-  dataBase64: z.string().min(1).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64'),
+  dataBase64: z.string().min(1).refine(isBase64, 'must be base64 (RFC 4648, padded)'),
 });
 
 /** A SNOMED CT coding (code and display), e.g. a 2.x document type or care setting. */
