@@ -8,11 +8,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { ConsultationContentInput, ConsultationView } from '../../contracts/consultation';
 import { ConsultationHttpClient } from '../../client/consultation-client';
 import { eventually, startHarness, type Harness, type PeerRecord } from '../helpers/courier-harness';
 
 jest.setTimeout(180_000);
+const execFileAsync = promisify(execFile);
 
 const WINDOW = '5s';
 const example = JSON.parse(readFileSync(path.join(__dirname, '../../examples/consultation-report.json'), 'utf8')) as ConsultationContentInput & { documentId?: string; version?: number };
@@ -89,6 +92,25 @@ describe('consultation lifecycle end to end', () => {
     expect(sent).toMatchObject({ senderOds: ods, recipientOds: example.recipient.odsCode, executionStatus: 'RUNNING' });
     const described = await h.temporal.workflow.getHandle(v2.workflowId).describe();
     expect(JSON.stringify(described.typedSearchAttributes)).not.toContain(example.patient.nhsNumber);
+
+    // The operator CLI shows the same story (asynchronously: the API runs in this process).
+    const cli = await execFileAsync(process.execPath, [
+      '-r',
+      path.join(__dirname, '../integration/api/swc-register.js'),
+      path.join(__dirname, '../../client/cli.ts'),
+      '--api',
+      h.apiUrl,
+      '--token',
+      h.tokens.submitter,
+      'consultation',
+      'show',
+      ods,
+      consultationId,
+    ]);
+    expect(cli.stdout).toContain(`${documentId} v1  DELIVERED`);
+    expect(cli.stdout).toContain(`${documentId} v2  DELIVERED`);
+    expect(cli.stdout).toContain('replaces v1');
+    expect(cli.stdout).not.toContain(example.patient.nhsNumber);
   });
 
   it('lists a consultation as waiting to send, sends nothing once it is deleted, and refuses later events', async () => {
