@@ -50,6 +50,7 @@ import {
   MeshMessageIdKey,
   RecipientOdsKey,
   SenderOdsKey,
+  SenderReferenceKey,
   WaitingForKey,
 } from '../contracts/search-attributes';
 import { deliveryWorkflowId } from '../contracts/ids';
@@ -661,6 +662,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       const workflowId = deliveryWorkflowId(state.documentId, version);
       const recipientOds = check.recipientOds ?? state.recipientOds;
       const senderOds = check.senderOds ?? state.senderOds;
+      // The replacement keeps the SenderReference (the encounter id the API set at start): the inbound
+      // router's second correlation key (reference/itk3.md §4.5).
+      const senderReference = workflowInfo().typedSearchAttributes.get(SenderReferenceKey);
       try {
         await startChild(sendDocumentWorkflow, {
           workflowId,
@@ -683,6 +687,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
             { key: DeliveryStatusKey, value: 'SENDING' },
             { key: RecipientOdsKey, value: recipientOds },
             { key: SenderOdsKey, value: senderOds },
+            ...(senderReference ? [{ key: SenderReferenceKey, value: senderReference }] : []),
           ],
         });
       } catch (err) {

@@ -5,6 +5,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { deliveryWorkflowId } from '../../contracts/ids';
+import { SenderReferenceKey } from '../../contracts/search-attributes';
 import { abandonUpdate, changeDeadlinesUpdate, replaceUpdate, stateQuery } from '../../workflows/definitions';
 import type { sendDocumentWorkflow } from '../../workflows/send-document';
 import { bundle, contentRef, createTimeSkippingEnv, escalationKinds, flowFor, kinds, refusalOf, runFlow } from './support';
@@ -58,7 +59,7 @@ describe('abandon', () => {
 describe('replace', () => {
   it('replaces a delivered document with version + 1 as a child delivery, and closes once the replacement is delivered', async () => {
     const replacementRef = contentRef('submission/replacement');
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(env, workflowBundle, { senderReference: 'enc-2026-000042' }, async (f) => {
       await f.respond('30001', 1);
       await f.waitFor((x) => x.status === 'DELIVERED', 'DELIVERED');
       const answer = await f.handle.executeUpdate(replaceUpdate, { args: [{ actor: 'dr.patel', reason: 'medication list corrected', submissionRef: replacementRef }] });
@@ -67,6 +68,8 @@ describe('replace', () => {
 
       const child = flowFor(env.client.workflow.getHandle<typeof sendDocumentWorkflow>(childId), { ...f.input, version: 2 }, f.recorded, f.taskQueue);
       const c = await child.waitFor((x) => !!x.attempts[0]?.sentAt, 'replacement sent');
+      // The replacement stays findable by the SenderReference the original was started with.
+      expect((await child.handle.describe()).typedSearchAttributes.get(SenderReferenceKey)).toBe('enc-2026-000042');
       expect(c).toMatchObject({ version: 2, replaces: { documentId: f.input.documentId, version: 1, workflowId: f.handle.workflowId }, submissionRef: replacementRef });
 
       // A second replacement of the same version is refused while one is under way.

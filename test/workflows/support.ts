@@ -24,7 +24,7 @@ import type {
   SendDocumentInput,
 } from '../../contracts';
 import { deliveryWorkflowId } from '../../contracts/ids';
-import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES, SenderReferenceKey } from '../../contracts/search-attributes';
 import { classifyResponseCode } from '../../itk3';
 import { itk3ResponseSignal, stateQuery } from '../../workflows/definitions';
 import { sendDocumentWorkflow } from '../../workflows/send-document';
@@ -220,6 +220,8 @@ export interface Flow {
 
 export interface FlowOptions extends FakeOptions {
   input?: Partial<SendDocumentInput>;
+  /** Set the SenderReference search attribute at start, as the API does. */
+  senderReference?: string;
   taskQueue?: string;
 }
 
@@ -235,7 +237,12 @@ export async function runFlow(
   const input = sendInput(opts.input);
   const worker = await newWorker(env, workflowBundle, activities, taskQueue);
   await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(sendDocumentWorkflow, { workflowId: workflowIdOf(input), taskQueue, args: [input] });
+    const handle = await env.client.workflow.start(sendDocumentWorkflow, {
+      workflowId: workflowIdOf(input),
+      taskQueue,
+      args: [input],
+      ...(opts.senderReference ? { typedSearchAttributes: [{ key: SenderReferenceKey, value: opts.senderReference }] } : {}),
+    });
     const flow = { ...flowFor(handle, input, recorded, taskQueue), firstExecutionRunId: handle.firstExecutionRunId };
     try {
       await body(flow);
