@@ -113,6 +113,29 @@ describe('consultation lifecycle end to end', () => {
     expect(cli.stdout).not.toContain(example.patient.nhsNumber);
   });
 
+  it('voids both versions when the practice cannot process the replacement (20014), through the real delivery workflow', async () => {
+    const consultationId = `cons-${randomUUID()}`;
+    const encounterId = `enc-${randomUUID()}`;
+    const ods = example.sender.odsCode;
+    await api.event(ods, consultationId, { type: 'saved', content: content(encounterId, 'Original synthetic consultation.') });
+    await api.event(ods, consultationId, { type: 'finalised' });
+    const v1 = await viewWhen(ods, consultationId, (v) => v.versions[0]?.outcome === 'DELIVERED', 'version 1 DELIVERED');
+    const documentId = v1.versions[0]!.documentId;
+
+    h.setScenario(encounterId, ['20014']); // the practice cannot process the replacement
+    await api.event(ods, consultationId, { type: 'saved', content: content(encounterId, 'Amended synthetic consultation.') });
+    await api.event(ods, consultationId, { type: 'finalised' });
+    const voided = await viewWhen(ods, consultationId, (v) => v.versions[1]?.outcome !== undefined, 'the outcome of version 2');
+    expect(voided.versions.map((x) => [x.version, x.voided])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
+    expect(voided.versions[1]).toMatchObject({ documentId, replaces: { documentId, version: 1 }, finalCode: '20014' });
+    expect(voided.status).toBe('NOT_DELIVERED');
+    expect(voided.escalations).toEqual([expect.objectContaining({ code: '20014', documentId, version: 2 })]);
+    expect(received(encounterId).map((r) => r.version)).toEqual(['1', '2']);
+  });
+
   it('lists a consultation as waiting to send, sends nothing once it is deleted, and refuses later events', async () => {
     const consultationId = `cons-${randomUUID()}`;
     const encounterId = `enc-${randomUUID()}`;
