@@ -1,4 +1,4 @@
-import { CourierError, ErrorType, type Issue } from '../contracts/errors';
+import { CourierError, type ErrorType, type Issue } from '../contracts/errors';
 
 /** The MESH subset of the error catalogue (contracts/errors.ts). */
 export type MeshErrorType =

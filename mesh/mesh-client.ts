@@ -484,18 +484,21 @@ export class MeshClient {
       });
     }
     const total = parsed.totalChunks;
-    const self = this;
+    // An arrow cannot be a generator: bind the client's methods the generator needs.
+    const withRetry = this.withRetry.bind(this);
+    const exchange = this.exchange.bind(this);
+    const chunkPath = (k: number): string => this.mailboxPath(`/inbox/${encodeURIComponent(id)}/${k}`);
     async function* chunks(): AsyncGenerator<Buffer> {
       let res: WireResponse | undefined = first;
       try {
         yield* readBody(res, 'downloadMessage', id);
         res = undefined;
         for (let k = 2; k <= total; k += 1) {
-          res = await self.withRetry('downloadMessage', () =>
-            self.exchange({
+          res = await withRetry('downloadMessage', () =>
+            exchange({
               op: 'downloadMessage',
               method: 'GET',
-              path: self.mailboxPath(`/inbox/${encodeURIComponent(id)}/${k}`),
+              path: chunkPath(k),
               ok: k === total ? [200] : [206, 200],
               messageId: id,
               headers: acceptEncoding,

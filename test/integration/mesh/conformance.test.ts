@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { ErrorType } from '../../../contracts/errors';
-import { MeshError } from '../../../mesh';
+import { type MeshError } from '../../../mesh';
 import { COURIER, GP, RECEIVER, admin, meshClient, uniqueFileName, uniqueWorkflow } from './helpers';
 
 jest.setTimeout(60_000);

@@ -9,7 +9,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ErrorType } from '../../../contracts/errors';
-import { MeshClient, MeshError, createMeshDispatcher, type MeshTransportOptions } from '../../../mesh';
+import { MeshClient, type MeshError, createMeshDispatcher, type MeshTransportOptions } from '../../../mesh';
 import { freePort } from '../../../scripts/lib/services';
 import { testServices } from '../../helpers/services';
 import { COURIER, RECEIVER, uniqueWorkflow } from './helpers';

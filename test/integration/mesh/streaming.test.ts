@@ -86,7 +86,7 @@ describe('large messages', () => {
     expect(hash.digest('hex')).toBe(digest);
     await receiver.acknowledgeMessage(sent.messageId);
 
-    // eslint-disable-next-line no-console
+     
     console.log(`size ${size / MB} MiB compress=${compress}: RSS growth send ${(sendGrowth / MB).toFixed(1)} MiB, receive ${(receiveGrowth / MB).toFixed(1)} MiB`);
     expect(sendGrowth).toBeLessThan(bound);
     expect(receiveGrowth).toBeLessThan(bound);

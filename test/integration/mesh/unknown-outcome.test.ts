@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorType } from '../../../contracts/errors';
-import { MeshError } from '../../../mesh';
+import { type MeshError } from '../../../mesh';
 import { testServices } from '../../helpers/services';
 import { startFaultProxy, type FaultProxy, type FaultRule } from './fault-proxy';
 import { COURIER, RECEIVER, inboxIdsWithFileName, meshClient, uniqueFileName, uniqueWorkflow } from './helpers';

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { ErrorType } from '../../../contracts/errors';
-import { MESH_ACCEPT, MeshClient, MeshError, buildAuthorizationHeader, type MeshClientOptions } from '../../../mesh';
+import { MESH_ACCEPT, MeshClient, type MeshError, buildAuthorizationHeader, type MeshClientOptions } from '../../../mesh';
 import { fakeFetch, json, networkError, type Route } from './fake-mesh';
 
 const NOW = new Date(Date.UTC(2026, 5, 1, 12, 0, 0));

@@ -16,7 +16,7 @@ describe('undici transport', () => {
       req.on('data', (d: Buffer) => parts.push(d));
       req.on('end', () => {
         received.push({ headers: req.headers, body: Buffer.concat(parts) });
-        switch (req.url) {
+        switch (req.url ?? '') {
           case '/gzip':
             res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(payload));
             break;
