@@ -6,12 +6,23 @@ Document messages from the practice mailbox and answer each with ITK3 Responses 
 by default an infrastructure ack 20013 and then a business ack 30001.
 
 Behaviour per message is chosen by a scenarios file (JSON, re-read on every pass) mapping the ITK3
-SenderReference (the encounter id) to a list of response codes to send, in order, e.g.
+SenderReference (the encounter id) to a list of steps, done in order, e.g.
   {"enc-1": ["20013", "30001"], "enc-2": [], "enc-3": ["20009"]}
 An empty list means "stay silent". Messages with no entry get the default ["20013", "30001"].
+Steps:
+  "NNNNN"              send an ITK3 Response with that code (any five digits, known or not)
+  "delay:S"            send the following steps S seconds later (late acknowledgements); other
+                       messages are answered meanwhile
+  "dup"                send the previous response again, byte for byte (same Bundle identifier)
+  "malformed"          send XML that is not well formed on the ACK workflow
+  "unreadable:NNNNN"   response.identifier UNREADABLE-IN-ORIGINAL-MESSAGE, SenderReference None (10009)
+  "unknown-id:NNNNN"   response.identifier a random id, SenderReference echoed (second correlation key)
+  "workflow:NAME"      send the following steps on MESH workflow NAME instead of <workflow>_ACK
+Out of order is just order: ["30001", "20013"] sends the business ack first.
 
 Every received message is recorded as one JSON line in --record (document id, ITK3 message id,
-SenderReference, MESH message id), so tests and benchmarks can count what really arrived.
+SenderReference, MESH message id), so tests and benchmarks can count what really arrived; with
+--sent-record every response sent is recorded too (its MESH message id, step, code, Bundle identifier).
 """
 import argparse
 import json
@@ -35,7 +46,11 @@ DISPLAY = {
     "20007": "Duplicate Message received", "20008": "Duplicate Document received",
     "20009": "Payload validation failure", "20014": "Unable to Process Replacement Document",
     "20015": "Message too large", "10009": "Unreadable message received",
+    "10001": "Handling Specification Error", "20002": "Unrecognised Recipient Organisation",
 }
+UNREADABLE = "UNREADABLE-IN-ORIGINAL-MESSAGE"
+MALFORMED = b'<Bundle xmlns="http://hl7.org/fhir"><id value="broken"/><type value="message"/><entry><resource><MessageHeader>'
+
 POSITIVE = {"20013", "30001", "30004"}
 
 
@@ -67,10 +82,11 @@ def read_message(xml_bytes):
     return info
 
 
-def response_xml(code, responds_to, sender_reference, practice_mailbox, practice_ods):
+def response_xml(code, responds_to, sender_reference, practice_mailbox, practice_ods, bundle_id=None):
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     positive = code in POSITIVE
-    bundle_id, header_id, org_id, oo_id = (str(uuid.uuid4()) for _ in range(4))
+    header_id, org_id, oo_id = (str(uuid.uuid4()) for _ in range(3))
+    bundle_id = bundle_id or str(uuid.uuid4())
     severity, issue = ("information", "informational") if positive else ("fatal", "processing")
     return f"""<Bundle xmlns="http://hl7.org/fhir">
   <id value="{bundle_id}"/>
@@ -139,38 +155,95 @@ def load_scenarios(path):
         return json.load(f)
 
 
-def process_inbox(client, args):
-    handled = 0
-    scenarios = load_scenarios(args.scenarios)
-    for mesh_id in client.iterate_message_ids():
-        msg = client.retrieve_message(mesh_id)
-        if msg.message_type == "REPORT":
-            msg.acknowledge()
-            continue
-        body = msg.read()
-        try:
-            info = read_message(body)
-        except Exception as exc:  # an unreadable message still gets an answer (ITK3 10009 default)
-            info = {"messageHeaderId": "UNREADABLE-IN-ORIGINAL-MESSAGE", "error": str(exc)}
-        info["meshMessageId"] = mesh_id
-        info["workflowId"] = msg.workflow_id
-        if args.record:
-            with open(args.record, "a", encoding="utf-8") as f:
-                f.write(json.dumps(info) + "\n")
-        codes = scenarios.get(info.get("senderReference") or "", DEFAULT_CODES)
+class Peer:
+    """Answers Send Document messages; steps after a delay wait in `pending` while others are served."""
+
+    def __init__(self, client, args):
+        self.client = client
+        self.args = args
+        self.pending = []  # (due monotonic time, callable)
+
+    def send(self, reply_to, workflow_id, body, step, code=None, bundle_id=None, sender_reference=None):
+        mesh_id = self.client.send_message(
+            reply_to,
+            body,
+            workflow_id=workflow_id,
+            local_id=self.args.ods,
+            subject=f"ITK3 Response {code or step}",
+            filename=f"{uuid.uuid4()}.xml",
+        )
+        if self.args.sent_record:
+            with open(self.args.sent_record, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"meshMessageId": mesh_id, "step": step, "code": code, "bundleIdentifier": bundle_id, "workflowId": workflow_id, "senderReference": sender_reference}) + "\n")
+
+    def plan(self, info, msg, steps):
+        """Turn steps into sends, now or later."""
         reply_to = info.get("sourceEndpoint") or msg.sender
-        for code in codes:
-            client.send_message(
-                reply_to,
-                response_xml(code, info["messageHeaderId"], info.get("senderReference") or "None", args.mailbox, args.ods),
-                workflow_id=f"{msg.workflow_id}_ACK",
-                local_id=args.ods,
-                subject=f"ITK3 Response {code}",
-                filename=f"{uuid.uuid4()}.xml",
-            )
-        msg.acknowledge()
-        handled += 1
-    return handled
+        workflow_id = f"{msg.workflow_id}_ACK"
+        sender_reference = info.get("senderReference") or "None"
+        record_ref = info.get("senderReference")
+        due = time.monotonic()
+        last = None
+        for step in steps:
+            step = str(step)
+            if step.startswith("delay:"):
+                due += float(step.split(":", 1)[1])
+                continue
+            if step.startswith("workflow:"):
+                workflow_id = step.split(":", 1)[1]
+                continue
+            if step == "dup":
+                if last is None:
+                    continue
+                body, code, bundle_id = last
+                send = (reply_to, workflow_id, body, "dup", code, bundle_id, record_ref)
+            elif step == "malformed":
+                send = (reply_to, workflow_id, MALFORMED, "malformed", None, None, record_ref)
+            else:
+                kind, _, code = step.rpartition(":")
+                responds_to, ref = info["messageHeaderId"], sender_reference
+                if kind == "unreadable":
+                    responds_to, ref = UNREADABLE, "None"
+                elif kind == "unknown-id":
+                    responds_to = str(uuid.uuid4())
+                bundle_id = str(uuid.uuid4())
+                body = response_xml(code, responds_to, ref, self.args.mailbox, self.args.ods, bundle_id)
+                last = (body, code, bundle_id)
+                send = (reply_to, workflow_id, body, step, code, bundle_id, record_ref)
+            self.pending.append((due, send))
+
+    def flush(self):
+        """Send everything that is due, in the order planned."""
+        now = time.monotonic()
+        due = [p for p in self.pending if p[0] <= now]
+        self.pending = [p for p in self.pending if p[0] > now]
+        for _, send in due:
+            self.send(*send)
+
+    def process_inbox(self):
+        handled = 0
+        scenarios = load_scenarios(self.args.scenarios)
+        for mesh_id in self.client.iterate_message_ids():
+            msg = self.client.retrieve_message(mesh_id)
+            if msg.message_type == "REPORT":
+                msg.acknowledge()
+                continue
+            body = msg.read()
+            try:
+                info = read_message(body)
+            except Exception as exc:  # an unreadable message still gets an answer (ITK3 10009 default)
+                info = {"messageHeaderId": UNREADABLE, "error": str(exc)}
+            info["meshMessageId"] = mesh_id
+            info["workflowId"] = msg.workflow_id
+            if self.args.record:
+                with open(self.args.record, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(info) + "\n")
+            self.plan(info, msg, scenarios.get(info.get("senderReference") or "", DEFAULT_CODES))
+            self.flush()
+            msg.acknowledge()
+            handled += 1
+        self.flush()
+        return handled
 
 
 def main():
@@ -182,6 +255,7 @@ def main():
     parser.add_argument("--ods", default=os.environ.get("GP_ODS_CODE", "X26"))
     parser.add_argument("--scenarios", help="JSON file: SenderReference -> list of response codes")
     parser.add_argument("--record", help="append one JSON line per received message here")
+    parser.add_argument("--sent-record", help="append one JSON line per response sent here")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between inbox polls")
     parser.add_argument("--once", action="store_true", help="process the inbox once and exit")
     args = parser.parse_args()
@@ -189,14 +263,15 @@ def main():
     with MeshClient(args.url, args.mailbox, args.password, shared_key=args.shared_key.encode(), max_retries=0) as client:
         client.handshake()
         print(f"gp-practice-peer: polling {args.mailbox} at {args.url}", flush=True)
+        peer = Peer(client, args)
         while True:
             try:
-                n = process_inbox(client, args)
+                n = peer.process_inbox()
                 if n:
                     print(f"gp-practice-peer: answered {n} message(s)", flush=True)
             except Exception as exc:  # keep serving; a test sees the missing acks
                 print(f"gp-practice-peer: error {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-            if args.once:
+            if args.once and not peer.pending:
                 return
             time.sleep(args.interval)
 
