@@ -194,7 +194,12 @@ export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstan
             if (name === 'reroute') return await handle.executeUpdate(rerouteQuarantineUpdate, { args: [parse(RerouteQuarantineInputSchema, req.body, 'body')] });
             return await handle.executeUpdate(resolveQuarantineUpdate, { args: [parse(ResolveQuarantineInputSchema, req.body, 'body')] });
           } catch (err) {
-            if (err instanceof WorkflowNotFoundError) return send(reply, 404, 'NOT_FOUND', `no open quarantine entry ${id}`);
+            if (err instanceof WorkflowNotFoundError) {
+              // An entry that exists but has closed (rerouted, resolved) refuses further actions.
+              const closed = await handle.describe().catch(() => undefined);
+              if (closed) return send(reply, 409, 'QUARANTINE_ACTION_REJECTED', `quarantine entry ${id} is ${closed.typedSearchAttributes.get(QuarantineStatusKey) ?? 'closed'}`);
+              return send(reply, 404, 'NOT_FOUND', `no quarantine entry ${id}`);
+            }
             if (err instanceof WorkflowUpdateFailedError) {
               const f = updateFailure(err);
               return send(reply, 409, f.type === 'INBOUND_REROUTE_REJECTED' ? f.type : 'QUARANTINE_ACTION_REJECTED', f.message);
