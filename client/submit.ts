@@ -10,6 +10,7 @@ import {
   ErrorType,
   RecipientOdsKey,
   SenderOdsKey,
+  SenderReferenceKey,
   SubmissionSchema,
   deliveryWorkflowId,
   type AckDeadlines,
@@ -117,6 +118,8 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
         { key: DeliveryStatusKey, value: 'SENDING' },
         { key: RecipientOdsKey, value: submission.recipient.odsCode },
         { key: SenderOdsKey, value: submission.sender.odsCode },
+        // Second correlation key for ITK3 Responses (reference/itk3.md §4.5): the encounter id, not patient data.
+        { key: SenderReferenceKey, value: submission.encounter.id },
       ],
     });
     return { workflowId, created: true };

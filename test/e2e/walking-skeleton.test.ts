@@ -57,6 +57,8 @@ describe('walking skeleton: one Send Document message end to end', () => {
     expect(described.typedSearchAttributes.get({ name: 'DeliveryStatus', type: 'KEYWORD' } as never)).toBe('DELIVERED');
     expect(attrs).toContain(attempt!.messageHeaderId);
     expect(attrs).not.toContain(doc.patient.nhsNumber);
+    // The encounter id is the second correlation key for responses (SenderReference).
+    expect(described.typedSearchAttributes.get({ name: 'SenderReference', type: 'KEYWORD' } as never)).toBe(doc.encounter.id);
     const listed = [];
     for await (const wf of h.temporal.workflow.list({ query: `DeliveryStatus = 'DELIVERED' AND Itk3MessageId = '${attempt!.messageHeaderId}'` })) listed.push(wf.workflowId);
     expect(listed).toEqual([workflowId]);
