@@ -25,6 +25,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -129,6 +130,7 @@ async function runBaseline(s: Services, n: number, concurrency: number) {
 async function historyBreakdown(client: Client, ids: string[], deliveredOnly: boolean) {
   let total = 0;
   const byType = new Map<string, number>();
+  let sequence: string[] = [];
   for (const id of ids) {
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
     total += events.length;
@@ -138,6 +140,7 @@ async function historyBreakdown(client: Client, ids: string[], deliveredOnly: bo
       if (timeout) t += ` (${String(temporal.api.enums.v1.TimeoutType[timeout]).replace(/^TIMEOUT_TYPE_/, '')})`;
       byType.set(t, (byType.get(t) ?? 0) + 1);
     }
+    if (!sequence.length) sequence = events.map((e) => String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace(/^EVENT_TYPE_/, ''));
   }
   const per = (x: number): number => round(x / Math.max(ids.length, 1), 1);
   return {
@@ -145,6 +148,7 @@ async function historyBreakdown(client: Client, ids: string[], deliveredOnly: bo
     atDeliveredPoint: deliveredOnly,
     eventsPerMessage: per(total),
     byType: Object.fromEntries([...byType].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)])),
+    firstSampleInOrder: sequence.join(' '),
   };
 }
 
@@ -195,7 +199,7 @@ async function visibilityQueryCost(client: Client, s: Services) {
   return out;
 }
 
-async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean }) {
+async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean; workerOptions?: Record<string, unknown> }) {
   const profDir = path.join(s.dir, `cpu-prof-${randomUUID().slice(0, 8)}`);
   const system = await startCourierSystem({
     services: s,
@@ -203,8 +207,14 @@ async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInter
     pollInterval: `${opts.pollMs}ms`,
     peerIntervalSeconds: opts.peerInterval,
     ...(opts.cpuProf ? { workerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+    ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
   });
   try {
+    // What the system costs with nothing to do (the inbox poller's passes), before any load.
+    const idle = new ProcSampler({ worker: system.workerPid, ...servicePids(s) });
+    await sleep(15_000);
+    const idleProcs = idle.stop();
+    const idleCpuMsPerSecond = Object.fromEntries(Object.entries(idleProcs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / 15, 1)]));
     const sampler = new ProcSampler({ worker: system.workerPid, api: system.apiPid, peer: system.peerPid, ...servicePids(s) });
     const t0 = Date.now();
     const submitted = await submitLoad(system, n, opts.concurrency, (k) => k % 500 === 0 && log(`submitted ${k}/${n}`));
@@ -247,6 +257,8 @@ async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInter
       visibilityQueryAfterRun: visibility,
       processes: procs,
       cpuMsPerMessage: cpuPerMessage,
+      idleCpuMsPerSecond,
+      ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
       verdict,
       ...(profile ? { workerCpuProfile: profile } : {}),
     };
@@ -261,18 +273,21 @@ export async function runE2eBench(s: Services, opts: { count?: number } = {}): P
   const peerInterval = envNum('BENCH_PEER_INTERVAL', 0.2);
   const concurrency = envNum('BENCH_SUBMIT_CONCURRENCY', 32);
   const cpuProf = process.env.BENCH_CPU_PROF === '1';
-  log(`e2e: baseline (before), ${n} workflows`);
-  const before = await runBaseline(s, n, concurrency);
+  const withBaseline = process.env.BENCH_BASELINE !== '0';
+  const workerOptions = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : undefined;
+  const command = `BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''} npm run bench -- e2e`;
+  log(`e2e: ${command}`);
+  const before = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
   log(`e2e: ITK3 Courier, ${n} messages`);
-  const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf });
-  log(`e2e: baseline (after), ${n} workflows`);
-  const after = await runBaseline(s, n, concurrency);
-  const baselineMps = (before.messagesPerSecond + after.messagesPerSecond) / 2;
+  const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf, ...(workerOptions ? { workerOptions } : {}) });
+  const after = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
+  const baselineMps = before && after ? (before.messagesPerSecond + after.messagesPerSecond) / 2 : NaN;
   return {
-    command: `BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''} npm run bench -- e2e`,
-    baselineBefore: before,
+    command,
+    machineLoadAverage: os.loadavg().map((x) => round(x, 2)),
+    ...(before ? { baselineBefore: before } : {}),
     itk3Courier: ours,
-    baselineAfter: after,
+    ...(after ? { baselineAfter: after } : {}),
     throughputRatioToBaseline: round(ours.messagesPerSecond / baselineMps, 3),
   };
 }

@@ -10,6 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { courierDataConverter } from '../../codec/aes-gcm-codec';
 import { loadConfig } from '../../config/env';
 import type { DeliveryState, SubmissionInput } from '../../contracts';
@@ -117,6 +118,8 @@ export interface SystemOptions {
   env?: Record<string, string>;
   /** Extra node flags for the worker (e.g. --cpu-prof). */
   workerNodeArgs?: string[];
+  /** Worker options the production entry does not expose: runs bench/tuned-worker.ts instead of worker/main.ts. */
+  workerOptions?: Record<string, unknown>;
   /** Label for directories and the task queue. */
   label: string;
 }
@@ -225,7 +228,9 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
     async startWorker() {
       system.workerStarts += 1;
       const identity = `${opts.label}-worker-${system.workerStarts}`;
-      const proc = child('worker', process.execPath, [...(opts.workerNodeArgs ?? []), path.join(DIST, 'worker', 'main.js')], { ...env, ITK3_WORKER_IDENTITY: identity }, path.join(dir, 'worker.log'));
+      const entry = opts.workerOptions ? path.join(DIST, 'bench', 'tuned-worker.js') : path.join(DIST, 'worker', 'main.js');
+      const tuned: Record<string, string> = opts.workerOptions ? { BENCH_WORKER_OPTIONS: JSON.stringify(opts.workerOptions) } : {};
+      const proc = child('worker', process.execPath, [...(opts.workerNodeArgs ?? []), entry], { ...env, ...tuned, ITK3_WORKER_IDENTITY: identity }, path.join(dir, 'worker.log'));
       worker = proc;
       proc.once('exit', (code, signal) => {
         if (!stopping && !expectedExit.has(proc)) unexpectedWorkerExits.push({ code, signal, at: new Date().toISOString() });
@@ -509,10 +514,20 @@ export async function verifyRun(name: string, system: CourierSystem, services: S
   if (duplicates) problems.push(`${duplicates} duplicate sends reached the peer (${[...perDoc].filter(([, n]) => n > 1).length} documents)`);
   if (neverReceived) problems.push(`${neverReceived} documents never reached the peer`);
 
+  // Acknowledgements: the peer answers every message it receives with two responses, each of which must
+  // reach that delivery as a signal (a redelivered one arrives twice and is deduplicated by the workflow).
   const sent = system.peerSent().filter((s) => s.bundleIdentifier);
-  const recorded = new Set([...checks.values()].flatMap((c) => c.responseIds));
-  const lostAcks = sent.filter((s) => !recorded.has(s.bundleIdentifier!)).length;
-  if (lostAcks) problems.push(`${lostAcks} acknowledgements the peer sent are recorded by no delivery`);
+  const signals = await signalCounts(system, submitted.map((s) => s.workflowId));
+  let lostAcks = 0;
+  let redeliveredAcks = 0;
+  for (const sub of submitted) {
+    const expected = 2 * (perDoc.get(sub.documentId) ?? 0);
+    const got = signals.get(sub.workflowId) ?? 0;
+    if (got < expected) lostAcks += expected - got;
+    else redeliveredAcks += got - expected;
+  }
+  if (lostAcks) problems.push(`${lostAcks} acknowledgements the peer sent never reached their delivery`);
+  if (sent.length !== 2 * received.length) problems.push(`the peer sent ${sent.length} responses for ${received.length} messages (expected two each)`);
   const missingAcks = [...checks.values()].filter((c) => c.status === 'DELIVERED' && (!c.infrastructureAck || !c.businessAck)).length;
   if (missingAcks) problems.push(`${missingAcks} delivered without both acknowledgements recorded`);
 
@@ -524,6 +539,7 @@ export async function verifyRun(name: string, system: CourierSystem, services: S
   if (quarantined !== 0) problems.push(`${quarantined} inbound messages quarantined`);
   if (system.unexpectedWorkerExits.length) problems.push(`the worker crashed ${system.unexpectedWorkerExits.length} times by itself`);
 
+  const sendSeconds = [...checks.values()].map((c) => (c.stages?.sentAt && c.stages.startedAt ? (c.stages.sentAt - c.stages.startedAt) / 1000 : 0));
   const counts = {
     submitted: submitted.length,
     delivered,
@@ -531,6 +547,7 @@ export async function verifyRun(name: string, system: CourierSystem, services: S
     documentsNeverReceived: neverReceived,
     acksSentByPeer: sent.length,
     lostAcks,
+    ackRedeliveriesDeduplicated: redeliveredAcks,
     deliveredWithoutBothAcks: missingAcks,
     extraAttempts,
     leftInCourierInbox: courierInbox,
@@ -538,9 +555,28 @@ export async function verifyRun(name: string, system: CourierSystem, services: S
     quarantined,
     workerCrashes: system.unexpectedWorkerExits.length,
     submissionRetries: submitted.reduce((a, s) => a + s.tries - 1, 0),
+    slowestSendSeconds: Math.round(Math.max(0, ...sendSeconds)),
     ...extra,
   };
   return { verdict: { name, pass: problems.length === 0, counts, problems }, checks };
+}
+
+/** WorkflowExecutionSignaled events per delivery (each routed ITK3 Response or MESH report is one). */
+async function signalCounts(system: CourierSystem, workflowIds: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const SIGNALED = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED;
+  await mapLimit(workflowIds, 8, async (id) => {
+    for (let i = 0; i < 3; i++) {
+      try {
+        const history = await system.client.workflow.getHandle(id).fetchHistory();
+        out.set(id, (history.events ?? []).filter((e) => e.eventType === SIGNALED).length);
+        return;
+      } catch {
+        await sleep(1000);
+      }
+    }
+  });
+  return out;
 }
 
 export function verdictLine(v: RunVerdict): string {
