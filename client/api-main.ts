@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { activityConfig, createStore, createTemporalClient, defaultDeadlines } from '../worker/compose';
 import { buildApi } from './api';
+import { ConsultationConfigError, consultationSettingsFromEnv } from './consultation-routes';
 import { Authenticator } from './auth';
 import { createFleetMetrics } from './fleet-metrics';
 import { IdempotencyStore } from './idempotency';
@@ -13,13 +14,15 @@ import { IdempotencyStore } from './idempotency';
 async function main(): Promise<void> {
   let config;
   let deadlinePolicy;
+  let consultation;
   try {
     config = loadConfig();
     // Reminder interval, replacement and decision windows, per-recipient overrides (config/deadlines.ts);
     // an empty value means unset, as in loadConfig.
     deadlinePolicy = loadDeadlinePolicy(defaultDeadlines(config), Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
+    consultation = consultationSettingsFromEnv(process.env);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof DeadlineConfigError) {
+    if (err instanceof ConfigError || err instanceof DeadlineConfigError || err instanceof ConsultationConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
     }
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
     activity: activityConfig(config),
     deadlines: defaultDeadlines(config),
     deadlinePolicy,
+    consultation,
     metrics: () => fleet.metrics(),
     ...(env.ITK3_API_TLS_CERT && env.ITK3_API_TLS_KEY
       ? { https: { cert: readFileSync(env.ITK3_API_TLS_CERT), key: readFileSync(env.ITK3_API_TLS_KEY), ...(env.ITK3_API_TLS_CA ? { ca: readFileSync(env.ITK3_API_TLS_CA) } : {}) } }

@@ -40,11 +40,14 @@ import { DELIVERY_WORKFLOW_TYPE, InvalidCursor, listDeliveries } from './deliver
 import { IDEMPOTENCY_KEY } from './idempotency';
 import { quarantineRoutes } from './quarantine-routes';
 import { consultationRoutes } from './consultation-routes';
+import type { ConsultationSettings } from '../contracts/consultation';
 import { buildOpenApi, type RouteSpec } from './openapi';
 import { SubmissionSchema } from '../contracts';
 import { IdempotencyConflict, submitDocument, validateSubmission, type SubmitDeps } from './submit';
 
 export interface ApiDeps extends SubmitDeps {
+  /** Consultation send window and guidance; read from ITK3_CONSULTATION_* when absent. */
+  consultation?: ConsultationSettings;
   client: Client;
   logger: Logger;
   auth: Authenticator;

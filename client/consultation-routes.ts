@@ -68,6 +68,9 @@ export class ConsultationRefused extends Error {
   }
 }
 
+/** A bad ITK3_CONSULTATION_* value: the API process reports it as a configuration error and exits. */
+export class ConsultationConfigError extends Error {}
+
 /** ITK3_CONSULTATION_* from the environment; throws one error listing every problem, never echoing values. */
 export function consultationSettingsFromEnv(env: Record<string, string | undefined>): ConsultationSettings {
   const problems: string[] = [];
@@ -88,7 +91,7 @@ export function consultationSettingsFromEnv(env: Record<string, string | undefin
     replacementGuidanceMs: duration('ITK3_CONSULTATION_REPLACEMENT_GUIDANCE', DEFAULT_CONSULTATION_SETTINGS.replacementGuidanceMs),
     retireAfterIdleMs: duration('ITK3_CONSULTATION_RETIRE_AFTER', DEFAULT_CONSULTATION_SETTINGS.retireAfterIdleMs),
   };
-  if (problems.length > 0) throw new Error(`Invalid consultation configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length > 0) throw new ConsultationConfigError(`Invalid consultation configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return settings;
 }
 
