@@ -51,7 +51,7 @@ export const EnvSchema = z
     MESH_MAILBOXES: z.string().optional(),
     /** Passwords of the extra mailboxes, `MAILBOX:password` comma-separated (secret; required in production). */
     MESH_MAILBOX_PASSWORDS: z.string().optional(),
-    /** Delays before an unmatched inbound message is correlated again, then raised (default 30s,5m). */
+    /** Delays before an unmatched inbound message is correlated again, then raised (default 30s,5m; `none` raises at once). */
     ITK3_QUARANTINE_REMATCH: z.string().optional(),
     STORE_DIR: z.string().default('.data/store'),
     /** Comma-separated `keyId:base64(32 bytes)`; the first is used for new content, all for reading. */

@@ -47,6 +47,8 @@ function parsePasswords(value: string | undefined): Map<string, string> | { badE
 }
 
 function parseDurations(value: string): number[] | undefined {
+  // An empty value means unset (config/env.ts), so "no rematch" is spelled `none`.
+  if (value.trim().toLowerCase() === 'none') return [];
   const out: number[] = [];
   for (const part of splitList(value)) {
     try {
@@ -75,7 +77,7 @@ export function inboundProblems(env: InboundEnv): Array<[string, string]> {
     }
   }
   if (env.ITK3_QUARANTINE_REMATCH !== undefined && parseDurations(env.ITK3_QUARANTINE_REMATCH) === undefined) {
-    problems.push(['ITK3_QUARANTINE_REMATCH', 'must be comma-separated durations such as 30s,5m (or empty for none)']);
+    problems.push(['ITK3_QUARANTINE_REMATCH', 'must be comma-separated durations such as 30s,5m, or none']);
   }
   return problems;
 }

@@ -24,8 +24,9 @@ describe('inbound configuration', () => {
     });
   });
 
-  it('an empty rematch list means raise at once', () => {
-    expect(inboundSettings(loadConfig({ ...base, ITK3_QUARANTINE_REMATCH: '' }).env).rematchDelaysMs).toEqual([]);
+  it('rematch "none" means raise at once; an empty value means the default', () => {
+    expect(inboundSettings(loadConfig({ ...base, ITK3_QUARANTINE_REMATCH: 'none' }).env).rematchDelaysMs).toEqual([]);
+    expect(inboundSettings(loadConfig({ ...base, ITK3_QUARANTINE_REMATCH: '' }).env).rematchDelaysMs).toEqual([30_000, 300_000]);
   });
 
   it('reports every problem at once and never echoes a password', () => {
