@@ -233,7 +233,17 @@ describe('inbound: quarantine, never drop', () => {
     expect(items.map((i) => i.quarantineId)).toContain(entry.quarantineId);
   });
 
-  it.todo('routes a response whose identifier the practice mangled by its echoed SenderReference (needs sendDocumentWorkflow to upsert the SenderReference search attribute)');
+  it('a response whose identifier the practice mangled is routed by its echoed SenderReference, to the current attempt', async () => {
+    const ref = enc('senderref');
+    const { workflowId } = await h.submit(ref, ['unknown-id:20013']);
+    const [sent] = await sentFor(ref, 1);
+    const [r] = await signalled(workflowId, ['20013']);
+    const attempt = (await h.state(workflowId)).attempts[0]!;
+    expect(r).toMatchObject({ correlatedBy: 'SENDER_REFERENCE', respondsTo: attempt.messageHeaderId, senderReference: ref, meshMessageId: sent!.meshMessageId });
+    expect(r!.originalRespondsTo).not.toBe(attempt.messageHeaderId);
+    expect(await responseEntries(workflowId, '20013')).toBe(1);
+    await acknowledged([sent!.meshMessageId]);
+  });
 });
 
 describe('inbound: MESH reports', () => {
