@@ -1,21 +1,12 @@
 /** Codec server process: config -> logger -> codec -> HTTP server (started by `npm run up`). */
 import { Authenticator } from '../client/auth';
-import { ConfigError, loadConfig } from '../config/env';
+import { loadConfigOrExit } from '../config/env';
 import { createLogger } from '../config/logger';
 import { AesGcmPayloadCodec } from './aes-gcm-codec';
 import { buildCodecServer } from './codec-server';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger({ level: config.env.LOG_LEVEL, name: 'itk3-codec-server' });
   const auth = new Authenticator(config.apiTokens, config.clientCertRoles);
   if (auth.empty) logger.warn('no ITK3_API_TOKENS configured: every codec request will be refused');

@@ -232,3 +232,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   );
   return { env, pollIntervalMs, storeKeys, activeStoreKeyId, codecKeys, apiTokens, clientCertRoles };
 }
+
+/**
+ * For process entry points: parse the environment, or print every problem (never a value) and exit 2
+ * before connecting to anything (STYLE.md §6).
+ */
+export function loadConfigOrExit(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  try {
+    return loadConfig(source);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,7 +1,7 @@
 /** Worker process: config -> logger -> runtime -> connection -> worker (STYLE.md §2). */
 import net from 'node:net';
 import { NativeConnection } from '@temporalio/worker';
-import { ConfigError, loadConfig } from '../config/env';
+import { loadConfigOrExit } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createMeshClient, createStore, createTemporalClient } from './compose';
 import { createWorkerMetrics, serveMetrics } from './metrics';
@@ -20,16 +20,7 @@ async function freePort(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger({ level: config.env.LOG_LEVEL, name: 'itk3-worker' });
   // The SDK's Prometheus exporter listens on an internal loopback port; our /metrics passes it through
   // together with our own metrics, so each worker is one scrape target.
