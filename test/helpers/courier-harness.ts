@@ -97,6 +97,9 @@ export async function startHarness(overrides: Record<string, string> = {}, optio
   const store = createStore(config);
   const worker: Worker = await createCourierWorker({ config, logger, store, mesh: createMeshClient(config), client: temporal, connection, ...(options.notifiers ? { notifiers: options.notifiers } : {}), ...(options.workerMetrics ? { metrics: options.workerMetrics } : {}) });
   const running = worker.run();
+  // A poller left running by an earlier test (on a task queue nobody serves any more) would make
+  // ensureInboxPoller a no-op: each harness starts from its own poller.
+  await temporal.workflow.getHandle(inboxPollerWorkflowId(config.env.MESH_MAILBOX_ID)).terminate('superseded by a new test harness').catch(() => undefined);
   await ensureInboxPoller(temporal, config);
 
   const fleet = createFleetMetrics(temporal, { cacheMs: 0 });

@@ -151,6 +151,8 @@ export async function startInboundHarness(opts: InboundHarnessOptions = {}): Pro
   const stopPollers = async (): Promise<void> => {
     for (const id of pollerIds) await temporal.workflow.getHandle(id).terminate('test finished').catch(() => undefined);
   };
+  // Pollers left running by an earlier test file (on a task queue nobody serves) would make the start a no-op.
+  await stopPollers();
   if (opts.pollers !== false) await startPollers();
 
   const app = buildApi({
