@@ -133,7 +133,9 @@ describe('negative infrastructure acknowledgements', () => {
       expect(s.outcomeCode).toBe('20007');
       expect(s.escalations[0]).toMatchObject({ key: 'DUPLICATE:1', code: '20007' });
       expect(s.escalations[0]!.reason).toContain('no re-send made');
-      await env.sleep(3 * 24 * 3_600_000);
+      // 3.5 days: reminders fall due at 24, 48 and 72 h; the half day keeps the third clear of the
+      // end of the sleep (at exactly 72 h it raced the sleep under load).
+      await env.sleep(3.5 * 24 * 3_600_000);
       expect((await f.state()).attempts).toHaveLength(1);
     });
     expect(recorded.sent).toHaveLength(1);
