@@ -32,7 +32,10 @@ import { temporal } from '@temporalio/proto';
 import { REPO_ROOT } from '../scripts/lib/services';
 import { summariseCpuProfile } from './cpuprofile-summary';
 import {
+  COURIER_MAILBOX,
+  PRACTICE_MAILBOX,
   countByStatus,
+  inboxCount,
   mapLimit,
   sleep,
   startCourierSystem,
@@ -62,7 +65,7 @@ function servicePids(s: Services): Record<string, () => number | undefined> {
 // ---------------------------------------------------------------------------------------------------
 // Baseline
 
-async function runBaseline(s: Services, n: number, concurrency: number) {
+async function runBaseline(s: Services, n: number, concurrency: number, upserts = 0) {
   const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: s.temporalAddress, TEMPORAL_NAMESPACE: s.namespace, BASELINE_TASK_QUEUE: taskQueue };
   const worker: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'baseline-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -84,7 +87,7 @@ async function runBaseline(s: Services, n: number, concurrency: number) {
     await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
       const id = `baseline-${randomUUID()}`;
       const at = Date.now();
-      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id] });
+      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, upserts] });
       started.set(id, at);
     });
     const submitSeconds = (Date.now() - t0) / 1000;
@@ -110,11 +113,13 @@ async function runBaseline(s: Services, n: number, concurrency: number) {
     for (const id of sample) events += (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
     return {
       messages: n,
+      ...(upserts ? { searchAttributeUpserts: upserts } : {}),
       submitSeconds: round(submitSeconds, 2),
       seconds: round(seconds, 2),
       messagesPerSecond: round(n / seconds, 2),
       latencyMs: latencyStats(latencies),
       historyEventsPerMessage: round(events / sample.length),
+      cpuMsPerMessage: Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)])),
       processes: procs,
     };
   } finally {
@@ -199,7 +204,7 @@ async function visibilityQueryCost(client: Client, s: Services) {
   return out;
 }
 
-async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean; workerOptions?: Record<string, unknown> }) {
+async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean; workerOptions?: Record<string, unknown>; pollerConcurrency?: number }) {
   const profDir = path.join(s.dir, `cpu-prof-${randomUUID().slice(0, 8)}`);
   const system = await startCourierSystem({
     services: s,
@@ -208,6 +213,7 @@ async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInter
     peerIntervalSeconds: opts.peerInterval,
     ...(opts.cpuProf ? { workerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
     ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
+    ...(opts.pollerConcurrency ? { pollerConcurrency: opts.pollerConcurrency } : {}),
   });
   try {
     // What the system costs with nothing to do (the inbox poller's passes), before any load.
@@ -216,12 +222,25 @@ async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInter
     const idleProcs = idle.stop();
     const idleCpuMsPerSecond = Object.fromEntries(Object.entries(idleProcs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / 15, 1)]));
     const sampler = new ProcSampler({ worker: system.workerPid, api: system.apiPid, peer: system.peerPid, ...servicePids(s) });
+    // Where messages queue: the practice's inbox (waiting for the peer) and ours (waiting for the poller).
+    const backlog = { practice: [] as number[], courier: [] as number[] };
+    let sampling = true;
+    const backlogSampler = (async () => {
+      while (sampling) {
+        backlog.practice.push(await inboxCount(s, PRACTICE_MAILBOX).catch(() => 0));
+        backlog.courier.push(await inboxCount(s, COURIER_MAILBOX).catch(() => 0));
+        await sleep(5000);
+      }
+    })();
     const t0 = Date.now();
     const submitted = await submitLoad(system, n, opts.concurrency, (k) => k % 500 === 0 && log(`submitted ${k}/${n}`));
     const submitSeconds = (Date.now() - t0) / 1000;
     log(`all ${n} submitted in ${round(submitSeconds)} s; waiting for DELIVERED`);
     const reached = await waitForStatus(system, 'DELIVERED', n, Math.max(900_000, n * 600), (k) => log(`delivered ${k}/${n}`));
     const procs = sampler.stop();
+    sampling = false;
+    await backlogSampler;
+    const backlogStats = (xs: number[]) => ({ mean: round(xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1)), max: Math.max(0, ...xs) });
     if (reached < n) log(`only ${reached}/${n} DELIVERED before the timeout`);
     const { verdict, checks } = await verifyRun('e2e-bench', system, s, submitted);
     const latencies: number[] = [];
@@ -254,11 +273,13 @@ async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInter
       workerPeakRssMiB: procs.worker?.peakRssMiB,
       historyEvents: history,
       stagesMs: stages,
+      inboxBacklogEvery5s: { practiceInboxWaitingForPeer: backlogStats(backlog.practice), courierInboxWaitingForPoller: backlogStats(backlog.courier) },
       visibilityQueryAfterRun: visibility,
       processes: procs,
       cpuMsPerMessage: cpuPerMessage,
       idleCpuMsPerSecond,
       ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
+      ...(opts.pollerConcurrency ? { pollerConcurrency: opts.pollerConcurrency } : {}),
       verdict,
       ...(profile ? { workerCpuProfile: profile } : {}),
     };
@@ -274,12 +295,22 @@ export async function runE2eBench(s: Services, opts: { count?: number } = {}): P
   const concurrency = envNum('BENCH_SUBMIT_CONCURRENCY', 32);
   const cpuProf = process.env.BENCH_CPU_PROF === '1';
   const withBaseline = process.env.BENCH_BASELINE !== '0';
+  const withOurs = process.env.BENCH_OURS !== '0';
+  const upserts = envNum('BENCH_BASELINE_UPSERTS', 0);
   const workerOptions = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : undefined;
-  const command = `BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''} npm run bench -- e2e`;
+  const pollerConcurrency = process.env.BENCH_POLLER_CONCURRENCY ? Number(process.env.BENCH_POLLER_CONCURRENCY) : undefined;
+  const command = `BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''} npm run bench -- e2e`;
   log(`e2e: ${command}`);
+  if (!withOurs) {
+    // Experiment: the baseline alone, plain and with search attribute upserts, alternated.
+    const plain = await runBaseline(s, n, concurrency);
+    const withUpserts = await runBaseline(s, n, concurrency, upserts || 3);
+    const plainAgain = await runBaseline(s, n, concurrency);
+    return { command: `BENCH_OURS=0 BENCH_BASELINE_UPSERTS=${upserts || 3} BENCH_E2E_COUNT=${n} npm run bench -- e2e`, machineLoadAverage: os.loadavg().map((x) => round(x, 2)), plain, withUpserts, plainAgain };
+  }
   const before = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
   log(`e2e: ITK3 Courier, ${n} messages`);
-  const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf, ...(workerOptions ? { workerOptions } : {}) });
+  const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf, ...(workerOptions ? { workerOptions } : {}), ...(pollerConcurrency ? { pollerConcurrency } : {}) });
   const after = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
   const baselineMps = before && after ? (before.messagesPerSecond + after.messagesPerSecond) / 2 : NaN;
   return {

@@ -1,14 +1,16 @@
 /**
  * The ITK3 Courier worker process exactly as worker/main.ts wires it, plus Worker options from
- * BENCH_WORKER_OPTIONS (JSON, e.g. {"maxConcurrentWorkflowTaskExecutions":10}). For benchmark
- * experiments with settings worker/main.ts does not expose; the result names the options used.
+ * BENCH_WORKER_OPTIONS (JSON, e.g. {"maxConcurrentWorkflowTaskExecutions":10}) and the inbox poller's
+ * per-pass routing concurrency from BENCH_POLLER_CONCURRENCY. For benchmark experiments with settings
+ * worker/main.ts does not expose; the result names the settings used.
  */
 import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createMeshClient, createStore, createTemporalClient } from '../worker/compose';
 import { installRuntime } from '../worker/runtime';
-import { createCourierWorker, ensureInboxPoller } from '../worker/worker';
+import { ensureInboxPollers } from '../worker/inbound';
+import { createCourierWorker } from '../worker/worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -18,8 +20,9 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
   const client = await createTemporalClient(config);
   const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh: createMeshClient(config), client, connection, workerOptions });
-  await ensureInboxPoller(client, config);
-  logger.warn({ workerOptions }, 'tuned benchmark worker started');
+  const concurrency = process.env.BENCH_POLLER_CONCURRENCY ? Number(process.env.BENCH_POLLER_CONCURRENCY) : undefined;
+  await ensureInboxPollers(client, config, concurrency ? { concurrency } : {});
+  logger.warn({ workerOptions, pollerConcurrency: concurrency }, 'tuned benchmark worker started');
   await worker.run();
   await connection.close();
   await client.connection.close();
