@@ -17,7 +17,7 @@
  * The delivery workflow stays open after DELIVERED for the replacement window (24 h by default), as in
  * production; history events are counted at the DELIVERED point.
  *
- * Environment: BENCH_E2E_COUNT (default 1000), BENCH_POLL_MS (worker poll interval, default 200),
+ * Environment: BENCH_E2E_COUNT (default 1000), BENCH_POLL_MS (worker poll interval, default 1000),
  * BENCH_PEER_INTERVAL (peer poll interval in s, default 0.2), BENCH_SUBMIT_CONCURRENCY (default 32),
  * BENCH_CPU_PROF=1 (write a V8 CPU profile of the worker and summarise it), BENCH_WAITING_COUNT
  * (default 10000) and BENCH_WAITING_HOLD_S (default 60) for the waiting benchmark.
@@ -290,7 +290,7 @@ async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInter
 
 export async function runE2eBench(s: Services, opts: { count?: number } = {}): Promise<object> {
   const n = opts.count ?? envNum('BENCH_E2E_COUNT', 1000);
-  const pollMs = envNum('BENCH_POLL_MS', 200);
+  const pollMs = envNum('BENCH_POLL_MS', 1000);
   const peerInterval = envNum('BENCH_PEER_INTERVAL', 0.2);
   const concurrency = envNum('BENCH_SUBMIT_CONCURRENCY', 32);
   const cpuProf = process.env.BENCH_CPU_PROF === '1';
@@ -357,24 +357,26 @@ export async function runWaitingBench(s: Services, opts: { count?: number } = {}
     const checkpoints: Array<{ waiting: number; submitted: number; workerRssMiB: number; elapsedS: number }> = [];
     const t0 = Date.now();
     let submittedSoFar = 0;
-    let lastCheckpoint = 0;
     const step = Math.max(Math.floor(n / 10), 1);
+    let nextStep = step;
     const submitting = submitLoad(system, n, concurrency, (k) => (submittedSoFar = k));
-    let done = false;
-    void submitting.finally(() => (done = true));
-    while (!done) {
-      await sleep(2000);
-      if (submittedSoFar - lastCheckpoint >= step) {
-        lastCheckpoint = submittedSoFar;
-        const waiting = await countByStatus(system, 'AWAITING_INFRASTRUCTURE_ACK').catch(() => -1);
-        checkpoints.push({ waiting, submitted: submittedSoFar, workerRssMiB: round(sampler.rssMiB('worker')), elapsedS: round((Date.now() - t0) / 1000) });
-        log(`waiting: ${submittedSoFar}/${n} submitted, ${waiting} waiting, worker RSS ${round(sampler.rssMiB('worker'))} MiB`);
+    let submitError: unknown;
+    void submitting.catch((err: unknown) => (submitError = err));
+    // One checkpoint each time another tenth of the deliveries is waiting for its acknowledgement.
+    const deadline = Date.now() + Math.max(3_600_000, n * 400);
+    let reached = 0;
+    while (reached < n && Date.now() < deadline && !submitError) {
+      await sleep(5000);
+      reached = await countByStatus(system, 'AWAITING_INFRASTRUCTURE_ACK').catch(() => reached);
+      if (reached >= nextStep || reached >= n) {
+        checkpoints.push({ waiting: reached, submitted: submittedSoFar, workerRssMiB: round(sampler.rssMiB('worker')), elapsedS: round((Date.now() - t0) / 1000) });
+        log(`waiting: ${submittedSoFar}/${n} submitted, ${reached} waiting, worker RSS ${round(sampler.rssMiB('worker'))} MiB`);
+        while (nextStep <= reached) nextStep += step;
       }
     }
-    const submitted = await submitting;
-    const reached = await waitForStatus(system, 'AWAITING_INFRASTRUCTURE_ACK', n, 600_000);
+    if (submitError) throw submitError;
+    await submitting;
     const allWaitingRss = sampler.rssMiB('worker');
-    checkpoints.push({ waiting: reached, submitted: submitted.length, workerRssMiB: round(allWaitingRss), elapsedS: round((Date.now() - t0) / 1000) });
     log(`waiting: all ${reached} waiting; holding ${holdSeconds} s`);
     const hold: number[] = [];
     for (let i = 0; i < holdSeconds; i += 5) {

@@ -51,6 +51,8 @@ export async function startServices(dir: string, namespace = 'courier-bench'): P
     startTemporal(temporalOpts),
     startMeshSandbox({ port: meshPort, sharedKey: 'TestKey', storeMode: 'memory', logFile: path.join(dir, 'mesh.log') }),
   ]);
+  track(temporal.process);
+  track(mesh.process);
   const services: Services = {
     temporalAddress: temporal.url,
     namespace,
@@ -75,6 +77,7 @@ export async function startServices(dir: string, namespace = 'courier-bench'): P
       for (let i = 0; ; i++) {
         try {
           services.temporal = await startTemporal(temporalOpts);
+          track(services.temporal.process);
           return;
         } catch (err) {
           if (i >= 20) throw err;
@@ -91,6 +94,20 @@ export async function startServices(dir: string, namespace = 'courier-bench'): P
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Every process started here; killed if this process exits without stopping them (e.g. Ctrl-C). */
+const children = new Set<ChildProcess>();
+function track(proc: ChildProcess): ChildProcess {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => process.exit(130));
+}
 
 export interface PeerRecord {
   messageHeaderId?: string;
@@ -149,7 +166,7 @@ export interface CourierSystem {
 }
 
 function child(name: string, cmd: string, args: string[], env: Record<string, string>, logFile: string): ChildProcess {
-  const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = track(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const out = createWriteStream(logFile, { flags: 'a' });
   proc.stdout?.pipe(out);
   proc.stderr?.pipe(out);
