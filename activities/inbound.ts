@@ -488,6 +488,25 @@ function inboxFor(deps: InboundActivityDeps, mailboxId: string): InboxMesh {
   return mesh;
 }
 
+/** Sleep `ms`, heartbeating at least every 5 s (the poller's heartbeat timeout is 60 s); ends early on cancellation. */
+async function pauseHeartbeating(ms: number, signal: AbortSignal): Promise<void> {
+  const end = Date.now() + ms;
+  while (!signal.aborted) {
+    const left = end - Date.now();
+    if (left <= 0) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(left, 5_000));
+      signal.addEventListener('abort', done, { once: true });
+    });
+    heartbeat({ waitingForMail: true });
+  }
+}
+
 function failureOf(meshMessageId: string, err: unknown): InboxFailure {
   const f: InboxFailure = { meshMessageId, errorType: err instanceof CourierError ? err.type : err instanceof Error ? err.name : 'UNKNOWN' };
   const status = (err as { httpStatus?: unknown }).httpStatus;
@@ -515,11 +534,23 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     async pollMeshInbox(input: PollMeshInboxInput): Promise<PollMeshInboxResult> {
       const mesh = inboxFor(deps, input.mailboxId);
       const pageSize = input.pageSize ?? DEFAULT_PAGE_SIZE;
-      const ids = await mesh.listInbox({ maxResults: pageSize, limit: pageSize });
+      const signal = Context.current().cancellationSignal;
+      const startedAt = Date.now();
+      // Long poll (issue 8): an empty inbox is listed again every interval inside this one activity, so an
+      // idle poller costs the Temporal server one activity per `waitForMailMs` instead of an activity, a
+      // timer and two workflow tasks per interval. Nothing is downloaded or acknowledged while waiting.
+      const interval = input.pollIntervalMs ?? 0;
+      const waitFor = interval > 0 ? (input.waitForMailMs ?? 0) : 0;
+      if (input.delayFirstListMs) await pauseHeartbeating(input.delayFirstListMs, signal);
+      let ids = signal.aborted ? [] : await mesh.listInbox({ maxResults: pageSize, limit: pageSize });
+      while (ids.length === 0 && !signal.aborted && Date.now() - startedAt + interval <= waitFor) {
+        await pauseHeartbeating(interval, signal);
+        if (signal.aborted) break;
+        ids = await mesh.listInbox({ maxResults: pageSize, limit: pageSize });
+      }
       const counts = { routed: 0, reports: 0, quarantined: 0, duplicates: 0 };
       const failed: InboxFailure[] = [];
       const succeeded = new Set<string>();
-      const signal = Context.current().cancellationSignal;
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < ids.length && !signal.aborted) {

@@ -54,6 +54,14 @@ export const PollMeshInboxInputSchema = z.object({
   concurrency: z.number().int().min(1).max(32).optional(),
   /** Ids that failed in earlier passes: the result says which of them have recovered or gone. */
   knownFailures: z.array(z.string()).optional(),
+  /** Wait this long before the first listing (the poll interval after a pass that was not a full page). */
+  delayFirstListMs: z.number().int().min(0).optional(),
+  /**
+   * Long poll: while the inbox is empty, list again every `pollIntervalMs` for up to this long (from the
+   * start of the activity), heartbeating, and return as soon as there is mail; 0 or absent = list once.
+   */
+  waitForMailMs: z.number().int().min(0).optional(),
+  pollIntervalMs: z.number().int().min(1).optional(),
 });
 export type PollMeshInboxInput = z.infer<typeof PollMeshInboxInputSchema>;
 

@@ -6,7 +6,10 @@
  * Each pass is the `pollMeshInbox` activity: list one page, route every message to its workflow or the
  * quarantine, and acknowledge each on MESH only after that. A full page means more are waiting, so the
  * next pass starts at once; otherwise it sleeps the configured interval (5 minutes in production, MESH
- * guidance) or until `pollNow`. The mailbox handshake is done at start and then once a day, and recorded
+ * guidance) or until `pollNow`. When the interval is at most `waitForMailMs` (60 s by default; short
+ * intervals, as in local runs and benchmarks), that sleep and the empty passes after it happen inside the
+ * activity (a heartbeating long poll that returns as soon as there is mail), not as a timer per pass
+ * (patch `inbox-poll-waits-in-activity`, issue 8); a `pollNow` then takes effect within one interval. The mailbox handshake is done at start and then once a day, and recorded
  * (query and memo). A message that keeps failing (404/410, chunk or network errors) stays in the inbox,
  * is retried every pass, and is raised to an operator once after `failureReportAfter` passes.
  * Signals: pollNow. Queries: inboxPollerStatus. Never completes: continues as new to keep history small.
@@ -19,6 +22,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -72,6 +76,11 @@ export interface InboxPollerInput {
   activityHeartbeatTimeoutMs?: number;
   /** Passes per run before continue-as-new (default 500; also when the server suggests it). */
   passesPerRun?: number;
+  /**
+   * Longest wait for mail inside one pass activity (default 60 s, below the 10 min start-to-close);
+   * used only when `pollIntervalMs` is no longer than this. 0 = always a workflow timer between passes.
+   */
+  waitForMailMs?: number;
   carry?: InboxPollerCarry;
 }
 
@@ -131,6 +140,12 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
   const reportAfter = input.failureReportAfter ?? 3;
   const passesPerRun = input.passesPerRun ?? 500;
   const escalation = { workflowId: workflowInfo().workflowId, documentId: '', state: 'POLLING' };
+  // Issue 8: one timer, one activity and two workflow tasks per empty pass were most of an idle poller's
+  // cost on the Temporal server at short intervals. Runs recorded before this patch keep the timer.
+  const waitForMailMs = input.waitForMailMs ?? 60_000;
+  const longPoll = patched('inbox-poll-waits-in-activity') && waitForMailMs > 0 && input.pollIntervalMs <= waitForMailMs;
+  /** Long poll: how long the next pass waits before it lists (the interval after a pass that was not a full page). */
+  let delayNextMs = 0;
 
   for (let pass = 0; pass < passesPerRun && !workflowInfo().continueAsNewSuggested; pass++) {
     if (!status.lastHandshakeAt || Date.now() - Date.parse(status.lastHandshakeAt) >= handshakeEvery) {
@@ -149,17 +164,21 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
     wake = false;
     let result: PollMeshInboxResult;
     try {
+      if (longPoll && delayNextMs > 0) status.nextPollAt = new Date(Date.now() + delayNextMs).toISOString();
       result = await pollMeshInbox({
         mailboxId: input.mailboxId,
         ...(input.pageSize ? { pageSize: input.pageSize } : {}),
         ...(input.concurrency ? { concurrency: input.concurrency } : {}),
         knownFailures: status.failures.map((f) => f.meshMessageId),
+        ...(longPoll ? { pollIntervalMs: input.pollIntervalMs, waitForMailMs: waitBound(), ...(delayNextMs > 0 ? { delayFirstListMs: delayNextMs } : {}) } : {}),
       });
+      if (longPoll) delete status.nextPollAt;
     } catch (err) {
       // The whole pass failed in a way retries do not fix (e.g. MESH_AUTH_FAILED): keep the poller alive,
       // tell a person once, and try again after the interval.
       await passFailed(failureType(err));
       await condition(() => wake, input.pollIntervalMs);
+      delayNextMs = 0;
       continue;
     }
     if (status.passError) {
@@ -171,7 +190,10 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
     status.lastResult = { ...result, failed: result.failed?.length ?? 0, recovered: result.recovered?.length ?? 0 };
     await trackFailures(result);
 
-    if (!result.morePending) {
+    if (longPoll) {
+      // The next pass sleeps the interval inside its activity, unless more is waiting or pollNow came.
+      delayNextMs = result.morePending || wake ? 0 : input.pollIntervalMs;
+    } else if (!result.morePending) {
       const nextMs = Date.now() + input.pollIntervalMs;
       status.nextPollAt = new Date(nextMs).toISOString();
       await condition(() => wake, input.pollIntervalMs);
@@ -189,6 +211,12 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
       ...(status.lastPollAt ? { lastPollAt: status.lastPollAt } : {}),
     },
   });
+
+  /** The long poll ends in time for the daily handshake, which is done between passes. */
+  function waitBound(): number {
+    if (!status.lastHandshakeAt) return 0;
+    return Math.max(0, Math.min(waitForMailMs, Date.parse(status.lastHandshakeAt) + handshakeEvery - Date.now()));
+  }
 
   async function passFailed(errorType: string): Promise<void> {
     const now = new Date().toISOString();

@@ -28,6 +28,8 @@ function mocks(poll: (input: PollMeshInboxInput, call: number) => PollMeshInboxR
   const calls = { polls: [] as Array<PollMeshInboxInput & { at: number }>, handshakes: [] as number[], escalations: [] as EscalationInput[] };
   const activities: Mocks = {
     async pollMeshInbox(input) {
+      // As the real activity does (long poll): wait before listing when asked to.
+      if (input.delayFirstListMs) await pause(input.delayFirstListMs);
       calls.polls.push({ ...input, at: Date.now() });
       return poll(input, calls.polls.length);
     },
@@ -69,6 +71,45 @@ describe('meshInboxPollerWorkflow', () => {
       expect(calls.polls).toHaveLength(4);
       await until('the next pass after the interval', () => calls.polls.length >= 5);
       expect(calls.polls[4]!.at - calls.polls[3]!.at).toBeGreaterThanOrEqual(2_900);
+    });
+  });
+
+  it('at a short interval waits inside the pass activity (long poll), with no timer between passes', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const { calls, activities } = mocks(async (_i, n) => {
+      if (n === 4) await held; // pollNow arrives while this pass runs
+      return empty({ listed: n === 2 ? 500 : 1, routed: n === 2 ? 500 : 1, morePending: n === 2 });
+    });
+    await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 400 }, async (handle) => {
+      await until('four passes', () => calls.polls.length >= 4);
+      await handle.signal(pollNowSignal);
+      await pause(300);
+      release();
+      await until('six passes', () => calls.polls.length >= 6);
+      const p = calls.polls;
+      // Every pass may wait for mail for up to 60 s, listing every interval.
+      expect(p.every((x) => x.waitForMailMs === 60_000 && x.pollIntervalMs === 400)).toBe(true);
+      // First pass at once; after a full page at once; after pollNow at once; otherwise one interval first.
+      expect(p.slice(0, 6).map((x) => x.delayFirstListMs)).toEqual([undefined, 400, undefined, 400, undefined, 400]);
+      expect(p[5]!.at - p[4]!.at).toBeGreaterThanOrEqual(390);
+      const events = (await handle.fetchHistory()).events ?? [];
+      // No timer at all: the waiting happened in the activities. The patch marker guards the change.
+      expect(events.some((e) => e.timerStartedEventAttributes)).toBe(false);
+      expect(events.some((e) => e.markerRecordedEventAttributes)).toBe(true);
+      const status = await handle.query(inboxPollerStatusQuery);
+      expect(status.totals.passes).toBeGreaterThanOrEqual(5);
+    });
+  });
+
+  it('with waitForMailMs 0 sleeps between passes on a workflow timer, as before the long poll', async () => {
+    const { calls, activities } = mocks(() => empty({ listed: 1, routed: 1 }));
+    await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 300, waitForMailMs: 0 }, async (handle) => {
+      await until('three passes', () => calls.polls.length >= 3);
+      expect(calls.polls.every((x) => x.waitForMailMs === undefined && x.delayFirstListMs === undefined)).toBe(true);
+      expect(calls.polls[2]!.at - calls.polls[1]!.at).toBeGreaterThanOrEqual(290);
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events.filter((e) => e.timerStartedEventAttributes).length).toBeGreaterThanOrEqual(2);
     });
   });
 

@@ -111,6 +111,69 @@ describe('pollMeshInbox: one pass', () => {
     expect(second).toMatchObject({ listed: 2, morePending: false });
   });
 
+  it('long poll: lists an empty inbox again every interval and returns as soon as mail arrives', async () => {
+    const { mesh, temporal, acts, env } = setup();
+    const a = waiting(temporal);
+    let listings = 0;
+    const list = mesh.listInbox.bind(mesh);
+    mesh.listInbox = async (opts) => {
+      listings++;
+      return list(opts);
+    };
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => heartbeats.push(d));
+    setTimeout(() => mesh.add(dataMessage(responseXml({ code: '20013', respondsTo: a.messageHeaderId }))), 350);
+    const t0 = Date.now();
+    const result = (await env.run(acts.pollMeshInbox, { mailboxId: 'X26ABC1', pollIntervalMs: 100, waitForMailMs: 10_000 })) as PollMeshInboxResult;
+    const took = Date.now() - t0;
+    expect(result).toMatchObject({ listed: 1, routed: 1, morePending: false });
+    expect(took).toBeGreaterThanOrEqual(350);
+    expect(took).toBeLessThan(3_000);
+    expect(listings).toBeGreaterThanOrEqual(3);
+    expect(heartbeats).toContainEqual({ waitingForMail: true });
+  });
+
+  it('long poll: gives up after waitForMailMs with an empty result; delayFirstListMs waits before the first listing', async () => {
+    const { mesh, acts, env } = setup();
+    const at: number[] = [];
+    const list = mesh.listInbox.bind(mesh);
+    mesh.listInbox = async (opts) => {
+      at.push(Date.now());
+      return list(opts);
+    };
+    const t0 = Date.now();
+    const result = (await env.run(acts.pollMeshInbox, { mailboxId: 'X26ABC1', pollIntervalMs: 200, waitForMailMs: 1_000, delayFirstListMs: 300 })) as PollMeshInboxResult;
+    expect(result).toMatchObject({ listed: 0, routed: 0, morePending: false });
+    expect(at[0]! - t0).toBeGreaterThanOrEqual(290);
+    // Listings about 300, 500, 700, 900 ms in (fewer on a slow machine), one interval apart, none past the bound.
+    expect(at.length).toBeGreaterThanOrEqual(2);
+    expect(at.length).toBeLessThanOrEqual(4);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(190);
+    expect(at[at.length - 1]! - t0).toBeLessThanOrEqual(1_000);
+  });
+
+  it('without waitForMailMs an empty inbox is listed once (one pass, as before)', async () => {
+    const { mesh, acts, env } = setup();
+    let listings = 0;
+    const list = mesh.listInbox.bind(mesh);
+    mesh.listInbox = async (opts) => {
+      listings++;
+      return list(opts);
+    };
+    const result = (await env.run(acts.pollMeshInbox, { mailboxId: 'X26ABC1', pollIntervalMs: 100 })) as PollMeshInboxResult;
+    expect(result.listed).toBe(0);
+    expect(listings).toBe(1);
+  });
+
+  it('long poll: a cancellation while waiting ends the pass at once with nothing routed', async () => {
+    const { acts, env } = setup();
+    setTimeout(() => env.cancel(), 200);
+    const t0 = Date.now();
+    const result = (await env.run(acts.pollMeshInbox, { mailboxId: 'X26ABC1', pollIntervalMs: 5_000, waitForMailMs: 60_000 })) as PollMeshInboxResult;
+    expect(result).toMatchObject({ listed: 0, morePending: false });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+
   it('handshakes the mailbox and says when', async () => {
     const { mesh, acts, env } = setup();
     const res = (await env.run(acts.handshakeMeshMailbox, { mailboxId: 'X26ABC1' })) as { mailboxId: string };
