@@ -6,12 +6,14 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 # Sources only: .dockerignore keeps out node_modules, .venv, .data, dist and tests.
 COPY . .
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+# npm run build: tsc, then the workflow bundle (dist/workflow-bundle.js) the worker loads at start-up.
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20.20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-# Workflow sources are bundled by the worker at start-up from dist/ (compiled JS).
+# The worker loads the workflow bundle made at build time (worker/workflow-bundle.ts): a restart takes
+# about a second instead of bundling for about ten.
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./

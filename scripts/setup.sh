@@ -28,8 +28,8 @@ if [ ! -f "$STAMP" ] || ! cmp -s "$LOCK" "$STAMP"; then
 fi
 
 if [ ! -f dist/.build-stamp ] || [ -n "$(find contracts itk3 mesh config activities workflows worker client codec scripts bench store test/helpers -name '*.ts' -newer dist/.build-stamp 2>/dev/null | head -1)" ]; then
-  echo "setup: compiling TypeScript"
-  npx tsc -p tsconfig.build.json
+  echo "setup: compiling TypeScript and bundling the workflows"
+  npm run -s build
   touch dist/.build-stamp
 fi
 echo "setup: ready"

@@ -15,6 +15,17 @@ import type { ContentStore } from '../store/content-store';
 import { activityConfig, createDataConverter } from './compose';
 import { createInboxClients, ensureInboxPollers, rematchDelays } from './inbound';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics';
+import { workflowSource, type WorkflowSource } from './workflow-bundle';
+
+/**
+ * Workflows kept in this worker's sticky cache (the SDK default follows the V8 heap limit: 2,310 on the
+ * benchmark machine, so it changed with the host). A delivery is busy only between submission and its
+ * acknowledgements and otherwise waits hours for them; a waiting one that was evicted is replayed from
+ * its short history (about 20 events) when its acknowledgement arrives. 1,000 covers the deliveries in
+ * flight at the benchmark's 8–10 a second with a minute of queueing, and bounds the cache at a few
+ * hundred MiB (about 0.4 MiB per cached workflow in the waiting benchmark, BENCHMARKS.md).
+ */
+export const MAX_CACHED_WORKFLOWS = 1000;
 
 export interface CourierWorkerDeps {
   config: AppConfig;
@@ -30,6 +41,8 @@ export interface CourierWorkerDeps {
   notifiers?: readonly Notifier[];
   /** Worker metrics (activity executions per identity, inbox lag); created when omitted. */
   metrics?: WorkerMetrics;
+  /** Where the workflow code comes from; by default the prebuilt bundle when fresh (worker/workflow-bundle.ts). */
+  workflows?: WorkflowSource;
 }
 
 export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Worker> {
@@ -47,11 +60,14 @@ export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Work
     ...(deps.inboundHooks ? { inboundHooks: deps.inboundHooks } : {}),
   });
   const identity = deps.config.env.ITK3_WORKER_IDENTITY ?? `${process.pid}@${os.hostname()}`;
+  const workflows = deps.workflows ?? workflowSource();
+  deps.logger.info({ workflowCode: 'workflowBundle' in workflows ? 'prebuilt bundle' : 'bundled at start-up' }, 'workflow code');
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.env.TEMPORAL_NAMESPACE,
     taskQueue: deps.config.env.ITK3_TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    ...('workflowBundle' in workflows ? { workflowBundle: workflows.workflowBundle } : { workflowsPath: workflows.workflowsPath }),
+    maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
     activities,
     dataConverter: createDataConverter(deps.config),
     identity,
