@@ -85,8 +85,15 @@ export interface MeshClientOptions {
   maxRetryDelayMs?: number;
   /** How long to let an in-flight send settle before looking it up after an unknown outcome (default 2 000). */
   unknownOutcomeSettleMs?: number;
-  /** How far before a send the outbox lookup starts, to allow for clock skew (default 10 min). */
+  /**
+   * How far before `sentAfter` the outbox lookup starts, to allow for clock skew between this host and
+   * MESH (default 2 min; was 10 min, which made every lookup confirm ten minutes of sends).
+   */
   lookupSkewMs?: number;
+  /** Tracking calls in flight at once while confirming lookup candidates (default 4). */
+  lookupConcurrency?: number;
+  /** Per-request timeout of the small GETs of a lookup (listing, tracking), default 30 000. */
+  lookupTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   logger?: MeshLogger;
@@ -108,6 +115,8 @@ const OptionsSchema = z.object({
   maxRetryDelayMs: z.number().int().min(0).optional(),
   unknownOutcomeSettleMs: z.number().int().min(0).optional(),
   lookupSkewMs: z.number().int().min(0).optional(),
+  lookupConcurrency: z.number().int().min(1).max(32).optional(),
+  lookupTimeoutMs: z.number().int().positive().optional(),
 });
 
 export interface SendMessageRequest {
@@ -133,8 +142,30 @@ export interface SendMessageRequest {
    * since `sentAfter`, and resume or return it instead of sending again. Use on every re-attempt of the same
    * logical send (e.g. an activity retry after a crash).
    */
-  lookupBeforeSend?: { sentAfter: Date };
+  lookupBeforeSend?: {
+    sentAfter: Date;
+    /**
+     * A message id an earlier attempt of this send was given for this file name (e.g. carried in its
+     * heartbeat): confirmed with one tracking call before any outbox search.
+     */
+    knownMessageId?: string;
+  };
+  /**
+   * Abandon the send when this aborts: it is checked immediately before every POST of a first chunk (so
+   * an attempt its caller has given up on never posts) and aborts requests and waits in flight. The
+   * rejection is the signal's reason.
+   */
+  signal?: AbortSignal;
+  /** Told of each step (lookup progress, first chunk posted, chunk uploaded): ids and counts only. */
+  onProgress?: (progress: SendProgress) => void;
 }
+
+/** What a send has done so far; no patient data (message ids and counts only). */
+export type SendProgress =
+  | { step: 'looking-up'; candidatesChecked: number }
+  | { step: 'posting-first-chunk' }
+  | { step: 'first-chunk-accepted'; messageId: string; totalChunks: number }
+  | { step: 'chunk-uploaded'; messageId: string; chunk: number; totalChunks: number };
 
 export interface SendMessageResult {
   messageId: string;
@@ -150,6 +181,8 @@ export type SentMessageLookup =
   | { outcome: 'FOUND'; messageId: string; status?: string; method: 'OUTBOX_RICH' | 'LOCAL_ID_TRACKING' }
   | { outcome: 'NOT_FOUND'; method: 'OUTBOX_RICH' | 'LOCAL_ID_TRACKING' }
   | { outcome: 'AMBIGUOUS'; messageIds: string[] }
+  /** No candidate matched, but `unchecked` candidates could not be confirmed (their tracking kept failing). */
+  | { outcome: 'INCOMPLETE'; unchecked: number; method: 'OUTBOX_RICH' }
   | { outcome: 'UNSUPPORTED' };
 
 export interface SentMessageProbe {
@@ -161,6 +194,16 @@ export interface SentMessageProbe {
   sentAfter: Date;
   /** The local id is unique per attempt, so the deprecated track-by-local-id may be used as a fallback. */
   localIdIsUnique?: boolean;
+  /** Abort the lookup (its requests and waits) when this aborts. */
+  signal?: AbortSignal;
+}
+
+/** Per-call state of one send: its caller's signal and progress hook, and the candidates already ruled out. */
+interface SendContext {
+  signal?: AbortSignal;
+  onProgress?: (progress: SendProgress) => void;
+  /** Candidate ids whose tracking showed another file name: not confirmed again within this call. */
+  ruledOut: Set<string>;
 }
 
 export interface ListInboxOptions {
@@ -190,6 +233,10 @@ interface RequestSpec {
   body?: WireBody;
   auth?: boolean;
   messageId?: string;
+  /** The caller's signal: aborts the request, and the rejection is its reason. */
+  signal?: AbortSignal;
+  /** Overrides the client's `timeoutMs`. */
+  timeoutMs?: number;
 }
 
 
@@ -226,6 +273,8 @@ export class MeshClient {
   private readonly maxRetryDelayMs: number;
   private readonly settleMs: number;
   private readonly lookupSkewMs: number;
+  private readonly lookupConcurrency: number;
+  private readonly lookupTimeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly logger?: MeshLogger;
@@ -262,7 +311,9 @@ export class MeshClient {
     this.retryBaseDelayMs = opts.retryBaseDelayMs ?? 250;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 30_000;
     this.settleMs = opts.unknownOutcomeSettleMs ?? 2_000;
-    this.lookupSkewMs = opts.lookupSkewMs ?? 10 * 60_000;
+    this.lookupSkewMs = opts.lookupSkewMs ?? 2 * 60_000;
+    this.lookupConcurrency = opts.lookupConcurrency ?? 4;
+    this.lookupTimeoutMs = opts.lookupTimeoutMs ?? 30_000;
     this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = opts.random ?? Math.random;
     if (opts.logger) this.logger = opts.logger;
@@ -322,12 +373,24 @@ export class MeshClient {
       workflowId: req.workflowId,
       ...(req.localId !== undefined ? { localId: req.localId } : {}),
       sentAfter: req.lookupBeforeSend?.sentAfter ?? this.clock(),
+      ...(req.signal ? { signal: req.signal } : {}),
     };
+    const ctx: SendContext = { ruledOut: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) };
+    req.signal?.throwIfAborted();
 
     let messageId: string | undefined;
     let recovered = false;
     if (req.lookupBeforeSend) {
-      const found = await this.findSentMessage(probe);
+      const known = req.lookupBeforeSend.knownMessageId;
+      let found: SentMessageLookup | undefined = known !== undefined ? await this.confirmKnownMessage(known, fileName, ctx) : undefined;
+      if (found === undefined) {
+        try {
+          found = await this.lookup(probe, ctx);
+        } catch (err) {
+          if (req.signal?.aborted || !(err instanceof MeshError) || !err.retryable) throw err;
+          throw this.outcomeUnknown({ outcome: 'INCOMPLETE', unchecked: 0, method: 'OUTBOX_RICH' }, err);
+        }
+      }
       if (found.outcome === 'FOUND') {
         messageId = found.messageId;
         recovered = true;
@@ -362,9 +425,10 @@ export class MeshClient {
       if (req.subject !== undefined) headers['Mex-Subject'] = req.subject;
       if (req.localId !== undefined) headers['Mex-LocalID'] = req.localId;
       if (req.contentType !== undefined) headers['Mex-Content-Type'] = req.contentType;
-      const first = await this.postFirstChunk(headers, await encodeChunk(0), probe);
+      const first = await this.postFirstChunk(headers, await encodeChunk(0), probe, ctx);
       messageId = first.messageId;
       recovered = first.recovered;
+      ctx.onProgress?.({ step: 'first-chunk-accepted', messageId, totalChunks: total });
       if (first.recovered && first.status !== undefined && first.status !== 'uploading') {
         return { messageId, fileName, recovered, totalChunks: total };
       }
@@ -375,25 +439,31 @@ export class MeshClient {
       const body = await encodeChunk(index);
       const id = messageId;
       let attempt = 0;
-      await this.withRetry('sendChunk', async () => {
-        attempt += 1;
-        try {
-          const res = await this.exchange({
-            op: 'sendChunk',
-            method: 'POST',
-            path: this.mailboxPath(`/outbox/${encodeURIComponent(id)}/${chunkNumber}`),
-            ok: [202],
-            headers: { 'Content-Type': 'application/octet-stream', 'Mex-Chunk-Range': `${chunkNumber}:${total}`, ...encodingHeaders },
-            body,
-            messageId: id,
-          });
-          await drain(res);
-        } catch (err) {
-          // A retried *last* chunk answered 423 means our earlier upload of it landed and finalised the message.
-          if (attempt > 1 && chunkNumber === total && err instanceof MeshError && err.type === ErrorType.MESH_LOCKED) return;
-          throw err;
-        }
-      });
+      await this.withRetry(
+        'sendChunk',
+        async () => {
+          attempt += 1;
+          try {
+            const res = await this.exchange({
+              op: 'sendChunk',
+              method: 'POST',
+              path: this.mailboxPath(`/outbox/${encodeURIComponent(id)}/${chunkNumber}`),
+              ok: [202],
+              headers: { 'Content-Type': 'application/octet-stream', 'Mex-Chunk-Range': `${chunkNumber}:${total}`, ...encodingHeaders },
+              body,
+              messageId: id,
+              ...(ctx.signal ? { signal: ctx.signal } : {}),
+            });
+            await drain(res);
+          } catch (err) {
+            // A retried *last* chunk answered 423 means our earlier upload of it landed and finalised the message.
+            if (attempt > 1 && chunkNumber === total && err instanceof MeshError && err.type === ErrorType.MESH_LOCKED) return;
+            throw err;
+          }
+        },
+        ctx.signal,
+      );
+      ctx.onProgress?.({ step: 'chunk-uploaded', messageId: id, chunk: chunkNumber, totalChunks: total });
     }
     return { messageId, fileName, recovered, totalChunks: total };
   }
@@ -544,17 +614,22 @@ export class MeshClient {
   }
 
   /** Outbox tracking by message id (MESH API v2 "Track an outbox message"). Do not poll it often. */
-  async trackMessage(messageId: string): Promise<MeshTracking> {
-    return this.withRetry('trackMessage', async () => {
-      const res = await this.exchange({
-        op: 'trackMessage',
-        method: 'GET',
-        path: this.mailboxPath(`/outbox/tracking?messageID=${encodeURIComponent(messageId)}`),
-        ok: [200],
-        messageId,
-      });
-      return this.parseJson('trackMessage', res, MeshTrackingSchema);
-    });
+  async trackMessage(messageId: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<MeshTracking> {
+    return this.withRetry(
+      'trackMessage',
+      async () => {
+        const res = await this.exchange({
+          op: 'trackMessage',
+          method: 'GET',
+          path: this.mailboxPath(`/outbox/tracking?messageID=${encodeURIComponent(messageId)}`),
+          ok: [200],
+          messageId,
+          ...opts,
+        });
+        return this.parseJson('trackMessage', res, MeshTrackingSchema);
+      },
+      opts.signal,
+    );
   }
 
   /** Mailboxes registered for an ODS code and workflow (MESH API v2 "Look up MESH address"; no auth header). */
@@ -571,13 +646,32 @@ export class MeshClient {
    * Look for a message this mailbox already sent, by its unique `Mex-FileName` plus recipient, workflow
    * and local id, sent since `sentAfter` (minus `lookupSkewMs`). Uses the outbox listing (`/outbox/rich`,
    * served by mesh-sandbox; real MESH availability not verified) and confirms each candidate with
-   * tracking; falls back to the deprecated track-by-local-id only when the local id is unique.
+   * tracking, newest first, stopping at the first match (the file name is unique per attempt); falls
+   * back to the deprecated track-by-local-id only when the local id is unique.
    */
   async findSentMessage(probe: SentMessageProbe): Promise<SentMessageLookup> {
-    const rich = await this.findViaRichOutbox(probe);
+    return this.lookup(probe, { ruledOut: new Set(), ...(probe.signal ? { signal: probe.signal } : {}) });
+  }
+
+  private async lookup(probe: SentMessageProbe, ctx: SendContext): Promise<SentMessageLookup> {
+    ctx.onProgress?.({ step: 'looking-up', candidatesChecked: 0 });
+    const rich = await this.findViaRichOutbox(probe, ctx);
     if (rich.outcome !== 'UNSUPPORTED') return rich;
-    if (probe.localIdIsUnique && probe.localId) return this.findViaLocalIdTracking(probe);
+    if (probe.localIdIsUnique && probe.localId) return this.findViaLocalIdTracking(probe, ctx);
     return rich;
+  }
+
+  /** One tracking call for an id an earlier attempt was given; undefined when it cannot settle the question. */
+  private async confirmKnownMessage(messageId: string, fileName: string, ctx: SendContext): Promise<SentMessageLookup | undefined> {
+    try {
+      const t = await this.trackMessage(messageId, { ...(ctx.signal ? { signal: ctx.signal } : {}), timeoutMs: this.lookupTimeoutMs });
+      if (t.filename !== fileName) return undefined;
+      const status = t.status?.toLowerCase();
+      return { outcome: 'FOUND', messageId, method: 'OUTBOX_RICH', ...(status !== undefined ? { status } : {}) };
+    } catch (err) {
+      if (ctx.signal?.aborted || !(err instanceof MeshError)) throw err;
+      return undefined;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -587,26 +681,32 @@ export class MeshClient {
     headers: Record<string, string>,
     body: WireBody,
     probe: SentMessageProbe,
+    ctx: SendContext,
   ): Promise<{ messageId: string; recovered: boolean; status?: string }> {
+    const { signal } = ctx;
     for (let attempt = 0; ; attempt += 1) {
       let res: WireResponse | undefined;
+      // The last moment to stop: a caller that has given up on this attempt (e.g. Temporal timed the activity
+      // out and started another) must never post, or two live attempts could each post once.
+      signal?.throwIfAborted();
+      ctx.onProgress?.({ step: 'posting-first-chunk' });
       try {
-        res = await this.exchange({ op: 'sendMessage', method: 'POST', path: this.mailboxPath('/outbox'), ok: [202], headers, body });
+        res = await this.exchange({ op: 'sendMessage', method: 'POST', path: this.mailboxPath('/outbox'), ok: [202], headers, body, ...(signal ? { signal } : {}) });
       } catch (err) {
-        if (!(err instanceof MeshError)) throw err;
+        if (signal?.aborted || !(err instanceof MeshError)) throw err;
         const canRepeat = attempt < this.maxRetries;
         // Refused before MESH took it (429/425, or the connection never opened): sending again is safe.
         if (err.type === ErrorType.MESH_RATE_LIMITED || (err.type === ErrorType.MESH_NETWORK_ERROR && isDefinitelyNotSent(err.cause))) {
           const wait = this.retryDelay(err, attempt);
           if (canRepeat && wait !== undefined) {
-            await this.sleep(wait);
+            await this.pause(wait, signal);
             continue;
           }
           throw err;
         }
         if (err.type !== ErrorType.MESH_NETWORK_ERROR && err.type !== ErrorType.MESH_SERVER_ERROR) throw err;
         // The request may have reached MESH: find out before sending again.
-        const resolved = await this.resolveUnknownSend(probe, err);
+        const resolved = await this.resolveUnknownSend(probe, err, ctx);
         if (resolved.outcome === 'FOUND') {
           return { messageId: resolved.messageId, recovered: true, ...(resolved.status !== undefined ? { status: resolved.status } : {}) };
         }
@@ -621,27 +721,33 @@ export class MeshClient {
         return { messageId, recovered: false };
       } catch (err) {
         // 202 arrived, so MESH has the message, but we could not read its id: look it up, never resend.
-        const resolved = await this.resolveUnknownSend(probe, err);
+        if (signal?.aborted) throw err;
+        const resolved = await this.resolveUnknownSend(probe, err, ctx);
         if (resolved.outcome === 'FOUND') return { messageId: resolved.messageId, recovered: true };
         throw this.outcomeUnknown(resolved, err);
       }
     }
   }
 
-  private async resolveUnknownSend(probe: SentMessageProbe, cause: unknown): Promise<SentMessageLookup> {
+  private async resolveUnknownSend(probe: SentMessageProbe, cause: unknown, ctx: SendContext): Promise<SentMessageLookup> {
     this.logger?.warn(
       { operation: 'sendMessage', errorType: cause instanceof MeshError ? cause.type : 'UNKNOWN' },
       'MESH send outcome unknown; looking the message up before any resend',
     );
     let last: SentMessageLookup = { outcome: 'UNSUPPORTED' };
     // Two looks, each after a settle delay, so a POST still being processed when we gave up is not missed.
+    // Candidates ruled out by the first look are not confirmed again by the second.
     for (let look = 0; look < 2; look += 1) {
-      await this.sleep(this.settleMs);
+      await this.pause(this.settleMs, ctx.signal);
       try {
-        last = await this.findSentMessage(probe);
+        last = await this.lookup(probe, ctx);
       } catch (err) {
-        this.logger?.warn({ operation: 'sendMessage', errorType: err instanceof MeshError ? err.type : 'UNKNOWN' }, 'MESH send lookup failed');
-        return { outcome: 'UNSUPPORTED' };
+        if (ctx.signal?.aborted || !(err instanceof MeshError)) throw err;
+        this.logger?.warn({ operation: 'sendMessage', errorType: err.type }, 'MESH send lookup failed');
+        if (!err.retryable) return { outcome: 'UNSUPPORTED' };
+        // The listing itself kept failing: nothing is known yet, so the caller may try again later (with
+        // lookupBeforeSend), but this call must not post.
+        return { outcome: 'INCOMPLETE', unchecked: 0, method: 'OUTBOX_RICH' };
       }
       if (last.outcome !== 'NOT_FOUND') return last;
     }
@@ -654,32 +760,41 @@ export class MeshClient {
         ? 'several sent messages match the file name'
         : lookup.outcome === 'UNSUPPORTED'
           ? 'the outbox cannot be searched for this message'
-          : 'the message was not found and no resend is left';
+          : lookup.outcome === 'INCOMPLETE'
+            ? 'the outbox search could not be completed (look again later, before any resend)'
+            : 'the message was not found and no resend is left';
     return new MeshError(ErrorType.MESH_SEND_OUTCOME_UNKNOWN, `MESH sendMessage outcome unknown: ${why}; not resent`, {
       operation: 'sendMessage',
-      retryable: false,
+      // An incomplete search may be repeated (a retry that calls sendMessage with lookupBeforeSend looks
+      // again before posting); the other outcomes need an operator.
+      retryable: lookup.outcome === 'INCOMPLETE',
       issues: [{ path: 'fileName', message: 'reconcile by Mex-FileName in the MESH outbox before sending this attempt again' }],
       ...(cause !== undefined ? { cause } : {}),
     });
   }
 
-  private async findViaRichOutbox(probe: SentMessageProbe): Promise<SentMessageLookup> {
+  private async findViaRichOutbox(probe: SentMessageProbe, ctx: SendContext): Promise<SentMessageLookup> {
     const since = new Date(probe.sentAfter.getTime() - this.lookupSkewMs);
     // The sandbox compares start_time with naive UTC datetimes, so send ISO without a zone designator.
     const start = since.toISOString().replace(/Z$/, '');
     let path: string | undefined = this.mailboxPath(`/outbox/rich?start_time=${encodeURIComponent(start)}&max_results=100`);
     const to = probe.to.toUpperCase();
-    const candidates: string[] = [];
+    const candidates: Array<{ id: string; sentMs: number; order: number }> = [];
     const seen = new Set<string>();
+    const request = { ...(ctx.signal ? { signal: ctx.signal } : {}), timeoutMs: this.lookupTimeoutMs };
     for (let page = 0; path !== undefined && page < 100; page += 1) {
       seen.add(path);
       const current: string = path;
       let body;
       try {
-        body = await this.withRetry('listOutbox', async () => {
-          const res = await this.exchange({ op: 'listOutbox', method: 'GET', path: current, ok: [200] });
-          return this.parseJson('listOutbox', res, RichOutboxPageSchema);
-        });
+        body = await this.withRetry(
+          'listOutbox',
+          async () => {
+            const res = await this.exchange({ op: 'listOutbox', method: 'GET', path: current, ok: [200], ...request });
+            return this.parseJson('listOutbox', res, RichOutboxPageSchema);
+          },
+          ctx.signal,
+        );
       } catch (err) {
         if (err instanceof MeshError && (err.httpStatus === 404 || err.httpStatus === 405 || err.httpStatus === 501)) {
           return { outcome: 'UNSUPPORTED' };
@@ -691,34 +806,86 @@ export class MeshClient {
         if ((m.recipient ?? '').toUpperCase() !== to) continue;
         if (m.workflow_id !== probe.workflowId) continue;
         if (probe.localId !== undefined && (m.local_id ?? '') !== probe.localId) continue;
-        candidates.push(m.message_id);
+        const sentMs = m.sent_date ? Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(m.sent_date) ? m.sent_date : `${m.sent_date}Z`) : Number.NaN;
+        // A listing that ignored start_time must not widen the search.
+        if (Number.isFinite(sentMs) && sentMs < since.getTime()) continue;
+        candidates.push({ id: m.message_id, sentMs, order: candidates.length });
       }
       const next = body.links?.next;
       path = next && body.messages.length > 0 && !seen.has(next) ? this.relativePath(next) : undefined;
     }
-    // The listing has no file name: confirm each candidate with tracking, which does.
-    const matches: Array<{ id: string; status?: string }> = [];
-    for (const id of candidates) {
-      try {
-        const t = await this.trackMessage(id);
-        if (t.filename === probe.fileName) matches.push({ id, ...(t.status !== undefined ? { status: t.status } : {}) });
-      } catch (err) {
-        if (err instanceof MeshError && err.type === ErrorType.MESH_NOT_FOUND) continue;
-        throw err;
-      }
-    }
-    if (matches.length === 0) return { outcome: 'NOT_FOUND', method: 'OUTBOX_RICH' };
-    if (matches.length > 1) return { outcome: 'AMBIGUOUS', messageIds: matches.map((m) => m.id) };
-    const match = matches[0]!;
-    return { outcome: 'FOUND', messageId: match.id, method: 'OUTBOX_RICH', ...(match.status !== undefined ? { status: match.status.toLowerCase() } : {}) };
+    // Newest first: a lookup runs soon after the send it looks for, so the match is among the latest. An
+    // undated candidate keeps its listing position (the sandbox lists newest first).
+    candidates.sort((a, b) => (Number.isFinite(a.sentMs) && Number.isFinite(b.sentMs) && a.sentMs !== b.sentMs ? b.sentMs - a.sentMs : a.order - b.order));
+    const { match, unchecked } = await this.confirmCandidates(
+      candidates.map((c) => c.id),
+      probe.fileName,
+      ctx,
+    );
+    if (match) return { outcome: 'FOUND', messageId: match.id, method: 'OUTBOX_RICH', ...(match.status !== undefined ? { status: match.status.toLowerCase() } : {}) };
+    if (unchecked > 0) return { outcome: 'INCOMPLETE', unchecked, method: 'OUTBOX_RICH' };
+    return { outcome: 'NOT_FOUND', method: 'OUTBOX_RICH' };
   }
 
-  private async findViaLocalIdTracking(probe: SentMessageProbe): Promise<SentMessageLookup> {
+  /**
+   * The listing has no file name: confirm candidates with tracking, which has. In order, a few at a time,
+   * and stop at the first match (file names are unique per attempt, so there is at most one). A candidate
+   * whose tracking keeps failing is skipped and counted, not allowed to sink the whole lookup.
+   */
+  private async confirmCandidates(ids: string[], fileName: string, ctx: SendContext): Promise<{ match?: { id: string; status?: string }; unchecked: number }> {
+    const stop = new AbortController();
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
+    const todo = ids.filter((id) => !ctx.ruledOut.has(id));
+    let next = 0;
+    let checked = 0;
+    let unchecked = 0;
+    let match: { id: string; status?: string } | undefined;
+    const worker = async (): Promise<void> => {
+      while (match === undefined && next < todo.length) {
+        const id = todo[next]!;
+        next += 1;
+        try {
+          const t = await this.trackMessage(id, { signal, timeoutMs: this.lookupTimeoutMs });
+          if (t.filename === fileName) {
+            match ??= { id, ...(t.status ? { status: t.status } : {}) };
+            stop.abort();
+            return;
+          }
+          ctx.ruledOut.add(id);
+        } catch (err) {
+          if (ctx.signal?.aborted) throw err;
+          if (stop.signal.aborted) return;
+          if (err instanceof MeshError && err.type === ErrorType.MESH_NOT_FOUND) {
+            ctx.ruledOut.add(id);
+          } else {
+            unchecked += 1;
+            this.logger?.warn({ operation: 'trackMessage', messageId: id, errorType: err instanceof MeshError ? err.type : 'UNKNOWN' }, 'MESH lookup candidate could not be checked; skipped');
+          }
+        }
+        checked += 1;
+        ctx.onProgress?.({ step: 'looking-up', candidatesChecked: checked });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.lookupConcurrency, todo.length) }, () => worker()));
+    return { ...(match ? { match } : {}), unchecked: match ? 0 : unchecked };
+  }
+
+  private async findViaLocalIdTracking(probe: SentMessageProbe, ctx: SendContext): Promise<SentMessageLookup> {
     const localId = probe.localId!;
     let res: WireResponse;
     try {
-      res = await this.withRetry('trackByLocalId', () =>
-        this.exchange({ op: 'trackByLocalId', method: 'GET', path: this.mailboxPath(`/outbox/tracking/${encodeURIComponent(localId)}`), ok: [200, 300] }),
+      res = await this.withRetry(
+        'trackByLocalId',
+        () =>
+          this.exchange({
+            op: 'trackByLocalId',
+            method: 'GET',
+            path: this.mailboxPath(`/outbox/tracking/${encodeURIComponent(localId)}`),
+            ok: [200, 300],
+            ...(ctx.signal ? { signal: ctx.signal } : {}),
+            timeoutMs: this.lookupTimeoutMs,
+          }),
+        ctx.signal,
       );
     } catch (err) {
       if (err instanceof MeshError && err.type === ErrorType.MESH_NOT_FOUND) return { outcome: 'NOT_FOUND', method: 'LOCAL_ID_TRACKING' };
@@ -796,7 +963,9 @@ export class MeshClient {
     const headers: Record<string, string> = { Accept: MESH_ACCEPT, ...spec.headers };
     // A fresh token per request: a new nonce each time, so no token is ever reused (SPEC: reuse → 403).
     if (spec.auth !== false) headers.Authorization = this.authorization();
+    spec.signal?.throwIfAborted();
     const started = Date.now();
+    const timeout = AbortSignal.timeout(spec.timeoutMs ?? this.timeoutMs);
     let res: WireResponse;
     try {
       res = await this.transport({
@@ -804,9 +973,11 @@ export class MeshClient {
         url: `${this.baseUrl}${spec.path}`,
         headers,
         ...(spec.body !== undefined ? { body: spec.body } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout,
       });
     } catch (err) {
+      // The caller gave up: its reason, not a network error (which could be taken for an unknown outcome).
+      spec.signal?.throwIfAborted();
       const code = networkErrorCode(err) ?? (isTimeout(err) ? 'TIMEOUT' : undefined);
       this.logger?.debug({ operation: spec.op, messageId: spec.messageId, code }, 'MESH request failed');
       throw new MeshError(ErrorType.MESH_NETWORK_ERROR, `MESH ${spec.op} failed: network error${code ? ` (${code})` : ''}`, {
@@ -872,17 +1043,33 @@ export class MeshClient {
   }
 
   /** Run an operation that is safe to repeat, retrying retryable typed errors with backoff and jitter. */
-  private async withRetry<T>(op: MeshOperation, fn: () => Promise<T>): Promise<T> {
+  private async withRetry<T>(op: MeshOperation, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await fn();
       } catch (err) {
-        if (!(err instanceof MeshError) || !err.retryable || attempt >= this.maxRetries) throw err;
+        if (signal?.aborted || !(err instanceof MeshError) || !err.retryable || attempt >= this.maxRetries) throw err;
         const wait = this.retryDelay(err, attempt);
         if (wait === undefined) throw err;
         this.logger?.debug({ operation: op, attempt: attempt + 1, waitMs: wait, errorType: err.type }, 'MESH retry');
-        await this.sleep(wait);
+        await this.pause(wait, signal);
       }
+    }
+  }
+
+  /** `sleep`, cut short (rejecting with the reason) when the signal aborts. */
+  private async pause(ms: number, signal?: AbortSignal): Promise<void> {
+    if (!signal) return this.sleep(ms);
+    signal.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.sleep(ms), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
     }
   }
 }

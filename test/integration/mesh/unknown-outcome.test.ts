@@ -107,4 +107,36 @@ describe('a send whose outcome is unknown is never duplicated', () => {
     expect(posts()).toBe(2);
     for (const id of [first.messageId, other.messageId]) await receiver.acknowledgeMessage(id);
   });
+  it('finds its message among other sends newest first, skipping a candidate whose tracking keeps failing', async () => {
+    const courier = await courierVia([], { lookupConcurrency: 1, maxRetries: 2 });
+    const wf = uniqueWorkflow('lookup');
+    const startedAt = new Date();
+    const send = (fileName: string) => courier.sendMessage({ to: RECEIVER, workflowId: wf, body: fileName, localId: 'X26', fileName });
+    const older = await send(uniqueFileName('older'));
+    const mine = await send(uniqueFileName('mine'));
+    const newer = [await send(uniqueFileName('newer')), await send(uniqueFileName('newer'))];
+    const newest = await send(uniqueFileName('newest'));
+    // MESH will not track the newest candidate at all (three tries, all 5xx): it is skipped, not fatal.
+    proxy!.rules.push({ method: 'GET', path: /\/outbox\/tracking$/, faults: ['server-error', 'server-error', 'server-error'] });
+    const again = await courier.sendMessage({ to: RECEIVER, workflowId: wf, body: 'x', localId: 'X26', fileName: mine.fileName, lookupBeforeSend: { sentAfter: startedAt } });
+    expect(again).toMatchObject({ messageId: mine.messageId, recovered: true });
+    // Newest first: three failed tries of the newest, then the two newer ones, then ours; never the older one.
+    const tracking = proxy!.log.filter((e) => e.path.endsWith('/outbox/tracking'));
+    expect(tracking.map((e) => e.fault)).toEqual(['server-error', 'server-error', 'server-error', 'pass', 'pass', 'pass']);
+    expect(posts()).toBe(5);
+    for (const m of [older, mine, ...newer, newest]) await receiver.acknowledgeMessage(m.messageId);
+  });
+
+  it('never posts once the caller\'s signal aborts during the lookup before a resend', async () => {
+    const courier = await courierVia([{ method: 'GET', path: /\/outbox\/rich$/, faults: ['slow'] }]);
+    const wf = uniqueWorkflow('abort');
+    const fileName = uniqueFileName('aborted');
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(new Error('the activity was timed out')), 300);
+    const sending = courier.sendMessage({ to: RECEIVER, workflowId: wf, body: 'doc', localId: 'X26', fileName, lookupBeforeSend: { sentAfter: new Date() }, signal: stop.signal });
+    await expect(sending).rejects.toThrow('the activity was timed out');
+    await new Promise((r) => setTimeout(r, 2_500)); // past the slow answer: nothing follows it
+    expect(posts()).toBe(0);
+    expect(await inboxIdsWithFileName(receiver, wf, fileName)).toEqual([]);
+  });
 });

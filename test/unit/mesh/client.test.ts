@@ -194,19 +194,18 @@ describe('first POST of a send', () => {
     expect(calls.filter((x) => x.method === 'POST')).toHaveLength(1);
   });
 
-  it('stops with MESH_SEND_OUTCOME_UNKNOWN when two sent messages share the file name', async () => {
+  it('returns the first match without confirming the rest (file names are unique per attempt)', async () => {
     const { c, calls } = client([
       (call) =>
         call.path.includes('/outbox/rich')
-          ? json(200, { messages: ['A', 'B'].map((id) => ({ message_id: id, recipient: 'X26ABC2', workflow_id: 'WF', status: 'accepted' })) })
+          ? json(200, { messages: ['A', 'B', 'C'].map((id) => ({ message_id: id, recipient: 'X26ABC2', workflow_id: 'WF', status: 'accepted' })) })
           : undefined,
-      (call) => (call.path.includes('tracking?') ? json(200, { message_id: 'A', filename: 'same.xml' }) : undefined),
+      (call) => (call.path.includes('tracking?') ? json(200, { message_id: 'A', filename: 'same.xml', status: 'accepted' }) : undefined),
       (call) => (call.path.endsWith('/outbox') ? json(500, {}) : undefined),
-    ]);
-    const err = await caught(c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'same.xml', subject: PID_SUBJECT }));
-    expect(err.type).toBe(ErrorType.MESH_SEND_OUTCOME_UNKNOWN);
-    expect(err.message).toMatch(/several/);
-    expect(JSON.stringify(err)).not.toMatch(/9434765919/);
+    ], { lookupConcurrency: 1 });
+    const res = await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'same.xml', subject: PID_SUBJECT });
+    expect(res).toMatchObject({ messageId: 'A', recovered: true });
+    expect(calls.filter((x) => x.path.includes('tracking?'))).toHaveLength(1);
     expect(calls.filter((x) => x.method === 'POST')).toHaveLength(1);
   });
 
@@ -349,5 +348,146 @@ describe('inbox paging and download', () => {
     ]);
     expect((await c.downloadMessage('M')).body.toString()).toBe('abcde');
     expect((await caught(c.downloadMessage('BAD'))).type).toBe(ErrorType.MESH_PROTOCOL_ERROR);
+  });
+});
+
+describe('outbox lookup cost and robustness (chaos run mesh-faults, issue 8)', () => {
+  const candidates = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      message_id: `M${i}`,
+      recipient: 'X26ABC2',
+      workflow_id: 'WF',
+      local_id: 'X26',
+      message_type: 'DATA',
+      // listed oldest first here, so the client must sort: M{n-1} is the newest
+      sent_date: new Date(NOW.getTime() - (n - i) * 1000).toISOString().replace(/Z$/, ''),
+    }));
+  const richOutbox = (n: number): Route => (call) => (call.path.includes('/outbox/rich') ? json(200, { messages: candidates(n), links: {} }) : undefined);
+  const tracking = (fileNameOf: (id: string) => string, fail: (id: string) => boolean = () => false): Route => (call) => {
+    const m = /tracking\?messageID=(\w+)/.exec(call.path);
+    if (!m) return undefined;
+    return fail(m[1]!) ? json(503, {}) : json(200, { message_id: m[1], filename: fileNameOf(m[1]!), status: 'accepted' });
+  };
+  const tracked = (calls: Array<{ path: string }>): string[] => calls.flatMap((x) => /tracking\?messageID=(\w+)/.exec(x.path)?.[1] ?? []);
+  const probe = { fileName: 'mine.xml', to: 'X26ABC2', workflowId: 'WF', localId: 'X26', sentAfter: new Date(NOW.getTime() - 60_000) };
+
+  it('confirms candidates newest first and stops at the first match', async () => {
+    const { c, calls } = client([richOutbox(50), tracking((id) => (id === 'M47' ? 'mine.xml' : `${id}.xml`))], { lookupConcurrency: 1 });
+    expect(await c.findSentMessage(probe)).toEqual({ outcome: 'FOUND', messageId: 'M47', method: 'OUTBOX_RICH', status: 'accepted' });
+    expect(tracked(calls)).toEqual(['M49', 'M48', 'M47']);
+  });
+
+  it('stops the other tracking calls in flight once one matches', async () => {
+    const { c, calls } = client([richOutbox(50), tracking((id) => (id === 'M48' ? 'mine.xml' : `${id}.xml`))], { lookupConcurrency: 4 });
+    expect(await c.findSentMessage(probe)).toMatchObject({ outcome: 'FOUND', messageId: 'M48' });
+    expect(tracked(calls).length).toBeLessThanOrEqual(5);
+  });
+
+  it('skips a candidate whose tracking keeps failing and still finds the match', async () => {
+    const { c, calls } = client([richOutbox(10), tracking((id) => (id === 'M5' ? 'mine.xml' : `${id}.xml`), (id) => id === 'M9')], { lookupConcurrency: 1, maxRetries: 2 });
+    expect(await c.findSentMessage(probe)).toMatchObject({ outcome: 'FOUND', messageId: 'M5' });
+    expect(tracked(calls)).toEqual(['M9', 'M9', 'M9', 'M8', 'M7', 'M6', 'M5']);
+  });
+
+  it('reports INCOMPLETE, not NOT_FOUND, when nothing matched and a candidate could not be checked', async () => {
+    const { c } = client([richOutbox(5), tracking((id) => `${id}.xml`, (id) => id === 'M2')], { maxRetries: 1 });
+    expect(await c.findSentMessage(probe)).toEqual({ outcome: 'INCOMPLETE', unchecked: 1, method: 'OUTBOX_RICH' });
+  });
+
+  it('does not post when a lookup before a resend was incomplete, and says the send may be retried', async () => {
+    const { c, calls } = client([richOutbox(5), tracking((id) => `${id}.xml`, (id) => id === 'M2'), (call) => (call.path.endsWith('/outbox') ? json(202, { message_id: 'NEW' }) : undefined)], { maxRetries: 1 });
+    const err = await caught(c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', localId: 'X26', fileName: 'mine.xml', lookupBeforeSend: { sentAfter: probe.sentAfter } }));
+    expect(err).toMatchObject({ type: ErrorType.MESH_SEND_OUTCOME_UNKNOWN, retryable: true });
+    expect(calls.filter((x) => x.method === 'POST')).toHaveLength(0);
+  });
+
+  it('narrows the window: lists from sentAfter minus lookupSkewMs and ignores older listed messages', async () => {
+    const { c, calls } = client([richOutbox(20), tracking((id) => `${id}.xml`)], { lookupSkewMs: 5_000 });
+    expect(await c.findSentMessage({ ...probe, sentAfter: new Date(NOW.getTime() - 5_000) })).toEqual({ outcome: 'NOT_FOUND', method: 'OUTBOX_RICH' });
+    const rich = calls.find((x) => x.path.includes('/outbox/rich'))!;
+    expect(decodeURIComponent(new URL(rich.path, 'http://x').searchParams.get('start_time')!)).toBe(new Date(NOW.getTime() - 10_000).toISOString().replace(/Z$/, ''));
+    // the fake ignores start_time and lists 20 s of sends: only the 10 s inside the window are confirmed
+    expect(tracked(calls).sort()).toEqual(['M10', 'M11', 'M12', 'M13', 'M14', 'M15', 'M16', 'M17', 'M18', 'M19']);
+  });
+
+  it('after an unknown outcome, the second look does not confirm again what the first ruled out', async () => {
+    const { c, calls } = client([
+      richOutbox(6),
+      tracking((id) => `${id}.xml`),
+      (call, n) => (call.path.endsWith('/outbox') ? (n === 1 ? json(502, {}) : json(202, { message_id: 'NEW' })) : undefined),
+    ]);
+    expect(await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', localId: 'X26', fileName: 'mine.xml' })).toMatchObject({ messageId: 'NEW' });
+    expect(tracked(calls).sort()).toEqual(['M0', 'M1', 'M2', 'M3', 'M4', 'M5']);
+  });
+
+  it('confirms a message id an earlier attempt was given with one tracking call, without listing the outbox', async () => {
+    const { c, calls } = client([tracking((id) => (id === 'KNOWN' ? 'mine.xml' : 'x'))]);
+    const res = await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'mine.xml', lookupBeforeSend: { sentAfter: NOW, knownMessageId: 'KNOWN' } });
+    expect(res).toMatchObject({ messageId: 'KNOWN', recovered: true });
+    expect(calls.map((x) => x.path.split('?')[0])).toEqual(['/messageexchange/X26ABC1/outbox/tracking']);
+  });
+});
+
+describe('the caller\'s abort signal (an attempt that was given up on never posts)', () => {
+  const posted: Route = (call) => (call.path.endsWith('/outbox') ? json(202, { message_id: 'NEW' }) : undefined);
+
+  it('never sends anything once the signal has aborted', async () => {
+    const { c, calls } = client([posted]);
+    const reason = new Error('activity timed out');
+    const err = await caught(c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', signal: AbortSignal.abort(reason) }));
+    expect(err).toBe(reason);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('does not post when the signal aborts during the lookup before a resend', async () => {
+    const ac = new AbortController();
+    const { c, calls } = client([
+      (call) => {
+        if (!call.path.includes('/outbox/rich')) return undefined;
+        ac.abort(new Error('timed out meanwhile'));
+        return json(200, { messages: [], links: {} });
+      },
+      posted,
+    ]);
+    const err = await caught(c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'f.xml', lookupBeforeSend: { sentAfter: NOW }, signal: ac.signal }));
+    expect(err.message).toBe('timed out meanwhile');
+    expect(calls.filter((x) => x.method === 'POST')).toHaveLength(0);
+  });
+
+  it('does not post again when the signal aborts while an unknown outcome is being resolved', async () => {
+    const ac = new AbortController();
+    const { c, calls } = client(
+      [
+        (call) => (call.path.includes('/outbox/rich') ? json(200, { messages: [], links: {} }) : undefined),
+        (call, n) => (call.path.endsWith('/outbox') ? (n === 1 ? json(502, {}) : json(202, { message_id: 'NEW' })) : undefined),
+      ],
+      {
+        sleep: async () => {
+          ac.abort(new Error('given up'));
+        },
+      },
+    );
+    const err = await caught(c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', signal: ac.signal }));
+    expect(err.message).toBe('given up');
+    expect(calls.filter((x) => x.method === 'POST')).toHaveLength(1);
+  });
+
+  it('aborts a request in flight with the signal\'s reason, not as a network error', async () => {
+    const ac = new AbortController();
+    const hanging: typeof fetch = (_input, init) =>
+      new Promise((_, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal!.reason));
+      });
+    const c = new MeshClient({ baseUrl: 'https://mesh.example.nhs.uk', mailboxId: 'X26ABC1', password: 'p', sharedKey: 'k', fetch: hanging });
+    const pending = caught(c.trackMessage('M1', { signal: ac.signal }));
+    ac.abort(new Error('stop'));
+    expect((await pending).message).toBe('stop');
+  });
+
+  it('reports each step of a chunked send through onProgress', async () => {
+    const steps: string[] = [];
+    const { c } = client([(call) => (call.path.endsWith('/outbox') ? json(202, { message_id: 'M' }) : call.path.includes('/outbox/M/') ? new Response(null, { status: 202 }) : undefined)], { chunkSize: 2 });
+    await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'abcdef', onProgress: (p) => steps.push('chunk' in p ? `${p.step}:${p.chunk}` : p.step) });
+    expect(steps).toEqual(['posting-first-chunk', 'first-chunk-accepted', 'chunk-uploaded:2', 'chunk-uploaded:3']);
   });
 });
