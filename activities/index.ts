@@ -7,8 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import {
   CourierError,
+  ErrorType,
   SubmissionSchema,
   type BuildItk3MessageInput,
   type BuildItk3MessageResult,
@@ -18,7 +20,7 @@ import {
 } from '../contracts';
 import type { ContentStore } from '../store/content-store';
 import { buildSendDocumentMessage } from '../itk3';
-import type { MeshClient } from '../mesh';
+import { MeshError, type MeshClient } from '../mesh';
 import { createInboundActivities, temporalInbound, type InboundActivityDeps, type InboundHooks, type InboundTemporal, type InboxMesh } from './inbound';
 import { createQuarantineActivities } from './quarantine';
 import { createEscalationActivities } from './escalation';
@@ -54,6 +56,20 @@ export interface ActivityDeps {
 }
 
 /** What the store holds for one built attempt: the XML and the MESH metadata it must go with. */
+/** Heartbeat of `sendMeshMessage`: the step reached and, once MESH gave one, the message id (for the next attempt). */
+const SendHeartbeatSchema = z.object({ step: z.string(), messageId: z.string().min(1).optional() });
+type SendHeartbeat = z.infer<typeof SendHeartbeatSchema>;
+/** Heartbeat at least this often while sending (the workflow's heartbeat timeout is 30 s). */
+const HEARTBEAT_EVERY_MS = 5_000;
+
+/**
+ * When an attempt stops itself: before the server's start-to-close timeout (counted from the server's start,
+ * a little before ours), so that it is never still running, and able to post, when the next attempt starts.
+ */
+export function localDeadlineMs(startToCloseTimeoutMs: number): number {
+  return Math.max(startToCloseTimeoutMs / 2, startToCloseTimeoutMs - 30_000);
+}
+
 export interface StoredMessage {
   xml: string;
   mesh: { to: string; workflowId: string; subject: string; localId: string; fileName: string; contentType: string };
@@ -124,25 +140,55 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Sends one built attempt through MESH. The MESH client never blindly re-posts a first chunk. */
+    /**
+     * Sends one built attempt through MESH. The MESH client never blindly re-posts a first chunk, and this
+     * attempt never posts once Temporal has given up on it: it heartbeats while it works (so the server
+     * learns within the heartbeat timeout that a worker died, and the attempt learns that it was timed out
+     * or cancelled), and hands the client a signal that aborts on cancellation or shortly before the
+     * attempt's own start-to-close deadline (chaos run mesh-faults, issue 8: two live attempts each posted).
+     */
     async sendMeshMessage(input: SendMeshMessageInput): Promise<SendMeshMessageResult> {
       return atEdge(async () => {
-        const stored = JSON.parse((await deps.store.get(input.messageRef)).toString('utf8')) as StoredMessage;
-        // A retry may follow a first try that reached MESH (e.g. the worker died before reporting it): look
-        // the message up by its unique file name before posting again (found by the kill -9 chaos run, issue 8).
-        const { attempt, scheduledTimestampMs } = Context.current().info;
-        const { messageId } = await deps.mesh.sendMessage({
-          ...(attempt > 1 ? { lookupBeforeSend: { sentAfter: new Date(scheduledTimestampMs) } } : {}),
-          to: stored.mesh.to,
-          workflowId: stored.mesh.workflowId,
-          body: stored.xml,
-          subject: stored.mesh.subject,
-          localId: stored.mesh.localId,
-          fileName: stored.mesh.fileName,
-          contentType: stored.mesh.contentType,
-        });
-        deps.logger.info({ meshMessageId: messageId, attempt: input.attempt, messageHeaderId: input.messageHeaderId }, 'ITK3 message sent via MESH');
-        return { meshMessageId: messageId, sentAt: now().toISOString() };
+        const ctx = Context.current();
+        const { attempt, scheduledTimestampMs, startToCloseTimeoutMs, heartbeatTimeoutMs, heartbeatDetails } = ctx.info;
+        const previous = SendHeartbeatSchema.safeParse(heartbeatDetails);
+        let progress: SendHeartbeat = { step: 'starting', ...(previous.success && previous.data.messageId ? { messageId: previous.data.messageId } : {}) };
+        const beat = (): void => ctx.heartbeat(progress);
+        beat();
+        const every = Math.max(1_000, Math.min(HEARTBEAT_EVERY_MS, Math.floor((heartbeatTimeoutMs ?? HEARTBEAT_EVERY_MS * 3) / 3)));
+        const timer = setInterval(beat, every);
+        const deadline = new AbortController();
+        const deadlineTimer = setTimeout(
+          () => deadline.abort(new MeshError(ErrorType.MESH_NETWORK_ERROR, 'MESH sendMessage stopped: the attempt reached its deadline', { operation: 'sendMessage', retryable: true })),
+          localDeadlineMs(startToCloseTimeoutMs),
+        );
+        try {
+          const stored = JSON.parse((await deps.store.get(input.messageRef)).toString('utf8')) as StoredMessage;
+          // A retry may follow a try that reached MESH (the worker died before reporting it, or the try was
+          // timed out): look the message up by its unique file name before posting again (kill -9 chaos run).
+          const knownMessageId = progress.messageId;
+          const { messageId } = await deps.mesh.sendMessage({
+            ...(attempt > 1 ? { lookupBeforeSend: { sentAfter: new Date(scheduledTimestampMs), ...(knownMessageId ? { knownMessageId } : {}) } } : {}),
+            to: stored.mesh.to,
+            workflowId: stored.mesh.workflowId,
+            body: stored.xml,
+            subject: stored.mesh.subject,
+            localId: stored.mesh.localId,
+            fileName: stored.mesh.fileName,
+            contentType: stored.mesh.contentType,
+            signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
+            onProgress: (p) => {
+              // Ids and counts only (heartbeat details reach history): never the subject or recipient.
+              progress = { step: p.step, ...('messageId' in p ? { messageId: p.messageId } : progress.messageId ? { messageId: progress.messageId } : {}) };
+              beat();
+            },
+          });
+          deps.logger.info({ meshMessageId: messageId, attempt: input.attempt, messageHeaderId: input.messageHeaderId }, 'ITK3 message sent via MESH');
+          return { meshMessageId: messageId, sentAt: now().toISOString() };
+        } finally {
+          clearInterval(timer);
+          clearTimeout(deadlineTimer);
+        }
       });
     },
 

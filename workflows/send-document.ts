@@ -91,6 +91,9 @@ const store = proxyActivities<Activities>({
 });
 const mesh = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  // sendMeshMessage heartbeats while it works: a dead worker's attempt is retried after 30 s, and a live
+  // attempt learns through the heartbeat that it was timed out, so it stops before posting (issue 8).
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 const notify = proxyActivities<Activities>({

@@ -1,0 +1,102 @@
+/**
+ * The sendMeshMessage activity around a real MeshClient with a scripted network (chaos run mesh-faults,
+ * issue 8): it heartbeats while it works, an attempt that Temporal has timed out or cancelled (or that
+ * reaches its own deadline) never posts, and a retry reuses the message id its predecessor heartbeated.
+ */
+import { Writable } from 'node:stream';
+import type { Client } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, localDeadlineMs, type StoredMessage } from '../../../activities';
+import type { InboundTemporal } from '../../../activities/inbound';
+import { createLogger } from '../../../config/logger';
+import type { ContentRef } from '../../../contracts';
+import { MeshClient } from '../../../mesh';
+import type { ContentStore } from '../../../store/content-store';
+import { json } from './fake-mesh';
+
+const REF = { key: 'itk3-message/1', sha256: 'a'.repeat(64), size: 1 } as unknown as ContentRef;
+const stored: StoredMessage = {
+  xml: '<Bundle/>',
+  mesh: { to: 'X26ABC2', workflowId: 'GPFED_CONSULT_REPORT', subject: 'NHS 9434765919', localId: 'X26', fileName: 'attempt-1.xml', contentType: 'application/fhir+xml' },
+};
+const store: ContentStore = { put: () => Promise.reject(new Error('unused')), get: async () => Buffer.from(JSON.stringify(stored)) };
+const input = { messageRef: REF, messageHeaderId: '6f1c1f0e-8d4b-4c37-9a51-2f0b7d0c9a11', attempt: 1 };
+
+interface Call {
+  method: string;
+  path: string;
+}
+
+/** A fetch whose answers are scripted per call; `hang` waits until the request's own signal aborts. */
+function network(answer: (call: Call) => Response | 'hang' | undefined) {
+  const calls: Call[] = [];
+  const impl = async (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const u = new URL(String(url));
+    const call = { method: init?.method ?? 'GET', path: `${u.pathname}${u.search}` };
+    calls.push(call);
+    const a = answer(call);
+    if (a === 'hang') {
+      return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
+    }
+    return a ?? json(599, {});
+  };
+  return { fetch: impl as typeof fetch, calls };
+}
+
+function sendActivity(fetchImpl: typeof fetch) {
+  const mesh = new MeshClient({ baseUrl: 'http://127.0.0.1:1', mailboxId: 'X26ABC1', password: 'p', sharedKey: 'k', fetch: fetchImpl, unknownOutcomeSettleMs: 1, retryBaseDelayMs: 1 });
+  const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
+  return createActivities({
+    config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q' },
+    store,
+    mesh,
+    temporal: {} as Client,
+    logger,
+    inboundPort: {} as InboundTemporal,
+  }).sendMeshMessage;
+}
+
+const posts = (calls: Call[]) => calls.filter((c) => c.method === 'POST' && c.path.endsWith('/outbox')).length;
+
+describe('sendMeshMessage activity', () => {
+  it('heartbeats while a lookup is stuck, and once timed out by the server never posts', async () => {
+    const net = network((c) => (c.path.includes('/outbox/rich') ? 'hang' : c.path.endsWith('/outbox') ? json(202, { message_id: 'NEW' }) : undefined));
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 3_000, startToCloseTimeoutMs: 300_000, scheduledTimestampMs: Date.now() - 60_000 });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => {
+      beats.push(d);
+      // Two heartbeats from the timer while the listing hangs; the server answers the second with "timed out".
+      if (beats.length === 4) env.cancel('TIMED_OUT');
+    });
+    const started = Date.now();
+    await expect(env.run(sendActivity(net.fetch), input)).rejects.toMatchObject({ name: 'CancelledFailure' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500); // the interval heartbeats (every 1 s here) kept it alive
+    expect(beats).toEqual([{ step: 'starting' }, { step: 'looking-up' }, { step: 'looking-up' }, { step: 'looking-up' }]);
+    expect(JSON.stringify(beats)).not.toMatch(/9434765919|X26ABC2/);
+    expect(posts(net.calls)).toBe(0);
+  });
+
+  it('stops itself before its start-to-close deadline, so it cannot post while the next attempt runs', async () => {
+    expect(localDeadlineMs(300_000)).toBe(270_000);
+    const net = network((c) => (c.path.includes('/outbox/rich') ? 'hang' : c.path.endsWith('/outbox') ? json(202, { message_id: 'NEW' }) : undefined));
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 400, scheduledTimestampMs: Date.now() });
+    await expect(env.run(sendActivity(net.fetch), input)).rejects.toMatchObject({ type: 'MESH_NETWORK_ERROR', nonRetryable: false });
+    expect(posts(net.calls)).toBe(0);
+  });
+
+  it('heartbeats the MESH message id, and a retry confirms that id with one call instead of searching the outbox', async () => {
+    const first = network((c) => (c.path.endsWith('/outbox') ? json(202, { message_id: 'M-1' }) : undefined));
+    const env1 = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000 });
+    const beats: unknown[] = [];
+    env1.on('heartbeat', (d: unknown) => beats.push(d));
+    expect(await env1.run(sendActivity(first.fetch), input)).toMatchObject({ meshMessageId: 'M-1' });
+    const last = beats.at(-1);
+    expect(last).toEqual({ step: 'first-chunk-accepted', messageId: 'M-1' });
+
+    // The worker died before reporting completion: attempt 2 sees attempt 1's last heartbeat.
+    const second = network((c) => (c.path.includes('/tracking?messageID=M-1') ? json(200, { message_id: 'M-1', filename: 'attempt-1.xml', status: 'accepted' }) : undefined));
+    const env2 = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, heartbeatDetails: last, scheduledTimestampMs: Date.now() - 60_000 });
+    expect(await env2.run(sendActivity(second.fetch), input)).toMatchObject({ meshMessageId: 'M-1' });
+    expect(second.calls.map((c) => c.method + ' ' + c.path.split('?')[0])).toEqual(['GET /messageexchange/X26ABC1/outbox/tracking']);
+  });
+});
