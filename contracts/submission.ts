@@ -46,6 +46,34 @@ const safeText = (max: number) =>
     .max(max)
     .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s), 'must not contain control characters');
 
+/**
+ * Characters a single-line name must not hold: every control character (C0 incl. TAB, LF and CR; DEL; C1),
+ * the Unicode line and paragraph separators, and format characters (bidi embeddings, overrides and
+ * isolates U+202A-E/U+2066-9, marks U+200E/F/U+061C, soft hyphen, zero-width space, BOM...). A name goes
+ * into the MESH subject and, in GPPROVIDER routing, the routing address (reference/mesh.md §3.4); a line
+ * break there is header injection, an override makes the name read differently from what it is. ZWNJ and
+ * ZWJ (U+200C/D) stay allowed: Persian and Indic names are spelled with them.
+ */
+const LINE_BREAK_OR_CONTROL = /[\p{Cc}\u2028\u2029]/u;
+const FORMAT_CHARACTER = /(?![\u200c\u200d])\p{Cf}/u;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** A single-line name field: issues name the field, so the API's 400 says which name to fix. */
+const nameText = (field: string, max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine(
+      (s) => !LINE_BREAK_OR_CONTROL.test(s),
+      `${field} must be a single line: no CR, LF, TAB or other control characters`,
+    )
+    .refine(
+      (s) => !FORMAT_CHARACTER.test(s),
+      `${field} must not contain bidi overrides or other invisible format characters`,
+    )
+    .refine((s) => !LONE_SURROGATE.test(s), `${field} must be well-formed Unicode (no lone surrogates)`);
+
 export const NhsNumberSchema = z
   .string()
   .regex(/^\d{10}$/, 'NHS number must be ten digits')
@@ -53,15 +81,15 @@ export const NhsNumberSchema = z
 
 export const PatientSchema = z.object({
   nhsNumber: NhsNumberSchema,
-  givenName: safeText(100),
-  familyName: safeText(100),
+  givenName: nameText('patient.givenName', 100),
+  familyName: nameText('patient.familyName', 100),
   birthDate: isoDate,
   gender: z.enum(['male', 'female', 'other', 'unknown']).optional(),
 });
 
 export const SenderOrganisationSchema = z.object({
   odsCode: z.string().regex(ODS_CODE, 'ODS code must be 3-10 upper-case letters or digits'),
-  name: safeText(200),
+  name: nameText('sender.name', 200),
   telephone: safeText(40).optional(),
   meshMailbox: z.string().regex(MESH_MAILBOX, 'MESH mailbox id must be upper-case letters or digits'),
 });
@@ -69,13 +97,13 @@ export const SenderOrganisationSchema = z.object({
 export const RecipientSchema = z.object({
   /** ODS code of the patient's registered GP practice (from PDS). */
   odsCode: z.string().regex(ODS_CODE, 'ODS code must be 3-10 upper-case letters or digits'),
-  name: safeText(200).optional(),
+  name: nameText('recipient.name', 200).optional(),
 });
 
 export const PractitionerSchema = z.object({
   sdsUserId: safeText(40),
-  givenName: safeText(100),
-  familyName: safeText(100),
+  givenName: nameText('author.givenName', 100),
+  familyName: nameText('author.familyName', 100),
   telephone: safeText(40).optional(),
 });
 
