@@ -124,12 +124,26 @@ describe('injection attempts in every string field', () => {
     expectInertOrRefused(await outcome(withField(base, at(p), INJECTIONS[k])), p);
   });
 
-  // KNOWN DEFECT (issue 8 report): these are accepted with 202 and built, but the MESH client refuses the
-  // subject header (CR/LF/TAB or characters outside Latin-1), so the delivery can only fail at send
-  // (SEND_FAILED, escalated). They must be refused at the API (or the subject made header-safe). When
-  // fixed, this test fails: turn `it.failing` into `it`.
-  it.failing.each([...HEADER_BOUND].flatMap((p) => NOT_HEADER_SAFE.map((k) => [p, k] as const)))('KNOWN DEFECT: header-bound %s with %s is refused or sendable', async (p, k) => {
+  // Issue 8 (fixed): these were accepted with 202 and then refused by the MESH client at send. Now CR, LF,
+  // TAB and bidi overrides are refused naming the field (contracts/submission.ts), and names outside
+  // Latin-1 are accepted and written into headers in their header form (itk3/mesh-metadata.ts).
+  it.each([...HEADER_BOUND].flatMap((p) => NOT_HEADER_SAFE.map((k) => [p, k] as const)))('header-bound %s with %s is refused or sendable', async (p, k) => {
     expectInertOrRefused(await outcome(withField(base, at(p), INJECTIONS[k])), p);
+  });
+
+  it.each([...HEADER_BOUND].flatMap((p) => ['headerCrLf', 'lineFeed', 'tab', 'rtlOverride'].map((k) => [p, k] as const)))('header-bound %s refuses %s, naming the field in the message', async (p, k) => {
+    const o = await outcome(withField(base, at(p), INJECTIONS[k]));
+    expectRefusedNaming(o, p);
+    expect(() => SubmissionSchema.parse(withField(base, at(p), INJECTIONS[k]))).toThrow(p);
+  });
+
+  it.each([...HEADER_BOUND].flatMap((p) => ['nonLatin1', 'emoji'].map((k) => [p, k] as const)))('header-bound %s takes %s (a legitimate name) and it can be sent', async (p, k) => {
+    const o = await outcome(withField(base, at(p), INJECTIONS[k]));
+    expect(o.accepted && o.sendable).toBe(true);
+  });
+
+  it.each(['nonLatin1', 'emoji', 'rtlOverride', 'tab'].map((k) => [k] as const))('GPPROVIDER routing: a surname with %s is refused naming the field, or accepted and sendable', async (k) => {
+    expectInertOrRefused(await outcome(withField(base, ['patient', 'familyName'], INJECTIONS[k]), gpprovider), 'patient.familyName');
   });
 
   it('names at their maximum lengths still make a subject MESH accepts (500 characters)', async () => {
@@ -206,6 +220,24 @@ describe('fuzzing free-text fields (fast-check)', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...HEADER_BOUND), latin1, async (p, value) => {
         expectInertOrRefused(await outcome(withField(base, at(p), value)), p);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('any text at all in a header-bound field is refused naming the field, or accepted and sendable (issue 8)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...HEADER_BOUND), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), async (p, value) => {
+        expectInertOrRefused(await outcome(withField(base, at(p), value)), p);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any text at all as the surname in GPPROVIDER routing is refused naming the field, or accepted and sendable', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), async (value) => {
+        expectInertOrRefused(await outcome(withField(base, ['patient', 'familyName'], value), gpprovider), 'patient.familyName');
       }),
       { numRuns: 200 },
     );

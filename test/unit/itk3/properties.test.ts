@@ -10,6 +10,7 @@ import {
   wrapDocumentBundle,
 } from '../../../itk3';
 import { toFhirJson } from '../../../itk3/fhir-structure';
+import { MESH_HEADER_SAFE } from '../../../itk3/mesh-metadata';
 import { childrenNamed, parseFhirXml, resourceOf, type FNode } from '../../../itk3/fhir-xml';
 import type { Submission } from '../../../contracts/submission';
 import { isValidNhsNumber } from '../../../contracts/submission';
@@ -28,6 +29,16 @@ const nameText = fc
   .map((s) => s.trim())
   .filter((s) => s.length > 0);
 
+/**
+ * Surnames for GPPROVIDER routing, where the surname is also written into Mex-To: letters that have a Latin
+ * form (Ł is transliterated, é is Latin-1), mixed with the same breaking characters and an emoji. A surname
+ * with no Latin form at all (漢) is refused for this routing (test/unit/itk3/mesh-metadata.test.ts).
+ */
+const routableSurname = fc
+  .string({ unit: fc.constantFrom(...'abcXYZ \'-&<>"éŁ😀'.split(/(?:)/u)), minLength: 1, maxLength: 20 })
+  .map((s) => s.trim())
+  .filter((s) => /[^\s😀]/u.test(s));
+
 const birthDate = fc
   .date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2024-04-30T00:00:00Z'), noInvalidDate: true })
   .map((d) => d.toISOString().slice(0, 10));
@@ -39,7 +50,7 @@ const submissionArb: fc.Arbitrary<Submission> = fc
     documentId: uuid,
     version: fc.integer({ min: 1, max: 5 }),
     previousId: uuid,
-    patient: fc.record({ nhsNumber, givenName: nameText, familyName: nameText, birthDate }),
+    patient: fc.record({ nhsNumber, givenName: nameText, familyName: routableSurname, birthDate }),
     senderName: nameText,
     encounterId: fc
       .string({ minLength: 1, maxLength: 255 })
@@ -107,6 +118,9 @@ describe('property: build then read back', () => {
         ]);
         expect(built.sizeBytes).toBe(Buffer.byteLength(built.xml));
         expect(built.mesh.subject).toContain(`ersion ${s.version}`);
+        // Names reach the headers in header form only; the document above kept them as submitted.
+        expect(built.mesh.subject).toMatch(MESH_HEADER_SAFE);
+        expect(built.mesh.to).toMatch(MESH_HEADER_SAFE);
       }),
       { numRuns: 150 },
     );
