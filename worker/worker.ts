@@ -18,14 +18,15 @@ import { createWorkerMetrics, type WorkerMetrics } from './metrics';
 import { workflowSource, type WorkflowSource } from './workflow-bundle';
 
 /**
- * Workflows kept in this worker's sticky cache (the SDK default follows the V8 heap limit: 2,310 on the
- * benchmark machine, so it changed with the host). A delivery is busy only between submission and its
- * acknowledgements and otherwise waits hours for them; a waiting one that was evicted is replayed from
- * its short history (about 20 events) when its acknowledgement arrives. 1,000 covers the deliveries in
- * flight at the benchmark's 8–10 a second with a minute of queueing, and bounds the cache at a few
- * hundred MiB (about 0.4 MiB per cached workflow in the waiting benchmark, BENCHMARKS.md).
+ * Workflows kept in this worker's sticky cache. The SDK default follows the V8 heap limit (2,310 on the
+ * benchmark machine), so it changed with the host. A delivery is busy between submission and its
+ * acknowledgements and otherwise waits hours for them; one that was evicted is replayed from its short
+ * history (about 20 events) when an acknowledgement arrives. The cache must hold the deliveries in flight
+ * at once: with 1,000 and a burst of 1,000 submissions (plus the poller) the LRU cache thrashed, costing
+ * 78 ms of worker and 133 ms of server CPU per delivery instead of 63 and 101 with 2,000 (BENCHMARKS.md).
+ * Memory once full is bounded (the waiting benchmark measures it).
  */
-export const MAX_CACHED_WORKFLOWS = 1000;
+export const MAX_CACHED_WORKFLOWS = 2000;
 
 export interface CourierWorkerDeps {
   config: AppConfig;
