@@ -22,7 +22,7 @@
  * BENCH_CPU_PROF=1 (write a V8 CPU profile of the worker and summarise it), BENCH_WAITING_COUNT
  * (default 10000) and BENCH_WAITING_HOLD_S (default 60) for the waiting benchmark.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -30,6 +30,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { REPO_ROOT } from '../scripts/lib/services';
+import { MAX_CACHED_WORKFLOWS } from '../worker/worker';
 import { summariseCpuProfile } from './cpuprofile-summary';
 import {
   COURIER_MAILBOX,
@@ -326,12 +327,6 @@ export async function runE2eBench(s: Services, opts: { count?: number } = {}): P
 // ---------------------------------------------------------------------------------------------------
 // Many deliveries waiting for acknowledgements at once (the GP practice is silent)
 
-/** The SDK's default maxCachedWorkflows for a worker started with the same node flags (worker-options.js). */
-function defaultMaxCachedWorkflows(nodeArgs: string[]): number {
-  const limit = Number(execFileSync(process.execPath, [...nodeArgs, '-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))']).toString());
-  return Math.max(Math.floor((Math.max(limit / 2 ** 20 - 200, 0) * 600) / 1024), 10);
-}
-
 function fileMiB(file: string): number {
   let total = 0;
   for (const f of [file, `${file}-wal`, `${file}-shm`]) {
@@ -384,7 +379,7 @@ export async function runWaitingBench(s: Services, opts: { count?: number } = {}
       hold.push(round(sampler.rssMiB('worker')));
     }
     const procs = sampler.stop();
-    const cache = defaultMaxCachedWorkflows([]);
+    const cache = MAX_CACHED_WORKFLOWS;
     // Growth between the checkpoint nearest to a full cache and the end: memory per waiting message once the cache is full.
     const afterCache = checkpoints.find((c) => c.waiting >= cache * 1.5) ?? checkpoints[0];
     const last = checkpoints[checkpoints.length - 1]!;
@@ -394,7 +389,7 @@ export async function runWaitingBench(s: Services, opts: { count?: number } = {}
       command: `BENCH_WAITING_COUNT=${n} BENCH_WAITING_HOLD_S=${holdSeconds} npm run bench -- waiting`,
       messages: n,
       waiting: reached,
-      maxCachedWorkflows: { value: cache, how: 'SDK default for this heap limit (worker/worker.ts does not set it)' },
+      maxCachedWorkflows: { value: cache, how: 'set in worker/worker.ts (MAX_CACHED_WORKFLOWS)' },
       workerRssMiB: {
         idle: round(idleRss),
         allWaiting: round(allWaitingRss),
