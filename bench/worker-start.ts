@@ -19,8 +19,7 @@ async function child(mode: Mode, address: string, namespace: string): Promise<vo
   const worker = await Worker.create({ connection, namespace, taskQueue: `startup-${process.pid}`, ...source });
   const readyS = process.uptime();
   process.stdout.write(`${JSON.stringify({ mode, readyS })}\n`);
-  worker.shutdown();
-  await worker.run().catch(() => undefined);
+  await worker.runUntil(Promise.resolve());
   await connection.close();
 }
 
