@@ -3,10 +3,9 @@
  * `itk3 consultation` commands and the tests. Errors come back as `CourierApiError`, like the rest of the
  * HTTP API. The fetch function is injectable.
  */
-import type { Issue } from '../contracts';
 import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../contracts/consultation';
 import type { ConsultationEventAccepted, ConsultationSummary } from './consultation-routes';
-import { CourierApiError } from './http-client';
+import { requestJson } from './http-client';
 
 export class ConsultationHttpClient {
   constructor(
@@ -36,17 +35,7 @@ export class ConsultationHttpClient {
     return `/v1/consultations/${encodeURIComponent(senderOds)}/${encodeURIComponent(consultationId)}`;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.fetchFn(new URL(path, this.baseUrl), {
-      method,
-      headers: { ...this.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    if (!res.ok) {
-      throw new CourierApiError(res.status, String(json.error ?? 'HTTP_ERROR'), String(json.message ?? res.statusText), (json.issues as Issue[]) ?? []);
-    }
-    return json as T;
+  private request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return requestJson<T>(this.fetchFn, this.baseUrl, { method, path, body, headers: this.headers });
   }
 }

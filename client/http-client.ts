@@ -115,27 +115,48 @@ export class CourierHttpClient {
     return this.request<OperatorActionResult>('POST', `/v1/documents/${encodeURIComponent(workflowId)}/actions/${segment}`, body);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+  private request<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
-    if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const res = await this.fetchFn(new URL(path, this.baseUrl), {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      if (!res.ok) throw new CourierApiError(res.status, 'HTTP_ERROR', res.statusText, []);
-      throw new CourierApiError(res.status, 'INVALID_RESPONSE', 'the API answered with something that is not JSON', []);
-    }
-    if (!res.ok) {
-      throw new CourierApiError(res.status, String(json.error ?? 'HTTP_ERROR'), String(json.message ?? res.statusText), (json.issues as Issue[]) ?? []);
-    }
-    return json as T;
+    return requestJson<T>(this.fetchFn, this.baseUrl, { method, path, body, headers, timeoutMs: this.timeoutMs });
   }
+}
+
+export interface JsonRequest {
+  method: string;
+  /** Path (and query) relative to the base URL. */
+  path: string;
+  /** Sent as JSON (with `content-type: application/json`) when defined. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Abort the request after this long; none when omitted. */
+  timeoutMs?: number;
+}
+
+/**
+ * One JSON call to the ITK3 Courier HTTP API, shared by the typed clients (documents, consultations,
+ * quarantine): a non-2xx answer, or one that is not JSON, becomes a `CourierApiError` with the HTTP
+ * status and the API's error code, message and issues.
+ */
+export async function requestJson<T>(fetchFn: typeof fetch, baseUrl: string, req: JsonRequest): Promise<T> {
+  const headers: Record<string, string> = { ...req.headers };
+  if (req.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetchFn(new URL(req.path, baseUrl), {
+    method: req.method,
+    headers,
+    body: req.body === undefined ? undefined : JSON.stringify(req.body),
+    ...(req.timeoutMs !== undefined ? { signal: AbortSignal.timeout(req.timeoutMs) } : {}),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    if (!res.ok) throw new CourierApiError(res.status, 'HTTP_ERROR', res.statusText, []);
+    throw new CourierApiError(res.status, 'INVALID_RESPONSE', 'the API answered with something that is not JSON', []);
+  }
+  if (!res.ok) {
+    throw new CourierApiError(res.status, String(json.error ?? 'HTTP_ERROR'), String(json.message ?? res.statusText), (json.issues as Issue[]) ?? []);
+  }
+  return json as T;
 }

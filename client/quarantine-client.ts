@@ -2,9 +2,8 @@
  * A typed client for the quarantine routes (client/quarantine-routes.ts), for the `itk3` CLI and tests.
  * Errors come back as `CourierApiError`, like the rest of the HTTP API. The fetch function is injectable.
  */
-import type { Issue } from '../contracts';
 import type { QuarantineActionResult, QuarantineReason, RerouteQuarantineInput, ResolveQuarantineInput } from '../contracts/inbound';
-import { CourierApiError } from './http-client';
+import { requestJson } from './http-client';
 import type { QuarantineDetail, QuarantineListItem } from './quarantine-routes';
 
 export class QuarantineHttpClient {
@@ -34,17 +33,7 @@ export class QuarantineHttpClient {
     return this.request('POST', `/v1/quarantine/${encodeURIComponent(id)}/resolve`, body);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.fetchFn(new URL(path, this.baseUrl), {
-      method,
-      headers: { ...this.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    if (!res.ok) {
-      throw new CourierApiError(res.status, String(json.error ?? 'HTTP_ERROR'), String(json.message ?? res.statusText), (json.issues as Issue[]) ?? []);
-    }
-    return json as T;
+  private request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return requestJson<T>(this.fetchFn, this.baseUrl, { method, path, body, headers: this.headers });
   }
 }

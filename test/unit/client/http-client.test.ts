@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as lib from '../../../client';
+import { ConsultationHttpClient } from '../../../client/consultation-client';
 import { CourierApiError, CourierHttpClient } from '../../../client/http-client';
+import { QuarantineHttpClient } from '../../../client/quarantine-client';
 
 function fakeFetch(status: number, body: unknown) {
   const calls: Array<{ url: string; init: RequestInit }> = [];
@@ -56,6 +58,47 @@ describe('CourierHttpClient', () => {
     const ids: string[] = [];
     for await (const i of new CourierHttpClient({ baseUrl: 'http://api.test', fetch: fn }).listAll()) ids.push(i.workflowId);
     expect(ids).toEqual(['a', 'b']);
+  });
+});
+
+describe('ConsultationHttpClient and QuarantineHttpClient (one request helper with CourierHttpClient)', () => {
+  it('send the headers they were given and a JSON body, with no timeout of their own', async () => {
+    const f = fakeFetch(202, { accepted: true });
+    const c = new ConsultationHttpClient('http://api.test', f.fn, { authorization: 'Bearer tok' });
+    await c.event('Y12345', 'c/1', { type: 'finalised' } as never);
+    expect(f.calls[0]!.url).toBe('http://api.test/v1/consultations/Y12345/c%2F1/events');
+    expect(f.calls[0]!.init).toMatchObject({ method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: '{"type":"finalised"}' });
+    expect(f.calls[0]!.init.signal).toBeUndefined();
+
+    const q = fakeFetch(200, { items: [] });
+    await new QuarantineHttpClient('http://api.test', q.fn, { authorization: 'Bearer tok' }).list({ status: 'OPEN', limit: 5 });
+    expect(q.calls[0]!.url).toBe('http://api.test/v1/quarantine?status=OPEN&limit=5');
+    expect(q.calls[0]!.init).toMatchObject({ method: 'GET', headers: { authorization: 'Bearer tok' }, body: undefined });
+    expect((q.calls[0]!.init.headers as Record<string, string>)['content-type']).toBeUndefined();
+  });
+
+  it('CourierHttpClient keeps its accept header and its timeout', async () => {
+    const f = fakeFetch(200, { workflowId: 'w' });
+    await new CourierHttpClient({ baseUrl: 'http://api.test', fetch: f.fn }).status('w');
+    expect((f.calls[0]!.init.headers as Record<string, string>).accept).toBe('application/json');
+    expect(f.calls[0]!.init.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('throw CourierApiError with the status, code, message and issues of an error answer', async () => {
+    const body = { error: 'NOT_FOUND', message: 'no such item', issues: [{ path: 'id', message: 'unknown' }] };
+    const c = await new ConsultationHttpClient('http://api.test', fakeFetch(404, body).fn).show('Y12345', 'c1').catch((e: unknown) => e);
+    const q = await new QuarantineHttpClient('http://api.test', fakeFetch(404, body).fn).show('q1').catch((e: unknown) => e);
+    for (const err of [c, q]) {
+      expect(err).toBeInstanceOf(CourierApiError);
+      expect(err).toMatchObject({ status: 404, error: 'NOT_FOUND', message: 'no such item', issues: body.issues });
+    }
+  });
+
+  it('throw CourierApiError, not a JSON syntax error, when a proxy answers with something that is not JSON', async () => {
+    const html = (async () => new Response('<html>Bad Gateway</html>', { status: 502, statusText: 'Bad Gateway' })) as typeof fetch;
+    const err = await new QuarantineHttpClient('http://api.test', html).show('q1').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CourierApiError);
+    expect(err).toMatchObject({ status: 502, error: 'HTTP_ERROR', message: 'Bad Gateway' });
   });
 });
 
