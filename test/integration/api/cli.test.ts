@@ -18,7 +18,8 @@ describe('itk3 CLI', () => {
   let h: Harness;
   let dir: string;
   beforeAll(async () => {
-    h = await startHarness({ ITK3_INF_ACK_TIMEOUT: '3s', ITK3_BUS_ACK_TIMEOUT: '60s' });
+    // Deadlines far beyond the test: with 3 s, a loaded machine raised the no-ack escalation before `itk3 ack` ran, and the refusal under test became an accepted action.
+    h = await startHarness({ ITK3_INF_ACK_TIMEOUT: '1h', ITK3_BUS_ACK_TIMEOUT: '2h' });
     dir = mkdtempSync(path.join(os.tmpdir(), 'itk3-cli-'));
   });
   afterAll(async () => {
