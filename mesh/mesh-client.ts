@@ -149,6 +149,11 @@ export interface SendMessageRequest {
      * heartbeat): confirmed with one tracking call before any outbox search.
      */
     knownMessageId?: string;
+    /**
+     * On MESH's clock: an earlier complete search found no message with this file name sent before this
+     * instant (a `searched` progress event of an earlier attempt). Narrows the search; never widens it.
+     */
+    notBefore?: Date;
   };
   /**
    * Abandon the send when this aborts: it is checked immediately before every POST of a first chunk (so
@@ -163,6 +168,8 @@ export interface SendMessageRequest {
 /** What a send has done so far; no patient data (message ids and counts only). */
 export type SendProgress =
   | { step: 'looking-up'; candidatesChecked: number }
+  /** A complete search found nothing: no message with this file name was sent before `notBefore` (MESH's clock). */
+  | { step: 'searched'; notBefore: string }
   | { step: 'posting-first-chunk' }
   | { step: 'first-chunk-accepted'; messageId: string; totalChunks: number }
   | { step: 'chunk-uploaded'; messageId: string; chunk: number; totalChunks: number };
@@ -192,6 +199,8 @@ export interface SentMessageProbe {
   localId?: string;
   /** Only messages sent at or after this time (minus `lookupSkewMs`) are considered. */
   sentAfter: Date;
+  /** On MESH's clock, no skew allowance added: only messages sent at or after this are considered either. */
+  notBefore?: Date;
   /** The local id is unique per attempt, so the deprecated track-by-local-id may be used as a fallback. */
   localIdIsUnique?: boolean;
   /** Abort the lookup (its requests and waits) when this aborts. */
@@ -204,7 +213,15 @@ interface SendContext {
   onProgress?: (progress: SendProgress) => void;
   /** Candidate ids whose tracking showed another file name: not confirmed again within this call. */
   ruledOut: Set<string>;
+  /** MESH's time at the start of the first POST of this call, once there was one. */
+  firstPostAt?: Date;
 }
+
+/**
+ * Allowance for MESH's `Date` header (whole seconds) and the time between a request leaving and MESH
+ * acting on it, when a bound on MESH's clock is taken from it.
+ */
+const MESH_CLOCK_MARGIN_MS = 5_000;
 
 export interface ListInboxOptions {
   /** Page size sent as `max_results` (10..5000, MESH default 500); all pages are followed. */
@@ -278,6 +295,8 @@ export class MeshClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly logger?: MeshLogger;
+  /** MESH's clock minus ours, from the `Date` header of the latest response (undefined until one had it). */
+  private meshClockOffsetMs: number | undefined;
 
   constructor(opts: MeshClientOptions) {
     const parsed = OptionsSchema.safeParse(opts);
@@ -373,6 +392,7 @@ export class MeshClient {
       workflowId: req.workflowId,
       ...(req.localId !== undefined ? { localId: req.localId } : {}),
       sentAfter: req.lookupBeforeSend?.sentAfter ?? this.clock(),
+      ...(req.lookupBeforeSend?.notBefore ? { notBefore: req.lookupBeforeSend.notBefore } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
     };
     const ctx: SendContext = { ruledOut: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) };
@@ -690,6 +710,7 @@ export class MeshClient {
       // out and started another) must never post, or two live attempts could each post once.
       signal?.throwIfAborted();
       ctx.onProgress?.({ step: 'posting-first-chunk' });
+      if (ctx.firstPostAt === undefined && this.meshClockOffsetMs !== undefined) ctx.firstPostAt = new Date(this.clock().getTime() + this.meshClockOffsetMs);
       try {
         res = await this.exchange({ op: 'sendMessage', method: 'POST', path: this.mailboxPath('/outbox'), ok: [202], headers, body, ...(signal ? { signal } : {}) });
       } catch (err) {
@@ -740,7 +761,10 @@ export class MeshClient {
     for (let look = 0; look < 2; look += 1) {
       await this.pause(this.settleMs, ctx.signal);
       try {
-        last = await this.lookup(probe, ctx);
+        // Nothing of this call's can predate its first POST (an earlier attempt's was ruled out by the complete
+        // search that preceded it, or there was none): on MESH's clock, that bounds the search tightly.
+        const notBefore = ctx.firstPostAt ? new Date(ctx.firstPostAt.getTime() - MESH_CLOCK_MARGIN_MS) : undefined;
+        last = await this.lookup(notBefore && !(probe.notBefore && probe.notBefore > notBefore) ? { ...probe, notBefore } : probe, ctx);
       } catch (err) {
         if (ctx.signal?.aborted || !(err instanceof MeshError)) throw err;
         this.logger?.warn({ operation: 'sendMessage', errorType: err.type }, 'MESH send lookup failed');
@@ -774,7 +798,8 @@ export class MeshClient {
   }
 
   private async findViaRichOutbox(probe: SentMessageProbe, ctx: SendContext): Promise<SentMessageLookup> {
-    const since = new Date(probe.sentAfter.getTime() - this.lookupSkewMs);
+    const since = new Date(Math.max(probe.sentAfter.getTime() - this.lookupSkewMs, probe.notBefore?.getTime() ?? -Infinity));
+    let listedAt: number | undefined;
     // The sandbox compares start_time with naive UTC datetimes, so send ISO without a zone designator.
     const start = since.toISOString().replace(/Z$/, '');
     let path: string | undefined = this.mailboxPath(`/outbox/rich?start_time=${encodeURIComponent(start)}&max_results=100`);
@@ -791,6 +816,7 @@ export class MeshClient {
           'listOutbox',
           async () => {
             const res = await this.exchange({ op: 'listOutbox', method: 'GET', path: current, ok: [200], ...request });
+            if (listedAt === undefined) listedAt = meshDate(res);
             return this.parseJson('listOutbox', res, RichOutboxPageSchema);
           },
           ctx.signal,
@@ -824,6 +850,9 @@ export class MeshClient {
     );
     if (match) return { outcome: 'FOUND', messageId: match.id, method: 'OUTBOX_RICH', ...(match.status !== undefined ? { status: match.status.toLowerCase() } : {}) };
     if (unchecked > 0) return { outcome: 'INCOMPLETE', unchecked, method: 'OUTBOX_RICH' };
+    // Complete and empty: nothing with this file name was sent before the listing (MESH's clock), which a
+    // later attempt may use as its lower bound (`lookupBeforeSend.notBefore`).
+    if (listedAt !== undefined) ctx.onProgress?.({ step: 'searched', notBefore: new Date(listedAt - MESH_CLOCK_MARGIN_MS).toISOString() });
     return { outcome: 'NOT_FOUND', method: 'OUTBOX_RICH' };
   }
 
@@ -988,6 +1017,8 @@ export class MeshClient {
       });
     }
     this.logger?.debug({ operation: spec.op, messageId: spec.messageId, status: res.status, ms: Date.now() - started }, 'MESH response');
+    const serverMs = meshDate(res);
+    if (serverMs !== undefined) this.meshClockOffsetMs = serverMs - this.clock().getTime();
     if (spec.ok.includes(res.status)) return res;
     throw await this.errorFromResponse(spec, res);
   }
@@ -1086,6 +1117,13 @@ export function classifyStatus(status: number, op: MeshOperation): { type: MeshE
     return { type: ErrorType.MESH_SEND_REJECTED, retryable: false };
   }
   return { type: ErrorType.MESH_PROTOCOL_ERROR, retryable: false };
+}
+
+/** MESH's clock from a response's `Date` header (whole seconds), in ms. */
+function meshDate(res: WireResponse): number | undefined {
+  const header = res.headers.get('date');
+  const ms = header ? Date.parse(header) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 function isTimeout(err: unknown): boolean {

@@ -420,6 +420,36 @@ describe('outbox lookup cost and robustness (chaos run mesh-faults, issue 8)', (
     expect(tracked(calls).sort()).toEqual(['M0', 'M1', 'M2', 'M3', 'M4', 'M5']);
   });
 
+  const startTime = (calls: Array<{ path: string }>): string | null =>
+    new URL(calls.find((x) => x.path.includes('/outbox/rich'))!.path, 'http://x').searchParams.get('start_time');
+  const noZ = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '');
+
+  it('after an unknown outcome, searches from its first POST on MESH\'s clock (Date header), not from a skew window', async () => {
+    const meshNow = NOW.getTime() + 60_000; // MESH's clock runs a minute ahead of ours
+    const date = { date: new Date(meshNow).toUTCString() };
+    const { c, calls } = client([
+      (call) => (call.path === '/messageexchange/X26ABC1' ? new Response(null, { status: 200, headers: date }) : undefined),
+      (call) => (call.path.includes('/outbox/rich') ? json(200, { messages: [], links: {} }, date) : undefined),
+      (call, n) => (call.path.endsWith('/outbox') ? (n === 2 ? json(502, {}, date) : json(202, { message_id: 'NEW' }, date)) : undefined),
+    ]);
+    await c.handshake();
+    await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'f.xml' });
+    expect(startTime(calls)).toBe(noZ(meshNow - 5_000));
+  });
+
+  it('reports how far a complete search reached, and a later attempt searches only from there', async () => {
+    const listedAt = NOW.getTime() + 7_000;
+    const progress: unknown[] = [];
+    const { c, calls } = client([
+      (call) => (call.path.includes('/outbox/rich') ? json(200, { messages: [], links: {} }, { date: new Date(listedAt).toUTCString() }) : undefined),
+      (call) => (call.path.endsWith('/outbox') ? json(202, { message_id: 'NEW' }) : undefined),
+    ]);
+    const notBefore = new Date(NOW.getTime() - 30_000);
+    await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'f.xml', lookupBeforeSend: { sentAfter: new Date(NOW.getTime() - 600_000), notBefore }, onProgress: (p) => progress.push(p) });
+    expect(startTime(calls)).toBe(noZ(notBefore.getTime()));
+    expect(progress).toContainEqual({ step: 'searched', notBefore: new Date(listedAt - 5_000).toISOString() });
+  });
+
   it('confirms a message id an earlier attempt was given with one tracking call, without listing the outbox', async () => {
     const { c, calls } = client([tracking((id) => (id === 'KNOWN' ? 'mine.xml' : 'x'))]);
     const res = await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'mine.xml', lookupBeforeSend: { sentAfter: NOW, knownMessageId: 'KNOWN' } });
