@@ -56,8 +56,11 @@ export interface ActivityDeps {
 }
 
 /** What the store holds for one built attempt: the XML and the MESH metadata it must go with. */
-/** Heartbeat of `sendMeshMessage`: the step reached and, once MESH gave one, the message id (for the next attempt). */
-const SendHeartbeatSchema = z.object({ step: z.string(), messageId: z.string().min(1).optional() });
+/**
+ * Heartbeat of `sendMeshMessage`, for the next attempt: the step reached, the message id once MESH gave one,
+ * and the latest instant (MESH's clock) before which a complete search found nothing with this file name.
+ */
+const SendHeartbeatSchema = z.object({ step: z.string(), messageId: z.string().min(1).optional(), notBefore: z.iso.datetime().optional() });
 type SendHeartbeat = z.infer<typeof SendHeartbeatSchema>;
 /** Heartbeat at least this often while sending (the workflow's heartbeat timeout is 30 s). */
 const HEARTBEAT_EVERY_MS = 5_000;
@@ -152,7 +155,12 @@ export function createActivities(deps: ActivityDeps) {
         const ctx = Context.current();
         const { attempt, scheduledTimestampMs, startToCloseTimeoutMs, heartbeatTimeoutMs, heartbeatDetails } = ctx.info;
         const previous = SendHeartbeatSchema.safeParse(heartbeatDetails);
-        let progress: SendHeartbeat = { step: 'starting', ...(previous.success && previous.data.messageId ? { messageId: previous.data.messageId } : {}) };
+        const carried = previous.success ? previous.data : undefined;
+        let progress: SendHeartbeat = {
+          step: 'starting',
+          ...(carried?.messageId ? { messageId: carried.messageId } : {}),
+          ...(carried?.notBefore ? { notBefore: carried.notBefore } : {}),
+        };
         const beat = (): void => ctx.heartbeat(progress);
         beat();
         const every = Math.max(1_000, Math.min(HEARTBEAT_EVERY_MS, Math.floor((heartbeatTimeoutMs ?? HEARTBEAT_EVERY_MS * 3) / 3)));
@@ -166,9 +174,14 @@ export function createActivities(deps: ActivityDeps) {
           const stored = JSON.parse((await deps.store.get(input.messageRef)).toString('utf8')) as StoredMessage;
           // A retry may follow a try that reached MESH (the worker died before reporting it, or the try was
           // timed out): look the message up by its unique file name before posting again (kill -9 chaos run).
-          const knownMessageId = progress.messageId;
+          // An earlier attempt's heartbeat narrows that search: the id MESH gave it, or how far it searched.
+          const lookupBeforeSend = {
+            sentAfter: new Date(scheduledTimestampMs),
+            ...(carried?.messageId ? { knownMessageId: carried.messageId } : {}),
+            ...(carried?.notBefore ? { notBefore: new Date(carried.notBefore) } : {}),
+          };
           const { messageId } = await deps.mesh.sendMessage({
-            ...(attempt > 1 ? { lookupBeforeSend: { sentAfter: new Date(scheduledTimestampMs), ...(knownMessageId ? { knownMessageId } : {}) } } : {}),
+            ...(attempt > 1 ? { lookupBeforeSend } : {}),
             to: stored.mesh.to,
             workflowId: stored.mesh.workflowId,
             body: stored.xml,
@@ -179,7 +192,9 @@ export function createActivities(deps: ActivityDeps) {
             signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
             onProgress: (p) => {
               // Ids and counts only (heartbeat details reach history): never the subject or recipient.
-              progress = { step: p.step, ...('messageId' in p ? { messageId: p.messageId } : progress.messageId ? { messageId: progress.messageId } : {}) };
+              const messageId = 'messageId' in p ? p.messageId : progress.messageId;
+              const notBefore = p.step === 'searched' ? p.notBefore : progress.notBefore;
+              progress = { step: p.step, ...(messageId ? { messageId } : {}), ...(notBefore ? { notBefore } : {}) };
               beat();
             },
           });

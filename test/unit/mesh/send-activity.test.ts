@@ -99,4 +99,25 @@ describe('sendMeshMessage activity', () => {
     expect(await env2.run(sendActivity(second.fetch), input)).toMatchObject({ meshMessageId: 'M-1' });
     expect(second.calls.map((c) => c.method + ' ' + c.path.split('?')[0])).toEqual(['GET /messageexchange/X26ABC1/outbox/tracking']);
   });
+  it('carries how far a search reached in its heartbeat, and the next attempt searches only from there', async () => {
+    const listedAt = Date.parse('2026-11-25T15:00:07Z');
+    const first = network((c) =>
+      c.path.includes('/outbox/rich') ? json(200, { messages: [], links: {} }, { date: new Date(listedAt).toUTCString() }) : c.path.endsWith('/outbox') ? 'hang' : undefined,
+    );
+    const env1 = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, scheduledTimestampMs: Date.now() - 600_000 });
+    const beats: Array<Record<string, unknown>> = [];
+    env1.on('heartbeat', (d: Record<string, unknown>) => {
+      beats.push(d);
+      if (d.step === 'posting-first-chunk') env1.cancel('TIMED_OUT');
+    });
+    await expect(env1.run(sendActivity(first.fetch), input)).rejects.toMatchObject({ name: 'CancelledFailure' });
+    const notBefore = new Date(listedAt - 5_000).toISOString();
+    expect(beats.at(-1)).toEqual({ step: 'posting-first-chunk', notBefore });
+
+    const second = network((c) => (c.path.includes('/outbox/rich') ? json(200, { messages: [], links: {} }) : c.path.endsWith('/outbox') ? json(202, { message_id: 'M-2' }) : undefined));
+    const env2 = new MockActivityEnvironment({ attempt: 3, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, scheduledTimestampMs: Date.now() - 600_000, heartbeatDetails: beats.at(-1) });
+    expect(await env2.run(sendActivity(second.fetch), input)).toMatchObject({ meshMessageId: 'M-2' });
+    const rich = second.calls.find((c) => c.path.includes('/outbox/rich'))!;
+    expect(new URL(rich.path, 'http://x').searchParams.get('start_time')).toBe(notBefore.replace(/Z$/, ''));
+  });
 });
