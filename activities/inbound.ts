@@ -9,7 +9,8 @@
  *   an ITK3 Response, parsed by the ITK3 library and correlated by response.identifier (the attempt's
  *   MessageHeader id, search attribute `Itk3MessageIds`), then by the echoed SenderReference
  *   (`SenderReference`, running deliveries only, routed to the current attempt).
- * - REPORT (non-delivery 14, EPL-15x routing errors, other): correlated by Mex-LinkedMsgID (`MeshMessageId`).
+ * - REPORT (non-delivery 14, EPL-15x routing errors, other): correlated by Mex-LinkedMsgID (`MeshMessageIds`,
+ *   every attempt; `MeshMessageId` for deliveries started before that attribute existed).
  * - Anything else (DATA on another workflow id): quarantined as unexpected.
  * Quarantined: malformed XML, unclassifiable codes, UNREADABLE-IN-ORIGINAL-MESSAGE, unmatched or ambiguous
  * responses and reports, unexpected workflow ids, and messages for closed workflows not already recorded.
@@ -65,7 +66,7 @@ export interface InboxMesh {
   handshake(): Promise<void>;
 }
 
-export type CorrelationAttribute = 'Itk3MessageIds' | 'MeshMessageId' | 'SenderReference';
+export type CorrelationAttribute = 'Itk3MessageIds' | 'MeshMessageIds' | 'MeshMessageId' | 'SenderReference';
 
 export interface WorkflowMatch {
   workflowId: string;
@@ -320,7 +321,10 @@ export async function decide(temporal: InboundTemporal, view: InboundView, recei
     const summary = reportSummary(view);
     const linked = view.report?.linkedMessageId;
     if (!linked) return { kind: 'quarantine', reason: 'UNMATCHED_REPORT', detail: 'MESH report without Mex-LinkedMsgID', summary, candidates: [] };
-    const { one, candidates } = single(await temporal.find('MeshMessageId', linked));
+    // Every attempt's MESH id (`MeshMessageIds`), so a report for an older attempt is found too; deliveries
+    // started before that attribute existed have only the current attempt's (`MeshMessageId`).
+    const byIds = await temporal.find('MeshMessageIds', linked);
+    const { one, candidates } = single(byIds.length > 0 ? byIds : await temporal.find('MeshMessageId', linked));
     if (!one) {
       const detail = candidates.length ? 'MESH report matches several deliveries' : 'MESH report matches no delivery';
       return { kind: 'quarantine', reason: 'UNMATCHED_REPORT', detail, summary, candidates };

@@ -26,6 +26,7 @@ import { createQuarantineActivities } from './quarantine';
 import { createEscalationActivities } from './escalation';
 import { createSubmissionCheckActivities } from './submission-check';
 import { createConsultationActivities } from './consultation';
+import { createTrackingActivities } from './tracking';
 import type { Notifier } from './notify/types';
 
 export interface ActivityConfig {
@@ -212,6 +213,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createSubmissionCheckActivities({ ...deps, now }),
 
     ...createConsultationActivities({ ...deps, now }),
+
+    // MESH outbox tracking of an attempt whose infrastructure ack is overdue (issue 5).
+    ...atEdgeAll(createTrackingActivities({ mesh: deps.mesh, logger: deps.logger, now })),
 
     // Inbound (issue 6): polling, routing, handshake, quarantine delivery. Typed errors become failures here too.
     ...atEdgeAll(createInboundActivities(inboundDeps)),

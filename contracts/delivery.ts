@@ -87,6 +87,7 @@ export const TimelineEntrySchema = z.object({
     'RESOLVED',
     'OPERATOR',
     'MESH_REPORT',
+    'MESH_TRACKING',
     'REPLACEMENT',
     'STATE',
     'CONTINUED',
@@ -108,6 +109,28 @@ export const AttemptMeshReportSchema = z.object({
   reportMessageId: z.string(),
   receivedAt: z.string(),
 });
+
+/**
+ * Input of the `trackMeshMessage` activity: MESH outbox tracking of one sent attempt (reference/mesh.md
+ * §3.4 #9), asked once when its infrastructure acknowledgement is overdue (GPCM-SD-095). MESH says not to
+ * poll tracking often and that it is no substitute for a business acknowledgement: it only tells the
+ * workflow early that MESH itself gave up on the message.
+ */
+export const TrackMeshMessageInputSchema = z.object({
+  meshMessageId: z.string().min(1),
+  attempt: z.number().int().min(1),
+});
+export type TrackMeshMessageInput = z.infer<typeof TrackMeshMessageInputSchema>;
+
+export const TrackMeshMessageResultSchema = z.object({
+  /** MESH's status, lower case: accepted, acknowledged, undeliverable (sandbox also uploading, error); `unknown` if absent. */
+  status: z.string(),
+  statusCode: z.string().optional(),
+  statusDescription: z.string().optional(),
+  statusEvent: z.string().optional(),
+  checkedAt: z.string(),
+});
+export type TrackMeshMessageResult = z.infer<typeof TrackMeshMessageResultSchema>;
 
 export const AttemptSchema = z.object({
   attempt: z.number().int().min(1),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ContentRefSchema, DeliveryDeadlinesSchema, DeliveryStatusSchema, WaitingForSchema } from './delivery';
+import { ErrorType, OperatorRefusalCode } from './errors';
 
 /**
  * Operator actions on a delivery workflow, sent as Temporal updates (workflows/definitions.ts). Every
@@ -98,16 +99,13 @@ export const OperatorActionResultSchema = z.object({
 export type OperatorActionResult = z.infer<typeof OperatorActionResultSchema>;
 
 /**
- * Failure types of rejected operator updates (the `type` of the ApplicationFailure the client sees).
- * Validator rejections arrive with the message only; these types mark rejections found after the
- * update was accepted (the content check needs an activity).
+ * Failure types of refused operator updates (the `type` of the ApplicationFailure the client sees): every
+ * code of the refusal catalogue in contracts/errors.ts (`OperatorRefusalCode`: the action is not allowed
+ * in the current state, or its input is malformed), whether the validator rejected the update or the state
+ * changed while it was being checked; and SUBMISSION_REF_INVALID when the stored corrected/replacement
+ * submission failed validation (`details[0]` lists the issues).
  */
-export const OperatorRefusal = {
-  /** The action is not allowed in the current state (or the state changed while it was checked). */
-  OPERATOR_ACTION_NOT_ALLOWED: 'OPERATOR_ACTION_NOT_ALLOWED',
-  /** The stored corrected/replacement submission failed validation; `details[0]` lists the issues. */
-  SUBMISSION_REF_INVALID: 'SUBMISSION_REF_INVALID',
-} as const;
+export const OperatorRefusal = { ...OperatorRefusalCode, SUBMISSION_REF_INVALID: ErrorType.SUBMISSION_REF_INVALID } as const;
 export type OperatorRefusal = (typeof OperatorRefusal)[keyof typeof OperatorRefusal];
 
 /**

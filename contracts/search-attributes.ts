@@ -14,6 +14,12 @@ export const EscalatedKey = defineSearchAttributeKey('Escalated', SearchAttribut
 export const AttemptCountKey = defineSearchAttributeKey('AttemptCount', SearchAttributeType.INT);
 export const AckDeadlineKey = defineSearchAttributeKey('AckDeadline', SearchAttributeType.DATETIME);
 export const MeshMessageIdKey = defineSearchAttributeKey('MeshMessageId', SearchAttributeType.KEYWORD);
+/**
+ * The MESH message id of every send attempt (not just the current one): the inbound router finds the
+ * delivery of a MESH REPORT (non-delivery, EPL-150..154) for any attempt by it. Workflows started before
+ * it existed have only `MeshMessageId`, which the router falls back to.
+ */
+export const MeshMessageIdsKey = defineSearchAttributeKey('MeshMessageIds', SearchAttributeType.KEYWORD_LIST);
 /** The ITK3 SenderReference (the sending system's encounter id, never patient data): second correlation key for responses. */
 export const SenderReferenceKey = defineSearchAttributeKey('SenderReference', SearchAttributeType.KEYWORD);
 /** Inbound quarantine entries (workflows/quarantine.ts): why, and where each stands. */
@@ -34,6 +40,7 @@ export const ALL_SEARCH_ATTRIBUTES = [
   AttemptCountKey,
   AckDeadlineKey,
   MeshMessageIdKey,
+  MeshMessageIdsKey,
   SenderReferenceKey,
   QuarantineReasonKey,
   QuarantineStatusKey,

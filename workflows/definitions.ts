@@ -5,9 +5,12 @@
  * contracts/operator.ts; clients parse with them before sending.
  *
  * Updates have validators: a rejection (action not allowed in the current state, malformed input)
- * comes back to the caller with a reason and leaves no trace in history. A corrected or replacement
- * submission is checked by an activity after acceptance; if it fails, the update fails with an
- * ApplicationFailure of type `SUBMISSION_REF_INVALID` (issues in `details[0]`) and nothing changes.
+ * comes back to the caller as an ApplicationFailure whose `type` is a code of the refusal catalogue
+ * (contracts/errors.ts `OperatorRefusalCode`, e.g. ACK_DEADLINE_NOT_PASSED, OPERATOR_INPUT_INVALID), with
+ * the reason as its message, and leaves no trace in history. A corrected or replacement submission is
+ * checked by an activity after acceptance; if it fails, the update fails with an ApplicationFailure of
+ * type `SUBMISSION_REF_INVALID` (issues in `details[0]`), and if the state changed meanwhile, with the
+ * refusal code that applies now; either way nothing changes.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {

@@ -4,9 +4,11 @@
  * the workflow task, so the workflow waits for a fixed deployment instead of going astray).
  * docs/state-machine.md is generated from this table and a test keeps the two equal.
  *
- * Pure and workflow-safe: types only from contracts, no Temporal APIs, no clock.
+ * Pure and workflow-safe: types only from contracts (and the zod-free refusal catalogue of
+ * contracts/errors.ts), no Temporal APIs, no clock.
  */
 import type { DeliveryState, DeliveryStatus, SenderAction } from '../contracts';
+import { operatorRefusal, type OperatorRefusalReason } from '../contracts/errors';
 
 export type DeliveryEvent =
   /** Workflow start: the first attempt is built and sent. */
@@ -135,6 +137,14 @@ export function stateDiagram(): string {
   return lines.join('\n');
 }
 
+/** MESH outbox tracking statuses that mean the message will never be delivered (reference/mesh.md §3.4 #9). */
+const MESH_UNDELIVERABLE_STATUSES = ['undeliverable', 'expired', 'error'];
+
+/** Does this MESH tracking status mean MESH has given up on the message? (accepted, acknowledged, uploading: no) */
+export function meshTrackingSaysUndeliverable(status: string): boolean {
+  return MESH_UNDELIVERABLE_STATUSES.includes(status.toLowerCase());
+}
+
 /** Escalation keys of the acknowledgement deadlines of one attempt (one escalation per case and state). */
 export const deadlineKey = (status: 'AWAITING_INFRASTRUCTURE_ACK' | 'AWAITING_BUSINESS_ACK', attempt: number): string =>
   `${status === 'AWAITING_INFRASTRUCTURE_ACK' ? 'NO_INFRASTRUCTURE_ACK' : 'NO_BUSINESS_ACK'}:${attempt}`;
@@ -142,43 +152,48 @@ export const deadlineKey = (status: 'AWAITING_INFRASTRUCTURE_ACK' | 'AWAITING_BU
 export type OperatorAction = 'correct' | 'resend' | 'replace' | 'abandon' | 'acknowledgeEscalation' | 'changeDeadlines';
 
 /**
- * Why an operator action is not allowed in this state, or undefined when it is. The update validators
- * reject with this text, so it is written for the person who asked.
+ * Why an operator action is not allowed in this state, or undefined when it is: a code from the refusal
+ * catalogue (contracts/errors.ts) and the reason, written for the person who asked. The update validators
+ * reject with exactly this.
  */
-export function refusal(action: OperatorAction, state: DeliveryState, opts: { override?: boolean; escalationId?: string } = {}): string | undefined {
+export function refusal(
+  action: OperatorAction,
+  state: DeliveryState,
+  opts: { override?: boolean; escalationId?: string } = {},
+): OperatorRefusalReason | undefined {
   const s = state.status;
   const ended = s === 'ABANDONED' || s === 'VOIDED';
-  if (ended) return `the delivery has ended (${s})`;
+  if (ended) return operatorRefusal('DELIVERY_ENDED', { status: s });
   switch (action) {
     case 'correct':
     case 'resend': {
-      if (s === 'SENDING') return 'an attempt is being sent right now; try again once it has been sent';
-      if (s === 'DELIVERED') return 'the document was delivered: send a replacement instead (replace)';
+      if (s === 'SENDING') return operatorRefusal('SEND_IN_PROGRESS');
+      if (s === 'DELIVERED') return operatorRefusal('ALREADY_DELIVERED');
       if (s === 'AWAITING_INFRASTRUCTURE_ACK' || s === 'AWAITING_BUSINESS_ACK') {
         const overdue = state.escalations.some((e) => e.key === deadlineKey(s, state.currentAttempt));
         if (!overdue) {
-          return `attempt ${state.currentAttempt} is still within its acknowledgement deadline (${state.waitingUntil ?? 'not set'}); wait, or change the deadline`;
+          return operatorRefusal('ACK_DEADLINE_NOT_PASSED', { attempt: state.currentAttempt, ...(state.waitingUntil ? { waitingUntil: state.waitingUntil } : {}) });
         }
       }
       if (action === 'resend' && state.rejectedRoutes.includes(state.recipientOds) && !opts.override) {
-        return `recipient ${state.recipientOds} gave a business rejection; a re-send to the same route is refused unless overrideBusinessRejection is set`;
+        return operatorRefusal('BUSINESS_REJECTION_NOT_OVERRIDDEN', { recipientOds: state.recipientOds });
       }
       return undefined;
     }
     case 'replace':
-      if (s !== 'DELIVERED') return `only a DELIVERED document can be replaced (status is ${s})`;
-      if (state.replacement) return `a replacement is already under way (${state.replacement.workflowId})`;
-      if (state.waitingFor !== 'REPLACEMENT_WINDOW') return 'the replacement window has closed';
+      if (s !== 'DELIVERED') return operatorRefusal('NOT_DELIVERED', { status: s });
+      if (state.replacement) return operatorRefusal('REPLACEMENT_UNDER_WAY', { workflowId: state.replacement.workflowId });
+      if (state.waitingFor !== 'REPLACEMENT_WINDOW') return operatorRefusal('REPLACEMENT_WINDOW_CLOSED');
       return undefined;
     case 'abandon':
-      if (s === 'SENDING') return 'an attempt is being sent right now; try again once it has been sent';
-      if (s === 'DELIVERED') return 'the document was delivered and cannot be abandoned';
+      if (s === 'SENDING') return operatorRefusal('SEND_IN_PROGRESS');
+      if (s === 'DELIVERED') return operatorRefusal('DELIVERED_CANNOT_BE_ABANDONED');
       return undefined;
     case 'acknowledgeEscalation': {
       const open = state.escalations.find((e) => !e.resolvedAt);
-      if (!open) return 'there is no open escalation';
-      if (opts.escalationId && opts.escalationId !== open.id) return `escalation ${opts.escalationId} is not the open one (${open.id})`;
-      if (open.acknowledged) return `the escalation was already acknowledged by ${open.acknowledged.actor}`;
+      if (!open) return operatorRefusal('NO_OPEN_ESCALATION');
+      if (opts.escalationId && opts.escalationId !== open.id) return operatorRefusal('ESCALATION_NOT_OPEN', { escalationId: opts.escalationId, openEscalationId: open.id });
+      if (open.acknowledged) return operatorRefusal('ESCALATION_ALREADY_ACKNOWLEDGED', { acknowledgedBy: open.acknowledged.actor });
       return undefined;
     }
     case 'changeDeadlines':

@@ -4,7 +4,9 @@
  * workflow code fails the workflow task instead of rejecting the update, and zod schemas in the bundle
  * cost memory per cached workflow (sdk-typescript#2227). Each returns problems as plain sentences.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type { DeliveryDeadlines } from '../contracts';
+import { operatorRefusal, type OperatorRefusalReason } from '../contracts/errors';
 
 function text(value: unknown, name: string, max: number, problems: string[]): void {
   if (typeof value !== 'string' || value.trim().length === 0) problems.push(`${name} is required`);
@@ -57,8 +59,24 @@ export function deadlineProblems(deadlines: unknown): string[] {
   return problems;
 }
 
-/** Throws the problems as one Error: inside an update validator that rejects the update with this message. */
-export function rejectIf(problems: ReadonlyArray<string | undefined>): void {
+/**
+ * Inside an update validator: rejects the update when its input has problems (OPERATOR_INPUT_INVALID,
+ * every problem in the message) or the action is refused in the current state (that refusal's catalogue
+ * code, contracts/errors.ts). The caller gets an ApplicationFailure whose `type` is the code and whose
+ * `details[0]` is `{ code, problems? }`.
+ */
+export function rejectIf(problems: ReadonlyArray<string | undefined>, refused?: OperatorRefusalReason): void {
   const real = problems.filter((p): p is string => !!p);
-  if (real.length > 0) throw new Error(real.join('; '));
+  const reason = real.length > 0 ? operatorRefusal('OPERATOR_INPUT_INVALID', { problems: real }) : refused;
+  if (reason) throw refusalFailure(reason, real.length > 0 ? real : undefined);
+}
+
+/** The failure an operator refusal travels as: `type` = the catalogue code, message = the reason. */
+export function refusalFailure(reason: OperatorRefusalReason, problems?: readonly string[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: reason.code,
+    message: reason.message,
+    nonRetryable: true,
+    details: [{ code: reason.code, ...(problems ? { problems } : {}) }],
+  });
 }

@@ -30,6 +30,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -48,6 +49,7 @@ import {
   Itk3MessageIdKey,
   Itk3MessageIdsKey,
   MeshMessageIdKey,
+  MeshMessageIdsKey,
   RecipientOdsKey,
   SenderOdsKey,
   SenderReferenceKey,
@@ -66,6 +68,7 @@ import type {
   ReplacementOutcome,
   SendDocumentInput,
   TimelineEntry,
+  TrackMeshMessageResult,
   WaitingFor,
 } from '../contracts';
 import {
@@ -82,8 +85,9 @@ import {
   timelineQuery,
   waitingQuery,
 } from './definitions';
-import { canMove, deadlineKey, eventForAction, nextStatus, refusal, type DeliveryEvent } from './delivery-machine';
-import { actorProblems, contentRefProblems, deadlineProblems, rejectIf } from './operator-checks';
+import { canMove, deadlineKey, eventForAction, meshTrackingSaysUndeliverable, nextStatus, refusal, type DeliveryEvent } from './delivery-machine';
+import { actorProblems, contentRefProblems, deadlineProblems, refusalFailure, rejectIf } from './operator-checks';
+import { operatorRefusal, type OperatorRefusalReason } from '../contracts/errors';
 
 const store = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -96,6 +100,11 @@ const mesh = proxyActivities<Activities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
+/** MESH outbox tracking: asked once per overdue attempt, a few tries at most, so a MESH outage never holds the workflow up for long. */
+const tracking = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3 },
+});
 const notify = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10 minutes' },
@@ -103,9 +112,10 @@ const notify = proxyActivities<Activities>({
 
 /** Continue as new past this many history events unless the server suggests it earlier. */
 const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
-/** Failure type (contracts/operator.ts OperatorRefusal) without importing the zod module. */
+/** Failure type (contracts/errors.ts ErrorType) without importing the zod module. */
 const SUBMISSION_REF_INVALID = 'SUBMISSION_REF_INVALID';
-const OPERATOR_ACTION_NOT_ALLOWED = 'OPERATOR_ACTION_NOT_ALLOWED';
+/** patched() ids: each guards a change to the commands this workflow issues, so older histories replay. */
+const PATCH_MESH_TRACKING = 'mesh-tracking-on-no-ack';
 
 type Inbound =
   | { kind: 'response'; response: Itk3ResponseReceived }
@@ -141,6 +151,8 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
   const seenReports = new Set<string>(carried?.seenReportIds ?? []);
   const inbox: Inbound[] = [];
   const outbox: Outbound[] = [];
+  /** Attempts whose infrastructure ack is overdue and whose MESH status is still to be asked (once each). */
+  const trackingDue: number[] = [];
   /** Bumped by every update handler, so the main loop wakes up to re-plan its timers. */
   let changes = 0;
   let ended: DeliveryEvent | undefined;
@@ -160,6 +172,10 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
 
   const publish = (): void => {
     const attempt = current();
+    // Every attempt's MESH id. No patched() for it: it joins an upsert that happens anyway (replay matches
+    // commands by type, not by the attributes they carry), and a patch would cost every delivery one more
+    // visibility write (core upserts TemporalChangeVersion with each patch marker).
+    const meshAll = state.attempts.flatMap((a) => (a.meshMessageId ? [a.meshMessageId] : []));
     const attrs = {
       status: state.status,
       waitingFor: state.waitingFor,
@@ -168,6 +184,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       itk3: attempt?.messageHeaderId ?? '',
       itk3All: state.attempts.map((a) => a.messageHeaderId),
       meshId: attempt?.meshMessageId ?? '',
+      meshAll,
       recipientOds: state.recipientOds,
       senderOds: state.senderOds,
       until: state.waitingUntil ?? null,
@@ -185,6 +202,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       // Every attempt's id: the inbound router finds this workflow by any of them (older attempts too).
       { key: Itk3MessageIdsKey, value: attrs.itk3All },
       { key: MeshMessageIdKey, value: attrs.meshId },
+      // Every attempt's MESH id: the inbound router finds this workflow by a REPORT for any attempt. Set in
+      // the same upsert as the rest, after a send (no id exists before the first one).
+      ...(attrs.meshAll.length > 0 ? [{ key: MeshMessageIdsKey, value: attrs.meshAll }] : []),
       { key: RecipientOdsKey, value: attrs.recipientOds },
       { key: SenderOdsKey, value: attrs.senderOds },
       { key: AckDeadlineKey, value: attrs.until ? new Date(attrs.until) : null },
@@ -516,6 +536,8 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
         record('DEADLINE', reason, { attempt: attempt.attempt });
         move('ACK_DEADLINE', reason);
         escalate(key, reason);
+        // Besides escalating: has MESH itself given up on the message? (asked after the escalation goes out)
+        if (s === 'AWAITING_INFRASTRUCTURE_ACK' && attempt.meshMessageId) trackingDue.push(attempt.attempt);
       }
     }
     if (state.waitingUntil && Date.parse(state.waitingUntil) <= now) {
@@ -529,6 +551,37 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     const open = openEscalation();
     if (open && !open.acknowledged && open.nextReminderAt && Date.parse(open.nextReminderAt) <= now) remind(open);
   };
+
+  // ---- MESH tracking of an overdue attempt ----------------------------------------------------------
+  /**
+   * Asks MESH outbox tracking about an attempt whose infrastructure ack is overdue. Undeliverable, expired
+   * or error: escalated with MESH's code, as for a MESH REPORT. Anything else, or no answer: keep waiting.
+   */
+  async function trackOverdue(n: number): Promise<void> {
+    const attempt = state.attempts[n - 1];
+    if (!attempt?.meshMessageId || !patched(PATCH_MESH_TRACKING)) return;
+    let t: TrackMeshMessageResult;
+    try {
+      t = await tracking.trackMeshMessage({ meshMessageId: attempt.meshMessageId, attempt: n });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      record('MESH_TRACKING', `MESH tracking of attempt ${n} gave no answer (${failureType(err)}); still waiting`, { attempt: n });
+      return;
+    }
+    const what = `MESH tracking: attempt ${n} is ${t.status}${t.statusCode ? ` (${t.statusCode})` : ''}${t.statusDescription ? `: ${t.statusDescription}` : ''}`;
+    const applies = meshTrackingSaysUndeliverable(t.status) && n === state.currentAttempt && canMove(state.status, 'MESH_UNDELIVERABLE');
+    record('MESH_TRACKING', applies ? what : `${what}; still waiting`, { attempt: n, code: t.statusCode });
+    if (!applies) return;
+    const code = t.statusCode ?? t.status.toUpperCase();
+    state.outcomeCode = code;
+    move('MESH_UNDELIVERABLE', what);
+    wait('OPERATOR');
+    escalate(
+      `MESH_TRACKING:${n}`,
+      `MESH could not deliver attempt ${n} (${code}): outbox tracking says ${t.status}; check the recipient's mailbox and routing, then resend, correct or abandon`,
+      code,
+    );
+  }
 
   // ---- effects ----------------------------------------------------------------------------------
   async function drainOutbox(): Promise<void> {
@@ -565,11 +618,12 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
   });
 
   /** Validator check: nothing is allowed once the workflow is closing; otherwise the state machine's rules. */
-  const gate = (action: Parameters<typeof refusal>[0], opts?: Parameters<typeof refusal>[2]): string | undefined =>
-    ended ? `the delivery is closing (${state.status})` : refusal(action, state, opts);
+  const gate = (action: Parameters<typeof refusal>[0], opts?: Parameters<typeof refusal>[2]): OperatorRefusalReason | undefined =>
+    ended ? operatorRefusal('DELIVERY_ENDED', { status: state.status }) : refusal(action, state, opts);
 
-  const refuse = (message: string): never => {
-    throw ApplicationFailure.create({ type: OPERATOR_ACTION_NOT_ALLOWED, message, nonRetryable: true });
+  /** Refuses an accepted update (the state changed while it was checked) with a catalogue code. */
+  const refuse = (reason: OperatorRefusalReason): never => {
+    throw refusalFailure(reason);
   };
 
   // ---- handlers ---------------------------------------------------------------------------------
@@ -602,7 +656,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       changes++;
       return answer('resend');
     },
-    { validator: (u) => rejectIf([...actorProblems(u), gate('resend', { override: u.overrideBusinessRejection === true })]) },
+    { validator: (u) => rejectIf(actorProblems(u), gate('resend', { override: u?.overrideBusinessRejection === true })) },
   );
 
   setHandler(
@@ -627,7 +681,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       if (now) refuse(now);
       const route = check.recipientOds ?? state.recipientOds;
       if (state.rejectedRoutes.includes(route) && !u.overrideBusinessRejection) {
-        refuse(`recipient ${route} gave a business rejection; a correction to the same route is refused unless overrideBusinessRejection is set`);
+        refuse(operatorRefusal('BUSINESS_REJECTION_NOT_OVERRIDDEN', { recipientOds: route }));
       }
       state.submissionRef = u.submissionRef;
       state.recipientOds = route;
@@ -642,7 +696,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       changes++;
       return answer('correct');
     },
-    { validator: (u) => rejectIf([...actorProblems(u), ...contentRefProblems(u?.submissionRef, 'submissionRef'), gate('correct')]) },
+    { validator: (u) => rejectIf([...actorProblems(u), ...contentRefProblems(u?.submissionRef, 'submissionRef')], gate('correct')) },
   );
 
   setHandler(
@@ -695,7 +749,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
         });
       } catch (err) {
         if (isCancellation(err)) throw err;
-        refuse(`the replacement workflow ${workflowId} could not be started (it may exist already)`);
+        refuse(operatorRefusal('REPLACEMENT_NOT_STARTED', { workflowId }));
       }
       state.replacement = { workflowId, version, requestedBy: u.actor, requestedAt: nowIso() };
       record('OPERATOR', `replacement version ${version} started as ${workflowId}`, { actor: u.actor, reason: u.reason });
@@ -704,7 +758,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       changes++;
       return answer('replace', { replacementWorkflowId: workflowId, replacementVersion: version });
     },
-    { validator: (u) => rejectIf([...actorProblems(u), ...contentRefProblems(u?.submissionRef, 'submissionRef'), gate('replace')]) },
+    { validator: (u) => rejectIf([...actorProblems(u), ...contentRefProblems(u?.submissionRef, 'submissionRef')], gate('replace')) },
   );
 
   setHandler(
@@ -716,7 +770,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       changes++;
       return answer('abandon');
     },
-    { validator: (u) => rejectIf([...actorProblems(u), gate('abandon')]) },
+    { validator: (u) => rejectIf(actorProblems(u), gate('abandon')) },
   );
 
   setHandler(
@@ -729,7 +783,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       changes++;
       return answer('acknowledgeEscalation');
     },
-    { validator: (u) => rejectIf([...actorProblems(u, 'note'), gate('acknowledgeEscalation', { escalationId: u?.escalationId })]) },
+    { validator: (u) => rejectIf(actorProblems(u, 'note'), gate('acknowledgeEscalation', { escalationId: u?.escalationId })) },
   );
 
   setHandler(
@@ -747,7 +801,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       changes++;
       return answer('changeDeadlines');
     },
-    { validator: (u) => rejectIf([...actorProblems(u), ...deadlineProblems(u?.deadlines), gate('changeDeadlines')]) },
+    { validator: (u) => rejectIf([...actorProblems(u), ...deadlineProblems(u?.deadlines)], gate('changeDeadlines')) },
   );
 
   // ---- main loop --------------------------------------------------------------------------------
@@ -780,13 +834,17 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       log.info('delivery ended', { workflowId: state.workflowId, status: state.status, attempts: state.attempts.length });
       return result();
     }
+    if (trackingDue.length > 0) {
+      await trackOverdue(trackingDue.shift()!);
+      continue;
+    }
     if (state.status === 'SENDING' && !current()?.sentAt) {
       await sendCurrent();
       continue;
     }
 
     const info = workflowInfo();
-    if ((info.continueAsNewSuggested || info.historyLength >= historyLimit) && inbox.length === 0 && outbox.length === 0) {
+    if ((info.continueAsNewSuggested || info.historyLength >= historyLimit) && inbox.length === 0 && outbox.length === 0 && trackingDue.length === 0) {
       await condition(allHandlersFinished);
       if (inbox.length === 0 && outbox.length === 0 && state.status !== 'SENDING') {
         record('CONTINUED', `continuing as new after ${info.historyLength} history events`);

@@ -107,12 +107,13 @@ describe('acknowledgements', () => {
     const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
       await f.sentAttempt(1);
       await env.sleep(4 * HOUR + 60_000);
-      const escalated = await f.waitFor((s) => s.escalated, 'escalation');
+      // Escalated, then MESH outbox tracking asked once (it says accepted: keep waiting).
+      const escalated = await f.waitFor((s) => s.escalated && s.timeline.some((t) => t.kind === 'MESH_TRACKING'), 'escalation and MESH tracking');
       expect(escalated.status).toBe('AWAITING_INFRASTRUCTURE_ACK');
       expect(escalated.waitingFor).toBe('INFRASTRUCTURE_ACK');
       expect(escalated.escalations).toHaveLength(1);
       expect(escalated.escalations[0]).toMatchObject({ key: 'NO_INFRASTRUCTURE_ACK:1', reminders: 0 });
-      expect(kinds(escalated).slice(-2)).toEqual(['DEADLINE', 'ESCALATION']);
+      expect(kinds(escalated).slice(-3)).toEqual(['DEADLINE', 'ESCALATION', 'MESH_TRACKING']);
       expect((await f.handle.describe()).status.name).toBe('RUNNING');
 
       await env.sleep(2 * 24 * HOUR + 60_000);
@@ -132,7 +133,7 @@ describe('acknowledgements', () => {
 
       // A second acknowledgement is refused by the validator.
       const refused = await refusalOf(f.handle.executeUpdate(acknowledgeEscalationUpdate, { args: [{ actor: 'ops.smith', note: 'me too' }] }));
-      expect(refused.message).toContain('already acknowledged by ops.jones');
+      expect(refused).toMatchObject({ type: 'ESCALATION_ALREADY_ACKNOWLEDGED', message: 'the escalation was already acknowledged by ops.jones' });
     });
     expect(escalationKinds(recorded)).toEqual(['RAISED:AWAITING_INFRASTRUCTURE_ACK', 'REMINDER:AWAITING_INFRASTRUCTURE_ACK', 'REMINDER:AWAITING_INFRASTRUCTURE_ACK']);
     expect(new Set(recorded.escalations.map((e) => e.escalationId)).size).toBe(1);

@@ -178,7 +178,7 @@ describe('negative business acknowledgements', () => {
       expect(refused.message).toMatch(/recipient A12345 gave a business rejection; a re-send to the same route is refused unless overrideBusinessRejection is set/);
       // A correction to the same recipient is refused too (the check finds the same ODS code).
       const sameRoute = await refusalOf(f.handle.executeUpdate(correctUpdate, { args: [{ actor: 'ops.jones', reason: 'r', submissionRef: contentRef() }] }));
-      expect(sameRoute.type).toBe('OPERATOR_ACTION_NOT_ALLOWED');
+      expect(sameRoute.type).toBe('BUSINESS_REJECTION_NOT_OVERRIDDEN');
       expect((await f.state()).attempts).toHaveLength(1);
 
       const answer = await f.handle.executeUpdate(resendUpdate, { args: [{ actor: 'ops.jones', reason: 'practice confirmed registration today', overrideBusinessRejection: true }] });

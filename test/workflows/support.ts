@@ -22,6 +22,8 @@ import type {
   Itk3ResponseReceived,
   MeshReportReceived,
   SendDocumentInput,
+  TrackMeshMessageInput,
+  TrackMeshMessageResult,
 } from '../../contracts';
 import { deliveryWorkflowId } from '../../contracts/ids';
 import { ALL_SEARCH_ATTRIBUTES, SenderReferenceKey } from '../../contracts/search-attributes';
@@ -134,6 +136,7 @@ export interface Recorded {
   sent: { attempt: number; messageHeaderId: string; meshMessageId: string }[];
   escalations: EscalationInput[];
   checks: CheckStoredSubmissionInput[];
+  tracked: TrackMeshMessageInput[];
 }
 
 export interface FakeOptions {
@@ -142,13 +145,15 @@ export interface FakeOptions {
   /** Make `sendMeshMessage` fail for good with this failure type on these attempts. */
   failSend?: { attempts: number[]; type: string };
   sizeBytes?: number;
+  /** Answer for `trackMeshMessage` (MESH outbox tracking; default: accepted). Throw to fail it. */
+  tracking?: (input: TrackMeshMessageInput) => Omit<TrackMeshMessageResult, 'checkedAt'>;
 }
 
-type FakeActivities = Pick<Activities, 'buildItk3Message' | 'sendMeshMessage' | 'raiseEscalation' | 'checkStoredSubmission'>;
+type FakeActivities = Pick<Activities, 'buildItk3Message' | 'sendMeshMessage' | 'raiseEscalation' | 'checkStoredSubmission' | 'trackMeshMessage'>;
 
 /** Typed fakes of the activities the delivery workflow calls; `recorded` keeps every call. */
 export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivities; recorded: Recorded } {
-  const recorded: Recorded = { built: [], sent: [], escalations: [], checks: [] };
+  const recorded: Recorded = { built: [], sent: [], escalations: [], checks: [], tracked: [] };
   const activities: FakeActivities = {
     async buildItk3Message(input) {
       recorded.built.push({ attempt: input.attempt, messageHeaderId: input.messageHeaderId, submissionRef: input.submissionRef });
@@ -171,6 +176,11 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivi
     async checkStoredSubmission(input) {
       recorded.checks.push(input);
       return opts.check ? opts.check(input) : { valid: true, issues: [], senderOds: 'X26', recipientOds: 'A12345', version: input.version };
+    },
+    async trackMeshMessage(input) {
+      recorded.tracked.push(input);
+      const answer = opts.tracking ? opts.tracking(input) : { status: 'accepted', statusEvent: 'TRANSFER' };
+      return { ...answer, checkedAt: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString() };
     },
   };
   return { activities, recorded };

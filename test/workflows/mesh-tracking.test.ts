@@ -1,0 +1,118 @@
+/**
+ * No infrastructure ack by its deadline (GPCM-SD-095): besides escalating, the workflow asks MESH outbox
+ * tracking once about the overdue attempt (trackMeshMessage). Undeliverable, expired or error: escalated
+ * with MESH's code, as for a MESH REPORT. Accepted or acknowledged, or no answer: it keeps waiting as before.
+ * Time-skipping server; infrastructure deadline 4 h, reminders every 24 h (support.ts).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { resendUpdate } from '../../workflows/definitions';
+import { bundle, createTimeSkippingEnv, escalationKinds, runFlow } from './support';
+
+jest.setTimeout(60_000);
+
+const HOUR = 3_600_000;
+let env: TestWorkflowEnvironment;
+let workflowBundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  workflowBundle = await bundle();
+});
+beforeEach(async () => {
+  env = await createTimeSkippingEnv();
+});
+afterEach(async () => {
+  await env?.teardown();
+});
+
+describe('MESH tracking after the infrastructure-ack deadline', () => {
+  it.each([
+    ['undeliverable', '14', '14'],
+    ['expired', undefined, 'EXPIRED'],
+    ['error', 'EPL-153', 'EPL-153'],
+  ])('escalates with the MESH code when tracking says %s', async (status, statusCode, code) => {
+    const recorded = await runFlow(
+      env,
+      workflowBundle,
+      { tracking: () => ({ status, ...(statusCode ? { statusCode } : {}), statusDescription: 'Message not collected by recipient' }) },
+      async (f) => {
+        await f.sentAttempt(1);
+        await env.sleep(4 * HOUR + 60_000);
+        const s = await f.waitFor((x) => x.status === 'AWAITING_OPERATOR', 'AWAITING_OPERATOR');
+        expect(s.waitingFor).toBe('OPERATOR');
+        expect(s.outcomeCode).toBe(code);
+        // The no-ack escalation went out first (GPCM-SD-095), then was superseded by the MESH one.
+        expect(s.escalations.map((e) => [e.key, e.code, e.resolvedAt ? 'resolved' : 'open'])).toEqual([
+          ['NO_INFRASTRUCTURE_ACK:1', undefined, 'resolved'],
+          ['MESH_TRACKING:1', code, 'open'],
+        ]);
+        expect(s.escalations[1]!.reason).toContain(`MESH could not deliver attempt 1 (${code}): outbox tracking says ${status}`);
+        const tracking = s.timeline.filter((t) => t.kind === 'MESH_TRACKING');
+        expect(tracking).toEqual([expect.objectContaining({ attempt: 1, detail: expect.stringContaining(`attempt 1 is ${status}`) })]);
+        expect(tracking[0]!.detail).not.toContain('still waiting');
+        expect(f.recorded.tracked).toEqual([{ meshMessageId: s.attempts[0]!.meshMessageId, attempt: 1 }]);
+        // From here the operator actions of any MESH failure apply.
+        await f.handle.executeUpdate(resendUpdate, { args: [{ actor: 'ops.jones', reason: 'mailbox fixed by the practice' }] });
+        await f.sentAttempt(2);
+      },
+    );
+    expect(escalationKinds(recorded)).toEqual([
+      'RAISED:AWAITING_INFRASTRUCTURE_ACK',
+      'RESOLVED:AWAITING_INFRASTRUCTURE_ACK',
+      `RAISED:AWAITING_OPERATOR:${code}`,
+      `RESOLVED:AWAITING_OPERATOR:${code}`,
+    ]);
+  });
+
+  it.each(['accepted', 'acknowledged'])('keeps waiting when tracking says %s, and a late ack still delivers', async (status) => {
+    const recorded = await runFlow(env, workflowBundle, { tracking: () => ({ status, statusEvent: 'TRANSFER' }) }, async (f) => {
+      await f.sentAttempt(1);
+      await env.sleep(4 * HOUR + 60_000);
+      const s = await f.waitFor((x) => x.timeline.some((t) => t.kind === 'MESH_TRACKING'), 'tracking recorded');
+      expect(s.status).toBe('AWAITING_INFRASTRUCTURE_ACK');
+      expect(s.waitingFor).toBe('INFRASTRUCTURE_ACK');
+      expect(s.escalations.map((e) => [e.key, e.resolvedAt ? 'resolved' : 'open'])).toEqual([['NO_INFRASTRUCTURE_ACK:1', 'open']]);
+      expect(s.timeline.at(-1)).toMatchObject({ kind: 'MESH_TRACKING', detail: expect.stringContaining(`attempt 1 is ${status}; still waiting`) });
+      // Asked once, not polled: a day later (a reminder) there is still one tracking call.
+      await env.sleep(24 * HOUR + 60_000);
+      await f.waitFor((x) => x.escalations[0]!.reminders === 1, 'reminder');
+      expect(f.recorded.tracked).toHaveLength(1);
+      await f.respond('20013', 1);
+      await f.respond('30001', 1);
+      const done = await f.waitFor((x) => x.status === 'DELIVERED', 'DELIVERED');
+      expect(done.attempts[0]!.lateAck).toBe(true);
+    });
+    expect(escalationKinds(recorded)).toEqual(['RAISED:AWAITING_INFRASTRUCTURE_ACK', 'REMINDER:AWAITING_INFRASTRUCTURE_ACK', 'RESOLVED:AWAITING_INFRASTRUCTURE_ACK']);
+  });
+
+  it('keeps waiting when MESH tracking gives no answer', async () => {
+    const recorded = await runFlow(
+      env,
+      workflowBundle,
+      {
+        tracking: () => {
+          throw ApplicationFailure.create({ type: 'MESH_NOT_FOUND', message: 'MESH does not know the message', nonRetryable: true });
+        },
+      },
+      async (f) => {
+        await f.sentAttempt(1);
+        await env.sleep(4 * HOUR + 60_000);
+        const s = await f.waitFor((x) => x.timeline.some((t) => t.kind === 'MESH_TRACKING'), 'tracking recorded');
+        expect(s.status).toBe('AWAITING_INFRASTRUCTURE_ACK');
+        expect(s.timeline.at(-1)!.detail).toContain('gave no answer (MESH_NOT_FOUND); still waiting');
+      },
+    );
+    expect(escalationKinds(recorded)).toEqual(['RAISED:AWAITING_INFRASTRUCTURE_ACK']);
+  });
+
+  it('does not ask MESH tracking when the business ack is overdue (MESH has delivered by then)', async () => {
+    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+      await f.respond('20013', 1);
+      await f.waitFor((x) => x.status === 'AWAITING_BUSINESS_ACK', 'business wait');
+      await env.sleep(48 * HOUR + 60_000);
+      await f.waitFor((x) => x.escalated, 'escalation');
+    });
+    expect(recorded.tracked).toEqual([]);
+  });
+});
