@@ -129,6 +129,33 @@ describe('record delivery histories', () => {
     });
   });
 
+  // Recorded after MeshMessageIds and MESH tracking (issue 5): the tracking call and its patch marker.
+  record('no-ack-mesh-tracking-undeliverable', async () => {
+    const tracking = () => ({ status: 'undeliverable', statusCode: '14', statusDescription: 'Message not collected by recipient' });
+    await runFlow(env, workflowBundle, { tracking }, async (f) => {
+      await f.sentAttempt(1);
+      await env.sleep(4 * HOUR + 60_000);
+      await f.waitFor((s) => s.status === 'AWAITING_OPERATOR', 'AWAITING_OPERATOR');
+      await f.handle.executeUpdate(resendUpdate, { args: [{ actor: 'ops.jones', reason: 'mailbox fixed by the practice' }] });
+      await f.respond('20013', 2);
+      await f.respond('30001', 2);
+      await f.handle.result();
+      await save('no-ack-mesh-tracking-undeliverable', f.handle);
+    });
+  });
+
+  record('no-ack-mesh-tracking-accepted', async () => {
+    await runFlow(env, workflowBundle, {}, async (f) => {
+      await f.sentAttempt(1);
+      await env.sleep(4 * HOUR + 60_000);
+      await f.waitFor((s) => s.timeline.some((t) => t.kind === 'MESH_TRACKING'), 'MESH tracking');
+      await f.respond('20013', 1);
+      await f.respond('30001', 1);
+      await f.handle.result();
+      await save('no-ack-mesh-tracking-accepted', f.handle);
+    });
+  });
+
   record('continued-as-new', async () => {
     await runFlow(env, workflowBundle, { input: { historyEventLimit: 60, deadlines: { ...sendInput().deadlines, reminderIntervalMs: HOUR } } }, async (f) => {
       await f.respond('20013', 1);

@@ -38,6 +38,8 @@ describe('replay of recorded delivery histories', () => {
         'replacement-voided-replacement.json',
         'continued-as-new-first-run.json',
         'continued-as-new-last-run.json',
+        'no-ack-mesh-tracking-undeliverable.json',
+        'no-ack-mesh-tracking-accepted.json',
       ]),
     );
   });
