@@ -840,9 +840,12 @@ export class MeshClient {
       const next = body.links?.next;
       path = next && body.messages.length > 0 && !seen.has(next) ? this.relativePath(next) : undefined;
     }
-    // Newest first: a lookup runs soon after the send it looks for, so the match is among the latest. An
-    // undated candidate keeps its listing position (the sandbox lists newest first).
-    candidates.sort((a, b) => (Number.isFinite(a.sentMs) && Number.isFinite(b.sentMs) && a.sentMs !== b.sentMs ? b.sentMs - a.sentMs : a.order - b.order));
+    // Which first: with a bound on MESH's clock (the first POST of this call, or where an earlier attempt's
+    // complete search ended) the message, if any, was made just after it, so oldest first from there; with
+    // only a skew window, newest first (a lookup runs soon after the send it looks for). An undated
+    // candidate keeps its listing position (the sandbox lists newest first).
+    const direction = probe.notBefore !== undefined ? 1 : -1;
+    candidates.sort((a, b) => (Number.isFinite(a.sentMs) && Number.isFinite(b.sentMs) && a.sentMs !== b.sentMs ? direction * (a.sentMs - b.sentMs) : a.order - b.order));
     const { match, unchecked } = await this.confirmCandidates(
       candidates.map((c) => c.id),
       probe.fileName,

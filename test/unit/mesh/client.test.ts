@@ -377,6 +377,14 @@ describe('outbox lookup cost and robustness (chaos run mesh-faults, issue 8)', (
     expect(tracked(calls)).toEqual(['M49', 'M48', 'M47']);
   });
 
+  it('with a bound on MESH\'s clock, confirms the candidates just after it first', async () => {
+    const { c, calls } = client([richOutbox(50), tracking((id) => (id === 'M21' ? 'mine.xml' : `${id}.xml`))], { lookupConcurrency: 1 });
+    // M20 was sent 30 s before NOW: the search starts there and finds M21 second, not after 29 newer ones.
+    const notBefore = new Date(NOW.getTime() - 30_000);
+    expect(await c.findSentMessage({ ...probe, notBefore })).toMatchObject({ outcome: 'FOUND', messageId: 'M21' });
+    expect(tracked(calls)).toEqual(['M20', 'M21']);
+  });
+
   it('stops the other tracking calls in flight once one matches', async () => {
     const { c, calls } = client([richOutbox(50), tracking((id) => (id === 'M48' ? 'mine.xml' : `${id}.xml`))], { lookupConcurrency: 4 });
     expect(await c.findSentMessage(probe)).toMatchObject({ outcome: 'FOUND', messageId: 'M48' });

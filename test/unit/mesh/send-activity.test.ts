@@ -100,7 +100,7 @@ describe('sendMeshMessage activity', () => {
     expect(second.calls.map((c) => c.method + ' ' + c.path.split('?')[0])).toEqual(['GET /messageexchange/X26ABC1/outbox/tracking']);
   });
   it('carries how far a search reached in its heartbeat, and the next attempt searches only from there', async () => {
-    const listedAt = Date.parse('2026-11-25T15:00:07Z');
+    const listedAt = Math.floor(Date.now() / 1000) * 1000 - 60_000; // a minute ago, in whole seconds like a Date header
     const first = network((c) =>
       c.path.includes('/outbox/rich') ? json(200, { messages: [], links: {} }, { date: new Date(listedAt).toUTCString() }) : c.path.endsWith('/outbox') ? 'hang' : undefined,
     );
