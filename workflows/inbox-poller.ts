@@ -6,10 +6,10 @@
  * Each pass is the `pollMeshInbox` activity: list one page, route every message to its workflow or the
  * quarantine, and acknowledge each on MESH only after that. A full page means more are waiting, so the
  * next pass starts at once; otherwise it sleeps the configured interval (5 minutes in production, MESH
- * guidance) or until `pollNow`. When the interval is at most `waitForMailMs` (60 s by default; short
- * intervals, as in local runs and benchmarks), that sleep and the empty passes after it happen inside the
- * activity (a heartbeating long poll that returns as soon as there is mail), not as a timer per pass
- * (patch `inbox-poll-waits-in-activity`, issue 8); a `pollNow` then takes effect within one interval. The mailbox handshake is done at start and then once a day, and recorded
+ * guidance) or until `pollNow`. When the interval is at most 60 s (local runs and benchmarks), that sleep
+ * and the empty passes after it happen inside the activity (a heartbeating long poll that returns as
+ * soon as there is mail, or after `waitForMailMs`), not as a timer per pass (patch
+ * `inbox-poll-waits-in-activity`, issue 8); a `pollNow` then takes effect within one interval. The mailbox handshake is done at start and then once a day, and recorded
  * (query and memo). A message that keeps failing (404/410, chunk or network errors) stays in the inbox,
  * is retried every pass, and is raised to an operator once after `failureReportAfter` passes.
  * Signals: pollNow. Queries: inboxPollerStatus. Never completes: continues as new to keep history small.
@@ -77,8 +77,10 @@ export interface InboxPollerInput {
   /** Passes per run before continue-as-new (default 500; also when the server suggests it). */
   passesPerRun?: number;
   /**
-   * Longest wait for mail inside one pass activity (default 60 s, below the 10 min start-to-close);
-   * used only when `pollIntervalMs` is no longer than this. 0 = always a workflow timer between passes.
+   * Longest a pass activity waits for mail, from its start (default 10 s, so a pass, its totals and
+   * the inbox-lag metric still complete every few seconds when idle; the interval before its first
+   * listing is always waited). Used when `pollIntervalMs` is at most 60 s. 0 = a workflow timer between
+   * passes, as before.
    */
   waitForMailMs?: number;
   carry?: InboxPollerCarry;
@@ -103,6 +105,8 @@ export const pollNowSignal = defineSignal('pollNow');
 export const inboxPollerStatusQuery = defineQuery<InboxPollerStatus>('inboxPollerStatus');
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Intervals up to this are waited inside the pass activity; longer ones (production's 5 min) on a timer. */
+const LONG_POLL_MAX_INTERVAL_MS = 60_000;
 const EMPTY_TOTALS: InboxTotals = { passes: 0, listed: 0, routed: 0, reports: 0, quarantined: 0, duplicates: 0, failed: 0 };
 
 export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<void> {
@@ -142,8 +146,10 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
   const escalation = { workflowId: workflowInfo().workflowId, documentId: '', state: 'POLLING' };
   // Issue 8: one timer, one activity and two workflow tasks per empty pass were most of an idle poller's
   // cost on the Temporal server at short intervals. Runs recorded before this patch keep the timer.
-  const waitForMailMs = input.waitForMailMs ?? 60_000;
-  const longPoll = patched('inbox-poll-waits-in-activity') && waitForMailMs > 0 && input.pollIntervalMs <= waitForMailMs;
+  const waitForMailMs = input.waitForMailMs ?? 10_000;
+  // The timer-or-not decision depends only on the interval (and an explicit 0), never on the wait bound,
+  // so a change of the bound's default cannot change the commands of a run already recorded.
+  const longPoll = patched('inbox-poll-waits-in-activity') && waitForMailMs > 0 && input.pollIntervalMs <= LONG_POLL_MAX_INTERVAL_MS;
   /** Long poll: how long the next pass waits before it lists (the interval after a pass that was not a full page). */
   let delayNextMs = 0;
 
