@@ -14,6 +14,7 @@ export {
   type MeshLogger,
   type SendMessageRequest,
   type SendMessageResult,
+  type SendProgress,
   type ListInboxOptions,
   type MeshInboundStream,
   type SentMessageLookup,
