@@ -569,7 +569,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       return;
     }
     const what = `MESH tracking: attempt ${n} is ${t.status}${t.statusCode ? ` (${t.statusCode})` : ''}${t.statusDescription ? `: ${t.statusDescription}` : ''}`;
-    const applies = meshTrackingSaysUndeliverable(t.status) && n === state.currentAttempt && canMove(state.status, 'MESH_UNDELIVERABLE');
+    // A response to this attempt that arrived while MESH was asked wins: the message got there after all.
+    const answered = inbox.some((i) => i.kind === 'response' && i.response.respondsTo === attempt.messageHeaderId);
+    const applies = meshTrackingSaysUndeliverable(t.status) && !answered && n === state.currentAttempt && canMove(state.status, 'MESH_UNDELIVERABLE');
     record('MESH_TRACKING', applies ? what : `${what}; still waiting`, { attempt: n, code: t.statusCode });
     if (!applies) return;
     const code = t.statusCode ?? t.status.toUpperCase();

@@ -86,6 +86,30 @@ describe('MESH tracking after the infrastructure-ack deadline', () => {
     expect(escalationKinds(recorded)).toEqual(['RAISED:AWAITING_INFRASTRUCTURE_ACK', 'REMINDER:AWAITING_INFRASTRUCTURE_ACK', 'RESOLVED:AWAITING_INFRASTRUCTURE_ACK']);
   });
 
+  it('lets an infrastructure ack that arrives while MESH is asked win over an undeliverable answer', async () => {
+    let answer: (v: { status: string; statusCode: string }) => void = () => undefined;
+    const pending = new Promise<{ status: string; statusCode: string }>((resolve) => (answer = resolve));
+    const recorded = await runFlow(env, workflowBundle, { tracking: () => pending }, async (f) => {
+      try {
+        await f.sentAttempt(1);
+        // Just past the deadline: the tracking call then starts and stays open while the ack arrives.
+        await env.sleep(4 * HOUR + 1_000);
+        await f.waitFor((x) => x.escalated, 'escalation');
+        const deadline = Date.now() + 15_000;
+        while (f.recorded.tracked.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(f.recorded.tracked.length).toBeGreaterThan(0);
+        await f.respond('20013', 1);
+      } finally {
+        // Always answer, so that the worker can shut down even if an expectation above failed.
+        answer({ status: 'undeliverable', statusCode: '14' });
+      }
+      const s = await f.waitFor((x) => x.status === 'AWAITING_BUSINESS_ACK', 'business wait');
+      expect(s.attempts[0]!.lateAck).toBe(true);
+      expect(s.timeline.find((t) => t.kind === 'MESH_TRACKING')!.detail).toContain('attempt 1 is undeliverable (14); still waiting');
+    });
+    expect(escalationKinds(recorded)).toEqual(['RAISED:AWAITING_INFRASTRUCTURE_ACK', 'RESOLVED:AWAITING_INFRASTRUCTURE_ACK']);
+  });
+
   it('keeps waiting when MESH tracking gives no answer', async () => {
     const recorded = await runFlow(
       env,

@@ -146,7 +146,7 @@ export interface FakeOptions {
   failSend?: { attempts: number[]; type: string };
   sizeBytes?: number;
   /** Answer for `trackMeshMessage` (MESH outbox tracking; default: accepted). Throw to fail it. */
-  tracking?: (input: TrackMeshMessageInput) => Omit<TrackMeshMessageResult, 'checkedAt'>;
+  tracking?: (input: TrackMeshMessageInput) => Omit<TrackMeshMessageResult, 'checkedAt'> | Promise<Omit<TrackMeshMessageResult, 'checkedAt'>>;
 }
 
 type FakeActivities = Pick<Activities, 'buildItk3Message' | 'sendMeshMessage' | 'raiseEscalation' | 'checkStoredSubmission' | 'trackMeshMessage'>;
@@ -179,7 +179,7 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivi
     },
     async trackMeshMessage(input) {
       recorded.tracked.push(input);
-      const answer = opts.tracking ? opts.tracking(input) : { status: 'accepted', statusEvent: 'TRANSFER' };
+      const answer = opts.tracking ? await opts.tracking(input) : { status: 'accepted', statusEvent: 'TRANSFER' };
       return { ...answer, checkedAt: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString() };
     },
   };
