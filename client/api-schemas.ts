@@ -29,6 +29,10 @@ export const ErrorBodySchema = z
     error: z.string().meta({ description: 'A code from the error catalogue, e.g. INVALID_REQUEST, NOT_FOUND, ACTION_NOT_ALLOWED' }),
     message: z.string(),
     issues: z.array(IssueSchema),
+    refusal: z
+      .string()
+      .optional()
+      .meta({ description: 'For a refused operator action: why, as a code from the catalogue (e.g. NO_OPEN_ESCALATION, ACK_DEADLINE_NOT_PASSED)' }),
   })
   .meta({ id: 'Error' });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;

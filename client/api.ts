@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Role } from '../config/env';
 import { CourierError, ErrorType, type Issue } from '../contracts';
+import { OperatorRefusalCode } from '../contracts';
 import {
   abandonUpdate,
   acknowledgeEscalationUpdate,
@@ -83,12 +84,19 @@ declare module 'fastify' {
 }
 
 /** An HTTP error with our error body. */
+const REFUSAL_CODES: ReadonlySet<string> = new Set(Object.values(OperatorRefusalCode));
+function isOperatorRefusalCode(type: string | null | undefined): type is OperatorRefusalCode {
+  return typeof type === 'string' && REFUSAL_CODES.has(type);
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly issues: Issue[] = [],
+    /** For a refused operator action: the workflow's reason code from the catalogue (contracts/errors.ts). */
+    readonly refusal?: OperatorRefusalCode,
   ) {
     super(message);
   }
@@ -126,7 +134,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err instanceof ApiError) return reply.status(err.status).send({ error: err.code, message: err.message, issues: err.issues });
+    if (err instanceof ApiError) {
+      return reply.status(err.status).send({ error: err.code, message: err.message, issues: err.issues, ...(err.refusal ? { refusal: err.refusal } : {}) });
+    }
     if (err instanceof CourierError) {
       const status = err.type === ErrorType.SUBMISSION_INVALID || err.type === ErrorType.ITK3_BUILD_REJECTED ? 400 : 500;
       return reply.status(status).send({ error: err.type, message: err.message, issues: err.issues });
@@ -338,7 +348,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as Issue[] | undefined) : undefined;
           throw new ApiError(400, 'SUBMISSION_INVALID', message, Array.isArray(details) ? details : []);
         }
-        throw new ApiError(409, 'ACTION_NOT_ALLOWED', message);
+        const refusal = isOperatorRefusalCode(type) ? type : undefined;
+        if (refusal === OperatorRefusalCode.OPERATOR_INPUT_INVALID) {
+          // The action's own input is wrong, not the state: a 400 with each problem as an issue.
+          const problems = cause instanceof ApplicationFailure ? (cause.details?.[0] as { problems?: unknown } | undefined)?.problems : undefined;
+          const issues = Array.isArray(problems) ? problems.filter((p): p is string => typeof p === 'string').map((p) => ({ message: p })) : [];
+          throw new ApiError(400, refusal, message, issues, refusal);
+        }
+        throw new ApiError(409, 'ACTION_NOT_ALLOWED', message, [], refusal);
       }
       if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'DELIVERY_CLOSED', `delivery ${id} has ended; no action is possible`);
       throw err;

@@ -53,9 +53,10 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.exit(1);
   }
   if (err instanceof CourierApiError) {
-    if (asJson()) process.stderr.write(`${JSON.stringify({ status: err.status, error: err.error, message: err.message, issues: err.issues })}\n`);
-    else {
-      process.stderr.write(`error ${err.status} ${err.error}: ${err.message}\n`);
+    if (asJson()) {
+      process.stderr.write(`${JSON.stringify({ status: err.status, error: err.error, message: err.message, issues: err.issues, ...(err.refusal ? { refusal: err.refusal } : {}) })}\n`);
+    } else {
+      process.stderr.write(`error ${err.status} ${err.error}${err.refusal && err.refusal !== err.error ? ` (${err.refusal})` : ''}: ${err.message}\n`);
       for (const i of err.issues) process.stderr.write(`  - ${i.path ? `${i.path}: ` : ''}${i.message}${i.requirementId ? ` [${i.requirementId}]` : ''}\n`);
     }
     process.exit(err.status >= 500 ? 3 : 2);

@@ -25,6 +25,8 @@ export class CourierApiError extends Error {
     readonly error: string,
     message: string,
     readonly issues: Issue[],
+    /** For a refused operator action: the workflow's reason code (e.g. NO_OPEN_ESCALATION). */
+    readonly refusal?: string,
   ) {
     super(message);
     this.name = 'CourierApiError';
@@ -156,7 +158,8 @@ export async function requestJson<T>(fetchFn: typeof fetch, baseUrl: string, req
     throw new CourierApiError(res.status, 'INVALID_RESPONSE', 'the API answered with something that is not JSON', []);
   }
   if (!res.ok) {
-    throw new CourierApiError(res.status, String(json.error ?? 'HTTP_ERROR'), String(json.message ?? res.statusText), (json.issues as Issue[]) ?? []);
+    const refusal = typeof json.refusal === 'string' ? json.refusal : undefined;
+    throw new CourierApiError(res.status, String(json.error ?? 'HTTP_ERROR'), String(json.message ?? res.statusText), (json.issues as Issue[]) ?? [], refusal);
   }
   return json as T;
 }

@@ -89,6 +89,7 @@ describe('operator actions and escalation channels', () => {
     const again = await refused(h.operator.acknowledgeEscalation(workflowId, { note: 'again' }));
     expect(again.status).toBe(409);
     expect(again.error).toBe('ACTION_NOT_ALLOWED');
+    expect(again.refusal).toBe('ESCALATION_ALREADY_ACKNOWLEDGED');
 
     // Change deadlines, then abandon: the case closes with a resolution notice.
     const changed = await h.operator.changeDeadlines(workflowId, { reason: 'practice asked for a day', deadlines: { businessAckMs: '1d' } });

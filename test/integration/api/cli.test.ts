@@ -82,7 +82,7 @@ describe('itk3 CLI', () => {
 
     const notAllowed = await itk3(['ack', workflowId, '--note', 'nothing is escalated yet']);
     expect(notAllowed.code).toBe(2);
-    expect(notAllowed.err).toContain('error 409 ACTION_NOT_ALLOWED');
+    expect(notAllowed.err).toContain('error 409 ACTION_NOT_ALLOWED (NO_OPEN_ESCALATION): there is no open escalation');
 
     const abandoned = await itk3(['--json', 'abandon', workflowId, '--reason', 'sent by post']);
     expect(abandoned.code).toBe(0);

@@ -45,11 +45,11 @@ describe('CourierHttpClient', () => {
   });
 
   it('throws one error class with status, code and issues', async () => {
-    const f = fakeFetch(409, { error: 'ACTION_NOT_ALLOWED', message: 'no open escalation', issues: [{ message: 'x' }] });
+    const f = fakeFetch(409, { error: 'ACTION_NOT_ALLOWED', message: 'no open escalation', issues: [{ message: 'x' }], refusal: 'NO_OPEN_ESCALATION' });
     const c = new CourierHttpClient({ baseUrl: 'http://api.test', fetch: f.fn });
     const err = await c.abandon('w', { reason: 'r' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CourierApiError);
-    expect(err).toMatchObject({ status: 409, error: 'ACTION_NOT_ALLOWED', message: 'no open escalation', issues: [{ message: 'x' }] });
+    expect(err).toMatchObject({ status: 409, error: 'ACTION_NOT_ALLOWED', message: 'no open escalation', issues: [{ message: 'x' }], refusal: 'NO_OPEN_ESCALATION' });
   });
 
   it('follows every page with listAll', async () => {
