@@ -2,45 +2,30 @@
  * The positive path and its timing: acknowledgements before, after and out of their deadlines, repeated,
  * and for older attempts. Time-skipping server; deadlines 4 h / 48 h, reminders every 24 h (support.ts).
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { acknowledgeEscalationUpdate, resendUpdate, timelineQuery, waitingQuery } from '../../workflows/definitions';
-import { bundle, createTimeSkippingEnv, escalationKinds, kinds, refusalOf, runFlow } from './support';
+import { escalationKinds, kinds, refusalOf, runFlow , useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
 const HOUR = 3_600_000;
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  workflowBundle = await bundle();
-});
-// One time-skipping server per test: its clock is global, so nothing one test leaves running can
-// hold or move the clock of the next.
-beforeEach(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
 describe('acknowledgements', () => {
   it('delivers when the infrastructure ack and then the business ack arrive before their deadlines', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       const sent = await f.waitFor((s) => s.status === 'AWAITING_INFRASTRUCTURE_ACK', 'sent');
       const sentAt = Date.parse(sent.attempts[0]!.sentAt!);
       // Deadline measured from the MESH send time.
       expect(Date.parse(sent.waitingUntil!)).toBe(sentAt + 4 * HOUR);
       expect(sent.waitingFor).toBe('INFRASTRUCTURE_ACK');
 
-      await env.sleep(HOUR);
+      await server.env.sleep(HOUR);
       await f.respond('20013', 1);
       const awaitingBusiness = await f.waitFor((s) => s.status === 'AWAITING_BUSINESS_ACK', 'business wait');
       expect(Date.parse(awaitingBusiness.waitingUntil!)).toBe(sentAt + 48 * HOUR);
 
-      await env.sleep(10 * HOUR);
+      await server.env.sleep(10 * HOUR);
       await f.respond('30001', 1);
       const s = await f.waitFor((x) => x.status === 'DELIVERED', 'DELIVERED');
       expect(s.escalated).toBe(false);
@@ -74,7 +59,7 @@ describe('acknowledgements', () => {
   });
 
   it('treats a business ack that arrives before the infrastructure ack as technical success', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('30001', 1);
       const s = await f.waitFor((x) => x.status === 'DELIVERED', 'DELIVERED');
       expect(s.attempts[0]!.infrastructureSuccessImplied).toBe(true);
@@ -90,7 +75,7 @@ describe('acknowledgements', () => {
   });
 
   it('ignores a duplicate acknowledgement (same response id): no state change, no new timeline entry', async () => {
-    await runFlow(env, workflowBundle, {}, async (f) => {
+    await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       const first = await f.respond('20013', 1);
       const once = await f.waitFor((s) => s.status === 'AWAITING_BUSINESS_ACK', 'business wait');
       await f.handle.signal('itk3Response', first); // MESH redelivery of the very same response
@@ -104,9 +89,9 @@ describe('acknowledgements', () => {
   });
 
   it('escalates once when no infrastructure ack arrives by the deadline, keeps waiting, and reminds until acknowledged', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.sentAttempt(1);
-      await env.sleep(4 * HOUR + 60_000);
+      await server.env.sleep(4 * HOUR + 60_000);
       // Escalated, then MESH outbox tracking asked once (it says accepted: keep waiting).
       const escalated = await f.waitFor((s) => s.escalated && s.timeline.some((t) => t.kind === 'MESH_TRACKING'), 'escalation and MESH tracking');
       expect(escalated.status).toBe('AWAITING_INFRASTRUCTURE_ACK');
@@ -116,7 +101,7 @@ describe('acknowledgements', () => {
       expect(kinds(escalated).slice(-3)).toEqual(['DEADLINE', 'ESCALATION', 'MESH_TRACKING']);
       expect((await f.handle.describe()).status.name).toBe('RUNNING');
 
-      await env.sleep(2 * 24 * HOUR + 60_000);
+      await server.env.sleep(2 * 24 * HOUR + 60_000);
       const reminded = await f.waitFor((s) => s.escalations[0]!.reminders === 2, 'two reminders');
       expect(reminded.timeline.filter((t) => t.kind === 'REMINDER')).toHaveLength(2);
 
@@ -125,7 +110,7 @@ describe('acknowledgements', () => {
 
       const ack = await f.handle.executeUpdate(acknowledgeEscalationUpdate, { args: [{ actor: 'ops.jones', note: 'calling the practice' }] });
       expect(ack.status).toBe('AWAITING_INFRASTRUCTURE_ACK');
-      await env.sleep(3 * 24 * HOUR);
+      await server.env.sleep(3 * 24 * HOUR);
       const quiet = await f.state();
       expect(quiet.escalations[0]!.reminders).toBe(2);
       expect(quiet.escalations[0]!.acknowledged).toMatchObject({ actor: 'ops.jones', note: 'calling the practice' });
@@ -140,9 +125,9 @@ describe('acknowledgements', () => {
   });
 
   it('reconciles a late ack after the escalation: records it late, resolves the escalation, then escalates the business deadline once', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.sentAttempt(1);
-      await env.sleep(50 * HOUR); // past both deadlines; only the infrastructure one applies while waiting for it
+      await server.env.sleep(50 * HOUR); // past both deadlines; only the infrastructure one applies while waiting for it
       await f.waitFor((s) => s.escalations.length === 1, 'escalation');
       await f.respond('20013', 1);
       const s = await f.waitFor((x) => x.escalations.length === 2, 'business deadline escalation');
@@ -178,9 +163,9 @@ describe('acknowledgements', () => {
   });
 
   it('records a response to an older attempt without moving the current one', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.sentAttempt(1);
-      await env.sleep(4 * HOUR + 60_000);
+      await server.env.sleep(4 * HOUR + 60_000);
       await f.waitFor((s) => s.escalated, 'escalation');
       await f.handle.executeUpdate(resendUpdate, { args: [{ actor: 'ops.jones', reason: 'no ack in 4 hours' }] });
       const second = await f.sentAttempt(2);
@@ -211,7 +196,7 @@ describe('acknowledgements', () => {
   });
 
   it('accepts acks out of order across levels and ignores a second ack of the same level', async () => {
-    await runFlow(env, workflowBundle, {}, async (f) => {
+    await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('20013', 1);
       await f.waitFor((s) => s.status === 'AWAITING_BUSINESS_ACK', 'business wait');
       await f.respond('20013', 1); // a different response id: a second infrastructure ack

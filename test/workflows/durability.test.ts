@@ -3,27 +3,14 @@
  * both, nothing is lost, nothing is sent or escalated twice, and the timeline tells the whole story.
  */
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { sendDocumentWorkflow } from '../../workflows/send-document';
 import { itk3ResponseSignal } from '../../workflows/definitions';
-import { bundle, createTimeSkippingEnv, escalationKinds, fakeActivities, flowFor, kinds, newWorker, response, runFlow, sendInput, workflowIdOf } from './support';
+import { escalationKinds, fakeActivities, flowFor, kinds, newWorker, response, runFlow, sendInput, workflowIdOf , useTimeSkippingServer } from './support';
 
 jest.setTimeout(90_000);
 
 const HOUR = 3_600_000;
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  workflowBundle = await bundle();
-});
-beforeEach(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
 describe('durability', () => {
   it('survives a worker restart during a wait: no second send, no second escalation, acks still reconcile', async () => {
@@ -35,12 +22,12 @@ describe('durability', () => {
 
     // Worker A keeps no sticky cache: the test server does not hand a sticky task back to the normal
     // queue when its worker disappears (a real server does after the sticky timeout).
-    const workerA = await newWorker(env, workflowBundle, first.activities, taskQueue, { maxCachedWorkflows: 0 });
+    const workerA = await newWorker(server.env, server.workflowBundle, first.activities, taskQueue, { maxCachedWorkflows: 0 });
     await workerA.runUntil(async () => {
-      const handle = await env.client.workflow.start(sendDocumentWorkflow, { workflowId: workflowIdOf(input), taskQueue, args: [input] });
+      const handle = await server.env.client.workflow.start(sendDocumentWorkflow, { workflowId: workflowIdOf(input), taskQueue, args: [input] });
       flow = flowFor(handle, input, first.recorded, taskQueue);
       await flow.sentAttempt(1);
-      await env.sleep(4 * HOUR + 60_000);
+      await server.env.sleep(4 * HOUR + 60_000);
       before = await flow.waitFor((s) => s.escalated, 'escalation');
     });
     
@@ -50,7 +37,7 @@ describe('durability', () => {
 
     // Worker B starts from scratch (empty cache): it replays history and carries on.
     const second = fakeActivities();
-    const workerB = await newWorker(env, workflowBundle, second.activities, taskQueue);
+    const workerB = await newWorker(server.env, server.workflowBundle, second.activities, taskQueue);
     await workerB.runUntil(async () => {
       const s = await flow.waitFor((x) => x.status === 'AWAITING_BUSINESS_ACK', 'business wait');
       expect(s.timeline.slice(0, before.timeline.length)).toEqual(before.timeline);
@@ -68,13 +55,13 @@ describe('durability', () => {
 
   it('continues as new before history grows large, carrying every attempt, escalation, timeline entry and seen response', async () => {
     const recorded = await runFlow(
-      env,
-      workflowBundle,
+      server.env,
+      server.workflowBundle,
       { input: { historyEventLimit: 60, deadlines: { ...sendInput().deadlines, reminderIntervalMs: HOUR } } },
       async (f) => {
         const early = await f.respond('20013', 1);
         await f.waitFor((s) => s.status === 'AWAITING_BUSINESS_ACK', 'business wait');
-        await env.sleep(72 * HOUR); // business deadline at 48 h, then a reminder every hour
+        await server.env.sleep(72 * HOUR); // business deadline at 48 h, then a reminder every hour
         const s = await f.waitFor((x) => x.run >= 3 && (x.escalations[0]?.reminders ?? 0) >= 20, 'several runs');
         const description = await f.handle.describe();
         expect(description.runId).not.toBe(f.firstExecutionRunId);

@@ -5,26 +5,13 @@
  * Time-skipping server; infrastructure deadline 4 h, reminders every 24 h (support.ts).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resendUpdate } from '../../workflows/definitions';
-import { bundle, createTimeSkippingEnv, escalationKinds, runFlow } from './support';
+import { escalationKinds, runFlow , useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
 const HOUR = 3_600_000;
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  workflowBundle = await bundle();
-});
-beforeEach(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
 describe('MESH tracking after the infrastructure-ack deadline', () => {
   it.each([
@@ -33,12 +20,12 @@ describe('MESH tracking after the infrastructure-ack deadline', () => {
     ['error', 'EPL-153', 'EPL-153'],
   ])('escalates with the MESH code when tracking says %s', async (status, statusCode, code) => {
     const recorded = await runFlow(
-      env,
-      workflowBundle,
+      server.env,
+      server.workflowBundle,
       { tracking: () => ({ status, ...(statusCode ? { statusCode } : {}), statusDescription: 'Message not collected by recipient' }) },
       async (f) => {
         await f.sentAttempt(1);
-        await env.sleep(4 * HOUR + 60_000);
+        await server.env.sleep(4 * HOUR + 60_000);
         const s = await f.waitFor((x) => x.status === 'AWAITING_OPERATOR', 'AWAITING_OPERATOR');
         expect(s.waitingFor).toBe('OPERATOR');
         expect(s.outcomeCode).toBe(code);
@@ -66,16 +53,16 @@ describe('MESH tracking after the infrastructure-ack deadline', () => {
   });
 
   it.each(['accepted', 'acknowledged'])('keeps waiting when tracking says %s, and a late ack still delivers', async (status) => {
-    const recorded = await runFlow(env, workflowBundle, { tracking: () => ({ status, statusEvent: 'TRANSFER' }) }, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, { tracking: () => ({ status, statusEvent: 'TRANSFER' }) }, async (f) => {
       await f.sentAttempt(1);
-      await env.sleep(4 * HOUR + 60_000);
+      await server.env.sleep(4 * HOUR + 60_000);
       const s = await f.waitFor((x) => x.timeline.some((t) => t.kind === 'MESH_TRACKING'), 'tracking recorded');
       expect(s.status).toBe('AWAITING_INFRASTRUCTURE_ACK');
       expect(s.waitingFor).toBe('INFRASTRUCTURE_ACK');
       expect(s.escalations.map((e) => [e.key, e.resolvedAt ? 'resolved' : 'open'])).toEqual([['NO_INFRASTRUCTURE_ACK:1', 'open']]);
       expect(s.timeline.at(-1)).toMatchObject({ kind: 'MESH_TRACKING', detail: expect.stringContaining(`attempt 1 is ${status}; still waiting`) });
       // Asked once, not polled: a day later (a reminder) there is still one tracking call.
-      await env.sleep(24 * HOUR + 60_000);
+      await server.env.sleep(24 * HOUR + 60_000);
       await f.waitFor((x) => x.escalations[0]!.reminders === 1, 'reminder');
       expect(f.recorded.tracked).toHaveLength(1);
       await f.respond('20013', 1);
@@ -89,11 +76,11 @@ describe('MESH tracking after the infrastructure-ack deadline', () => {
   it('lets an infrastructure ack that arrives while MESH is asked win over an undeliverable answer', async () => {
     let answer: (v: { status: string; statusCode: string }) => void = () => undefined;
     const pending = new Promise<{ status: string; statusCode: string }>((resolve) => (answer = resolve));
-    const recorded = await runFlow(env, workflowBundle, { tracking: () => pending }, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, { tracking: () => pending }, async (f) => {
       try {
         await f.sentAttempt(1);
         // Just past the deadline: the tracking call then starts and stays open while the ack arrives.
-        await env.sleep(4 * HOUR + 1_000);
+        await server.env.sleep(4 * HOUR + 1_000);
         await f.waitFor((x) => x.escalated, 'escalation');
         const deadline = Date.now() + 15_000;
         while (f.recorded.tracked.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -112,8 +99,8 @@ describe('MESH tracking after the infrastructure-ack deadline', () => {
 
   it('keeps waiting when MESH tracking gives no answer', async () => {
     const recorded = await runFlow(
-      env,
-      workflowBundle,
+      server.env,
+      server.workflowBundle,
       {
         tracking: () => {
           throw ApplicationFailure.create({ type: 'MESH_NOT_FOUND', message: 'MESH does not know the message', nonRetryable: true });
@@ -121,7 +108,7 @@ describe('MESH tracking after the infrastructure-ack deadline', () => {
       },
       async (f) => {
         await f.sentAttempt(1);
-        await env.sleep(4 * HOUR + 60_000);
+        await server.env.sleep(4 * HOUR + 60_000);
         const s = await f.waitFor((x) => x.timeline.some((t) => t.kind === 'MESH_TRACKING'), 'tracking recorded');
         expect(s.status).toBe('AWAITING_INFRASTRUCTURE_ACK');
         expect(s.timeline.at(-1)!.detail).toContain('gave no answer (MESH_NOT_FOUND); still waiting');
@@ -131,10 +118,10 @@ describe('MESH tracking after the infrastructure-ack deadline', () => {
   });
 
   it('does not ask MESH tracking when the business ack is overdue (MESH has delivered by then)', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('20013', 1);
       await f.waitFor((x) => x.status === 'AWAITING_BUSINESS_ACK', 'business wait');
-      await env.sleep(48 * HOUR + 60_000);
+      await server.env.sleep(48 * HOUR + 60_000);
       await f.waitFor((x) => x.escalated, 'escalation');
     });
     expect(recorded.tracked).toEqual([]);

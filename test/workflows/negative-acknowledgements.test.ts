@@ -2,31 +2,17 @@
  * Negative ITK3 Responses and MESH failures: each class of code takes its own branch (reference/itk3.md
  * §4.4), escalates once with the code, and waits for the operator action that fits it.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { correctUpdate, meshReportSignal, resendUpdate, waitingQuery } from '../../workflows/definitions';
-import { bundle, contentRef, createTimeSkippingEnv, escalationKinds, kinds, meshReport, refusalOf, runFlow } from './support';
+import { contentRef, escalationKinds, kinds, meshReport, refusalOf, runFlow , useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  workflowBundle = await bundle();
-});
-// One time-skipping server per test: its clock is global to the server.
-beforeEach(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
 describe('negative infrastructure acknowledgements', () => {
   it('waits for a correction after a sender defect (20009), sends it as a new message, and delivers', async () => {
     const corrected = contentRef('submission/corrected');
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('20009', 1);
       const s = await f.waitFor((x) => x.status === 'AWAITING_CORRECTION', 'AWAITING_CORRECTION');
       expect(s.waitingFor).toBe('CORRECTION');
@@ -76,7 +62,7 @@ describe('negative infrastructure acknowledgements', () => {
   });
 
   it('rejects a correction in the validator when no correction is awaited, or when the reference is malformed', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.sentAttempt(1);
       const early = await refusalOf(f.handle.executeUpdate(correctUpdate, { args: [{ actor: 'ops.jones', reason: 'r', submissionRef: contentRef() }] }));
       expect(early.message).toMatch(/still within its acknowledgement deadline/);
@@ -97,8 +83,8 @@ describe('negative infrastructure acknowledgements', () => {
 
   it('refuses a correction whose stored content fails validation, and changes nothing but the timeline', async () => {
     const recorded = await runFlow(
-      env,
-      workflowBundle,
+      server.env,
+      server.workflowBundle,
       { check: () => ({ valid: false, issues: [{ path: 'patient.nhsNumber', message: 'NHS number fails the modulus 11 check' }] }) },
       async (f) => {
         await f.respond('20009', 1);
@@ -117,7 +103,7 @@ describe('negative infrastructure acknowledgements', () => {
   });
 
   it('states the size problem when the message is too large (20015)', async () => {
-    const recorded = await runFlow(env, workflowBundle, { sizeBytes: 7_340_032 }, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, { sizeBytes: 7_340_032 }, async (f) => {
       await f.respond('20015', 1);
       const s = await f.waitFor((x) => x.status === 'AWAITING_CORRECTION', 'AWAITING_CORRECTION');
       expect(s.escalations[0]!.reason).toContain('message too large (20015): attempt 1 was 7340032 bytes');
@@ -126,7 +112,7 @@ describe('negative infrastructure acknowledgements', () => {
   });
 
   it('records a duplicate (20007), does not re-send, and escalates for a check', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('20007', 1);
       const s = await f.waitFor((x) => x.status === 'AWAITING_OPERATOR', 'AWAITING_OPERATOR');
       expect(s.waitingFor).toBe('OPERATOR');
@@ -135,7 +121,7 @@ describe('negative infrastructure acknowledgements', () => {
       expect(s.escalations[0]!.reason).toContain('no re-send made');
       // 3.5 days: reminders fall due at 24, 48 and 72 h; the half day keeps the third clear of the
       // end of the sleep (at exactly 72 h it raced the sleep under load).
-      await env.sleep(3.5 * 24 * 3_600_000);
+      await server.env.sleep(3.5 * 24 * 3_600_000);
       expect((await f.state()).attempts).toHaveLength(1);
     });
     expect(recorded.sent).toHaveLength(1);
@@ -143,7 +129,7 @@ describe('negative infrastructure acknowledgements', () => {
   });
 
   it('escalates a routing or recipient problem (20002) and waits for an operator', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('20002', 1);
       const s = await f.waitFor((x) => x.status === 'AWAITING_OPERATOR', 'AWAITING_OPERATOR');
       expect(s.escalations[0]).toMatchObject({ key: 'ROUTING:1', code: '20002' });
@@ -152,7 +138,7 @@ describe('negative infrastructure acknowledgements', () => {
   });
 
   it('marks the delivery void on 20014 and ends VOIDED, escalating once', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('20014', 1);
       expect(await f.handle.result()).toEqual({ status: 'VOIDED', attempts: 1, finalCode: '20014' });
       const s = await f.state();
@@ -166,7 +152,7 @@ describe('negative infrastructure acknowledgements', () => {
 
 describe('negative business acknowledgements', () => {
   it('refuses a re-send to the same route after a business rejection unless an operator overrides', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('20013', 1);
       await f.respond('30002', 1);
       const s = await f.waitFor((x) => x.status === 'REJECTED', 'REJECTED');
@@ -192,7 +178,7 @@ describe('negative business acknowledgements', () => {
   });
 
   it('accepts a correction to a different recipient after a business rejection', async () => {
-    await runFlow(env, workflowBundle, { check: (i) => ({ valid: true, issues: [], senderOds: 'X26', recipientOds: 'B86022', version: i.version }) }, async (f) => {
+    await runFlow(server.env, server.workflowBundle, { check: (i) => ({ valid: true, issues: [], senderOds: 'X26', recipientOds: 'B86022', version: i.version }) }, async (f) => {
       await f.respond('30003', 1);
       await f.waitFor((x) => x.status === 'REJECTED', 'REJECTED');
       await f.handle.executeUpdate(correctUpdate, { args: [{ actor: 'ops.jones', reason: 'PDS shows a new practice', submissionRef: contentRef() }] });
@@ -203,7 +189,7 @@ describe('negative business acknowledgements', () => {
   });
 
   it('ends REJECTED when no operator decides within the decision window', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('30002', 1);
       expect(await f.handle.result()).toEqual({ status: 'REJECTED', attempts: 1, finalCode: '30002' });
     });
@@ -214,7 +200,7 @@ describe('negative business acknowledgements', () => {
 
 describe('MESH failures', () => {
   it('escalates a MESH non-delivery report for the current attempt with the MESH code', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.sentAttempt(1);
       const mesh = (await f.state()).attempts[0]!.meshMessageId!;
       const report = meshReport(mesh, 'NON_DELIVERY', '14');
@@ -229,7 +215,7 @@ describe('MESH failures', () => {
   });
 
   it('escalates a MESH routing error (EPL-151) and then lets an operator correct and re-send', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.sentAttempt(1);
       const mesh = (await f.state()).attempts[0]!.meshMessageId!;
       await f.handle.signal(meshReportSignal, meshReport(mesh, 'ROUTING_ERROR', 'EPL-151'));
@@ -242,7 +228,7 @@ describe('MESH failures', () => {
   });
 
   it('escalates when MESH refuses the send for good, with the failure type', async () => {
-    const recorded = await runFlow(env, workflowBundle, { failSend: { attempts: [1], type: 'MESH_SEND_REJECTED' } }, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, { failSend: { attempts: [1], type: 'MESH_SEND_REJECTED' } }, async (f) => {
       const s = await f.waitFor((x) => x.status === 'AWAITING_OPERATOR', 'AWAITING_OPERATOR');
       expect(s.attempts[0]!.sentAt).toBeUndefined();
       expect(s.escalations[0]).toMatchObject({ key: 'SEND_FAILED:1', code: 'MESH_SEND_REJECTED' });

@@ -2,33 +2,20 @@
  * Operator actions as validated updates: abandon, replace (a child delivery, version + 1), change
  * deadlines. Every accepted action records who and why; a refused one says why and changes nothing.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { deliveryWorkflowId } from '../../contracts/ids';
 import { SenderReferenceKey } from '../../contracts/search-attributes';
 import { abandonUpdate, changeDeadlinesUpdate, replaceUpdate, stateQuery } from '../../workflows/definitions';
 import type { sendDocumentWorkflow } from '../../workflows/send-document';
-import { bundle, contentRef, createTimeSkippingEnv, escalationKinds, flowFor, kinds, refusalOf, runFlow } from './support';
+import { contentRef, escalationKinds, flowFor, kinds, refusalOf, runFlow , useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
 const HOUR = 3_600_000;
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  workflowBundle = await bundle();
-});
-beforeEach(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
 describe('abandon', () => {
   it('abandons with a reason, resolves the open escalation and returns ABANDONED', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('20006', 1);
       await f.waitFor((x) => x.status === 'AWAITING_CORRECTION', 'AWAITING_CORRECTION');
       const answer = await f.handle.executeUpdate(abandonUpdate, { args: [{ actor: 'ops.jones', reason: 'sent by post instead' }] });
@@ -44,7 +31,7 @@ describe('abandon', () => {
   });
 
   it('refuses to abandon a delivered document, and refuses an action without a reason', async () => {
-    await runFlow(env, workflowBundle, {}, async (f) => {
+    await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       const noReason = await refusalOf(f.handle.executeUpdate(abandonUpdate, { args: [{ actor: 'ops.jones', reason: '  ' }] }));
       expect(noReason.message).toMatch(/reason is required/);
       await f.respond('30001', 1);
@@ -59,14 +46,14 @@ describe('abandon', () => {
 describe('replace', () => {
   it('replaces a delivered document with version + 1 as a child delivery, and closes once the replacement is delivered', async () => {
     const replacementRef = contentRef('submission/replacement');
-    const recorded = await runFlow(env, workflowBundle, { senderReference: 'enc-2026-000042' }, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, { senderReference: 'enc-2026-000042' }, async (f) => {
       await f.respond('30001', 1);
       await f.waitFor((x) => x.status === 'DELIVERED', 'DELIVERED');
       const answer = await f.handle.executeUpdate(replaceUpdate, { args: [{ actor: 'dr.patel', reason: 'medication list corrected', submissionRef: replacementRef }] });
       const childId = deliveryWorkflowId(f.input.documentId, 2);
       expect(answer).toMatchObject({ action: 'replace', status: 'DELIVERED', waitingFor: 'REPLACEMENT_OUTCOME', replacementWorkflowId: childId, replacementVersion: 2 });
 
-      const child = flowFor(env.client.workflow.getHandle<typeof sendDocumentWorkflow>(childId), { ...f.input, version: 2 }, f.recorded, f.taskQueue);
+      const child = flowFor(server.env.client.workflow.getHandle<typeof sendDocumentWorkflow>(childId), { ...f.input, version: 2 }, f.recorded, f.taskQueue);
       const c = await child.waitFor((x) => !!x.attempts[0]?.sentAt, 'replacement sent');
       // The replacement stays findable by the SenderReference the original was started with.
       expect((await child.handle.describe()).typedSearchAttributes.get(SenderReferenceKey)).toBe('enc-2026-000042');
@@ -89,11 +76,11 @@ describe('replace', () => {
   });
 
   it('voids the original and the replacement when the receiver answers the replacement with 20014', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('30001', 1);
       await f.waitFor((x) => x.status === 'DELIVERED', 'DELIVERED');
       const { replacementWorkflowId } = await f.handle.executeUpdate(replaceUpdate, { args: [{ actor: 'dr.patel', reason: 'wrong clinician', submissionRef: contentRef() }] });
-      const child = flowFor(env.client.workflow.getHandle<typeof sendDocumentWorkflow>(replacementWorkflowId!), { ...f.input, version: 2 }, f.recorded, f.taskQueue);
+      const child = flowFor(server.env.client.workflow.getHandle<typeof sendDocumentWorkflow>(replacementWorkflowId!), { ...f.input, version: 2 }, f.recorded, f.taskQueue);
       await child.respond('20014', 1);
       expect(await child.handle.result()).toEqual({ status: 'VOIDED', attempts: 1, finalCode: '20014' });
       expect(await f.handle.result()).toEqual({ status: 'VOIDED', attempts: 1, finalCode: '20014', replacedBy: replacementWorkflowId });
@@ -109,8 +96,8 @@ describe('replace', () => {
 
   it('refuses a replacement before delivery and a replacement whose stored content is not version + 1', async () => {
     await runFlow(
-      env,
-      workflowBundle,
+      server.env,
+      server.workflowBundle,
       { check: () => ({ valid: false, issues: [{ path: 'version', message: 'a replacement must be version 2', requirementId: 'GPCM-SD-098' }] }) },
       async (f) => {
         await f.sentAttempt(1);
@@ -128,14 +115,14 @@ describe('replace', () => {
 
 describe('changeDeadlines', () => {
   it('moves the acknowledgement deadline (still measured from the MESH send time) and escalates at once if it has passed', async () => {
-    const recorded = await runFlow(env, workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       const sent = await f.waitFor((x) => x.status === 'AWAITING_INFRASTRUCTURE_ACK', 'sent');
       const sentAt = Date.parse(sent.attempts[0]!.sentAt!);
       const longer = await f.handle.executeUpdate(changeDeadlinesUpdate, {
         args: [{ actor: 'ops.jones', reason: 'practice closed for training', deadlines: { infrastructureAckMs: 8 * HOUR } }],
       });
       expect(Date.parse(longer.waitingUntil!)).toBe(sentAt + 8 * HOUR);
-      await env.sleep(5 * HOUR);
+      await server.env.sleep(5 * HOUR);
       expect((await f.state()).escalated).toBe(false); // the old 4 h deadline no longer applies
 
       await f.handle.executeUpdate(changeDeadlinesUpdate, { args: [{ actor: 'ops.jones', reason: 'urgent after all', deadlines: { infrastructureAckMs: 2 * HOUR } }] });

@@ -3,26 +3,13 @@
  * the refusal catalogue (contracts/errors.ts OperatorRefusalCode) as the failure type, the catalogue's
  * message as the reason, and `details[0].code`; nothing changes in the delivery. Time-skipping server.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ErrorType, OperatorRefusalCode, operatorRefusal } from '../../contracts/errors';
 import { abandonUpdate, correctUpdate, replaceUpdate, resendUpdate } from '../../workflows/definitions';
-import { bundle, contentRef, createTimeSkippingEnv, refusalOf, runFlow } from './support';
+import { contentRef, refusalOf, runFlow , useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  workflowBundle = await bundle();
-});
-beforeEach(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
 const refusedWith = (code: OperatorRefusalCode, message: string) => ({ type: code, message, details: [{ code }] });
 
@@ -41,7 +28,7 @@ describe('the refusal catalogue', () => {
 
 describe('operator refusals', () => {
   it('refuses correct, resend and replace while waiting for acks, and after a business rejection, with the catalogue code and reason', async () => {
-    await runFlow(env, workflowBundle, {}, async (f) => {
+    await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       const sent = await f.waitFor((s) => s.status === 'AWAITING_INFRASTRUCTURE_ACK', 'sent');
       const early = refusedWith(
         'ACK_DEADLINE_NOT_PASSED',
@@ -77,7 +64,7 @@ describe('operator refusals', () => {
   });
 
   it('refuses correct, resend and abandon of a delivered document, and a second replacement, with the catalogue code and reason', async () => {
-    await runFlow(env, workflowBundle, {}, async (f) => {
+    await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('30001', 1);
       await f.waitFor((s) => s.status === 'DELIVERED', 'DELIVERED');
       const delivered = refusedWith('ALREADY_DELIVERED', 'the document was delivered: send a replacement instead (replace)');

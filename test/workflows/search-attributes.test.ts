@@ -6,30 +6,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ALL_SEARCH_ATTRIBUTES, DeliveryStatusKey, RecipientOdsKey, SenderOdsKey } from '../../contracts/search-attributes';
 import { itk3ResponseSignal, resendUpdate, stateQuery } from '../../workflows/definitions';
 import { sendDocumentWorkflow } from '../../workflows/send-document';
-import { bundle, createTimeSkippingEnv, fakeActivities, newWorker, response, runFlow, sendInput, until, workflowIdOf, type Flow } from './support';
+import { fakeActivities, newWorker, response, runFlow, sendInput, until, workflowIdOf, type Flow , useTimeSkippingServer } from './support';
 
 const EventType = temporal.api.enums.v1.EventType;
 
 jest.setTimeout(60_000);
 
 const HOUR = 3_600_000;
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  workflowBundle = await bundle();
-});
-beforeEach(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
 async function attribute(f: Flow, name: string): Promise<unknown> {
   const attrs = (await f.handle.describe()).typedSearchAttributes;
@@ -38,12 +25,12 @@ async function attribute(f: Flow, name: string): Promise<unknown> {
 
 describe('search attributes', () => {
   it('lists the MESH message id of every attempt in MeshMessageIds, the current one in MeshMessageId', async () => {
-    await runFlow(env, workflowBundle, {}, async (f) => {
+    await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.sentAttempt(1);
       const first = (await f.state()).attempts[0]!.meshMessageId!;
       expect(await attribute(f, 'MeshMessageIds')).toEqual([first]);
 
-      await env.sleep(4 * HOUR + 60_000);
+      await server.env.sleep(4 * HOUR + 60_000);
       await f.waitFor((s) => s.escalated, 'no-ack escalation');
       await f.handle.executeUpdate(resendUpdate, { args: [{ actor: 'ops.jones', reason: 'no ack in 4 hours' }] });
       await f.sentAttempt(2);
@@ -62,7 +49,7 @@ describe('search attributes', () => {
     const taskQueue = `delivery-${randomUUID()}`;
     const input = sendInput();
     // Started as the API starts it: status and ODS codes already set (no upsert needed for those).
-    const handle = await env.client.workflow.start(sendDocumentWorkflow, {
+    const handle = await server.env.client.workflow.start(sendDocumentWorkflow, {
       workflowId: workflowIdOf(input),
       taskQueue,
       args: [input],
@@ -79,13 +66,13 @@ describe('search attributes', () => {
       // they usually are in production (the poller routes them in the same pass).
       // No sticky cache: the next workflow task must go to whichever worker polls next.
       const noCache = { maxCachedWorkflows: 0 };
-      await (await newWorker(env, workflowBundle, activities, taskQueue, noCache)).runUntil(
+      await (await newWorker(server.env, server.workflowBundle, activities, taskQueue, noCache)).runUntil(
         until(async () => ((await upserts()).length >= 2 ? true : undefined), 'the post-send upsert'),
       );
       const headerId = recorded.sent[0]!.messageHeaderId;
       await handle.signal(itk3ResponseSignal, response('20013', headerId));
       await handle.signal(itk3ResponseSignal, response('30001', headerId));
-      await (await newWorker(env, workflowBundle, activities, taskQueue, noCache)).runUntil(async () => {
+      await (await newWorker(server.env, server.workflowBundle, activities, taskQueue, noCache)).runUntil(async () => {
         await until(async () => ((await handle.query(stateQuery)).status === 'DELIVERED' ? true : undefined), 'DELIVERED');
       });
 

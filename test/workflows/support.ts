@@ -76,6 +76,43 @@ export async function bundle(workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBu
   return bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
 }
 
+/** What a workflow test file reads inside its tests: the server of the running test and the bundle. */
+export interface TimeSkippingServer {
+  readonly env: TestWorkflowEnvironment;
+  readonly workflowBundle: WorkflowBundleWithSourceMap;
+}
+
+/**
+ * The set-up every delivery-workflow test file shares: the workflow code bundled once per file, and one
+ * time-skipping server per test (its clock is global to the server, so nothing one test leaves running
+ * can hold or move the clock of the next). Call at the top level of the file; read `env` and
+ * `workflowBundle` inside tests.
+ */
+export function useTimeSkippingServer(): TimeSkippingServer {
+  let env: TestWorkflowEnvironment | undefined;
+  let workflowBundle: WorkflowBundleWithSourceMap | undefined;
+  beforeAll(async () => {
+    workflowBundle = await bundle();
+  });
+  beforeEach(async () => {
+    env = await createTimeSkippingEnv();
+  });
+  afterEach(async () => {
+    await env?.teardown();
+    env = undefined;
+  });
+  return {
+    get env(): TestWorkflowEnvironment {
+      if (!env) throw new Error('the time-skipping server exists only inside a test');
+      return env;
+    },
+    get workflowBundle(): WorkflowBundleWithSourceMap {
+      if (!workflowBundle) throw new Error('the workflow bundle is made in beforeAll');
+      return workflowBundle;
+    },
+  };
+}
+
 export const DEADLINES: DeliveryDeadlines = {
   infrastructureAckMs: 4 * HOUR,
   businessAckMs: 48 * HOUR,
