@@ -8,19 +8,9 @@ import {
   extensionByUrl,
   type FNode,
 } from '../../../itk3/fhir-xml';
-import { counterIds, IDS, INVALID_NHS_NUMBER, NOW, PATIENTS, submission } from '../../fixtures/itk3/submissions';
+import { buildInput, IDS, INVALID_NHS_NUMBER, NOW, PATIENTS, submission } from '../../fixtures/itk3/submissions';
 
-function input(over: Partial<BuildMessageInput> = {}): BuildMessageInput {
-  return {
-    submission: submission(),
-    profile: '2.x',
-    ids: IDS,
-    newId: counterIds(),
-    now: NOW,
-    routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
-    ...over,
-  };
-}
+const input = buildInput;
 
 function entries(bundle: FNode): FNode[] {
   return childrenNamed(bundle, 'entry').map((e) => resourceOf(e) as FNode);

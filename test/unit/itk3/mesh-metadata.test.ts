@@ -17,23 +17,14 @@ import {
   toHeaderText,
 } from '../../../itk3/mesh-metadata';
 import { MeshClient } from '../../../mesh';
-import { IDS, NOW, PATIENTS, counterIds, submission } from '../../fixtures/itk3/submissions';
+import { PATIENTS, buildInput, submission, wrapInput } from '../../fixtures/itk3/submissions';
 
 const polish = { ...PATIENTS.ada, givenName: 'Łukasz', familyName: 'Żółć' };
 
 function input(over: Partial<BuildMessageInput> = {}): BuildMessageInput {
-  return {
-    submission: submission({ patient: polish }),
-    profile: '2.x',
-    ids: IDS,
-    newId: counterIds(),
-    now: NOW,
-    routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
-    ...over,
-  };
+  return buildInput({ submission: submission({ patient: polish }), ...over });
 }
 
-/** The Patient resource of the built message's document. */
 function patientOf(xml: string): FNode {
   const messageEntries = childrenNamed(parseFhirXml(xml), 'entry').map((e) => resourceOf(e) as FNode);
   const document = messageEntries.find((r) => r.name === 'Bundle') as FNode;
@@ -268,16 +259,7 @@ describe('a built message: headers in header form, the document with the true na
     const entries = document.entry as { resource: JsonObject }[];
     const patient = entries.find((e) => e.resource.resourceType === 'Patient')?.resource as JsonObject;
     patient.name = [{ use: 'official', family: 'Test\u202epatient', given: ['Łukasz'] }];
-    const wrapped = wrapDocumentBundle({
-      document,
-      profile: '2.x',
-      ids: IDS,
-      newId: counterIds(),
-      now: NOW,
-      routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
-      sender: { meshMailbox: 'Y12345OT001' },
-      senderReference: 'enc-2024-000123',
-    });
+    const wrapped = wrapDocumentBundle(wrapInput(document));
     expect(wrapped.mesh.subject).toContain('for Lukasz Testpatient, NHS Number');
     expect(wrapped.mesh.to).toBe('GPPROVIDER_9990000018_09011957_Testpatient');
     const name = child(patientOf(wrapped.xml), 'name') as FNode;

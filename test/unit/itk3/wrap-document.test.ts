@@ -3,37 +3,10 @@ import {
   readSendDocumentMessage,
   wrapDocumentBundle,
   type BuildMessageInput,
-  type WrapDocumentInput,
 } from '../../../itk3';
 import { parseFhirXml, resourceOf, writeXml, childrenNamed, type FNode } from '../../../itk3/fhir-xml';
 import type { JsonObject } from '../../../itk3/fhir-json';
-import { counterIds, IDS, NOW, PATIENTS, submission, ENCOUNTER_ID } from '../../fixtures/itk3/submissions';
-
-function buildInput(over: Partial<BuildMessageInput> = {}): BuildMessageInput {
-  return {
-    submission: submission(),
-    profile: '2.x',
-    ids: IDS,
-    newId: counterIds(),
-    now: NOW,
-    routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
-    ...over,
-  };
-}
-
-function wrapInput(document: WrapDocumentInput['document'], over: Partial<WrapDocumentInput> = {}): WrapDocumentInput {
-  return {
-    document,
-    profile: '2.x',
-    ids: IDS,
-    newId: counterIds(),
-    now: NOW,
-    routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
-    sender: { meshMailbox: 'Y12345OT001' },
-    senderReference: ENCOUNTER_ID,
-    ...over,
-  };
-}
+import { buildInput, PATIENTS, submission, wrapInput } from '../../fixtures/itk3/submissions';
 
 /** The document Bundle of a built message, as FHIR JSON. */
 function documentJson(over: Partial<BuildMessageInput> = {}): JsonObject {
