@@ -40,6 +40,38 @@ export async function startInboundTestEnv(): Promise<InboundTestEnv> {
   };
 }
 
+/**
+ * The per-file set-up of the inbound workflow tests: one dev server for the file, started before its
+ * tests and stopped after them. Call at the top level; the returned object stands for that environment
+ * inside the tests.
+ */
+export function useInboundTestEnv(): InboundTestEnv {
+  let current: InboundTestEnv | undefined;
+  beforeAll(async () => {
+    current = await startInboundTestEnv();
+  });
+  afterAll(async () => {
+    await current?.teardown();
+  });
+  const now = (): InboundTestEnv => {
+    if (!current) throw new Error('the inbound test environment exists only while the tests of its file run');
+    return current;
+  };
+  return {
+    get env() {
+      return now().env;
+    },
+    get bundle() {
+      return now().bundle;
+    },
+    get server() {
+      return now().server;
+    },
+    worker: (taskQueue, activities) => now().worker(taskQueue, activities),
+    teardown: () => now().teardown(),
+  };
+}
+
 export async function until(what: string, probe: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {

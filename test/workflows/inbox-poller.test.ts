@@ -8,17 +8,11 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import type { EscalationInput, PollMeshInboxInput, PollMeshInboxResult } from '../../contracts';
 import { inboxPollerStatusQuery, pollNowSignal, type InboxPollerInput } from '../../workflows/inbox-poller';
-import { pause, startInboundTestEnv, until, type InboundTestEnv } from './inbound-env';
+import { pause, until, useInboundTestEnv } from './inbound-env';
 
 jest.setTimeout(120_000);
 
-let t: InboundTestEnv;
-beforeAll(async () => {
-  t = await startInboundTestEnv();
-});
-afterAll(async () => {
-  await t?.teardown();
-});
+const t = useInboundTestEnv();
 
 const empty = (over: Partial<PollMeshInboxResult> = {}): PollMeshInboxResult => ({ listed: 0, routed: 0, reports: 0, unmatched: 0, morePending: false, failed: [], recovered: [], ...over });
 

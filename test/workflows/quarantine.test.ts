@@ -9,17 +9,11 @@ import type { Activities } from '../../activities';
 import type { EscalationInput } from '../../contracts';
 import type { QuarantineInput, RouteQuarantinedInput, RouteQuarantinedResult } from '../../contracts/inbound';
 import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from '../../workflows/quarantine-definitions';
-import { pause, startInboundTestEnv, until, type InboundTestEnv } from './inbound-env';
+import { pause, until, useInboundTestEnv } from './inbound-env';
 
 jest.setTimeout(120_000);
 
-let t: InboundTestEnv;
-beforeAll(async () => {
-  t = await startInboundTestEnv();
-});
-afterAll(async () => {
-  await t?.teardown();
-});
+const t = useInboundTestEnv();
 
 type Mocks = Pick<Activities, 'routeQuarantinedMessage' | 'raiseEscalation'>;
 

@@ -14,17 +14,11 @@ import { routeInboxMessage, temporalInbound, type InboxMesh, type RouterDeps } f
 import { resendUpdate, stateQuery } from '../../workflows/definitions';
 import { sendDocumentWorkflow } from '../../workflows/send-document';
 import { DEADLINES, fakeActivities, sendInput, workflowIdOf } from './support';
-import { startInboundTestEnv, until, type InboundTestEnv } from './inbound-env';
+import { until, useInboundTestEnv } from './inbound-env';
 
 jest.setTimeout(120_000);
 
-let t: InboundTestEnv;
-beforeAll(async () => {
-  t = await startInboundTestEnv();
-});
-afterAll(async () => {
-  await t?.teardown();
-});
+const t = useInboundTestEnv();
 
 /** One MESH inbox holding one REPORT (non-delivery, code 14) linked to `linkedMessageId`. */
 function inboxWithReport(linkedMessageId: string): { mesh: InboxMesh; reportId: string; acked: string[] } {
