@@ -4,8 +4,7 @@
  * Python mesh-client) as a child process. Each harness has its own task queue, store and peer files.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -23,7 +22,7 @@ import { inboxPollerWorkflowId } from '../../contracts';
 import { activityConfig, createDataConverter, createMeshClient, createStore, defaultDeadlines } from '../../worker/compose';
 import { createCourierWorker, ensureInboxPoller } from '../../worker/worker';
 import { REPO_ROOT, VENV_BIN } from '../../scripts/lib/services';
-import { testServices } from './services';
+import { localCourierSetup, testServices } from './services';
 
 export interface PeerRecord {
   messageHeaderId: string;
@@ -71,25 +70,8 @@ export interface HarnessOptions {
 export async function startHarness(overrides: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   installQuietRuntime();
   const services = testServices();
-  const dir = mkdtempSync(path.join(services.dir, 'harness-'));
-  const tokens = { operator: randomBytes(24).toString('base64url'), submitter: randomBytes(24).toString('base64url') };
-  const config = loadConfig({
-    ITK3_MODE: 'local',
-    TEMPORAL_ADDRESS: services.temporalAddress,
-    TEMPORAL_NAMESPACE: services.namespace,
-    ITK3_TASK_QUEUE: `e2e-${randomUUID()}`,
-    MESH_URL: services.meshUrl,
-    MESH_SHARED_KEY: services.meshSharedKey,
-    MESH_MAILBOX_ID: 'X26ABC1',
-    ITK3_RECIPIENT_MAILBOX: 'X26ABC2',
-    MESH_POLL_INTERVAL: '500ms',
-    STORE_DIR: path.join(dir, 'store'),
-    STORE_KEYS: `test1:${randomBytes(32).toString('base64')}`,
-    ITK3_CODEC_KEYS: `codec1:${randomBytes(32).toString('base64')}`,
-    ITK3_API_TOKENS: `ops-test:operator:${tokens.operator},svc-test:submitter:${tokens.submitter}`,
-    LOG_LEVEL: 'warn',
-    ...overrides,
-  });
+  const { dir, tokens, env } = localCourierSetup('harness');
+  const config = loadConfig({ ...env, MESH_POLL_INTERVAL: '500ms', LOG_LEVEL: 'warn', ...overrides });
   const logger = options.logDestination ? createLogger({ level: config.env.LOG_LEVEL, destination: options.logDestination }) : pino({ level: config.env.LOG_LEVEL });
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
   // The same payload codec as the worker and the API: the history on the server holds ciphertext only.

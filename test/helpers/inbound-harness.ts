@@ -6,8 +6,8 @@
  * inboxes, the sandbox admin endpoints, and pollers that can be held back (flood) or run elsewhere.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
@@ -29,7 +29,7 @@ import { ensureInboxPollers } from '../../worker/inbound';
 import { createCourierWorker } from '../../worker/worker';
 import type { InboxPollerInput } from '../../workflows/inbox-poller';
 import { eventually, type PeerRecord } from './courier-harness';
-import { testServices } from './services';
+import { localCourierSetup, testServices } from './services';
 
 export { eventually };
 
@@ -109,26 +109,8 @@ export async function startInboundHarness(opts: InboundHarnessOptions = {}): Pro
   // The native runtime only where a worker runs here: an idle runtime would keep jest from exiting.
   if (opts.worker !== false) installQuietRuntime();
   const services = testServices();
-  const dir = mkdtempSync(path.join(services.dir, 'inbound-'));
-  const tokens = { operator: randomBytes(24).toString('base64url'), submitter: randomBytes(24).toString('base64url') };
-  const envVars: Record<string, string> = {
-    ITK3_MODE: 'local',
-    TEMPORAL_ADDRESS: services.temporalAddress,
-    TEMPORAL_NAMESPACE: services.namespace,
-    ITK3_TASK_QUEUE: `e2e-inbound-${randomUUID()}`,
-    MESH_URL: services.meshUrl,
-    MESH_SHARED_KEY: services.meshSharedKey,
-    MESH_MAILBOX_ID: 'X26ABC1',
-    ITK3_RECIPIENT_MAILBOX: 'X26ABC2',
-    MESH_POLL_INTERVAL: '300ms',
-    ITK3_QUARANTINE_REMATCH: '1s',
-    STORE_DIR: path.join(dir, 'store'),
-    STORE_KEYS: `test1:${randomBytes(32).toString('base64')}`,
-    ITK3_CODEC_KEYS: `codec1:${randomBytes(32).toString('base64')}`,
-    ITK3_API_TOKENS: `ops-test:operator:${tokens.operator},svc-test:submitter:${tokens.submitter}`,
-    LOG_LEVEL: 'error',
-    ...opts.env,
-  };
+  const { dir, tokens, env } = localCourierSetup('inbound');
+  const envVars: Record<string, string> = { ...env, MESH_POLL_INTERVAL: '300ms', ITK3_QUARANTINE_REMATCH: '1s', LOG_LEVEL: 'error', ...opts.env };
   const config = loadConfig(envVars);
   const logger = pino({ level: config.env.LOG_LEVEL });
   const temporal = new Client({
