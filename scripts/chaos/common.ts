@@ -26,6 +26,7 @@ import {
   type Submitted,
 } from '../../bench/lib/courier-system';
 import { REPO_ROOT } from '../lib/services';
+import { seeded } from './fault-proxy';
 
 export interface ChaosContext {
   services: Services;
@@ -50,18 +51,6 @@ export interface ChaosOptions {
   /** After the load and the fault, how long deliveries may take to finish (default 20 min). */
   settleMs?: number;
   pollInterval?: string;
-}
-
-/** Seeded generator (mulberry32), so a run's fault timing can be repeated with CHAOS_SEED. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const envNum = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);

@@ -76,8 +76,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** mulberry32: small, seedable, good enough to draw faults reproducibly. */
-function generator(seed: number): () => number {
+/** mulberry32: small and seedable, so a run's faults and fault timing can be repeated (CHAOS_SEED). */
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -102,7 +102,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[], option
   const upstream = new URL(target);
   const counters = new Map<FaultRule, number>();
   const log: FaultLogEntry[] = [];
-  const random = generator(options.seed ?? 1);
+  const random = seeded(options.seed ?? 1);
   const slowMs = options.slowMs ?? 2000;
   const holdMs = options.holdMs ?? 150_000;
   const held = new Set<NodeJS.Timeout>();
