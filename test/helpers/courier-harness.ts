@@ -12,16 +12,14 @@ import pino from 'pino';
 import { loadConfig, type AppConfig } from '../../config/env';
 import { createLogger } from '../../config/logger';
 import type { Notifier } from '../../activities/notify/types';
-import { buildApi } from '../../client/api';
 import { CourierHttpClient } from '../../client/http-client';
-import { Authenticator } from '../../client/auth';
-import { IdempotencyStore } from '../../client/idempotency';
 import { createFleetMetrics } from '../../client/fleet-metrics';
 import type { WorkerMetrics } from '../../worker/metrics';
 import { inboxPollerWorkflowId } from '../../contracts';
-import { activityConfig, createDataConverter, createMeshClient, createStore, defaultDeadlines } from '../../worker/compose';
+import { createDataConverter, createMeshClient, createStore } from '../../worker/compose';
 import { createCourierWorker, ensureInboxPoller } from '../../worker/worker';
 import { REPO_ROOT, VENV_BIN } from '../../scripts/lib/services';
+import { startLocalApi } from './local-api';
 import { localCourierSetup, testServices } from './services';
 
 export interface PeerRecord {
@@ -85,19 +83,8 @@ export async function startHarness(overrides: Record<string, string> = {}, optio
   await ensureInboxPoller(temporal, config);
 
   const fleet = createFleetMetrics(temporal, { cacheMs: 0 });
-  const app = buildApi({
-    client: temporal,
-    logger,
-    auth: new Authenticator(config.apiTokens, config.clientCertRoles),
-    store,
-    idempotency: new IdempotencyStore(path.join(dir, 'idempotency')),
-    activity: activityConfig(config),
-    deadlines: defaultDeadlines(config),
-    metrics: () => fleet.metrics(),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const app = await startLocalApi({ config, client: temporal, logger, store, dir, metrics: () => fleet.metrics() });
+  const port = app.port;
 
   const scenarios = path.join(dir, 'scenarios.json');
   const record = path.join(dir, 'peer-received.jsonl');

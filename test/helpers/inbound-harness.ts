@@ -14,21 +14,19 @@ import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-wor
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import type { InboundHooks } from '../../activities/inbound';
-import { buildApi } from '../../client/api';
-import { Authenticator } from '../../client/auth';
 import { CourierHttpClient } from '../../client/http-client';
-import { IdempotencyStore } from '../../client/idempotency';
 import { QuarantineHttpClient } from '../../client/quarantine-client';
 import { loadConfig, type AppConfig } from '../../config/env';
 import { inboundSettings } from '../../config/inbound';
 import { inboxPollerWorkflowId, type DeliveryState, type Itk3ResponseReceived, type MeshReportReceived } from '../../contracts';
 import { MeshClient } from '../../mesh';
 import { REPO_ROOT, VENV_BIN } from '../../scripts/lib/services';
-import { activityConfig, createDataConverter, createMeshClient, createStore, defaultDeadlines } from '../../worker/compose';
+import { createDataConverter, createMeshClient, createStore } from '../../worker/compose';
 import { ensureInboxPollers } from '../../worker/inbound';
 import { createCourierWorker } from '../../worker/worker';
 import type { InboxPollerInput } from '../../workflows/inbox-poller';
 import { eventually, type PeerRecord } from './courier-harness';
+import { startLocalApi } from './local-api';
 import { localCourierSetup, testServices } from './services';
 
 export { eventually };
@@ -137,18 +135,8 @@ export async function startInboundHarness(opts: InboundHarnessOptions = {}): Pro
   await stopPollers();
   if (opts.pollers !== false) await startPollers();
 
-  const app = buildApi({
-    client: temporal,
-    logger,
-    auth: new Authenticator(config.apiTokens, config.clientCertRoles),
-    store,
-    idempotency: new IdempotencyStore(path.join(dir, 'idempotency')),
-    activity: activityConfig(config),
-    deadlines: defaultDeadlines(config),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const app = await startLocalApi({ config, client: temporal, logger, store, dir });
+  const apiUrl = app.url;
 
   const scenarios = path.join(dir, 'scenarios.json');
   const record = path.join(dir, 'peer-received.jsonl');
