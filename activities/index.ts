@@ -56,7 +56,6 @@ export interface ActivityDeps {
   inboundPort?: InboundTemporal;
 }
 
-/** What the store holds for one built attempt: the XML and the MESH metadata it must go with. */
 /**
  * Heartbeat of `sendMeshMessage`, for the next attempt: the step reached, the message id once MESH gave one,
  * and the latest instant (MESH's clock) before which a complete search found nothing with this file name.
@@ -74,6 +73,7 @@ export function localDeadlineMs(startToCloseTimeoutMs: number): number {
   return Math.max(startToCloseTimeoutMs / 2, startToCloseTimeoutMs - 30_000);
 }
 
+/** What the store holds for one built attempt: the XML and the MESH metadata it must go with. */
 export interface StoredMessage {
   xml: string;
   mesh: { to: string; workflowId: string; subject: string; localId: string; fileName: string; contentType: string };
@@ -157,11 +157,7 @@ export function createActivities(deps: ActivityDeps) {
         const { attempt, scheduledTimestampMs, startToCloseTimeoutMs, heartbeatTimeoutMs, heartbeatDetails } = ctx.info;
         const previous = SendHeartbeatSchema.safeParse(heartbeatDetails);
         const carried = previous.success ? previous.data : undefined;
-        let progress: SendHeartbeat = {
-          step: 'starting',
-          ...(carried?.messageId ? { messageId: carried.messageId } : {}),
-          ...(carried?.notBefore ? { notBefore: carried.notBefore } : {}),
-        };
+        let progress: SendHeartbeat = { ...carried, step: 'starting' };
         const beat = (): void => ctx.heartbeat(progress);
         beat();
         const every = Math.max(1_000, Math.min(HEARTBEAT_EVERY_MS, Math.floor((heartbeatTimeoutMs ?? HEARTBEAT_EVERY_MS * 3) / 3)));
