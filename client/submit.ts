@@ -6,13 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import {
   CourierError,
-  DeliveryStatusKey,
   ErrorType,
-  RecipientOdsKey,
-  SenderOdsKey,
   SenderReferenceKey,
   SubmissionSchema,
   deliveryWorkflowId,
+  firstAttemptSearchAttributes,
   type AckDeadlines,
   type Issue,
   type SendDocumentInput,
@@ -95,6 +93,9 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
     }
   }
   const submissionRef = await deps.store.put('submission', Buffer.from(JSON.stringify(submission)));
+  // The first attempt's ids are chosen here so that its search attributes are set at start, not by an
+  // upsert from the workflow (contracts/search-attributes.ts firstAttemptSearchAttributes).
+  const firstAttempt = { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() };
   const input: SendDocumentInput = {
     documentId: submission.documentId,
     version: submission.version,
@@ -104,6 +105,7 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
     // Defaults, then per recipient ODS, then per submission (config/deadlines.ts).
     deadlines: resolveDeadlines(deps.deadlinePolicy ?? deadlinePolicyFrom(deps.deadlines), submission.recipient.odsCode, submission.deadlines),
     submittedAt: now.toISOString(),
+    firstAttempt,
     ...(submission.replaces
       ? { replaces: { ...submission.replaces, workflowId: deliveryWorkflowId(submission.replaces.documentId, submission.replaces.version) } }
       : {}),
@@ -115,9 +117,11 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
-        { key: DeliveryStatusKey, value: 'SENDING' },
-        { key: RecipientOdsKey, value: submission.recipient.odsCode },
-        { key: SenderOdsKey, value: submission.sender.odsCode },
+        ...firstAttemptSearchAttributes({
+          recipientOds: submission.recipient.odsCode,
+          senderOds: submission.sender.odsCode,
+          messageHeaderId: firstAttempt.messageHeaderId,
+        }),
         // Second correlation key for ITK3 Responses (reference/itk3.md §4.5): the encounter id, not patient data.
         { key: SenderReferenceKey, value: submission.encounter.id },
       ],

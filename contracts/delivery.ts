@@ -244,6 +244,13 @@ export const SendDocumentInputSchema = z.object({
   submittedAt: z.string(),
   /** Set for a replacement: the outcome is reported to that workflow (20014 voids both). */
   replaces: ReplacesSchema.optional(),
+  /**
+   * The first attempt's ids, chosen by whoever starts the delivery (the API). It also sets
+   * `firstAttemptSearchAttributes` at start, and the workflow then skips its own upsert before the first
+   * send. Without it (child deliveries, workflows started before it existed) the workflow makes the ids
+   * and upserts them itself.
+   */
+  firstAttempt: z.object({ messageHeaderId: z.uuid(), bundleIdentifier: z.uuid() }).optional(),
   /** Set only by continue-as-new. */
   carryOver: DeliveryCarryOverSchema.optional(),
   /** Continue as new once history passes this many events (default 2000; tests lower it). */

@@ -1,4 +1,4 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 
 /**
  * Custom search attributes for the Temporal Web UI. Search attributes are stored in plaintext by the
@@ -28,6 +28,26 @@ export const QuarantineStatusKey = defineSearchAttributeKey('QuarantineStatus', 
 /** Consultation lifecycle (workflows/consultation.ts): where each consultation stands, and when its waiting content is due. */
 export const ConsultationStatusKey = defineSearchAttributeKey('ConsultationStatus', SearchAttributeType.KEYWORD);
 export const SendDueAtKey = defineSearchAttributeKey('SendDueAt', SearchAttributeType.DATETIME);
+
+/**
+ * What a delivery publishes about itself before its first send (`publish` in workflows/send-document.ts),
+ * given the first attempt's ITK3 MessageHeader id. The API starts each delivery with these and that id in
+ * its input (`firstAttempt`), so the workflow has nothing to upsert before the send: one visibility write
+ * and one history event fewer per delivery, and the router can find the delivery by its ITK3 id from
+ * the moment it exists.
+ */
+export function firstAttemptSearchAttributes(p: { recipientOds: string; senderOds: string; messageHeaderId: string }): SearchAttributePair[] {
+  return [
+    { key: DeliveryStatusKey, value: 'SENDING' },
+    { key: WaitingForKey, value: 'MESH_SEND' },
+    { key: EscalatedKey, value: false },
+    { key: AttemptCountKey, value: 1 },
+    { key: Itk3MessageIdKey, value: p.messageHeaderId },
+    { key: Itk3MessageIdsKey, value: [p.messageHeaderId] },
+    { key: RecipientOdsKey, value: p.recipientOds },
+    { key: SenderOdsKey, value: p.senderOds },
+  ];
+}
 
 export const ALL_SEARCH_ATTRIBUTES = [
   DeliveryStatusKey,

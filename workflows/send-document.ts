@@ -38,6 +38,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../activities';
 // Values come from the search-attribute module and pure helpers alone; everything else is type-only,
 // so that no zod schema is instantiated inside the workflow sandbox (sdk-typescript#2227).
@@ -170,7 +171,8 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     state.timeline.push(entry);
   };
 
-  const publish = (): void => {
+  /** What `publish` would upsert now, and a key to tell whether it changed. */
+  const publishable = (): { key: string; pairs: SearchAttributePair[] } => {
     const attempt = current();
     // Every attempt's MESH id. No patched() for it: it joins an upsert that happens anyway (replay matches
     // commands by type, not by the attributes they carry), and a patch would cost every delivery one more
@@ -189,11 +191,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       senderOds: state.senderOds,
       until: state.waitingUntil ?? null,
     };
-    // Only when something changed: every upsert is a command in history.
-    const key = JSON.stringify(attrs);
-    if (key === lastPublished) return;
-    lastPublished = key;
-    upsertSearchAttributes([
+    const pairs: SearchAttributePair[] = [
       { key: DeliveryStatusKey, value: attrs.status },
       { key: WaitingForKey, value: attrs.waitingFor },
       { key: EscalatedKey, value: attrs.escalated },
@@ -208,7 +206,30 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       { key: RecipientOdsKey, value: attrs.recipientOds },
       { key: SenderOdsKey, value: attrs.senderOds },
       { key: AckDeadlineKey, value: attrs.until ? new Date(attrs.until) : null },
-    ]);
+    ] as SearchAttributePair[];
+    return { key: JSON.stringify(attrs), pairs };
+  };
+
+  const publish = (): void => {
+    const { key, pairs } = publishable();
+    // Only when something changed: every upsert is a command in history.
+    if (key === lastPublished) return;
+    lastPublished = key;
+    upsertSearchAttributes(pairs);
+  };
+
+  /**
+   * True when the workflow was started with every attribute `publish` would set now (an empty id, an
+   * empty list or no deadline counts as unset). Read from the start event, so replay decides the same.
+   */
+  const startedWith = (pairs: SearchAttributePair[]): boolean => {
+    const atStart = workflowInfo().typedSearchAttributes;
+    return pairs.every(({ key, value }) => {
+      const have: unknown = atStart.get(key as never);
+      const unset = value === null || value === '' || (Array.isArray(value) && value.length === 0);
+      if (unset && have === undefined) return true;
+      return have !== undefined && JSON.stringify(have) === JSON.stringify(value);
+    });
   };
 
   const wait = (waitingFor: WaitingFor, untilMs?: number): void => {
@@ -297,11 +318,15 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
 
   // ---- attempts ---------------------------------------------------------------------------------
   /** A new ITK3 message: fresh Bundle identifier and MessageHeader id; the SenderReference stays. */
-  const newAttempt = (reason: NonNullable<Attempt['reason']>, requestedBy?: string): Attempt => {
+  const newAttempt = (
+    reason: NonNullable<Attempt['reason']>,
+    requestedBy?: string,
+    ids?: { messageHeaderId: string; bundleIdentifier: string },
+  ): Attempt => {
     const attempt: Attempt = {
       attempt: state.attempts.length + 1,
-      messageHeaderId: uuid4(),
-      bundleIdentifier: uuid4(),
+      messageHeaderId: ids?.messageHeaderId ?? uuid4(),
+      bundleIdentifier: ids?.bundleIdentifier ?? uuid4(),
       reason,
       ...(requestedBy ? { requestedBy } : {}),
       submissionRef: state.submissionRef,
@@ -811,7 +836,14 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     record('CONTINUED', `run ${state.run} of this delivery (history kept small by continue-as-new; state carried over)`);
   } else {
     record('SUBMITTED', `document version ${state.version}${state.replaces ? `, replacing version ${state.replaces.version}` : ''}`);
-    newAttempt('INITIAL');
+    newAttempt('INITIAL', undefined, input.firstAttempt);
+    // Started by the API with this attempt's attributes already set (firstAttemptSearchAttributes):
+    // nothing to upsert before the send. Decided from the input and the start event, so it replays the
+    // same way, and workflows started without them (older ones, child deliveries) upsert as before.
+    if (input.firstAttempt) {
+      const first = publishable();
+      if (startedWith(first.pairs)) lastPublished = first.key;
+    }
   }
   publish();
 

@@ -6,7 +6,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import { ALL_SEARCH_ATTRIBUTES, DeliveryStatusKey, RecipientOdsKey, SenderOdsKey } from '../../contracts/search-attributes';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { SendDocumentInput } from '../../contracts/delivery';
+import {
+  ALL_SEARCH_ATTRIBUTES,
+  DeliveryStatusKey,
+  RecipientOdsKey,
+  SenderOdsKey,
+  SenderReferenceKey,
+  firstAttemptSearchAttributes,
+} from '../../contracts/search-attributes';
 import { itk3ResponseSignal, resendUpdate, stateQuery } from '../../workflows/definitions';
 import { sendDocumentWorkflow } from '../../workflows/send-document';
 import { fakeActivities, newWorker, response, runFlow, sendInput, until, workflowIdOf, type Flow , useTimeSkippingServer } from './support';
@@ -44,30 +53,34 @@ describe('search attributes', () => {
     });
   });
 
-  it('upserts once before the send, once after it (with MeshMessageIds) and once at DELIVERED in a normal delivery', async () => {
+  /**
+   * Runs one normal delivery (send, then both acks in one workflow task) and returns its history and the
+   * indices of its upserts, with the attributes set at start and those right after the start.
+   */
+  async function normalDelivery(input: SendDocumentInput, atStart: SearchAttributePair[]) {
     const { activities, recorded } = fakeActivities();
     const taskQueue = `delivery-${randomUUID()}`;
-    const input = sendInput();
-    // Started as the API starts it: status and ODS codes already set (no upsert needed for those).
     const handle = await server.env.client.workflow.start(sendDocumentWorkflow, {
       workflowId: workflowIdOf(input),
       taskQueue,
       args: [input],
-      typedSearchAttributes: [
-        { key: DeliveryStatusKey, value: 'SENDING' },
-        { key: RecipientOdsKey, value: input.recipientOds },
-        { key: SenderOdsKey, value: input.senderOds },
-      ],
+      typedSearchAttributes: atStart,
     });
     const upserts = async () =>
       (await handle.fetchHistory()).events!.filter((e) => e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
     try {
+      // What the router sees before any worker has run the workflow.
+      const beforeAnyTask = (await handle.describe()).typedSearchAttributes;
       // Send, then stop the worker so that both acknowledgements are waiting for one workflow task, as
       // they usually are in production (the poller routes them in the same pass).
       // No sticky cache: the next workflow task must go to whichever worker polls next.
       const noCache = { maxCachedWorkflows: 0 };
       await (await newWorker(server.env, server.workflowBundle, activities, taskQueue, noCache)).runUntil(
-        until(async () => ((await upserts()).length >= 2 ? true : undefined), 'the post-send upsert'),
+        until(
+          async () =>
+            (await upserts()).some((e) => 'MeshMessageIds' in e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!) ? true : undefined,
+          'the post-send upsert',
+        ),
       );
       const headerId = recorded.sent[0]!.messageHeaderId;
       await handle.signal(itk3ResponseSignal, response('20013', headerId));
@@ -78,24 +91,73 @@ describe('search attributes', () => {
 
       const events = (await handle.fetchHistory()).events!;
       const index = (type: number, from = 0) => events.findIndex((e, i) => i >= from && e.eventType === type);
-      const firstActivity = index(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
-      const sendCompleted = index(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, index(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) + 1);
-      const upsertAt = events.flatMap((e, i) => (e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES ? [i] : []));
-      expect(upsertAt).toHaveLength(3);
-      expect(upsertAt[0]).toBeLessThan(firstActivity); // before the build and the send
-      expect(upsertAt[1]).toBeGreaterThan(sendCompleted); // after the send ...
-      expect(upsertAt[1]).toBeLessThan(index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)); // ... before any ack
-      expect(upsertAt[2]).toBeGreaterThan(index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED));
-
-      const fields = (i: number) => Object.keys(events[i]!.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!);
-      // The MESH ids are folded into the post-send upsert: none before the send, no upsert of their own.
-      expect(fields(upsertAt[0]!)).not.toContain('MeshMessageIds');
-      expect(fields(upsertAt[1]!)).toEqual(expect.arrayContaining(['MeshMessageIds', 'MeshMessageId', 'DeliveryStatus', 'AckDeadline']));
-      const attrs = (await handle.describe()).typedSearchAttributes;
-      expect(attrs.get(ALL_SEARCH_ATTRIBUTES.find((k) => k.name === 'DeliveryStatus')! as never)).toBe('DELIVERED');
-      expect(attrs.get(ALL_SEARCH_ATTRIBUTES.find((k) => k.name === 'MeshMessageIds')! as never)).toEqual([recorded.sent[0]!.meshMessageId]);
+      return {
+        events,
+        index,
+        firstActivity: index(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+        sendCompleted: index(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, index(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) + 1),
+        firstSignal: index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED),
+        upsertAt: events.flatMap((e, i) => (e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES ? [i] : [])),
+        fields: (i: number) => Object.keys(events[i]!.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!),
+        beforeAnyTask,
+        final: (await handle.describe()).typedSearchAttributes,
+        sent: recorded.sent[0]!,
+      };
     } finally {
       await handle.terminate('test finished').catch(() => undefined);
     }
+  }
+  const get = (attrs: { get(key: never): unknown }, name: string): unknown => attrs.get(ALL_SEARCH_ATTRIBUTES.find((k) => k.name === name)! as never);
+
+  it('started as the API starts it, upserts only after the send (with MeshMessageIds) and at DELIVERED', async () => {
+    const input = sendInput({ firstAttempt: { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() } });
+    const atStart = [
+      ...firstAttemptSearchAttributes({ recipientOds: input.recipientOds, senderOds: input.senderOds, messageHeaderId: input.firstAttempt!.messageHeaderId }),
+      { key: SenderReferenceKey, value: 'encounter-1' },
+    ];
+    const run = await normalDelivery(input, atStart);
+
+    // The router can find it by its ITK3 id before the workflow has run at all.
+    expect(get(run.beforeAnyTask, 'Itk3MessageIds')).toEqual([input.firstAttempt!.messageHeaderId]);
+    // The attempt carries the ids it was started with.
+    expect(run.sent.messageHeaderId).toBe(input.firstAttempt!.messageHeaderId);
+    expect(run.upsertAt).toHaveLength(2);
+    expect(run.upsertAt[0]).toBeGreaterThan(run.sendCompleted); // after the send ...
+    expect(run.upsertAt[0]).toBeLessThan(run.firstSignal); // ... before any ack
+    expect(run.upsertAt[1]).toBeGreaterThan(run.firstSignal);
+    expect(run.fields(run.upsertAt[0]!)).toEqual(expect.arrayContaining(['MeshMessageIds', 'MeshMessageId', 'DeliveryStatus', 'AckDeadline']));
+    expect(get(run.final, 'DeliveryStatus')).toBe('DELIVERED');
+    expect(get(run.final, 'MeshMessageIds')).toEqual([run.sent.meshMessageId]);
+    expect(get(run.final, 'Itk3MessageIds')).toEqual([input.firstAttempt!.messageHeaderId]);
+    expect(get(run.final, 'SenderReference')).toBe('encounter-1');
+  });
+
+  it('started with its first ids but without their attributes, upserts them itself before the send', async () => {
+    const input = sendInput({ firstAttempt: { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() } });
+    const run = await normalDelivery(input, [{ key: DeliveryStatusKey, value: 'SENDING' }]);
+    expect(run.upsertAt).toHaveLength(3);
+    expect(run.upsertAt[0]).toBeLessThan(run.firstActivity);
+    expect(run.sent.messageHeaderId).toBe(input.firstAttempt!.messageHeaderId);
+    expect(get(run.final, 'Itk3MessageIds')).toEqual([input.firstAttempt!.messageHeaderId]);
+  });
+
+  it('started without first ids (a child delivery, or one started before they existed), upserts once before the send, once after it and once at DELIVERED', async () => {
+    const input = sendInput();
+    // Started as the API used to start it: status and ODS codes already set (no upsert needed for those).
+    const run = await normalDelivery(input, [
+      { key: DeliveryStatusKey, value: 'SENDING' },
+      { key: RecipientOdsKey, value: input.recipientOds },
+      { key: SenderOdsKey, value: input.senderOds },
+    ]);
+    expect(run.upsertAt).toHaveLength(3);
+    expect(run.upsertAt[0]).toBeLessThan(run.firstActivity); // before the build and the send
+    expect(run.upsertAt[1]).toBeGreaterThan(run.sendCompleted); // after the send ...
+    expect(run.upsertAt[1]).toBeLessThan(run.firstSignal); // ... before any ack
+    expect(run.upsertAt[2]).toBeGreaterThan(run.firstSignal);
+    // The MESH ids are folded into the post-send upsert: none before the send, no upsert of their own.
+    expect(run.fields(run.upsertAt[0]!)).not.toContain('MeshMessageIds');
+    expect(run.fields(run.upsertAt[1]!)).toEqual(expect.arrayContaining(['MeshMessageIds', 'MeshMessageId', 'DeliveryStatus', 'AckDeadline']));
+    expect(get(run.final, 'DeliveryStatus')).toBe('DELIVERED');
+    expect(get(run.final, 'MeshMessageIds')).toEqual([run.sent.meshMessageId]);
   });
 });
