@@ -53,6 +53,7 @@ import {
 import { classifyResponseCode, isAckWorkflowId, parseItk3Response, type ParsedItk3Response } from '../itk3';
 import { classifyReport, type MeshInboundMessage, type MeshReportKind } from '../mesh';
 import type { ContentStore } from '../store/content-store';
+import type { SentMessageIndex } from './sent-index';
 import { itk3ResponseSignal, meshReportSignal, stateQuery } from '../workflows/definitions';
 
 // ---------------------------------------------------------------------------------------------------
@@ -120,8 +121,11 @@ export type RouteOutcome = 'routed' | 'report' | 'quarantined' | 'duplicate';
 /** Values are checked before they go into a visibility query (no quoting games). */
 const SAFE_QUERY_VALUE = /^[A-Za-z0-9_.:-]{1,200}$/;
 
-/** Temporal behind the port: visibility queries, signals, queries, quarantine starts. */
-export function temporalInbound(client: Client, taskQueue: string): InboundTemporal {
+/**
+ * Temporal behind the port: visibility queries, signals, queries, quarantine starts. With `sent`, an
+ * ITK3 id this worker sent is found without a visibility query (activities/sent-index.ts).
+ */
+export function temporalInbound(client: Client, taskQueue: string, sent?: SentMessageIndex): InboundTemporal {
   const signal = async <T>(workflowId: string, def: Parameters<ReturnType<Client['workflow']['getHandle']>['signal']>[0], arg: T): Promise<'SIGNALLED' | 'CLOSED'> => {
     try {
       await client.workflow.getHandle(workflowId).signal(def as never, arg as never);
@@ -134,6 +138,9 @@ export function temporalInbound(client: Client, taskQueue: string): InboundTempo
   return {
     async find(attribute, value) {
       if (!SAFE_QUERY_VALUE.test(value)) return [];
+      const sentBy = attribute === 'Itk3MessageIds' ? sent?.workflowOf(value) : undefined;
+      // Running or not does not matter for one match; a closed delivery answers the signal with CLOSED.
+      if (sentBy) return [{ workflowId: sentBy, running: true }];
       const byId = new Map<string, WorkflowMatch>();
       // Each continue-as-new run carries the attributes, so several runs of one workflow can match.
       for await (const wf of client.workflow.list({ query: `${attribute} = '${value}' AND WorkflowType != '${QUARANTINE_WORKFLOW_TYPE}'`, pageSize: 20 })) {

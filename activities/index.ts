@@ -23,6 +23,7 @@ import { buildSendDocumentMessage } from '../itk3';
 import { MeshError, type MeshClient } from '../mesh';
 import { createInboundActivities, temporalInbound, type InboundActivityDeps, type InboundHooks, type InboundTemporal, type InboxMesh } from './inbound';
 import { createQuarantineActivities } from './quarantine';
+import { SentMessageIndex } from './sent-index';
 import { createEscalationActivities } from './escalation';
 import { createSubmissionCheckActivities } from './submission-check';
 import { createConsultationActivities } from './consultation';
@@ -54,6 +55,8 @@ export interface ActivityDeps {
   inboundHooks?: InboundHooks;
   /** Replace the Temporal side of inbound routing (unit tests). */
   inboundPort?: InboundTemporal;
+  /** ITK3 ids this worker sent, for routing their responses without a visibility query (default: a new one). */
+  sentIndex?: SentMessageIndex;
 }
 
 /**
@@ -112,7 +115,8 @@ function atEdgeAll<T extends Record<string, (input: never) => Promise<unknown>>>
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const inboxes = deps.inboxes ?? new Map<string, InboxMesh>([[deps.mesh.mailbox, deps.mesh]]);
-  const inboundPort = deps.inboundPort ?? temporalInbound(deps.temporal, deps.config.taskQueue);
+  const sentIndex = deps.sentIndex ?? new SentMessageIndex();
+  const inboundPort = deps.inboundPort ?? temporalInbound(deps.temporal, deps.config.taskQueue, sentIndex);
   const inboundDeps: InboundActivityDeps = {
     temporal: deps.temporal,
     taskQueue: deps.config.taskQueue,
@@ -167,6 +171,9 @@ export function createActivities(deps: ActivityDeps) {
           () => deadline.abort(new MeshError(ErrorType.MESH_NETWORK_ERROR, 'MESH sendMessage stopped: the attempt reached its deadline', { operation: 'sendMessage', retryable: true })),
           localDeadlineMs(startToCloseTimeoutMs),
         );
+        // Before the post: the response can be downloaded before the post's own answer arrives.
+        const sender = ctx.info.workflowExecution?.workflowId;
+        if (sender) sentIndex.remember(input.messageHeaderId, sender);
         try {
           const stored = JSON.parse((await deps.store.get(input.messageRef)).toString('utf8')) as StoredMessage;
           // A retry may follow a try that reached MESH (the worker died before reporting it, or the try was

@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, localDeadlineMs, type StoredMessage } from '../../../activities';
 import type { InboundTemporal } from '../../../activities/inbound';
+import { SentMessageIndex } from '../../../activities/sent-index';
 import { createLogger } from '../../../config/logger';
 import type { ContentRef } from '../../../contracts';
 import { MeshClient } from '../../../mesh';
@@ -43,7 +44,7 @@ function network(answer: (call: Call) => Response | 'hang' | undefined) {
   return { fetch: impl as typeof fetch, calls };
 }
 
-function sendActivity(fetchImpl: typeof fetch) {
+function sendActivity(fetchImpl: typeof fetch, sentIndex?: SentMessageIndex) {
   const mesh = new MeshClient({ baseUrl: 'http://127.0.0.1:1', mailboxId: 'X26ABC1', password: 'p', sharedKey: 'k', fetch: fetchImpl, unknownOutcomeSettleMs: 1, retryBaseDelayMs: 1 });
   const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
   return createActivities({
@@ -53,6 +54,7 @@ function sendActivity(fetchImpl: typeof fetch) {
     temporal: {} as Client,
     logger,
     inboundPort: {} as InboundTemporal,
+    ...(sentIndex ? { sentIndex } : {}),
   }).sendMeshMessage;
 }
 
@@ -119,5 +121,13 @@ describe('sendMeshMessage activity', () => {
     expect(await env2.run(sendActivity(second.fetch), input)).toMatchObject({ meshMessageId: 'M-2' });
     const rich = second.calls.find((c) => c.path.includes('/outbox/rich'))!;
     expect(new URL(rich.path, 'http://x').searchParams.get('start_time')).toBe(notBefore.replace(/Z$/, ''));
+  });
+
+  it('remembers which delivery sent the ITK3 message, so its responses are routed without a visibility query', async () => {
+    const index = new SentMessageIndex();
+    const net = network((c) => (c.path.endsWith('/outbox') ? json(202, { message_id: 'M-9' }) : undefined));
+    const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, workflowExecution: { workflowId: 'delivery-7', runId: 'r' } });
+    await env.run(sendActivity(net.fetch, index), input);
+    expect(index.workflowOf(input.messageHeaderId)).toBe('delivery-7');
   });
 });

@@ -1,0 +1,36 @@
+/**
+ * Which delivery sent each ITK3 message, as this worker process saw it: MessageHeader id -> workflow id,
+ * remembered by `sendMeshMessage` and read by the inbound router before it asks visibility. An ITK3
+ * response names the MessageHeader id it answers; when this worker sent that message (one worker, or
+ * the same one of several), the response is routed without a visibility query (two per delivery, about
+ * 4 ms of Temporal server CPU each, and 20 ms of latency with 10,000 deliveries in the store: BENCHMARKS.md).
+ *
+ * A hit cannot be stale: a MessageHeader id is a fresh UUID per attempt, sent by one delivery only, and
+ * delivery workflow ids are never reused (REJECT_DUPLICATE). A miss (another worker sent it, this one
+ * restarted, or the entry was evicted) falls back to visibility. Ids only: no patient data.
+ */
+export class SentMessageIndex {
+  private readonly byHeaderId = new Map<string, string>();
+
+  /** `capacity` entries at most, the oldest forgotten first (about 150 bytes each). */
+  constructor(private readonly capacity = 50_000) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error('SentMessageIndex capacity must be a positive integer');
+  }
+
+  remember(messageHeaderId: string, workflowId: string): void {
+    this.byHeaderId.delete(messageHeaderId);
+    this.byHeaderId.set(messageHeaderId, workflowId);
+    if (this.byHeaderId.size > this.capacity) {
+      const oldest = this.byHeaderId.keys().next().value;
+      if (oldest !== undefined) this.byHeaderId.delete(oldest);
+    }
+  }
+
+  workflowOf(messageHeaderId: string): string | undefined {
+    return this.byHeaderId.get(messageHeaderId);
+  }
+
+  get size(): number {
+    return this.byHeaderId.size;
+  }
+}
