@@ -19,6 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { MeshClient, fileBodySource } from '../mesh';
 import { REPO_ROOT, VENV_BIN, freePort, startMeshSandbox } from '../scripts/lib/services';
+import { sampleProc } from './lib/proc';
 
 const SENDER = 'X26ABC1';
 const RECIPIENT = 'X26ABC3';
@@ -34,6 +35,8 @@ export interface MeshBenchOptions {
   largeCount?: number;
   /** Rounds per client, interleaved; the median round is reported (default 3). */
   repetitions?: number;
+  /** The sandbox's process id: its CPU per message is measured in each round (the server's share of the work). */
+  sandboxPid?: number;
 }
 
 interface Round {
@@ -48,6 +51,8 @@ interface Round {
   megabytesPerSecond: number;
   /** CPU time of the client process itself (user + system) per message, in ms: its own cost, server excluded. */
   clientCpuMsPerMessage: number;
+  /** CPU time of mesh-sandbox per message in the same round, in ms (when its pid is known). */
+  sandboxCpuMsPerMessage?: number;
   peakRssMb: number;
   peakRssAboveStartMb?: number;
 }
@@ -89,6 +94,17 @@ async function resetRecipientInbox(meshUrl: string): Promise<void> {
   if (!res.ok) throw new Error(`mesh-sandbox reset of ${RECIPIENT} failed: HTTP ${res.status}`);
 }
 
+/** Measures the sandbox's CPU over a round, from /proc (10 ms ticks: rounds are long enough for that). */
+function sandboxCpu(pid: number | undefined): { stop(count: number): { sandboxCpuMsPerMessage?: number } } {
+  const before = sampleProc(pid);
+  return {
+    stop(count) {
+      const after = sampleProc(pid);
+      return before && after ? { sandboxCpuMsPerMessage: round2(((after.cpuSeconds - before.cpuSeconds) * 1000) / count) } : {};
+    },
+  };
+}
+
 const mb = (bytes: number): number => Math.round((bytes / 1e6) * 10) / 10;
 
 async function tsRound(
@@ -112,6 +128,7 @@ async function tsRound(
     payload = undefined;
   }
   await resetRecipientInbox(opts.meshUrl);
+  const server = sandboxCpu(opts.sandboxPid);
   const sampler = rssSampler();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -152,6 +169,7 @@ async function tsRound(
     messagesPerSecond: count / total,
     megabytesPerSecond: (count * size) / 1e6 / total,
     clientCpuMsPerMessage: (cpu.user + cpu.system) / 1000 / count,
+    ...server.stop(count),
     peakRssMb: mb(peak),
     peakRssAboveStartMb: mb(peak - start),
   };
@@ -159,6 +177,7 @@ async function tsRound(
 
 async function pythonRound(opts: MeshBenchOptions, size: number, count: number): Promise<Round> {
   await resetRecipientInbox(opts.meshUrl);
+  const server = sandboxCpu(opts.sandboxPid);
   const { stdout } = await promisify(execFile)(
     path.join(VENV_BIN, 'python'),
     [
@@ -180,6 +199,7 @@ async function pythonRound(opts: MeshBenchOptions, size: number, count: number):
     messagesPerSecond: count / r.totalSeconds,
     megabytesPerSecond: (count * size) / 1e6 / r.totalSeconds,
     clientCpuMsPerMessage: (r.cpuSeconds * 1000) / count,
+    ...server.stop(count),
     peakRssMb: mb(r.peakRssBytes),
   };
 }
@@ -202,6 +222,17 @@ async function interleaved<K extends string>(reps: number, rounds: Record<K, () 
     out[name] = { ...sorted[Math.floor(sorted.length / 2)]!, rounds: results.get(name)!.map((x) => round2(x.messagesPerSecond)) };
   }
   return out;
+}
+
+function sandboxBound(ts: Round, py: Round): object | undefined {
+  const perMessage = ts.sandboxCpuMsPerMessage;
+  if (!perMessage) return undefined;
+  const messagesPerSecond = 1000 / perMessage;
+  return {
+    sandboxCpuMsPerMessage: perMessage,
+    maxMessagesPerSecond: round2(messagesPerSecond),
+    maxRatioVsPython: round2(messagesPerSecond / py.messagesPerSecond),
+  };
 }
 
 /** Run the benchmark against a running sandbox whose mailboxes X26ABC1 and X26ABC3 exist. */
@@ -240,6 +271,12 @@ export async function runMeshBench(opts: MeshBenchOptions): Promise<object> {
         largeStreamingVsPython: ratio(large.typescriptStreaming, large.python),
         largeStreamingIdentityVsPython: ratio(large.typescriptStreamingIdentity, large.python),
       },
+      /**
+       * The most any client could reach on small messages against this sandbox: it serves one request at
+       * a time, so it cannot finish messages faster than 1 / (its CPU per message), measured in our
+       * concurrent round (the least sandbox work per message of all rounds). As a ratio to mesh-client.
+       */
+      sandboxBound: sandboxBound(small.typescriptConcurrent, small.python),
       /** How much less client CPU per message than mesh-client (higher is better). */
       clientCpuEfficiency: {
         smallSequentialVsPython: cpuRatio(small.typescriptSequential, small.python),
@@ -249,6 +286,8 @@ export async function runMeshBench(opts: MeshBenchOptions): Promise<object> {
       large,
       notes: [
         'Both clients talk to the same single-worker mesh-sandbox, which dominates the cost of small messages.',
+        'The recipient inbox is emptied before every round: the sandbox rescans every message a mailbox ever received on each request.',
+        'sandboxBound: the throughput no client can pass against this sandbox (one request at a time), from its CPU per message.',
         'Each figure is the median of interleaved rounds; `rounds` lists every round in messages per second.',
         'peakRssMb is absolute for each process; peakRssAboveStartMb is the TypeScript phase peak over its starting RSS.',
         'Python peak RSS is ru_maxrss of its own process for that round (it includes the interpreter).',
@@ -265,7 +304,7 @@ if (require.main === module) {
     const port = await freePort();
     const sandbox = await startMeshSandbox({ port, sharedKey: 'TestKey', storeMode: 'memory' });
     try {
-      const result = await runMeshBench({ meshUrl: sandbox.url, sharedKey: 'TestKey' });
+      const result = await runMeshBench({ meshUrl: sandbox.url, sharedKey: 'TestKey', ...(sandbox.process.pid ? { sandboxPid: sandbox.process.pid } : {}) });
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     } finally {
       await sandbox.stop();

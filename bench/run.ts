@@ -23,7 +23,7 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
     case 'mesh':
       return async (ctx) => {
         const s = await ctx.services();
-        return (await import('./mesh-bench')).runMeshBench({ meshUrl: s.meshUrl, sharedKey: s.sharedKey });
+        return (await import('./mesh-bench')).runMeshBench({ meshUrl: s.meshUrl, sharedKey: s.sharedKey, ...(s.mesh.process.pid ? { sandboxPid: s.mesh.process.pid } : {}) });
       };
     case 'e2e':
       return async (ctx) => (await import('./e2e-bench')).runE2eBench(await ctx.services());
