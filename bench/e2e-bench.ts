@@ -321,6 +321,30 @@ export async function runE2eBench(s: Services, opts: { count?: number } = {}): P
     itk3Courier: ours,
     ...(after ? { baselineAfter: after } : {}),
     throughputRatioToBaseline: round(ours.messagesPerSecond / baselineMps, 3),
+    ...(before && after ? { cpuBound: cpuBound(ours.cpuMsPerMessage, [before.cpuMsPerMessage, after.cpuMsPerMessage]) } : {}),
+  };
+}
+
+/** The MESH stand-ins of a run: NHS's mesh-sandbox and the GP practice peer (mesh-client). */
+const STAND_INS = ['meshSandbox', 'peer'];
+
+/**
+ * What CPU says about the ratio on a machine where every process shares the same cores (a CPU-bound
+ * run's throughput follows its CPU per message). `maxRatioWithStandIns` is the ratio an ITK3 Courier
+ * that cost exactly what the baseline costs would reach, with mesh-sandbox and the peer on the same cores.
+ */
+export function cpuBound(ours: Record<string, number>, baselines: Array<Record<string, number>>): Record<string, number> {
+  const total = (m: Record<string, number>, skip: string[] = []): number => Object.entries(m).reduce((t, [k, v]) => (skip.includes(k) ? t : t + v), 0);
+  const baseline = baselines.reduce((t, b) => t + total(b, STAND_INS), 0) / baselines.length;
+  const standIns = total(ours) - total(ours, STAND_INS);
+  const courier = total(ours, STAND_INS);
+  return {
+    baselineCpuMsPerMessage: round(baseline, 1),
+    courierCpuMsPerMessage: round(courier, 1),
+    standInsCpuMsPerMessage: round(standIns, 1),
+    cpuRatio: round(baseline / (courier + standIns), 3),
+    cpuRatioWithoutStandIns: round(baseline / courier, 3),
+    maxRatioWithStandIns: round(baseline / (baseline + standIns), 3),
   };
 }
 
