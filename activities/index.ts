@@ -197,7 +197,9 @@ export function createActivities(deps: ActivityDeps) {
             onProgress: (p) => {
               // Ids and counts only (heartbeat details reach history): never the subject or recipient.
               const messageId = 'messageId' in p ? p.messageId : progress.messageId;
-              const notBefore = p.step === 'searched' ? p.notBefore : progress.notBefore;
+              // A complete search moves the bound up; a first POST sets one only where there was none (an
+              // earlier attempt's post may predate this one's, and its bound is then the one to keep).
+              const notBefore = p.step === 'searched' ? p.notBefore : (progress.notBefore ?? (p.step === 'posting-first-chunk' ? p.notBefore : undefined));
               progress = { step: p.step, ...(messageId ? { messageId } : {}), ...(notBefore ? { notBefore } : {}) };
               beat();
             },

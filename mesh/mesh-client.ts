@@ -170,7 +170,13 @@ export type SendProgress =
   | { step: 'looking-up'; candidatesChecked: number }
   /** A complete search found nothing: no message with this file name was sent before `notBefore` (MESH's clock). */
   | { step: 'searched'; notBefore: string }
-  | { step: 'posting-first-chunk' }
+  /**
+   * About to post a first chunk. `notBefore` (MESH's clock, when this client has seen a MESH `Date`):
+   * this call's first POST cannot have reached MESH before it. With no earlier bound, a later attempt
+   * may search from there (`lookupBeforeSend.notBefore`): nothing of this message was posted before
+   * its first POST. An earlier bound must be kept: an earlier attempt may have posted before this one.
+   */
+  | { step: 'posting-first-chunk'; notBefore?: string }
   | { step: 'first-chunk-accepted'; messageId: string; totalChunks: number }
   | { step: 'chunk-uploaded'; messageId: string; chunk: number; totalChunks: number };
 
@@ -709,8 +715,12 @@ export class MeshClient {
       // The last moment to stop: a caller that has given up on this attempt (e.g. Temporal timed the activity
       // out and started another) must never post, or two live attempts could each post once.
       signal?.throwIfAborted();
-      ctx.onProgress?.({ step: 'posting-first-chunk' });
       if (ctx.firstPostAt === undefined && this.meshClockOffsetMs !== undefined) ctx.firstPostAt = new Date(this.clock().getTime() + this.meshClockOffsetMs);
+      // Told before the POST, so that a caller killed during it has already recorded the bound.
+      ctx.onProgress?.({
+        step: 'posting-first-chunk',
+        ...(ctx.firstPostAt ? { notBefore: new Date(ctx.firstPostAt.getTime() - MESH_CLOCK_MARGIN_MS).toISOString() } : {}),
+      });
       try {
         res = await this.exchange({ op: 'sendMessage', method: 'POST', path: this.mailboxPath('/outbox'), ok: [202], headers, body, ...(signal ? { signal } : {}) });
       } catch (err) {

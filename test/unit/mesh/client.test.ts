@@ -458,6 +458,23 @@ describe('outbox lookup cost and robustness (chaos run mesh-faults, issue 8)', (
     expect(progress).toContainEqual({ step: 'searched', notBefore: new Date(listedAt - 5_000).toISOString() });
   });
 
+  it('tells, before its first POST, the earliest MESH time that POST can have reached MESH (when it has seen a Date)', async () => {
+    const meshNow = NOW.getTime() + 60_000;
+    const date = { date: new Date(meshNow).toUTCString() };
+    const progress: unknown[] = [];
+    const { c } = client([
+      (call) => (call.path === '/messageexchange/X26ABC1' ? new Response(null, { status: 200, headers: date }) : undefined),
+      (call) => (call.path.endsWith('/outbox') ? json(202, { message_id: 'NEW' }, date) : undefined),
+    ]);
+    // No MESH time seen yet: nothing to tell.
+    await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'a.xml', onProgress: (p) => progress.push(p) });
+    expect(progress[0]).toEqual({ step: 'posting-first-chunk' });
+    progress.length = 0;
+    await c.handshake();
+    await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'b.xml', onProgress: (p) => progress.push(p) });
+    expect(progress[0]).toEqual({ step: 'posting-first-chunk', notBefore: new Date(meshNow - 5_000).toISOString() });
+  });
+
   it('confirms a message id an earlier attempt was given with one tracking call, without listing the outbox', async () => {
     const { c, calls } = client([tracking((id) => (id === 'KNOWN' ? 'mine.xml' : 'x'))]);
     const res = await c.sendMessage({ to: 'X26ABC2', workflowId: 'WF', body: 'doc', fileName: 'mine.xml', lookupBeforeSend: { sentAfter: NOW, knownMessageId: 'KNOWN' } });

@@ -44,8 +44,11 @@ function network(answer: (call: Call) => Response | 'hang' | undefined) {
   return { fetch: impl as typeof fetch, calls };
 }
 
-function sendActivity(fetchImpl: typeof fetch, sentIndex?: SentMessageIndex) {
-  const mesh = new MeshClient({ baseUrl: 'http://127.0.0.1:1', mailboxId: 'X26ABC1', password: 'p', sharedKey: 'k', fetch: fetchImpl, unknownOutcomeSettleMs: 1, retryBaseDelayMs: 1 });
+const meshOver = (fetchImpl: typeof fetch): MeshClient =>
+  new MeshClient({ baseUrl: 'http://127.0.0.1:1', mailboxId: 'X26ABC1', password: 'p', sharedKey: 'k', fetch: fetchImpl, unknownOutcomeSettleMs: 1, retryBaseDelayMs: 1 });
+
+function sendActivity(fetchImpl: typeof fetch, sentIndex?: SentMessageIndex, meshClient?: MeshClient) {
+  const mesh = meshClient ?? meshOver(fetchImpl);
   const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
   return createActivities({
     config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q' },
@@ -129,5 +132,31 @@ describe('sendMeshMessage activity', () => {
     const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, workflowExecution: { workflowId: 'delivery-7', runId: 'r' } });
     await env.run(sendActivity(net.fetch, index), input);
     expect(index.workflowOf(input.messageHeaderId)).toBe('delivery-7');
+  });
+
+  it('heartbeats, before a first POST, the MESH time it cannot predate; killed during it, the retry searches only from there', async () => {
+    const meshNow = Math.floor(Date.now() / 1000) * 1000 + 90_000; // MESH's clock, whole seconds, ahead of ours
+    const date = { date: new Date(meshNow).toUTCString() };
+    const first = network((c) => (c.path === '/messageexchange/X26ABC1' ? new Response(null, { status: 200, headers: date }) : c.path.endsWith('/outbox') ? 'hang' : undefined));
+    const mesh = meshOver(first.fetch);
+    await mesh.handshake(); // the worker's client has talked to MESH before (handshake, inbox polls)
+    const env1 = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000 });
+    const beats: Array<Record<string, unknown>> = [];
+    env1.on('heartbeat', (d: Record<string, unknown>) => {
+      beats.push(d);
+      if (d.step === 'posting-first-chunk') env1.cancel('TIMED_OUT'); // the worker dies during the POST
+    });
+    await expect(env1.run(sendActivity(first.fetch, undefined, mesh), input)).rejects.toMatchObject({ name: 'CancelledFailure' });
+    const notBefore = beats.at(-1)!.notBefore as string;
+    expect(beats.at(-1)).toEqual({ step: 'posting-first-chunk', notBefore });
+    // Our clock and MESH's differ by 90 s here: the bound is MESH's time at the POST (to within the
+    // Date header's second and this test's run time), less the 5 s margin.
+    expect(Math.abs(Date.parse(notBefore) - (meshNow - 5_000))).toBeLessThan(2_000);
+
+    const second = network((c) => (c.path.includes('/outbox/rich') ? json(200, { messages: [], links: {} }) : c.path.endsWith('/outbox') ? json(202, { message_id: 'M-2' }) : undefined));
+    const env2 = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, scheduledTimestampMs: Date.now() - 600_000, heartbeatDetails: beats.at(-1) });
+    expect(await env2.run(sendActivity(second.fetch), input)).toMatchObject({ meshMessageId: 'M-2' });
+    const rich = second.calls.find((c) => c.path.includes('/outbox/rich'))!;
+    expect(new URL(rich.path, 'http://x').searchParams.get('start_time')).toBe(notBefore.replace(/Z$/, ''));
   });
 });
