@@ -161,7 +161,11 @@ export function createActivities(deps: ActivityDeps) {
         const { attempt, scheduledTimestampMs, startToCloseTimeoutMs, heartbeatTimeoutMs, heartbeatDetails } = ctx.info;
         const previous = SendHeartbeatSchema.safeParse(heartbeatDetails);
         const carried = previous.success ? previous.data : undefined;
-        let progress: SendHeartbeat = { ...carried, step: 'starting' };
+        // The first try of this ITK3 attempt: nothing with its file name can have reached MESH before now. Put
+        // that (on MESH's clock) in the first heartbeat, the one the SDK sends at once (later ones are
+        // throttled to one per 24 s), so a retry after a kill during the POST searches from here.
+        const bound = attempt === 1 && !carried?.notBefore ? deps.mesh.meshClockBound() : undefined;
+        let progress: SendHeartbeat = { ...carried, step: 'starting', ...(bound ? { notBefore: bound } : {}) };
         const beat = (): void => ctx.heartbeat(progress);
         beat();
         const every = Math.max(1_000, Math.min(HEARTBEAT_EVERY_MS, Math.floor((heartbeatTimeoutMs ?? HEARTBEAT_EVERY_MS * 3) / 3)));

@@ -700,6 +700,17 @@ export class MeshClient {
     }
   }
 
+  /**
+   * The earliest instant, on MESH's clock, at which a request sent from now on can reach MESH, less the
+   * margin for the `Date` header's whole seconds (ISO 8601); undefined until this client has seen a MESH
+   * `Date`. A caller about to make the first ever POST of a file name may record it as the bound a later
+   * attempt searches from (`lookupBeforeSend.notBefore`): nothing of that file can predate it.
+   */
+  meshClockBound(): string | undefined {
+    if (this.meshClockOffsetMs === undefined) return undefined;
+    return new Date(this.clock().getTime() + this.meshClockOffsetMs - MESH_CLOCK_MARGIN_MS).toISOString();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Send internals
 

@@ -33,7 +33,12 @@ async function main(): Promise<void> {
     : undefined;
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
   const client = await createTemporalClient(config);
-  const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh: createMeshClient(config), client, connection, metrics });
+  const mesh = createMeshClient(config);
+  // MESH asks for a handshake at start-up. It also gives the client MESH's clock (the Date header) before
+  // the first send, so a send killed during its first POST leaves its retry a tight search bound. Not
+  // awaited: an unreachable MESH must not hold the worker up (sends and polls retry on their own).
+  void mesh.handshake().catch((err: unknown) => logger.warn({ errorType: (err as { type?: string }).type ?? 'UNKNOWN' }, 'MESH handshake at start-up failed; continuing'));
+  const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh, client, connection, metrics });
   await ensureInboxPoller(client, config);
   logger.info({ taskQueue: config.env.ITK3_TASK_QUEUE, namespace: config.env.TEMPORAL_NAMESPACE, identity: worker.options.identity, metricsPort }, 'worker started');
   await worker.run();

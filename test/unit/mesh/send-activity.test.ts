@@ -148,6 +148,8 @@ describe('sendMeshMessage activity', () => {
     });
     await expect(env1.run(sendActivity(first.fetch, undefined, mesh), input)).rejects.toMatchObject({ name: 'CancelledFailure' });
     const notBefore = beats.at(-1)!.notBefore as string;
+    // In the first heartbeat already (the one the SDK sends at once), and kept through the POST.
+    expect(beats[0]).toEqual({ step: 'starting', notBefore });
     expect(beats.at(-1)).toEqual({ step: 'posting-first-chunk', notBefore });
     // Our clock and MESH's differ by 90 s here: the bound is MESH's time at the POST (to within the
     // Date header's second and this test's run time), less the 5 s margin.
@@ -158,5 +160,22 @@ describe('sendMeshMessage activity', () => {
     expect(await env2.run(sendActivity(second.fetch), input)).toMatchObject({ meshMessageId: 'M-2' });
     const rich = second.calls.find((c) => c.path.includes('/outbox/rich'))!;
     expect(new URL(rich.path, 'http://x').searchParams.get('start_time')).toBe(notBefore.replace(/Z$/, ''));
+  });
+
+  it('claims no bound on a retry that inherited none: an earlier try may have posted before it started', async () => {
+    const date = { date: new Date().toUTCString() };
+    const net = network((c) => (c.path === '/messageexchange/X26ABC1' ? new Response(null, { status: 200, headers: date }) : c.path.includes('/outbox/rich') ? 'hang' : undefined));
+    const mesh = meshOver(net.fetch);
+    await mesh.handshake();
+    expect(mesh.meshClockBound()).toBeDefined();
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, scheduledTimestampMs: Date.now() - 60_000 });
+    const beats: Array<Record<string, unknown>> = [];
+    env.on('heartbeat', (d: Record<string, unknown>) => {
+      beats.push(d);
+      env.cancel('TIMED_OUT');
+    });
+    await expect(env.run(sendActivity(net.fetch, undefined, mesh), input)).rejects.toMatchObject({ name: 'CancelledFailure' });
+    expect(beats[0]).toEqual({ step: 'starting' });
+    expect(posts(net.calls)).toBe(0);
   });
 });
