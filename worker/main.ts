@@ -8,6 +8,9 @@ import { createWorkerMetrics, serveMetrics } from './metrics';
 import { installRuntime } from './runtime';
 import { createCourierWorker, ensureInboxPoller } from './worker';
 
+/** How long the worker waits for its start-up MESH handshake before taking tasks anyway. */
+const HANDSHAKE_WAIT_MS = 5_000;
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -35,11 +38,13 @@ async function main(): Promise<void> {
   const client = await createTemporalClient(config);
   const mesh = createMeshClient(config);
   // MESH asks for a handshake at start-up. It also gives the client MESH's clock (the Date header) before
-  // the first send, so a send killed during its first POST leaves its retry a tight search bound. Not
-  // awaited: an unreachable MESH must not hold the worker up (sends and polls retry on their own).
-  void mesh.handshake().catch((err: unknown) => logger.warn({ errorType: (err as { type?: string }).type ?? 'UNKNOWN' }, 'MESH handshake at start-up failed; continuing'));
+  // the first send, so a send killed during its first POST leaves its retry a tight search bound. It runs
+  // while the worker is created and is waited for (a few seconds at most) before the worker takes tasks;
+  // an unreachable MESH must not hold the worker up (sends and polls retry on their own).
+  const handshake = mesh.handshake().catch((err: unknown) => logger.warn({ errorType: (err as { type?: string }).type ?? 'UNKNOWN' }, 'MESH handshake at start-up failed; continuing'));
   const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh, client, connection, metrics });
   await ensureInboxPoller(client, config);
+  await Promise.race([handshake, new Promise((resolve) => setTimeout(resolve, HANDSHAKE_WAIT_MS).unref())]);
   logger.info({ taskQueue: config.env.ITK3_TASK_QUEUE, namespace: config.env.TEMPORAL_NAMESPACE, identity: worker.options.identity, metricsPort }, 'worker started');
   await worker.run();
   await metricsServer?.close();
