@@ -4,7 +4,7 @@
  */
 import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { acknowledgeEscalationUpdate, resendUpdate, timelineQuery, waitingQuery } from '../../workflows/definitions';
-import { escalationKinds, kinds, refusalOf, runFlow , useTimeSkippingServer } from './support';
+import { escalationKinds, kinds, refusalOf, runFlow, until, useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
@@ -152,6 +152,9 @@ describe('acknowledgements', () => {
         'ESCALATION',
         'RESOLVED',
       ]);
+      // The notification of the last resolution is an activity after the state change the query saw:
+      // wait for it before the flow ends (CI caught the flow ending first once).
+      await until(async () => (f.recorded.escalations.length >= 5 ? true : undefined), 'the last resolution notified');
     });
     expect(escalationKinds(recorded)).toEqual([
       'RAISED:AWAITING_INFRASTRUCTURE_ACK',
