@@ -707,8 +707,13 @@ export class MeshClient {
    * attempt searches from (`lookupBeforeSend.notBefore`): nothing of that file can predate it.
    */
   meshClockBound(): string | undefined {
-    if (this.meshClockOffsetMs === undefined) return undefined;
-    return new Date(this.clock().getTime() + this.meshClockOffsetMs - MESH_CLOCK_MARGIN_MS).toISOString();
+    const now = this.meshNow();
+    return now ? new Date(now.getTime() - MESH_CLOCK_MARGIN_MS).toISOString() : undefined;
+  }
+
+  /** MESH's clock now, from the offset of the latest `Date` header; undefined until there was one. */
+  private meshNow(): Date | undefined {
+    return this.meshClockOffsetMs === undefined ? undefined : new Date(this.clock().getTime() + this.meshClockOffsetMs);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -726,7 +731,7 @@ export class MeshClient {
       // The last moment to stop: a caller that has given up on this attempt (e.g. Temporal timed the activity
       // out and started another) must never post, or two live attempts could each post once.
       signal?.throwIfAborted();
-      if (ctx.firstPostAt === undefined && this.meshClockOffsetMs !== undefined) ctx.firstPostAt = new Date(this.clock().getTime() + this.meshClockOffsetMs);
+      ctx.firstPostAt ??= this.meshNow();
       // Told before the POST, so that a caller killed during it has already recorded the bound.
       ctx.onProgress?.({
         step: 'posting-first-chunk',
