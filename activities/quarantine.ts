@@ -8,12 +8,13 @@ import { ErrorType, type Itk3ResponseReceived, type MeshReportReceived } from '.
 import type { RouteQuarantinedInput, RouteQuarantinedResult, StoredInboundMessage } from '../contracts/inbound';
 import type { ContentStore } from '../store/content-store';
 import type { Logger } from 'pino';
-import { decide, operatorResponsePayload, parseResponseBody, responsePayload, viewOfStored, type InboundTemporal } from './inbound';
+import { decide, operatorResponsePayload, parseResponseBody, responsePayload, viewOfStored, type InboundTemporal, type SenderChecks } from './inbound';
 
 export interface QuarantineActivityDeps {
   store: ContentStore;
   logger: Logger;
   port: InboundTemporal;
+  checks: SenderChecks;
   now?: () => Date;
 }
 
@@ -32,7 +33,7 @@ export function createQuarantineActivities(deps: QuarantineActivityDeps) {
   async function rematch(input: RouteQuarantinedInput): Promise<RouteQuarantinedResult> {
     const stored = await load(input);
     const view = viewOfStored(stored);
-    const decision = await decide(deps.port, view, stored.receivedAt);
+    const decision = await decide(deps.port, view, stored.receivedAt, deps.checks);
     if (decision.kind === 'quarantine') return { routed: false, candidates: decision.candidates };
     if (decision.kind === 'response') {
       const response = { ...decision.response, quarantineId: input.quarantineId };

@@ -18,6 +18,7 @@ import {
 } from '../contracts';
 import { buildSendDocumentMessage } from '../itk3';
 import type { ActivityConfig } from '../activities';
+import { senderReferenceDigest } from '../activities/correlation';
 import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../config/deadlines';
 import type { ContentStore } from '../store/content-store';
 import { canonicalJson, sha256Hex, type IdempotencyStore } from './idempotency';
@@ -122,8 +123,9 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
           senderOds: submission.sender.odsCode,
           messageHeaderId: firstAttempt.messageHeaderId,
         }),
-        // Second correlation key for ITK3 Responses (reference/itk3.md §4.5): the encounter id, not patient data.
-        { key: SenderReferenceKey, value: submission.encounter.id },
+        // Second correlation key for ITK3 Responses (reference/itk3.md §4.5). The encounter id is submitter
+        // free text and visibility is plain text: only its keyed hash goes there (activities/correlation.ts).
+        { key: SenderReferenceKey, value: senderReferenceDigest(submission.encounter.id, deps.activity.correlationKey) },
       ],
     });
     return { workflowId, created: true };

@@ -53,6 +53,11 @@ export const EnvSchema = z
     MESH_MAILBOX_PASSWORDS: z.string().optional(),
     /** Delays before an unmatched inbound message is correlated again, then raised (default 30s,5m; `none` raises at once). */
     ITK3_QUARANTINE_REMATCH: z.string().optional(),
+    /**
+     * HMAC-SHA256 key of the SenderReference search attribute (secret, 32+ characters), shared by the API
+     * and the workers. Unset in local mode: a fixed development key (activities/correlation.ts).
+     */
+    ITK3_CORRELATION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     STORE_DIR: z.string().default('.data/store'),
     /** Comma-separated `keyId:base64(32 bytes)`; the first is used for new content, all for reading. */
     STORE_KEYS: z.string().min(1),
@@ -91,6 +96,9 @@ export const EnvSchema = z
     checkInboundEnv(env, ctx);
     if (env.ITK3_ROUTING_MODE === 'mailbox' && !env.ITK3_RECIPIENT_MAILBOX) {
       ctx.addIssue({ code: 'custom', path: ['ITK3_RECIPIENT_MAILBOX'], message: 'is required when ITK3_ROUTING_MODE=mailbox' });
+    }
+    if (env.ITK3_MODE === 'production' && !env.ITK3_CORRELATION_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['ITK3_CORRELATION_KEY'], message: 'is required in production (the SenderReference search attribute is keyed with it)' });
     }
     if (env.ITK3_MODE === 'production' && env.MESH_URL.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['MESH_URL'], message: 'plain HTTP is only allowed with ITK3_MODE=local (the sandbox)' });

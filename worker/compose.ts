@@ -52,6 +52,7 @@ export function activityConfig(config: AppConfig): ActivityConfig {
     maxMessageBytes: env.ITK3_MAX_MESSAGE_BYTES,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.ITK3_TASK_QUEUE,
+    ...(env.ITK3_CORRELATION_KEY ? { correlationKey: env.ITK3_CORRELATION_KEY } : {}),
   };
 }
 
