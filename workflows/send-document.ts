@@ -117,6 +117,8 @@ const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
 const SUBMISSION_REF_INVALID = 'SUBMISSION_REF_INVALID';
 /** patched() ids: each guards a change to the commands this workflow issues, so older histories replay. */
 const PATCH_MESH_TRACKING = 'mesh-tracking-on-no-ack';
+/** A negative acknowledgement contradicting an earlier positive one escalates (it was recorded only before). */
+const PATCH_ACK_CONFLICT = 'ack-conflict-escalates';
 
 type Inbound =
   | { kind: 'response'; response: Itk3ResponseReceived }
@@ -353,6 +355,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       const sent = await mesh.sendMeshMessage({ messageRef: built.messageRef, messageHeaderId: attempt.messageHeaderId, attempt: attempt.attempt });
       attempt.meshMessageId = sent.meshMessageId;
       attempt.sentAt = sent.sentAt;
+      // Who may answer this attempt (state only, no command: histories without it replay unchanged).
+      if (sent.routing) attempt.routing = sent.routing;
+      if (sent.recipientMailbox) attempt.recipientMailbox = sent.recipientMailbox;
       record('SENT', `MESH message ${sent.meshMessageId}`, { attempt: attempt.attempt });
       // Deadlines are measured from the MESH send time (reference/itk3.md §5.4).
       move('SENT', `attempt ${attempt.attempt} sent`);
@@ -380,37 +385,86 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
         (e.key === deadlineKey('AWAITING_INFRASTRUCTURE_ACK', attempt.attempt) || e.key === deadlineKey('AWAITING_BUSINESS_ACK', attempt.attempt)),
     );
 
+  /** Who sent a response, for the timeline: "from X26ABC2 (ODS X26)". */
+  const sentBy = (r: Itk3ResponseReceived): string =>
+    r.senderMailbox || r.senderOds ? ` from ${r.senderMailbox ?? 'an unknown mailbox'}${r.senderOds ? ` (ODS ${r.senderOds})` : ''}` : '';
+
+  /**
+   * Does the response come from the practice this attempt went to? Checked again here although the inbound
+   * router already did (defence in depth: a signal can reach the workflow by other routes). Only for
+   * attempts sent since sends report their routing; older attempts keep the rule they were sent under.
+   */
+  const senderProblem = (attempt: Attempt, r: Itk3ResponseReceived): string | undefined => {
+    if (!attempt.routing) return undefined;
+    const upper = (v: string | undefined): string | undefined => v?.trim().toUpperCase() || undefined;
+    // GPPROVIDER: MESH chose the mailbox; the router learned it from MESH tracking once, and it is kept here.
+    if (!attempt.recipientMailbox && attempt.routing === 'gpprovider' && r.recipientMailbox) attempt.recipientMailbox = upper(r.recipientMailbox);
+    const expectedOds = upper(attempt.recipientOds ?? state.recipientOds);
+    if (!attempt.recipientMailbox) return 'the mailbox this attempt was delivered to is not known';
+    if (upper(r.senderMailbox) !== attempt.recipientMailbox) return `sender mailbox ${r.senderMailbox ?? '(none)'} is not ${attempt.recipientMailbox}, the mailbox attempt ${attempt.attempt} was delivered to`;
+    if (upper(r.senderOds) !== expectedOds) return `sender ODS ${r.senderOds ?? '(none)'} is not ${expectedOds ?? '(unknown)'}, the recipient of attempt ${attempt.attempt}`;
+    return undefined;
+  };
+
   function onResponse(r: Itk3ResponseReceived): void {
     // Idempotent: a MESH redelivery of the same response (crash before the MESH ack) changes nothing.
     if (seenResponses.has(r.responseId)) return;
     seenResponses.add(r.responseId);
     const attempt = state.attempts.find((a) => a.messageHeaderId === r.respondsTo);
     const what = `${r.level} ${r.polarity} ${r.code} ${r.display}`;
+    const from = { senderMailbox: r.senderMailbox, senderOds: r.senderOds };
+    if (r.quarantineId && r.reroutedBy) {
+      // An operator's decision: who, why and from which quarantine entry, before what it does.
+      record('OPERATOR', `quarantined response ${r.code}${sentBy(r)} rerouted here from ${r.quarantineId}`, {
+        attempt: attempt?.attempt,
+        code: r.code,
+        actor: r.reroutedBy,
+        reason: r.rerouteReason,
+        quarantineId: r.quarantineId,
+        ...from,
+      });
+    }
     if (!attempt) {
-      record('RESPONSE', `${what}: answers no attempt of this delivery (${r.respondsTo}); recorded only`, { code: r.code });
+      record('RESPONSE', `${what}${sentBy(r)}: answers no attempt of this delivery (${r.respondsTo}); recorded only`, { code: r.code, ...from });
       return;
     }
+    const problem = senderProblem(attempt, r);
+    if (problem && r.correlatedBy !== 'OPERATOR') {
+      // Never changes status: only the practice the attempt went to can acknowledge it.
+      record('RESPONSE', `${what}${sentBy(r)}: not from the practice attempt ${attempt.attempt} went to (${problem}); recorded only`, { attempt: attempt.attempt, code: r.code, ...from });
+      return;
+    }
+    if (problem) {
+      record('OPERATOR', `applied by operator decision although ${problem}`, { attempt: attempt.attempt, code: r.code, actor: r.reroutedBy, reason: r.rerouteReason, quarantineId: r.quarantineId, ...from });
+    }
     const slot = r.level === 'infrastructure' ? 'infrastructureAck' : 'businessAck';
-    if (attempt[slot]) {
-      record('RESPONSE', `${what}: a second ${r.level} acknowledgement for this attempt; recorded only`, { attempt: attempt.attempt, code: r.code });
+    const earlier = attempt[slot];
+    if (earlier) {
+      if (earlier.polarity === 'positive' && r.polarity === 'negative' && patched(PATCH_ACK_CONFLICT)) {
+        onConflict(attempt, earlier, r);
+        return;
+      }
+      // An identical repeat (same code, new response id) and a second positive stay quiet duplicates.
+      record('RESPONSE', `${what}${sentBy(r)}: a second ${r.level} acknowledgement for this attempt; recorded only`, { attempt: attempt.attempt, code: r.code, ...from });
       return;
     }
     attempt[slot] = r;
     if (attempt.attempt !== state.currentAttempt) {
-      record('RESPONSE', `${what}: for attempt ${attempt.attempt}, not the current attempt ${state.currentAttempt}; recorded only`, {
+      record('RESPONSE', `${what}${sentBy(r)}: for attempt ${attempt.attempt}, not the current attempt ${state.currentAttempt}; recorded only`, {
         attempt: attempt.attempt,
         code: r.code,
+        ...from,
       });
       return;
     }
     const event = eventForAction(r.action);
     if (!canMove(state.status, event)) {
-      record('RESPONSE', `${what}: no change in ${state.status}`, { attempt: attempt.attempt, code: r.code });
+      record('RESPONSE', `${what}${sentBy(r)}: no change in ${state.status}`, { attempt: attempt.attempt, code: r.code, ...from });
       return;
     }
     const late = ackDeadlineOpen(attempt);
     if (late) attempt.lateAck = true;
-    record('RESPONSE', `${what}${late ? ' (late: after the deadline was escalated)' : ''}`, { attempt: attempt.attempt, code: r.code });
+    record('RESPONSE', `${what}${sentBy(r)}${late ? ' (late: after the deadline was escalated)' : ''}`, { attempt: attempt.attempt, code: r.code, ...from });
     const n = attempt.attempt;
     switch (event) {
       case 'INF_ACK_OK':
@@ -486,12 +540,54 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     }
   }
 
+  /**
+   * A negative acknowledgement that contradicts an earlier positive one of the same level for the same
+   * attempt (30002 after 30001, 20009 after 20013): the practice has said two opposite things, and a person
+   * must find out which holds (GPCM-SD-094). The delivery stops counting as delivered or on its way
+   * (ACK_CONFLICT: AWAITING_OPERATOR, which has no window that could close it unseen), and an escalation
+   * naming both codes goes out with reminders until acknowledged. The earlier acknowledgement stays on the
+   * attempt; the contradicting one is in the timeline and the outcome code.
+   */
+  function onConflict(attempt: Attempt, earlier: Itk3ResponseReceived, r: Itk3ResponseReceived): void {
+    const n = attempt.attempt;
+    const current = n === state.currentAttempt;
+    const moves = current && canMove(state.status, 'ACK_CONFLICT');
+    record('RESPONSE', `${r.level} ${r.polarity} ${r.code} ${r.display}${sentBy(r)}: contradicts the earlier ${r.level} acknowledgement ${earlier.code} for attempt ${n}`, {
+      attempt: n,
+      code: r.code,
+      senderMailbox: r.senderMailbox,
+      senderOds: r.senderOds,
+    });
+    if (moves) {
+      state.outcomeCode = r.code;
+      if (r.level === 'business' && !state.rejectedRoutes.includes(attempt.recipientOds ?? state.recipientOds)) state.rejectedRoutes.push(attempt.recipientOds ?? state.recipientOds);
+      move('ACK_CONFLICT', `${r.code} contradicts ${earlier.code} for attempt ${n}`);
+      wait('OPERATOR');
+    }
+    escalate(
+      `ACK_CONFLICT:${n}:${r.level}`,
+      `conflicting ${r.level} acknowledgements for attempt ${n}: ${earlier.code} (${earlier.display}) and then ${r.code} (${r.display}) from the practice; ` +
+        `find out from the practice which holds (GPCM-SD-094, 1.3.1), then resend, correct or abandon` +
+        (moves ? '' : ` (attempt ${n} is not the current attempt or the delivery is ${state.status}: status unchanged)`),
+      r.code,
+    );
+  }
+
   function onReport(report: MeshReportReceived): void {
     if (seenReports.has(report.reportMessageId)) return;
     seenReports.add(report.reportMessageId);
     const attempt = state.attempts.find((a) => a.meshMessageId === report.meshMessageId);
     const code = report.statusCode;
     const what = `MESH ${report.kind}${code ? ` ${code}` : ''}${report.statusDescription ? ` ${report.statusDescription}` : ''}`;
+    if (report.quarantineId && report.reroutedBy) {
+      record('OPERATOR', `quarantined MESH report${code ? ` ${code}` : ''} rerouted here from ${report.quarantineId}`, {
+        attempt: attempt?.attempt,
+        code,
+        actor: report.reroutedBy,
+        reason: report.rerouteReason,
+        quarantineId: report.quarantineId,
+      });
+    }
     if (attempt) {
       attempt.meshReports = [
         ...(attempt.meshReports ?? []),
