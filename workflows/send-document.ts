@@ -440,7 +440,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     const slot = r.level === 'infrastructure' ? 'infrastructureAck' : 'businessAck';
     const earlier = attempt[slot];
     if (earlier) {
-      if (earlier.polarity === 'positive' && r.polarity === 'negative' && patched(PATCH_ACK_CONFLICT)) {
+      // Opposite polarities contradict each other whichever came first: responses are routed in parallel,
+      // so a 30002 sent after a 30001 can be applied before it.
+      if (earlier.polarity !== r.polarity && patched(PATCH_ACK_CONFLICT)) {
         onConflict(attempt, earlier, r);
         return;
       }
@@ -541,18 +543,18 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
   }
 
   /**
-   * A negative acknowledgement that contradicts an earlier positive one of the same level for the same
-   * attempt (30002 after 30001, 20009 after 20013): the practice has said two opposite things, and a person
-   * must find out which holds (GPCM-SD-094). The delivery stops counting as delivered or on its way
-   * (ACK_CONFLICT: AWAITING_OPERATOR, which has no window that could close it unseen), and an escalation
-   * naming both codes goes out with reminders until acknowledged. The earlier acknowledgement stays on the
-   * attempt; the contradicting one is in the timeline and the outcome code.
+   * An acknowledgement that contradicts an earlier one of the same level for the same attempt (30002 after
+   * 30001, 20009 after 20013, or the same pairs reordered in transit): the practice has said two opposite
+   * things, and a person must find out which holds (GPCM-SD-094). The delivery stops counting as delivered,
+   * rejected or on its way (ACK_CONFLICT: AWAITING_OPERATOR, which has no window that could close it unseen),
+   * and an escalation naming both codes goes out with reminders until acknowledged. The earlier
+   * acknowledgement stays on the attempt; the contradicting one is in the timeline and the outcome code.
    */
   function onConflict(attempt: Attempt, earlier: Itk3ResponseReceived, r: Itk3ResponseReceived): void {
     const n = attempt.attempt;
     const current = n === state.currentAttempt;
     const moves = current && canMove(state.status, 'ACK_CONFLICT');
-    record('RESPONSE', `${r.level} ${r.polarity} ${r.code} ${r.display}${sentBy(r)}: contradicts the earlier ${r.level} acknowledgement ${earlier.code} for attempt ${n}`, {
+    record('RESPONSE', `${r.level} ${r.polarity} ${r.code} ${r.display}${sentBy(r)}: contradicts the earlier ${r.level} ${earlier.polarity} acknowledgement ${earlier.code} for attempt ${n}`, {
       attempt: n,
       code: r.code,
       senderMailbox: r.senderMailbox,
@@ -560,6 +562,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     });
     if (moves) {
       state.outcomeCode = r.code;
+      // One of the two is a business rejection of this route: a resend there needs the override, as after any.
       if (r.level === 'business' && !state.rejectedRoutes.includes(attempt.recipientOds ?? state.recipientOds)) state.rejectedRoutes.push(attempt.recipientOds ?? state.recipientOds);
       move('ACK_CONFLICT', `${r.code} contradicts ${earlier.code} for attempt ${n}`);
       wait('OPERATOR');

@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { buildItk3Response } from '../../itk3';
-import { inboxPollerWorkflowId, type Itk3ResponseReceived } from '../../contracts';
+import { SenderReferenceKey, inboxPollerWorkflowId, type Itk3ResponseReceived } from '../../contracts';
+import { senderReferenceDigest } from '../../activities/correlation';
 import { quarantineWorkflowId } from '../../contracts/inbound';
 import { inboxPollerStatusQuery } from '../../workflows/inbox-poller';
 import { eventually, startInboundHarness, type InboundHarness, type PeerSent } from '../helpers/inbound-harness';
@@ -361,5 +362,34 @@ describe('inbound: an acknowledgement counts only from the practice the message 
     }, 60_000, 'DELIVERED by the operator decision');
     expect(s.attempts[0]!.businessAck).toMatchObject({ code: '30001', senderMailbox: 'X26ABC3', correlatedBy: 'OPERATOR', reroutedBy: 'ops-test' });
     expect(s.timeline).toContainEqual(expect.objectContaining({ kind: 'OPERATOR', actor: 'ops-test', quarantineId: entry.quarantineId, detail: expect.stringContaining('applied by operator decision although sender mailbox X26ABC3') }));
+  });
+
+  it.each([
+    // A pause before the contradiction, so that it is the later one (as the practice sent it).
+    [['20013', '30001', 'delay:1', '30002'], '30001', '30002', 'business'],
+    [['20013', 'delay:1', '20009'], '20013', '20009', 'infrastructure'],
+  ])('the practice sends %j: the contradiction reaches a person, naming both codes', async (steps, first, second, level) => {
+    const ref = enc('conflict');
+    const { workflowId } = await h.submit(ref, steps);
+    const s = await eventually(async () => {
+      const x = await h.state(workflowId);
+      return x.status === 'AWAITING_OPERATOR' ? x : undefined;
+    }, 60_000, 'the conflict to reach AWAITING_OPERATOR');
+    const open = s.escalations.find((e) => !e.resolvedAt);
+    expect(open).toMatchObject({ key: `ACK_CONFLICT:1:${level}`, code: second });
+    expect(open!.reason).toContain(first);
+    expect(open!.reason).toContain(second);
+    expect(s.escalated).toBe(true);
+  });
+
+  it('the SenderReference search attribute holds the keyed hash the router looks up, never the encounter id', async () => {
+    const ref = enc('hashed');
+    const { workflowId } = await h.submit(ref, []);
+    const attr = (await h.temporal.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(SenderReferenceKey);
+    expect(attr).toBe(senderReferenceDigest(ref, h.config.env.ITK3_CORRELATION_KEY));
+    expect(attr).not.toContain(ref);
+    let found = 0;
+    for await (const _wf of h.temporal.workflow.list({ query: `SenderReference = '${ref}'` })) found++;
+    expect(found).toBe(0);
   });
 });

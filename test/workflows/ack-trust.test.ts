@@ -36,7 +36,7 @@ describe('conflicting acknowledgements reach a person', () => {
       expect(open.reason).toContain('GPCM-SD-094');
       expect(s.timeline).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ kind: 'RESPONSE', code: '30002', senderMailbox: 'X26ABC2', senderOds: 'A12345', detail: expect.stringContaining('contradicts the earlier business acknowledgement 30001') }),
+          expect.objectContaining({ kind: 'RESPONSE', code: '30002', senderMailbox: 'X26ABC2', senderOds: 'A12345', detail: expect.stringContaining('contradicts the earlier business positive acknowledgement 30001') }),
           expect.objectContaining({ kind: 'STATE', detail: expect.stringContaining('DELIVERED -> AWAITING_OPERATOR (ACK_CONFLICT)') }),
         ]),
       );
@@ -75,6 +75,20 @@ describe('conflicting acknowledgements reach a person', () => {
       expect(after.status).toBe('AWAITING_OPERATOR');
     });
     expect(escalationKinds(recorded)).toEqual(['RAISED:AWAITING_OPERATOR:20009']);
+  });
+
+  it('the same pair reordered in transit (30002, then 30001) is a conflict too: REJECTED does not close at its decision window', async () => {
+    const recorded = await runFlow(server.env, server.workflowBundle, mailboxRouting, async (f) => {
+      await f.respond('30002', 1, PRACTICE);
+      await f.waitFor((s) => s.status === 'REJECTED', 'REJECTED');
+      await f.respond('30001', 1, PRACTICE);
+      const s = await f.waitFor((x) => x.status === 'AWAITING_OPERATOR', 'conflict');
+      expect(s.escalations.find((e) => !e.resolvedAt)).toMatchObject({ key: 'ACK_CONFLICT:1:business', reason: expect.stringMatching(/30002.*30001/) });
+      await server.env.sleep(8 * 24 * HOUR);
+      expect((await f.handle.describe()).status.name).toBe('RUNNING');
+      expect((await f.state()).status).toBe('AWAITING_OPERATOR');
+    });
+    expect(escalationKinds(recorded).slice(0, 3)).toEqual(['RAISED:REJECTED:30002', 'RESOLVED:REJECTED:30002', 'RAISED:AWAITING_OPERATOR:30001']);
   });
 
   it('an identical repeat (same code, new response id) stays a quiet duplicate', async () => {
