@@ -129,6 +129,29 @@ function atEdgeAll<T extends Record<string, (input: never) => Promise<unknown>>>
   return out as T;
 }
 
+/**
+ * GPPROVIDER routing: MESH picks the practice's mailbox, so who may answer an attempt is learned once per
+ * attempt: this worker's record, then the workflow's (it keeps what the first response taught it), then one
+ * MESH outbox tracking call (this mailbox sent the message; tracking names its `recipient`). What is learned
+ * is kept in the sent index, so the second response of the attempt costs nothing.
+ */
+export function recipientMailboxLearner(deps: {
+  sentIndex: SentMessageIndex;
+  port: Pick<InboundTemporal, 'deliveryState'>;
+  mesh: Pick<MeshClient, 'trackMessage'>;
+}): NonNullable<SenderChecks['learnRecipientMailbox']> {
+  return async (workflowId, messageHeaderId) => {
+    const known = deps.sentIndex.entryOf(messageHeaderId);
+    if (known?.recipientMailbox) return known.recipientMailbox;
+    const attempt = (await deps.port.deliveryState(workflowId))?.attempts.find((a) => a.messageHeaderId === messageHeaderId);
+    let mailbox = attempt?.recipientMailbox;
+    const meshMessageId = attempt?.meshMessageId ?? known?.meshMessageId;
+    if (!mailbox && meshMessageId) mailbox = (await deps.mesh.trackMessage(meshMessageId)).recipient?.trim().toUpperCase() || undefined;
+    if (mailbox) deps.sentIndex.learn(messageHeaderId, { recipientMailbox: mailbox });
+    return mailbox;
+  };
+}
+
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const inboxes = deps.inboxes ?? new Map<string, InboxMesh>([[deps.mesh.mailbox, deps.mesh]]);
@@ -138,18 +161,7 @@ export function createActivities(deps: ActivityDeps) {
   const checks: SenderChecks = {
     routing: routing.mode === 'mailbox' ? { mode: 'mailbox', mailboxId: routing.mailboxId } : { mode: 'gpprovider' },
     ...(deps.config.correlationKey ? { correlationKey: deps.config.correlationKey } : {}),
-    // GPPROVIDER: MESH picks the practice's mailbox. Learned once per attempt: this worker's record, then the
-    // workflow's (it keeps what the first response taught it), then one MESH tracking call (this mailbox sent it).
-    async learnRecipientMailbox(workflowId, messageHeaderId) {
-      const known = sentIndex.entryOf(messageHeaderId);
-      if (known?.recipientMailbox) return known.recipientMailbox;
-      const attempt = (await inboundPort.deliveryState(workflowId))?.attempts.find((a) => a.messageHeaderId === messageHeaderId);
-      let mailbox = attempt?.recipientMailbox;
-      const meshMessageId = attempt?.meshMessageId ?? known?.meshMessageId;
-      if (!mailbox && meshMessageId) mailbox = (await deps.mesh.trackMessage(meshMessageId)).recipient?.toUpperCase();
-      if (mailbox) sentIndex.learn(messageHeaderId, { recipientMailbox: mailbox });
-      return mailbox;
-    },
+    learnRecipientMailbox: recipientMailboxLearner({ sentIndex, port: inboundPort, mesh: deps.mesh }),
   };
   const inboundDeps: InboundActivityDeps = {
     checks,
