@@ -117,7 +117,7 @@ const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
 const SUBMISSION_REF_INVALID = 'SUBMISSION_REF_INVALID';
 /** patched() ids: each guards a change to the commands this workflow issues, so older histories replay. */
 const PATCH_MESH_TRACKING = 'mesh-tracking-on-no-ack';
-/** A negative acknowledgement contradicting an earlier positive one escalates (it was recorded only before). */
+/** An acknowledgement contradicting an earlier one of the same level escalates (it was recorded only before). */
 const PATCH_ACK_CONFLICT = 'ack-conflict-escalates';
 
 type Inbound =
@@ -429,7 +429,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       return;
     }
     const problem = senderProblem(attempt, r);
-    if (problem && r.correlatedBy !== 'OPERATOR') {
+    // Only a reroute out of the quarantine (which names its entry and the operator) may override the check.
+    const byOperator = r.correlatedBy === 'OPERATOR' && !!r.quarantineId && !!r.reroutedBy;
+    if (problem && !byOperator) {
       // Never changes status: only the practice the attempt went to can acknowledge it.
       record('RESPONSE', `${what}${sentBy(r)}: not from the practice attempt ${attempt.attempt} went to (${problem}); recorded only`, { attempt: attempt.attempt, code: r.code, ...from });
       return;

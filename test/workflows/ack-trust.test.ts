@@ -124,6 +124,7 @@ describe('only the practice the attempt went to can move it', () => {
     ['an unrelated mailbox', { senderMailbox: 'X26ABC3', senderOds: 'A12345' }],
     ['the right mailbox but another ODS code', { senderMailbox: 'X26ABC2', senderOds: 'X27' }],
     ['no sender facts at all', {}],
+    ['an unrelated mailbox claiming an operator decision without naming the operator or the entry', { senderMailbox: 'X26ABC3', senderOds: 'A12345', correlatedBy: 'OPERATOR' as const }],
   ])('records a 30001 from %s and changes nothing; the practice itself then delivers it', async (_what, sender) => {
     await runFlow(server.env, server.workflowBundle, mailboxRouting, async (f) => {
       const forged = await f.respond('30001', 1, sender);
