@@ -456,11 +456,7 @@ async function fromRecipient(
   const upper = (v: string | undefined): string | undefined => v?.trim().toUpperCase() || undefined;
   const candidates = [match.workflowId];
   let expectedMailbox = upper(match.recipientMailbox) ?? (checks.routing.mode === 'mailbox' ? upper(checks.routing.mailboxId) : undefined);
-  let learned: string | undefined;
-  if (!expectedMailbox && checks.routing.mode === 'gpprovider') {
-    learned = upper(await checks.learnRecipientMailbox?.(match.workflowId, messageHeaderId));
-    expectedMailbox = learned;
-  }
+  if (!expectedMailbox && checks.routing.mode === 'gpprovider') expectedMailbox = upper(await checks.learnRecipientMailbox?.(match.workflowId, messageHeaderId));
   const quarantine = (reason: QuarantineReason, detail: string): Decision => {
     const s: QuarantineSummary = { ...summary };
     if (expectedMailbox) s.expectedMailbox = expectedMailbox;
@@ -482,7 +478,9 @@ async function fromRecipient(
       !senderOds ? 'the MessageHeader sender has no ODS code to check' : !expectedOds ? "the delivery's recipient ODS code is not known here" : "the MessageHeader sender ODS code is not the delivery's recipient",
     );
   }
-  if (learned) response.recipientMailbox = learned;
+  // GPPROVIDER: always tell the workflow, which keeps it on the attempt if it does not know it yet (the
+  // response that taught this worker may have been quarantined and never reached the workflow).
+  if (checks.routing.mode === 'gpprovider') response.recipientMailbox = expectedMailbox;
   return { kind: 'response', workflowId: match.workflowId, response };
 }
 

@@ -130,6 +130,16 @@ describe('responses with GPPROVIDER routing: the mailbox MESH tracking reports',
     expect(s.temporal.responses[0]?.response).toMatchObject({ recipientMailbox: 'X26ABC2', senderMailbox: 'X26ABC2' });
   });
 
+  it('tells the workflow the mailbox on every routed response (the response that taught it may have been quarantined)', async () => {
+    const { checks } = gp(async () => 'X26ABC2');
+    const s = setup(checks);
+    // The first response taught the worker the mailbox but was quarantined (wrong ODS), so the workflow never saw it.
+    await quarantined(s, dataMessage(responseXml({ code: '20013', respondsTo: s.messageHeaderId, senderOds: 'X27' })));
+    const id = s.mesh.add(dataMessage(responseXml({ code: '20013', respondsTo: s.messageHeaderId })));
+    await expect(routeInboxMessage(s.deps, s.mesh, id)).resolves.toBe('routed');
+    expect(s.temporal.responses[0]?.response.recipientMailbox).toBe('X26ABC2');
+  });
+
   it('quarantines a response from another mailbox as SENDER_MAILBOX_MISMATCH', async () => {
     const s = setup(gp(async () => 'X26ABC2').checks);
     expect((await quarantined(s, dataMessage(responseXml({ code: '30001', respondsTo: s.messageHeaderId }), undefined, undefined, 'X26ABC3'))).reason).toBe('SENDER_MAILBOX_MISMATCH');
