@@ -52,6 +52,8 @@ export function registerQuarantineCommands(program: Command, ctx: QuarantineComm
         ['code', e.summary.code ?? e.summary.statusCode],
         ['responds to', e.summary.respondsTo],
         ['SenderReference', e.summary.senderReference],
+        ['sent by', e.summary.senderMailbox || e.summary.senderOds ? `mailbox ${e.summary.senderMailbox ?? '(none)'}, ODS ${e.summary.senderOds ?? '(none)'}` : undefined],
+        ['expected', e.summary.expectedMailbox || e.summary.expectedOds ? `mailbox ${e.summary.expectedMailbox ?? '(unknown)'}, ODS ${e.summary.expectedOds ?? '(unknown)'}` : undefined],
         ['linked message', e.summary.linkedMessageId],
         ['candidates', e.candidates.join(', ') || undefined],
         ['resolution', e.resolution ? `${e.resolution.actor} at ${e.resolution.at}: ${e.resolution.reason}${e.resolution.targetWorkflowId ? ` -> ${e.resolution.targetWorkflowId}` : ''}` : undefined],
