@@ -6,7 +6,7 @@
  * deadlines 4 h / 48 h, reminders every 24 h, replacement window 24 h (support.ts).
  */
 import { abandonUpdate, acknowledgeEscalationUpdate, meshReportSignal, resendUpdate } from '../../workflows/definitions';
-import { escalationKinds, meshReport, refusalOf, runFlow, useTimeSkippingServer } from './support';
+import { escalationKinds, meshReport, refusalOf, runFlow, until, useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
@@ -114,6 +114,8 @@ describe('conflicting acknowledgements reach a person', () => {
       const s = await f.waitFor((x) => x.escalations.some((e) => e.key === 'ACK_CONFLICT:1:infrastructure'), 'conflict on attempt 1');
       expect(s.status).toBe('AWAITING_INFRASTRUCTURE_ACK');
       expect(s.escalations.find((e) => e.key === 'ACK_CONFLICT:1:infrastructure')!.reason).toContain('status unchanged');
+      // The notification is an activity after the state change the query saw: wait for it.
+      await until(async () => (f.recorded.escalations.some((e) => e.code === '20009') ? true : undefined), 'the conflict notified');
     });
     expect(recorded.escalations.some((e) => e.kind === 'RAISED' && e.code === '20009')).toBe(true);
   });
