@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { setUpNamespace } from '../temporal-setup';
-import { REPO_ROOT, freePort } from './services';
+import { REPO_ROOT, assertPortFree, freePort } from './services';
 import { startTcpBalancer, type TcpBalancer } from './tcp-balancer';
 
 /** Where build.sh put the binaries and the schema (ITK3_TOOLS_DIR, default <repo>/.cache/tools). */
@@ -105,6 +105,8 @@ export interface Postgres {
   user: string;
   password: string;
   process(): ChildProcess | undefined;
+  /** Runs one SQL statement as the superuser over the private socket; returns psql's unaligned output rows. */
+  query(sql: string, database?: string): string[];
   /** Fast shutdown (SIGINT: rolls back open transactions, closes connections) then start on the same data. */
   restart(opts?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
@@ -158,6 +160,11 @@ export async function startPostgres(opts: PostgresOptions): Promise<Postgres> {
     user: 'temporal',
     password,
     process: () => proc,
+    query(sql, database = 'postgres') {
+      const r = spawnSync(path.join(bin, 'psql'), ['-h', sockets, '-p', String(opts.port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-AtXqc', sql], { ...(owner ?? {}), encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+      return r.stdout.split('\n').filter(Boolean);
+    },
     async restart(o = {}) {
       await stopProc(proc, 'SIGINT');
       if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
@@ -193,9 +200,30 @@ export interface TemporalNode {
   stop(): Promise<void>;
 }
 
+/**
+ * A free port below 32768: Temporal records each node's membership and RPC ports in PostgreSQL as
+ * smallint, so the kernel's ephemeral ports (32768 and up, what port 0 gives) are refused.
+ */
+const taken = new Set<number>();
+async function freeSmallPort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    try {
+      await assertPortFree(port, '127.0.0.1', 'Temporal node');
+      taken.add(port);
+      return port;
+    } catch {
+      // in use: try another
+    }
+  }
+  throw new Error('no free port between 20000 and 32000 for a Temporal node');
+}
+
 async function createNode(index: number, dir: string, pg: Postgres): Promise<TemporalNode> {
-  const ports = { frontend: await freePort(), http: await freePort(), metrics: await freePort() };
-  const rest = Object.fromEntries(await Promise.all(['FRONTEND_MEMBERSHIP', 'HISTORY_GRPC', 'HISTORY_MEMBERSHIP', 'MATCHING_GRPC', 'MATCHING_MEMBERSHIP', 'WORKER_GRPC', 'WORKER_MEMBERSHIP'].map(async (k) => [`${k}_PORT`, String(await freePort())]))) as Record<string, string>;
+  const ports = { frontend: await freeSmallPort(), http: await freeSmallPort(), metrics: await freeSmallPort() };
+  const rest: Record<string, string> = {};
+  for (const k of ['FRONTEND_MEMBERSHIP', 'HISTORY_GRPC', 'HISTORY_MEMBERSHIP', 'MATCHING_GRPC', 'MATCHING_MEMBERSHIP', 'WORKER_GRPC', 'WORKER_MEMBERSHIP']) rest[`${k}_PORT`] = String(await freeSmallPort());
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     BIND_ON_IP: '127.0.0.1',
