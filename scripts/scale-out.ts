@@ -1,7 +1,7 @@
 /**
- * `npm run scale-out`: the docker-compose topology without Docker. One Temporal dev server (standing in
- * for Temporal on PostgreSQL, which is optional here), mesh-sandbox, the codec server, the API, several
- * worker processes on one task queue, and the GP practice peer. It submits a batch of documents, waits
+ * `npm run scale-out`: the docker-compose topology without Docker, on a real Temporal cluster (private
+ * PostgreSQL, two server nodes behind one balancer: scripts/lib/cluster.ts), mesh-sandbox, the codec
+ * server, the API, several worker processes on one task queue, and the GP practice peer. It submits a batch of documents, waits
  * until every one is DELIVERED, and shows how the work spread: activity executions per worker identity,
  * counted twice, from each worker's /metrics and from the workflow histories (ActivityTaskStarted
  * identity). Exits non-zero unless at least two workers did work.
@@ -17,6 +17,7 @@ import { Client, Connection } from '@temporalio/client';
 import { CourierHttpClient } from '../client/http-client';
 import { courierDataConverter } from '../codec/aes-gcm-codec';
 import { parseKeyRing } from '../config/env';
+import { startCluster } from './lib/cluster';
 import { REPO_ROOT, VENV_BIN, freePort, startMeshSandbox, startTemporal, type RunningService } from './lib/services';
 
 export interface ScaleOutOptions {
@@ -190,7 +191,17 @@ if (require.main === module) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : fallback;
   };
-  runScaleOut({ workers: arg('workers', 3), documents: arg('documents', 12) })
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'itk3-scale-out-cluster-'));
+  const log = (l: string): void => void process.stdout.write(`${l}\n`);
+  log(`starting PostgreSQL and two Temporal server nodes in ${dir}...`);
+  startCluster({ dir, namespace: 'courier', retentionDays: 1, log: (l) => log(`  ${l}`) })
+    .then(async (cluster) => {
+      try {
+        return await runScaleOut({ workers: arg('workers', 3), documents: arg('documents', 12), temporalAddress: cluster.address, namespace: cluster.namespace });
+      } finally {
+        await cluster.stop();
+      }
+    })
     .then((r) => {
       const busy = Object.values(r.byHistory).filter((n) => n > 0).length;
       if (busy < 2) {

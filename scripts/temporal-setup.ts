@@ -9,10 +9,8 @@ import { Connection } from '@temporalio/client';
 import Long from 'long';
 import { ensureNamespaceSetup } from './lib/services';
 
-async function main(): Promise<void> {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'courier';
-  const retentionDays = Number(process.env.ITK3_RETENTION_DAYS ?? '30');
+/** Creates the namespace if missing, then sets retention and search attributes (also used by the local cluster). */
+export async function setUpNamespace(address: string, namespace: string, retentionDays: number, log: (line: string) => void): Promise<void> {
   const deadline = Date.now() + 120_000;
   let connection: Connection | undefined;
   while (!connection) {
@@ -30,7 +28,7 @@ async function main(): Promise<void> {
     await connection.workflowService.describeNamespace({ namespace });
   } catch {
     await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(retentionDays * 86_400) } });
-    process.stdout.write(`created namespace ${namespace}\n`);
+    log(`created namespace ${namespace}`);
   }
   // Right after creation the namespace may not be visible to every frontend yet.
   for (let i = 0; ; i++) {
@@ -42,11 +40,18 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  process.stdout.write(`namespace ${namespace} ready: retention ${retentionDays} days, search attributes registered\n`);
+  log(`namespace ${namespace} ready: retention ${retentionDays} days, search attributes registered`);
   await connection.close();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`temporal-setup failed: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  setUpNamespace(
+    process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    process.env.TEMPORAL_NAMESPACE ?? 'courier',
+    Number(process.env.ITK3_RETENTION_DAYS ?? '30'),
+    (line) => void process.stdout.write(`${line}\n`),
+  ).catch((err: unknown) => {
+    process.stderr.write(`temporal-setup failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

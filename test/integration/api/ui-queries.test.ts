@@ -8,12 +8,11 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { testServices } from '../../helpers/services';
 import { eventually, startHarness } from '../../helpers/courier-harness';
+import { operatorQueries } from '../../helpers/operator-queries';
 
 jest.setTimeout(120_000);
 
-const doc = readFileSync(path.join(__dirname, '../../../docs/operations.md'), 'utf8');
-const section = doc.slice(doc.indexOf('### Query set'), doc.indexOf('## 8.'));
-const queries = [...section.matchAll(/^\| [^|]+ \| `([^`]+)` \|$/gm)].map((m) => m[1]!);
+const queries = operatorQueries();
 
 describe('Web UI query set (docs/operations.md)', () => {
   it('documents the headline query and a dozen more', () => {

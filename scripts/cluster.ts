@@ -1,0 +1,194 @@
+/**
+ * `npm run cluster`: ITK3 Courier on a real Temporal cluster, on this machine, without Docker. A private
+ * PostgreSQL cluster, two Temporal server nodes on it behind one TCP balancer, the Temporal Web UI
+ * (ui-server, decoding through our codec server), mesh-sandbox, the codec server, three workers, the
+ * HTTP API and the GP practice peer. Waits until each is healthy, prints the URLs and stops everything it
+ * started on Ctrl-C. State lives in .data/cluster/, so a second run reuses the database.
+ * Ports come from the same environment variables as `npm run up`; scripts/cluster/setup.sh (run by
+ * `npm run cluster`) installs and builds every piece first, so nothing is downloaded here.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
+import { startCluster, startUiServer, type TemporalCluster, type UiServer } from './lib/cluster';
+import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, type RunningService } from './lib/services';
+
+const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
+const DATA = path.join(REPO_ROOT, '.data');
+const STATE = path.join(DATA, 'cluster');
+export const CLUSTER_WORKERS = 3;
+
+/** A local secret shared with `npm run up` (kept in .data/, 0600); the environment variable wins. */
+function localSecret(envName: string, fileName: string, make: () => string): string {
+  if (process.env[envName]) return process.env[envName];
+  const file = path.join(DATA, fileName);
+  if (!existsSync(file)) {
+    mkdirSync(DATA, { recursive: true });
+    writeFileSync(file, `${make()}\n`, { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+const key = (): string => `local1:${randomBytes(32).toString('base64')}`;
+const tokenOf = (tokens: string, role: string): string => tokens.split(',').map((t) => t.split(':')).find((t) => t[1] === role)?.slice(2).join(':') ?? '';
+
+function child(name: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv): ChildProcess {
+  const proc = spawn(cmd, args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [proc.stdout, proc.stderr]) {
+    let buf = '';
+    stream?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) process.stdout.write(`[${name}] ${l}\n`);
+    });
+  }
+  return proc;
+}
+
+async function waitUntil(what: string, proc: ChildProcess, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s`);
+}
+
+async function main(): Promise<void> {
+  const temporalPort = Number(env('TEMPORAL_PORT', '7233'));
+  const uiPort = Number(env('TEMPORAL_UI_PORT', '8233'));
+  const meshPort = Number(env('MESH_PORT', '8700'));
+  const apiPort = Number(env('ITK3_API_PORT', '3000'));
+  const codecPort = Number(env('ITK3_CODEC_SERVER_PORT', '8888'));
+  const metricsPort = Number(env('ITK3_WORKER_METRICS_PORT', '9464'));
+  const pgPort = Number(env('ITK3_POSTGRES_PORT', '55432'));
+  const namespace = env('TEMPORAL_NAMESPACE', 'courier');
+  const sharedKey = env('MESH_SHARED_KEY', 'TestKey');
+  const checks: Array<[number, string]> = [
+    [temporalPort, 'Temporal frontend balancer (TEMPORAL_PORT)'],
+    [uiPort, 'Temporal Web UI (TEMPORAL_UI_PORT)'],
+    [meshPort, 'mesh-sandbox (MESH_PORT)'],
+    [apiPort, 'ITK3 Courier API (ITK3_API_PORT)'],
+    [codecPort, 'codec server (ITK3_CODEC_SERVER_PORT)'],
+    [pgPort, 'PostgreSQL (ITK3_POSTGRES_PORT)'],
+    ...Array.from({ length: CLUSTER_WORKERS }, (_, i): [number, string] => [metricsPort + i, `worker ${i + 1} metrics (ITK3_WORKER_METRICS_PORT + ${i})`]),
+  ];
+  // Every port is checked before anything starts, so a clash is one clear line, not a half-started system.
+  for (const [port, what] of checks) await assertPortFree(port, '127.0.0.1', what);
+  const apiTokens = localSecret('ITK3_API_TOKENS', 'local-api-tokens', () => `local-operator:operator:${randomBytes(24).toString('base64url')},local-service:submitter:${randomBytes(24).toString('base64url')}`);
+
+  let cluster: TemporalCluster | undefined;
+  let ui: UiServer | undefined;
+  let mesh: RunningService | undefined;
+  const procs: Array<{ name: string; proc: ChildProcess }> = [];
+  let stopping = false;
+  const stopAll = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping the ITK3 Courier cluster...\n');
+    for (const { proc } of [...procs].reverse()) {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(null); }, 10_000); proc.once('exit', () => { clearTimeout(t); r(null); }); });
+      }
+    }
+    await ui?.stop();
+    await mesh?.stop();
+    await cluster?.stop();
+    process.stdout.write('stopped.\n');
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  try {
+    const say = (l: string): void => void process.stdout.write(`${l}\n`);
+    say('starting PostgreSQL and two Temporal server nodes...');
+    cluster = await startCluster({ dir: STATE, namespace, retentionDays: 30, postgresPort: pgPort, frontendPort: temporalPort, log: (l) => say(`  ${l}`) });
+    mesh = await startMeshSandbox({ port: meshPort, sharedKey, storeMode: 'file', dataDir: path.join(STATE, 'mesh'), logFile: path.join(STATE, 'logs', 'mesh-sandbox.log') });
+    const appEnv: NodeJS.ProcessEnv = {
+      ITK3_MODE: 'local',
+      TEMPORAL_ADDRESS: cluster.address,
+      TEMPORAL_NAMESPACE: namespace,
+      MESH_URL: `http://127.0.0.1:${meshPort}`,
+      MESH_SHARED_KEY: sharedKey,
+      ITK3_RECIPIENT_MAILBOX: env('ITK3_RECIPIENT_MAILBOX', 'X26ABC2'),
+      ITK3_API_PORT: String(apiPort),
+      STORE_DIR: env('STORE_DIR', path.join(STATE, 'store')),
+      STORE_KEYS: localSecret('STORE_KEYS', 'local-store-keys', key),
+      ITK3_CODEC_KEYS: localSecret('ITK3_CODEC_KEYS', 'local-codec-keys', key),
+      ITK3_API_TOKENS: apiTokens,
+      ITK3_CODEC_SERVER_PORT: String(codecPort),
+      ITK3_CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`,
+    };
+    const dist = path.join(REPO_ROOT, 'dist');
+    const codec = child('codec-server', process.execPath, [path.join(dist, 'codec', 'main.js')], appEnv);
+    procs.push({ name: 'codec-server', proc: codec });
+    await waitUntil('codec server', codec, async () => (await fetch(`http://127.0.0.1:${codecPort}/health`)).ok);
+    ui = await startUiServer({ port: uiPort, temporalAddress: cluster.address, namespace, codecEndpoint: `http://127.0.0.1:${codecPort}`, logFile: path.join(STATE, 'logs', 'ui-server.log') });
+    const identities: string[] = [];
+    for (let i = 0; i < CLUSTER_WORKERS; i++) {
+      const identity = `cluster-worker-${i + 1}`;
+      identities.push(identity);
+      procs.push({ name: identity, proc: child(identity, process.execPath, [path.join(dist, 'worker', 'main.js')], { ...appEnv, ITK3_WORKER_IDENTITY: identity, ITK3_WORKER_METRICS_PORT: String(metricsPort + i) }) });
+    }
+    const connection = await Connection.connect({ address: cluster.address });
+    await waitUntil('every worker polling', procs[procs.length - 1]!.proc, async () => {
+      const tq = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: env('ITK3_TASK_QUEUE', DELIVERY_TASK_QUEUE) }, taskQueueType: 1 });
+      const polling = new Set((tq.pollers ?? []).map((p) => p.identity));
+      return identities.every((id) => polling.has(id));
+    });
+    await connection.close();
+    const api = child('api', process.execPath, [path.join(dist, 'client', 'api-main.js')], appEnv);
+    procs.push({ name: 'api', proc: api });
+    await waitUntil('API', api, async () => (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok);
+    const peer = child('gp-practice', path.join(VENV_BIN, 'python'), [path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'), '--url', `http://127.0.0.1:${meshPort}`, '--shared-key', sharedKey, '--record', path.join(STATE, 'gp-practice-received.jsonl')], {});
+    procs.push({ name: 'gp-practice', proc: peer });
+
+    for (const { name, proc } of procs) {
+      proc.once('exit', (code) => {
+        if (!stopping) {
+          process.stderr.write(`${name} exited unexpectedly (code ${code}); stopping everything\n`);
+          void stopAll(1);
+        }
+      });
+    }
+    for (const n of cluster.nodes) {
+      n.process()?.once('exit', (code, signal) => {
+        if (!stopping) process.stderr.write(`Temporal node ${n.index} exited (${code ?? signal}); the other node takes over its shards (log: ${n.logFile})\n`);
+      });
+    }
+    process.stdout.write(
+      [
+        '',
+        'ITK3 Courier is up on a Temporal cluster (PostgreSQL, two server nodes).',
+        `  API             http://127.0.0.1:${apiPort}   (itk3 submit examples/consultation-report.json)`,
+        `  Temporal Web UI ${ui.url}/namespaces/${namespace}/workflows`,
+        `  Temporal gRPC   ${cluster.address}   (balancer over ${cluster.nodes.map((n) => n.frontend).join(', ')})`,
+        `  PostgreSQL      127.0.0.1:${cluster.postgres.port}   (private cluster in .data/cluster/postgresql)`,
+        `  mesh-sandbox    http://127.0.0.1:${meshPort}`,
+        `  codec server    http://127.0.0.1:${codecPort}/login   (sign in with the operator token to see decoded payloads in the UI)`,
+        `  metrics         ${identities.map((_, i) => `http://127.0.0.1:${metricsPort + i}/metrics`).join('  ')} (workers)   http://127.0.0.1:${apiPort}/metrics (fleet)`,
+        `  server metrics  ${cluster.nodes.map((n) => `http://127.0.0.1:${n.metricsPort}/metrics`).join('  ')}`,
+        `  operator token  export ITK3_API_TOKEN=${tokenOf(apiTokens, 'operator')}   (kept in .data/local-api-tokens)`,
+        '  GP practice     X26ABC2 (answers 20013 then 30001)',
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    process.stderr.write(`cluster failed: ${(err as Error).message}\n`);
+    await stopAll(1);
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`cluster: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
