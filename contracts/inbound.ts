@@ -25,6 +25,11 @@ export const QuarantineReasonSchema = z.enum([
   'UNEXPECTED_WORKFLOW_ID',
   /** The delivery it belongs to has closed and had not already recorded it. */
   'WORKFLOW_CLOSED',
+  /**
+   * Larger than the inbound limits (MESH_INBOUND_MAX_COMPRESSED_BYTES as sent, MESH_INBOUND_MAX_BYTES
+   * decoded): reading stopped there; the entry keeps the headers and a bounded prefix, never the whole.
+   */
+  'OVERSIZED',
 ]);
 export type QuarantineReason = z.infer<typeof QuarantineReasonSchema>;
 

@@ -38,6 +38,7 @@ export function createMeshClient(config: AppConfig): MeshClient {
     password: config.env.MESH_MAILBOX_PASSWORD,
     sharedKey: config.env.MESH_SHARED_KEY,
     chunkSize: config.env.MESH_CHUNK_SIZE,
+    downloadLimits: { maxCompressedBytes: config.env.MESH_INBOUND_MAX_COMPRESSED_BYTES, maxBytes: config.env.MESH_INBOUND_MAX_BYTES },
     ...(dispatcher ? { dispatcher } : {}),
   });
 }
