@@ -19,5 +19,8 @@ module.exports = {
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
     },
+    // Against a real Temporal server built from its Go module (the binaries in .cache/tools/bin, or
+    // TEMPORAL_SERVER_BIN); each test starts what it needs.
+    { ...base, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.test.ts'] },
   ],
 };
