@@ -37,6 +37,7 @@ import {
   TimelineResponseSchema,
   type OperatorActionPath,
 } from './api-schemas';
+import { issueActorToken } from '../activities/actor-token';
 import { type Authenticator, type Principal, roleAllows } from './auth';
 import { DELIVERY_WORKFLOW_TYPE, InvalidCursor, listDeliveries } from './delivery-list';
 import { IDEMPOTENCY_KEY } from './idempotency';
@@ -352,7 +353,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       throw new ApiError(409, 'DELIVERY_CLOSED', `delivery ${id} has ended (${described.status.name}); no action is possible`);
     }
     // Corrections and replacements: validate like a submission, store encrypted, pass the claim check.
-    let input: Record<string, unknown> = { ...body, actor };
+    // The workflow records `actor` as verified only with this token: the update could otherwise come from
+    // anyone who can reach Temporal, naming anyone (activities/actor-token.ts).
+    const keys = deps.activity.actorKeys;
+    const actorToken = keys ? issueActorToken(keys, { principal: actor, workflowId: id, update: def.update }) : undefined;
+    let input: Record<string, unknown> = { ...body, actor, ...(actorToken ? { actorToken } : {}) };
     if ('submission' in body) {
       const submission = validateSubmission(deps, body.submission);
       const submissionRef = await deps.store.put('submission', Buffer.from(JSON.stringify(submission)));

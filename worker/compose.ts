@@ -46,6 +46,7 @@ export function createMeshClient(config: AppConfig): MeshClient {
 export function activityConfig(config: AppConfig): ActivityConfig {
   const env = config.env;
   return {
+    actorKeys: config.actorKeys,
     profile: env.ITK3_SPEC_PROFILE,
     routing:
       env.ITK3_ROUTING_MODE === 'gpprovider'
