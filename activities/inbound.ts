@@ -484,6 +484,13 @@ async function fromRecipient(
   return { kind: 'response', workflowId: match.workflowId, response };
 }
 
+/** Quarantine for a message past a download limit; the detail gives sizes only. */
+export function oversizedDecision(o: NonNullable<MeshInboundMessage['oversize']>): Extract<Decision, { kind: 'quarantine' }> {
+  const what = o.limit === 'compressed' ? 'bytes as sent' : 'bytes decoded';
+  const declared = o.declaredBytes !== undefined ? `, declared ${o.declaredBytes} bytes` : '';
+  return { kind: 'quarantine', reason: 'OVERSIZED', detail: `over the inbound limit of ${o.limitBytes} ${what} (read ${o.bytesRead}${declared}); only a prefix is kept`, summary: {}, candidates: [] };
+}
+
 /** Has a closed delivery already recorded this response or report? Then a redelivery is a duplicate. */
 export function alreadyRecorded(state: DeliveryView | undefined, decision: Decision): boolean {
   if (!state || decision.kind === 'quarantine') return false;
@@ -505,7 +512,8 @@ export async function routeInboxMessage(deps: RouterDeps, mesh: InboxMesh, meshM
   const message = await mesh.downloadMessage(meshMessageId);
   const receivedAt = deps.now().toISOString();
   const view = viewOfDownload({ ...message, messageId: meshMessageId }, mesh.mailbox);
-  let decision = await decide(deps.temporal, view, receivedAt, deps.checks);
+  // An oversized message is never parsed or correlated: its body is only a prefix of what was sent.
+  let decision = message.oversize ? oversizedDecision(message.oversize) : await decide(deps.temporal, view, receivedAt, deps.checks);
   let outcome: RouteOutcome;
   const log = { mailboxId: mesh.mailbox, meshMessageId };
 

@@ -19,6 +19,9 @@ import {
   type SpecProfile,
 } from '../contracts';
 import type { ContentStore } from '../store/content-store';
+import type { KeyRing } from '../config/env';
+import type { VerifyActorTokenInput, VerifyActorTokenResult } from '../contracts';
+import { verifyActorToken } from './actor-token';
 import { buildSendDocumentMessage } from '../itk3';
 import { MeshError, type MeshClient } from '../mesh';
 import {
@@ -39,6 +42,8 @@ import { createTrackingActivities } from './tracking';
 import type { Notifier } from './notify/types';
 
 export interface ActivityConfig {
+  /** Keys that verify operator-update actor tokens (ITK3_ACTOR_KEYS); without them no token verifies. */
+  actorKeys?: KeyRing;
   profile: SpecProfile;
   routing: { mode: 'gpprovider'; dobFormat: 'DDMMYYYY' | 'YYYYMMDD' } | { mode: 'mailbox'; mailboxId: string };
   maxMessageBytes: number;
@@ -275,6 +280,22 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     ...createEscalationActivities(deps),
+
+    /**
+     * Checks the actor token an operator update carried (activities/actor-token.ts); the workflow sandbox
+     * has no crypto. Pure and local: never fails, never retried; an invalid token is an answer, not an error.
+     */
+    async verifyActorToken(input: VerifyActorTokenInput): Promise<VerifyActorTokenResult> {
+      const keys = deps.config.actorKeys;
+      const check =
+        typeof input.token !== 'string' ? ({ valid: false, reason: 'no valid token' } as const)
+        : !keys ? ({ valid: false, reason: 'invalid token: no actor keys configured' } as const)
+        : verifyActorToken(keys, input.token, { workflowId: input.workflowId, update: input.update, now: input.at });
+      if (check.valid) return { verified: true, principal: check.principal };
+      const reason = check.reason.startsWith('no valid token') || check.reason.startsWith('invalid token') ? check.reason : `invalid token: ${check.reason}`;
+      deps.logger.warn({ workflowId: input.workflowId, update: input.update, claimedActor: input.claimedActor, reason }, 'unverified actor on an operator update');
+      return { verified: false, reason };
+    },
 
     ...createSubmissionCheckActivities({ ...deps, now }),
 

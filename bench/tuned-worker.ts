@@ -4,10 +4,10 @@
  * per-pass routing concurrency from BENCH_POLLER_CONCURRENCY. For benchmark experiments with settings
  * worker/main.ts does not expose; the result names the settings used.
  */
-import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
-import { createMeshClient, createStore, createTemporalClient } from '../worker/compose';
+import { createMeshClient, createNativeConnection, createStore, createTemporalClient } from '../worker/compose';
 import { installRuntime } from '../worker/runtime';
 import { ensureInboxPollers } from '../worker/inbound';
 import { createCourierWorker } from '../worker/worker';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const workerOptions = JSON.parse(process.env.BENCH_WORKER_OPTIONS ?? '{}') as Partial<WorkerOptions>;
   const logger = createLogger({ level: config.env.LOG_LEVEL, name: 'itk3-worker-tuned' });
   installRuntime({ logger });
-  const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
+  const connection = await createNativeConnection(config);
   const client = await createTemporalClient(config);
   const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh: createMeshClient(config), client, connection, workerOptions });
   const concurrency = process.env.BENCH_POLLER_CONCURRENCY ? Number(process.env.BENCH_POLLER_CONCURRENCY) : undefined;

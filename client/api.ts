@@ -7,11 +7,12 @@
  * outcome; never patient data. The route table below is also the source of `/openapi.json`.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Role } from '../config/env';
+import { isCredentialQueryKey } from '../config/logger';
 import { CourierError, ErrorType, type Issue } from '../contracts';
 import { OperatorRefusalCode } from '../contracts';
 import {
@@ -36,6 +37,7 @@ import {
   TimelineResponseSchema,
   type OperatorActionPath,
 } from './api-schemas';
+import { issueActorToken } from '../activities/actor-token';
 import { type Authenticator, type Principal, roleAllows } from './auth';
 import { DELIVERY_WORKFLOW_TYPE, InvalidCursor, listDeliveries } from './delivery-list';
 import { IDEMPOTENCY_KEY } from './idempotency';
@@ -109,6 +111,13 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
   throw new ApiError(400, 'INVALID_REQUEST', `the request ${where} is invalid`, r.error.issues.map((i) => ({ path: `${prefix}${i.path.join('.')}`.replace(/\.$/, ''), message: i.message })));
 }
 
+/** The query-string keys of `url` that name a credential (decoded, as sent). */
+function credentialQueryKeys(url: string): string[] {
+  const q = url.indexOf('?');
+  if (q < 0) return [];
+  return [...new URLSearchParams(url.slice(q + 1)).keys()].filter(isCredentialQueryKey);
+}
+
 const UPDATES = {
   correct: correctUpdate,
   resend: resendUpdate,
@@ -155,6 +164,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   // Secure by default: a /v1 route that names no role (e.g. one added by a plug-in) needs an operator.
   const neededRole = (req: FastifyRequest): Role | undefined =>
     req.routeOptions.config.role ?? ((req.routeOptions.url ?? req.url).startsWith('/v1/') ? 'operator' : undefined);
+  // A credential in the URL ends up in proxy logs, browser history and Referer headers: refuse it on every
+  // route, before authentication, so a caller learns to use the Authorization header (the request log
+  // line itself has the value removed by the logger's request serializer).
+  app.addHook('onRequest', async (req, reply) => {
+    const keys = credentialQueryKeys(req.url);
+    if (keys.length === 0) return;
+    return reply.status(400).send({
+      error: 'CREDENTIAL_IN_QUERY',
+      message: 'credentials are not accepted in the query string; send them in the Authorization header',
+      issues: keys.map((k) => ({ path: `query.${k}`, message: 'a credential may not be sent in the URL' })),
+    });
+  });
   app.addHook('onRequest', async (req, reply) => {
     const need = neededRole(req);
     if (!need) return;
@@ -275,7 +296,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       try {
         return await deps.client.workflow.getHandle(id).query(stateQuery);
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', `no delivery ${id}`);
+        // A workflow of another kind (a quarantine entry, an inbox poller) has no `state` query: for this
+        // route it is not a delivery, so 404 like an unknown id.
+        if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError) throw new ApiError(404, 'NOT_FOUND', `no delivery ${id}`);
         throw err;
       }
     },
@@ -330,7 +353,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       throw new ApiError(409, 'DELIVERY_CLOSED', `delivery ${id} has ended (${described.status.name}); no action is possible`);
     }
     // Corrections and replacements: validate like a submission, store encrypted, pass the claim check.
-    let input: Record<string, unknown> = { ...body, actor };
+    // The workflow records `actor` as verified only with this token: the update could otherwise come from
+    // anyone who can reach Temporal, naming anyone (activities/actor-token.ts).
+    const keys = deps.activity.actorKeys;
+    const actorToken = keys ? issueActorToken(keys, { principal: actor, workflowId: id, update: def.update }) : undefined;
+    let input: Record<string, unknown> = { ...body, actor, ...(actorToken ? { actorToken } : {}) };
     if ('submission' in body) {
       const submission = validateSubmission(deps, body.submission);
       const submissionRef = await deps.store.put('submission', Buffer.from(JSON.stringify(submission)));

@@ -20,9 +20,21 @@ export interface CodecServerDeps {
   logger: Logger;
   sessionTtlMs?: number;
   sessions?: SessionSigner;
+  /** Largest request body read, in bytes (ITK3_CODEC_BODY_LIMIT); a larger one is refused with 413 unread. */
+  bodyLimitBytes?: number;
 }
 
+/** Default request body limit: the UI decodes one history page of small claim-check payloads at a time. */
+export const DEFAULT_CODEC_BODY_LIMIT = 4 * 1024 * 1024;
+
 const SESSION_COOKIE = 'itk3_codec_session';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the codec routes' onRequest hook once the caller is an authenticated operator. */
+    codecPrincipal?: Principal;
+  }
+}
 
 const JsonPayloadSchema = z.object({
   metadata: z.record(z.string(), z.base64()).nullish(),
@@ -61,7 +73,10 @@ const LOGIN_PAGE = `<!doctype html><meta charset="utf-8"><title>ITK3 Courier cod
 <button type="submit">Sign in</button></form>`;
 
 export function buildCodecServer(deps: CodecServerDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 * 1024 });
+  const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_CODEC_BODY_LIMIT;
+  // Login forms are tiny; the codec routes get the configured limit. Fastify checks Content-Length before
+  // reading and counts the bytes of a chunked body, so an oversized body is never buffered.
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 });
   const sessions = deps.sessions ?? new SessionSigner();
   const ttl = deps.sessionTtlMs ?? 8 * 3600_000;
   const origins = new Set(deps.allowedOrigins);
@@ -93,13 +108,22 @@ export function buildCodecServer(deps: CodecServerDeps): FastifyInstance {
   const principalOf = (req: FastifyRequest): Principal | undefined =>
     deps.auth.fromRequest(req.raw) ?? sessions.verify(cookie(req, SESSION_COOKIE));
 
-  const codecRoute = (direction: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
+  // Authentication runs in onRequest, before fastify reads or parses the body: an unauthenticated caller
+  // cannot make the server buffer and parse anything.
+  const authenticate = (direction: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
     const who = principalOf(req);
-    const namespace = String(req.headers['x-namespace'] ?? '');
     if (!who || who.role !== 'operator') {
+      const namespace = String(req.headers['x-namespace'] ?? '');
       deps.logger.warn({ audit: true, action: `codec.${direction}`, outcome: 'denied', namespace, principal: who?.name }, 'codec request refused');
       return reply.status(who ? 403 : 401).send({ error: who ? 'FORBIDDEN' : 'UNAUTHENTICATED', message: 'an operator token or session is required' });
     }
+    req.codecPrincipal = who;
+    return undefined;
+  };
+
+  const codecRoute = (direction: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
+    const who = req.codecPrincipal!;
+    const namespace = String(req.headers['x-namespace'] ?? '');
     const body = PayloadsBodySchema.safeParse(req.body);
     if (!body.success) {
       return reply.status(400).send({ error: 'INVALID_BODY', message: 'expected {"payloads":[{"metadata":{...},"data":"<base64>"}]}' });
@@ -115,8 +139,9 @@ export function buildCodecServer(deps: CodecServerDeps): FastifyInstance {
     deps.logger.info({ audit: true, action: `codec.${direction}`, outcome: 'ok', namespace, principal: who.name, via: who.via, payloads: input.length }, 'codec request');
     return { payloads: output.map(toJson) };
   };
-  app.post('/decode', codecRoute('decode'));
-  app.post('/encode', codecRoute('encode'));
+  for (const direction of ['decode', 'encode'] as const) {
+    app.post(`/${direction}`, { onRequest: authenticate(direction), bodyLimit }, codecRoute(direction));
+  }
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/login', async (_req, reply) => reply.type('text/html').send(LOGIN_PAGE));

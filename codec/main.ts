@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     auth,
     allowedOrigins: config.env.ITK3_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     logger,
+    bodyLimitBytes: config.env.ITK3_CODEC_BODY_LIMIT,
   });
   await app.listen({ host: config.env.ITK3_CODEC_SERVER_HOST, port: config.env.ITK3_CODEC_SERVER_PORT });
   const stop = async (): Promise<void> => {

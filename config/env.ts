@@ -2,6 +2,8 @@
  * One zod schema over the environment (STYLE.md §6), parsed once at start-up. Every problem is reported
  * together, secret values are never echoed, and the process exits before connecting to anything.
  */
+import { hkdfSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { msToNumber } from '@temporalio/common';
 import { checkInboundEnv } from './inbound';
@@ -18,6 +20,7 @@ const duration = z
   }, 'must be a duration such as 30s, 15m, 4h or 2d')
   .transform((v) => msToNumber(v as never));
 const port = z.coerce.number().int().min(1).max(65535);
+const byteCount = z.coerce.number().int().min(1024, 'must be at least 1024 bytes').max(2 ** 31, 'must be at most 2 GiB');
 const mailbox = z.string().regex(/^[A-Z0-9]{3,20}$/, 'must be an upper-case MESH mailbox id');
 
 export const EnvSchema = z
@@ -91,6 +94,22 @@ export const EnvSchema = z
     ITK3_WORKER_METRICS_PORT: port.optional(),
     /** Worker identity shown in Temporal (defaults to the SDK's pid@host). */
     ITK3_WORKER_IDENTITY: z.string().min(1).optional(),
+    // --- bounded inputs and the Temporal trust boundary ---
+    /** Largest inbound MESH message read off the wire (bytes as sent, before gzip decoding); larger is quarantined. */
+    MESH_INBOUND_MAX_COMPRESSED_BYTES: byteCount.default(10 * 1024 * 1024),
+    /** Largest inbound MESH message after decoding; decoding stops there and the message is quarantined. */
+    MESH_INBOUND_MAX_BYTES: byteCount.default(20 * 1024 * 1024),
+    /** Largest request body the codec server reads (bytes). */
+    ITK3_CODEC_BODY_LIMIT: byteCount.default(4 * 1024 * 1024),
+    /** Mutual TLS to Temporal: client certificate and key (PEM files), all or nothing. */
+    TEMPORAL_TLS_CERT: z.string().optional(),
+    TEMPORAL_TLS_KEY: z.string().optional(),
+    /** CA that signed the Temporal frontend's certificate (PEM file); default: the system roots. */
+    TEMPORAL_TLS_CA: z.string().optional(),
+    /** Name to verify in the frontend's certificate when it differs from the TEMPORAL_ADDRESS host. */
+    TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+    /** Keys that sign operator-update actor tokens, `keyId:base64(32 bytes)` comma-separated; the first signs. */
+    ITK3_ACTOR_KEYS: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     checkInboundEnv(env, ctx);
@@ -114,7 +133,48 @@ export const EnvSchema = z
       }
     }
     checkSurfaces(env, ctx);
+    checkTrustBoundary(env, ctx);
   });
+
+/**
+ * TLS to Temporal and the actor-token keys. The certificate files are read here, so a path that does
+ * not exist or cannot be read is a configuration error at start-up, not a connection error later.
+ */
+function checkTrustBoundary(
+  env: Partial<Record<'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY' | 'TEMPORAL_TLS_CA' | 'TEMPORAL_TLS_SERVER_NAME' | 'ITK3_ACTOR_KEYS', string>> & {
+    ITK3_MODE: string;
+    MESH_INBOUND_MAX_COMPRESSED_BYTES: number;
+    MESH_INBOUND_MAX_BYTES: number;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const add = (key: string, message: string): void => ctx.addIssue({ code: 'custom', path: [key], message });
+  const { TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key, TEMPORAL_TLS_CA: ca, TEMPORAL_TLS_SERVER_NAME: serverName } = env;
+  if (!!cert !== !!key) add(cert ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mutual TLS needs both)');
+  if ((ca || serverName) && !cert) add(ca ? 'TEMPORAL_TLS_CA' : 'TEMPORAL_TLS_SERVER_NAME', 'needs TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mutual TLS to Temporal)');
+  for (const [name, file] of [['TEMPORAL_TLS_CERT', cert], ['TEMPORAL_TLS_KEY', key], ['TEMPORAL_TLS_CA', ca]] as const) {
+    if (!file) continue;
+    const problem = pemFileProblem(file, name === 'TEMPORAL_TLS_KEY' ? 'PRIVATE KEY' : 'CERTIFICATE');
+    if (problem) add(name, problem);
+  }
+  if (env.ITK3_ACTOR_KEYS !== undefined && !isKeyRing(env.ITK3_ACTOR_KEYS)) add('ITK3_ACTOR_KEYS', 'each entry must be keyId:base64 of 32 bytes, key ids unique');
+  if (env.ITK3_MODE === 'production' && !env.ITK3_ACTOR_KEYS) add('ITK3_ACTOR_KEYS', 'production needs ITK3_ACTOR_KEYS (operator updates carry a signed actor token)');
+  if (env.MESH_INBOUND_MAX_BYTES < env.MESH_INBOUND_MAX_COMPRESSED_BYTES) {
+    add('MESH_INBOUND_MAX_BYTES', 'must be at least MESH_INBOUND_MAX_COMPRESSED_BYTES (decoding never makes a message smaller)');
+  }
+}
+
+/** Why a PEM file cannot be used (never its content), or undefined when it can. */
+function pemFileProblem(file: string, kind: 'CERTIFICATE' | 'PRIVATE KEY'): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`;
+  }
+  const ok = kind === 'CERTIFICATE' ? /-----BEGIN CERTIFICATE-----/.test(text) : /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(text);
+  return ok ? undefined : `is not a PEM ${kind === 'CERTIFICATE' ? 'certificate' : 'private key'} file`;
+}
 
 /** Checks of the issue-7 keys; every problem is reported, no value is echoed. */
 function checkSurfaces(
@@ -175,6 +235,16 @@ export function parseKeyRing(spec: string): KeyRing {
   return { keys, activeKeyId: [...keys.keys()][0]! };
 }
 
+/**
+ * Locally without ITK3_ACTOR_KEYS (production refuses that): keys derived from the codec keys, a secret the
+ * API and the worker already share. HKDF with its own label, so no key is used for two purposes.
+ */
+function derivedActorKeys(codec: KeyRing): KeyRing {
+  const keys = new Map<string, Buffer>();
+  for (const [id, key] of codec.keys) keys.set(`${id}-actor`, Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'itk3-courier actor token', 32)));
+  return { keys, activeKeyId: `${codec.activeKeyId}-actor` };
+}
+
 export type Role = 'operator' | 'submitter';
 export interface ApiToken {
   name: string;
@@ -210,6 +280,8 @@ export interface AppConfig {
   apiTokens: ApiToken[];
   /** Client-certificate CN -> role, for mutual TLS. */
   clientCertRoles: Map<string, Role>;
+  /** Keys that sign and verify operator-update actor tokens (client/actor-token.ts). */
+  actorKeys: KeyRing;
 }
 
 export class ConfigError extends Error {
@@ -238,7 +310,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const clientCertRoles = new Map<string, Role>(
     (env.ITK3_API_CLIENT_CERT_ROLES ?? '').split(',').filter(Boolean).map((p) => p.split(':') as [string, Role]),
   );
-  return { env, pollIntervalMs, storeKeys, activeStoreKeyId, codecKeys, apiTokens, clientCertRoles };
+  const actorKeys = env.ITK3_ACTOR_KEYS ? parseKeyRing(env.ITK3_ACTOR_KEYS) : derivedActorKeys(codecKeys);
+  return { env, pollIntervalMs, storeKeys, activeStoreKeyId, codecKeys, apiTokens, clientCertRoles, actorKeys };
 }
 
 /**

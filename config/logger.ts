@@ -25,6 +25,48 @@ const PATHS = [
  */
 export const REDACT_PATHS: readonly string[] = [...PATHS].sort((a, b) => a.split('.').length - b.split('.').length);
 
+/** Query parameters whose value is a credential; clients must send credentials in headers. */
+export const CREDENTIAL_QUERY_KEYS: ReadonlySet<string> = new Set([
+  'token', 'access_token', 'accesstoken', 'id_token', 'refresh_token', 'api_key', 'apikey', 'api-key', 'key',
+  'auth', 'authorization', 'bearer', 'password', 'secret', 'session',
+]);
+
+/** True when a query-string key names a credential (case-insensitive). */
+export function isCredentialQueryKey(key: string): boolean {
+  return CREDENTIAL_QUERY_KEYS.has(key.toLowerCase());
+}
+
+/**
+ * A URL as it may be logged: every query value under a credential key is replaced. Redaction by key
+ * cannot see inside a URL string, and HTTP servers log the request URL before any route runs.
+ */
+export function loggableUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      let key = eq < 0 ? pair : pair.slice(0, eq);
+      try {
+        key = decodeURIComponent(key.replace(/\+/g, ' '));
+      } catch {
+        // an undecodable key is compared as sent
+      }
+      return eq >= 0 && isCredentialQueryKey(key) ? `${pair.slice(0, eq)}=[REDACTED]` : pair;
+    });
+  return `${url.slice(0, q)}?${params.join('&')}`;
+}
+
+/**
+ * The request serializer the HTTP servers (fastify) use for their request lines: method, URL with
+ * credentials removed, host and peer address; never headers.
+ */
+function serializeRequest(req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }): Record<string, unknown> {
+  return { method: req.method, url: loggableUrl(req.url ?? ''), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
 export function createLogger(opts: { level: string; name?: string; destination?: pino.DestinationStream }): Logger {
   return pino(
     {
@@ -32,6 +74,7 @@ export function createLogger(opts: { level: string; name?: string; destination?:
       name: opts.name ?? 'itk3-courier',
       redact: { paths: [...REDACT_PATHS], censor: '[REDACTED]' },
       base: { pid: process.pid },
+      serializers: { req: serializeRequest },
     },
     opts.destination,
   );

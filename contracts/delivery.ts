@@ -98,6 +98,8 @@ export const TimelineEntrySchema = z.object({
   code: z.string().optional(),
   /** For operator actions: who, and why (also for acknowledgements). */
   actor: z.string().optional(),
+  /** For operator actions: false when the update carried no valid actor token, so `actor` is only a claim. */
+  actorVerified: z.boolean().optional(),
   reason: z.string().optional(),
   escalationId: z.string().optional(),
   /** An inbound message rerouted from the quarantine: the entry it came from. */
@@ -223,6 +225,11 @@ export const DeliveryStateSchema = z.object({
   /** Runs of this workflow id so far (continue-as-new keeps history small; state is carried over). */
   run: z.number().int(),
   timeline: z.array(TimelineEntrySchema),
+  /**
+   * Operator updates applied without a valid actor token (sent around the API, e.g. straight to
+   * Temporal): the name they claimed and why it could not be verified.
+   */
+  unverifiedActions: z.array(z.object({ at: z.string(), update: z.string(), claimedActor: z.string(), reason: z.string() })).optional(),
 });
 export type DeliveryState = z.infer<typeof DeliveryStateSchema>;
 

@@ -36,6 +36,11 @@ export const QuarantineReasonSchema = z.enum([
   'SENDER_MAILBOX_UNVERIFIED',
   /** A REPORT that MESH itself did not send (its Mex-From names a mailbox other than the one it arrived in). */
   'REPORT_NOT_FROM_MESH',
+  /**
+   * Larger than the inbound limits (MESH_INBOUND_MAX_COMPRESSED_BYTES as sent, MESH_INBOUND_MAX_BYTES
+   * decoded): reading stopped there; the entry keeps the headers and a bounded prefix, never the whole.
+   */
+  'OVERSIZED',
 ]);
 export type QuarantineReason = z.infer<typeof QuarantineReasonSchema>;
 

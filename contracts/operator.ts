@@ -16,12 +16,19 @@ import { ErrorType, OperatorRefusalCode } from './errors';
 
 /** Who acted: an operator's user id or service name. Never a patient identifier. */
 export const ActorSchema = z.string().trim().min(1, 'actor is required').max(200);
+/**
+ * A short-lived token from the API binding the authenticated principal to this workflow and update
+ * (activities/actor-token.ts). Without a valid one the action is still applied, but recorded with its
+ * actor marked unverified: anyone who can reach Temporal's frontend can send an update naming any actor.
+ */
+export const ActorTokenSchema = z.string().min(1).max(2048);
 /** Why they acted, in words; kept in the timeline. Must not contain patient identifiers. */
 export const ReasonSchema = z.string().trim().min(1, 'a reason is required').max(2000);
 
 /** `correct`: send a corrected submission as a new ITK3 message (sender defect, 20015 size, 10009...). */
 export const CorrectInputSchema = z.object({
   actor: ActorSchema,
+  actorToken: ActorTokenSchema.optional(),
   reason: ReasonSchema,
   /** The corrected submission, already stored encrypted by the API. Same document id and version. */
   submissionRef: ContentRefSchema,
@@ -33,6 +40,7 @@ export type CorrectInput = z.infer<typeof CorrectInputSchema>;
 /** `resend`: send the current submission again, as a new ITK3 message with fresh ids. */
 export const ResendInputSchema = z.object({
   actor: ActorSchema,
+  actorToken: ActorTokenSchema.optional(),
   reason: ReasonSchema,
   /** A re-send to the route that gave a business rejection is refused unless this is true. */
   overrideBusinessRejection: z.boolean().optional(),
@@ -46,6 +54,7 @@ export type ResendInput = z.infer<typeof ResendInputSchema>;
  */
 export const ReplaceInputSchema = z.object({
   actor: ActorSchema,
+  actorToken: ActorTokenSchema.optional(),
   reason: ReasonSchema,
   submissionRef: ContentRefSchema,
 });
@@ -54,6 +63,7 @@ export type ReplaceInput = z.infer<typeof ReplaceInputSchema>;
 /** `abandon`: stop trying; the workflow ends with status ABANDONED. */
 export const AbandonInputSchema = z.object({
   actor: ActorSchema,
+  actorToken: ActorTokenSchema.optional(),
   reason: ReasonSchema,
 });
 export type AbandonInput = z.infer<typeof AbandonInputSchema>;
@@ -61,6 +71,7 @@ export type AbandonInput = z.infer<typeof AbandonInputSchema>;
 /** `acknowledgeEscalation`: a person has taken the open escalation; reminders stop. */
 export const AcknowledgeEscalationInputSchema = z.object({
   actor: ActorSchema,
+  actorToken: ActorTokenSchema.optional(),
   note: ReasonSchema,
   /** Optional guard: acknowledge only if this is still the open escalation. */
   escalationId: z.string().min(1).optional(),
@@ -74,6 +85,7 @@ export type AcknowledgeEscalationInput = z.infer<typeof AcknowledgeEscalationInp
 export const ChangeDeadlinesInputSchema = z
   .object({
     actor: ActorSchema,
+    actorToken: ActorTokenSchema.optional(),
     reason: ReasonSchema,
     deadlines: DeliveryDeadlinesSchema.partial(),
   })
@@ -95,6 +107,10 @@ export const OperatorActionResultSchema = z.object({
   /** For `replace`: the workflow that delivers the replacement. */
   replacementWorkflowId: z.string().optional(),
   replacementVersion: z.number().int().optional(),
+  /** Who the action is recorded for: the verified principal, or the name the update claimed. */
+  actor: z.string().optional(),
+  /** False when the update carried no valid actor token (see `ActorTokenSchema`); absent on old histories. */
+  actorVerified: z.boolean().optional(),
 });
 export type OperatorActionResult = z.infer<typeof OperatorActionResultSchema>;
 
@@ -121,6 +137,21 @@ export const CheckStoredSubmissionInputSchema = z.object({
   version: z.number().int().min(1),
 });
 export type CheckStoredSubmissionInput = z.infer<typeof CheckStoredSubmissionInputSchema>;
+
+/** Input of the `verifyActorToken` activity: the token an update carried, checked at the workflow's time. */
+export const VerifyActorTokenInputSchema = z.object({
+  /** Absent when the update carried none (it is then unverified; the activity still logs it). */
+  token: ActorTokenSchema.optional(),
+  /** The actor the update's payload names, for the warning line when it cannot be verified. */
+  claimedActor: z.string(),
+  workflowId: z.string().min(1),
+  /** The update's wire name. */
+  update: z.string().min(1),
+  /** The workflow's time when it handled the update, ms since the epoch. */
+  at: z.number(),
+});
+export type VerifyActorTokenInput = z.infer<typeof VerifyActorTokenInputSchema>;
+export type VerifyActorTokenResult = { verified: true; principal: string } | { verified: false; reason: string };
 
 export const CheckStoredSubmissionResultSchema = z.object({
   valid: z.boolean(),

@@ -25,14 +25,28 @@ export interface MeshInboundMessage {
   localId?: string;
   fileName?: string;
   contentType?: string;
+  /** The decoded body; for an `oversize` message only a bounded prefix of it. */
   body: Buffer;
   /** All `mex-*` headers, lower-case keys (e.g. `mex-linkedmsgid`). */
   headers: Record<string, string>;
   report?: MeshReport;
+  /** Set when the message passed a download limit: reading and decoding stopped there. */
+  oversize?: MeshOversize;
+}
+
+/** Which download limit a message passed, and how far reading got before it stopped. */
+export interface MeshOversize {
+  /** `compressed`: bytes read off the wire (or the declared Content-Length); `decoded`: bytes after gzip. */
+  limit: 'compressed' | 'decoded';
+  limitBytes: number;
+  /** Bytes counted against that limit when reading stopped. */
+  bytesRead: number;
+  /** The first response's Content-Length, when MESH sent one. */
+  declaredBytes?: number;
 }
 
 /** What is known about a message from its first response, before the body is read. */
-export type MeshInboundMetadata = Omit<MeshInboundMessage, 'body'> & {
+export type MeshInboundMetadata = Omit<MeshInboundMessage, 'body' | 'oversize'> & {
   /** `Mex-Total-Chunks` or the `n` of `Mex-Chunk-Range`; 1 for single-chunk messages. */
   totalChunks: number;
 };

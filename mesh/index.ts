@@ -9,7 +9,10 @@ export {
   MeshClient,
   MESH_ACCEPT,
   DEFAULT_CHUNK_SIZE,
+  DEFAULT_DOWNLOAD_LIMITS,
+  OVERSIZE_PREFIX_BYTES,
   classifyStatus,
+  type MeshDownloadLimits,
   type MeshClientOptions,
   type MeshLogger,
   type SendMessageRequest,
@@ -20,7 +23,7 @@ export {
   type SentMessageLookup,
   type SentMessageProbe,
 } from './mesh-client';
-export { classifyReport, parseChunkRange, type MeshInboundMessage, type MeshInboundMetadata, type MeshReport, type MeshReportKind } from './inbound';
+export { classifyReport, parseChunkRange, type MeshInboundMessage, type MeshInboundMetadata, type MeshOversize, type MeshReport, type MeshReportKind } from './inbound';
 export { MeshTrackingSchema, type MeshTracking } from './schemas';
 export { bytesBodySource, fileBodySource, planChunks, type MeshBody, type MeshBodySource } from './body-source';
 export { createMeshDispatcher, meshTlsOptions, type MeshTransportOptions, type MeshTlsConnectOptions } from './dispatcher';

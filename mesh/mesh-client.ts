@@ -17,7 +17,7 @@ import {
   type MeshErrorType,
   type MeshOperation,
 } from './errors';
-import { parseInboundMetadata, pickMexHeaders, type MeshInboundMessage, type MeshInboundMetadata } from './inbound';
+import { parseInboundMetadata, pickMexHeaders, type MeshInboundMessage, type MeshInboundMetadata, type MeshOversize } from './inbound';
 import {
   EndpointLookupSchema,
   InboxPageSchema,
@@ -77,6 +77,11 @@ export interface MeshClientOptions {
    * which the client decodes. `identity` asks for plain bytes (the sandbox then never gzips on the fly).
    */
   downloadEncoding?: 'gzip' | 'identity';
+  /**
+   * Bounds of `downloadMessage` (default `DEFAULT_DOWNLOAD_LIMITS`): past either, reading and decoding
+   * stop and the message comes back marked `oversize` with a bounded prefix of its body.
+   */
+  downloadLimits?: MeshDownloadLimits;
   /** Allow `http://` to a host other than loopback (default false: plain HTTP is for the local sandbox only). */
   allowPlainHttp?: boolean;
   /** First backoff step in ms (default 250); full jitter, doubled per attempt, capped at `maxRetryDelayMs`. */
@@ -111,6 +116,7 @@ const OptionsSchema = z.object({
   clientVersion: z.string().min(1).max(100).optional(),
   allowPlainHttp: z.boolean().optional(),
   downloadEncoding: z.enum(['gzip', 'identity']).optional(),
+  downloadLimits: z.object({ maxCompressedBytes: z.number().int().positive(), maxBytes: z.number().int().positive() }).optional(),
   retryBaseDelayMs: z.number().int().min(0).optional(),
   maxRetryDelayMs: z.number().int().min(0).optional(),
   unknownOutcomeSettleMs: z.number().int().min(0).optional(),
@@ -245,7 +251,28 @@ export interface MeshInboundStream {
   body: AsyncIterable<Buffer>;
   /** Release the connection when the body will not be read to the end. */
   cancel(): Promise<void>;
+  /**
+   * Body bytes read off the wire so far over every chunk, before `Content-Encoding` decoding; with an
+   * injected fetch (which decodes before we read) the decoded bytes instead.
+   */
+  wireBytesRead(): number;
+  /** The first response's Content-Length (bytes as sent, before decoding), when present. */
+  declaredBytes?: number;
 }
+
+/** Bounds of `downloadMessage`, which holds a message in memory: bytes read off the wire, and decoded. */
+export interface MeshDownloadLimits {
+  /** Body bytes as sent over every chunk, before gzip decoding (and a declared Content-Length above it). */
+  maxCompressedBytes: number;
+  /** Bytes after decoding; decoding stops just past this. */
+  maxBytes: number;
+}
+
+/** The default bounds: twice the largest message this courier sends or expects back. */
+export const DEFAULT_DOWNLOAD_LIMITS: MeshDownloadLimits = { maxCompressedBytes: 64 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 };
+
+/** How much of an oversized message's decoded body `downloadMessage` keeps for inspection. */
+export const OVERSIZE_PREFIX_BYTES = 64 * 1024;
 
 interface RequestSpec {
   op: MeshOperation;
@@ -285,6 +312,7 @@ export class MeshClient {
   private readonly sharedKey: string;
   private readonly transport: Transport;
   private readonly downloadEncoding: 'gzip' | 'identity';
+  private readonly downloadLimits: MeshDownloadLimits;
   private readonly clock: () => Date;
   private readonly nonce: () => string;
   private readonly chunkSize: number;
@@ -326,6 +354,7 @@ export class MeshClient {
     this.sharedKey = opts.sharedKey;
     this.transport = opts.fetch ? fetchTransport(opts.fetch, opts.dispatcher) : undiciTransport(opts.dispatcher);
     this.downloadEncoding = opts.downloadEncoding ?? 'gzip';
+    this.downloadLimits = opts.downloadLimits ?? DEFAULT_DOWNLOAD_LIMITS;
     this.clock = opts.clock ?? (() => new Date());
     this.nonce = opts.nonce ?? randomUUID;
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
@@ -532,15 +561,37 @@ export class MeshClient {
    * "Download message chunk"). The body is held once; use `downloadMessageStream` for large messages.
    */
   async downloadMessage(messageId: string): Promise<MeshInboundMessage> {
-    const { metadata, body } = await this.downloadMessageStream(messageId);
+    const { maxCompressedBytes, maxBytes } = this.downloadLimits;
+    const stream = await this.downloadMessageStream(messageId);
+    const { totalChunks: _total, ...rest } = stream.metadata;
+    const declared = stream.declaredBytes;
+    // A declared length over the limit: read only the prefix kept for inspection, then stop.
+    const readUpTo = declared !== undefined && declared > maxCompressedBytes ? OVERSIZE_PREFIX_BYTES : Number.POSITIVE_INFINITY;
     const parts: Buffer[] = [];
     let size = 0;
-    for await (const part of body) {
+    let oversize: MeshOversize | undefined;
+    // Checked after every piece: the transport decodes only as fast as this loop takes pieces (zlib stream
+    // back-pressure), so a gzip bomb is inflated no further than about one piece past the limit.
+    for await (const part of stream.body) {
       parts.push(part);
       size += part.byteLength;
+      const wire = stream.wireBytesRead();
+      if (size >= readUpTo) oversize = { limit: 'compressed', limitBytes: maxCompressedBytes, bytesRead: wire };
+      else if (wire > maxCompressedBytes) oversize = { limit: 'compressed', limitBytes: maxCompressedBytes, bytesRead: wire };
+      else if (size > maxBytes) oversize = { limit: 'decoded', limitBytes: maxBytes, bytesRead: size };
+      if (oversize) break;
     }
-    const { totalChunks: _total, ...rest } = metadata;
-    return { ...rest, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size) };
+    // A declared oversize whose body ended before the prefix was full is still oversize.
+    if (!oversize && readUpTo === OVERSIZE_PREFIX_BYTES) oversize = { limit: 'compressed', limitBytes: maxCompressedBytes, bytesRead: stream.wireBytesRead() };
+    if (!oversize) return { ...rest, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size) };
+    // `for await` has already returned the generator on break; cancel also releases a body never started.
+    await stream.cancel();
+    if (declared !== undefined) oversize.declaredBytes = declared;
+    const all = Buffer.concat(parts, size);
+    // A copy, so the kept prefix does not pin the whole buffer read so far.
+    const body = Buffer.from(all.subarray(0, Math.min(OVERSIZE_PREFIX_BYTES, all.byteLength)));
+    this.logger?.warn({ operation: 'downloadMessage', messageId, limit: oversize.limit, limitBytes: oversize.limitBytes, bytesRead: oversize.bytesRead }, 'MESH message over the download limit; not read further');
+    return { ...rest, body, oversize };
   }
 
   /**
@@ -580,14 +631,30 @@ export class MeshClient {
       });
     }
     const total = parsed.totalChunks;
+    // Wire bytes of the responses already read to the end, plus the current one's so far (decoded bytes
+    // when the transport cannot see the wire: Fetch has decoded them already).
+    let finishedWireBytes = 0;
+    let current: WireResponse | undefined = first;
+    let currentDecoded = 0;
+    const wireOf = (res: WireResponse, decoded: number): number => res.wireBytesRead?.() ?? decoded;
     // An arrow cannot be a generator: bind the client's methods the generator needs.
     const withRetry = this.withRetry.bind(this);
     const exchange = this.exchange.bind(this);
     const chunkPath = (k: number): string => this.mailboxPath(`/inbox/${encodeURIComponent(id)}/${k}`);
+    async function* counted(res: WireResponse): AsyncGenerator<Buffer> {
+      current = res;
+      currentDecoded = 0;
+      for await (const part of readBody(res, 'downloadMessage', id)) {
+        currentDecoded += part.byteLength;
+        yield part;
+      }
+      finishedWireBytes += wireOf(res, currentDecoded);
+      current = undefined;
+    }
     async function* chunks(): AsyncGenerator<Buffer> {
       let res: WireResponse | undefined = first;
       try {
-        yield* readBody(res, 'downloadMessage', id);
+        yield* counted(res);
         res = undefined;
         for (let k = 2; k <= total; k += 1) {
           res = await withRetry('downloadMessage', () =>
@@ -600,7 +667,7 @@ export class MeshClient {
               headers: acceptEncoding,
             }),
           );
-          yield* readBody(res, 'downloadMessage', id);
+          yield* counted(res);
           res = undefined;
         }
       } finally {
@@ -609,8 +676,11 @@ export class MeshClient {
     }
     const generator = chunks();
     let started = false;
+    const declared = Number(first.headers.get('content-length') ?? Number.NaN);
     return {
       metadata: parsed,
+      wireBytesRead: () => finishedWireBytes + (current ? wireOf(current, currentDecoded) : 0),
+      ...(Number.isSafeInteger(declared) && declared >= 0 ? { declaredBytes: declared } : {}),
       body: {
         [Symbol.asyncIterator]: () => {
           started = true;

@@ -28,6 +28,11 @@ export interface WireResponse {
   body: AsyncIterable<Buffer>;
   /** Discard the body (keeps the connection reusable where possible). */
   dump(): Promise<void>;
+  /**
+   * Bytes of the body read off the wire so far, before `Content-Encoding` decoding. Absent when the
+   * transport cannot see them (Fetch decodes before the caller reads).
+   */
+  wireBytesRead?(): number;
 }
 
 export type Transport = (req: WireRequest) => Promise<WireResponse>;
@@ -54,13 +59,17 @@ export function undiciTransport(dispatcher?: Dispatcher): Transport {
       if (v !== undefined) map.set(k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v);
     }
     const raw = res.body;
+    // Counted as the bytes leave the socket, before gunzip: a caller bounds what is read off the wire
+    // and, separately, what decoding produces from it.
+    let wireBytes = 0;
     return {
       status: res.statusCode,
       headers: map,
-      body: decodeBody(raw, map),
+      body: decodeBody(raw, map, (n) => (wireBytes += n)),
       dump: async () => {
         await raw.dump().catch(() => undefined);
       },
+      wireBytesRead: () => wireBytes,
     };
   };
 }
@@ -104,10 +113,11 @@ export const ONE_SHOT_GZIP_BYTES = 64 * 1024;
 export const ONE_SHOT_GZIP_MAX_OUTPUT = 4 * 1024 * 1024;
 
 /** gunzip by `Content-Encoding` (MESH only uses gzip); anything else passes through untouched. */
-async function* decodeBody(raw: Readable, headers: Map<string, string>): AsyncGenerator<Buffer> {
+async function* decodeBody(raw: Readable, headers: Map<string, string>, onWire: (bytes: number) => void = () => undefined): AsyncGenerator<Buffer> {
+  const wire = counting(raw, onWire);
   const encoding = (headers.get('content-encoding') ?? '').trim().toLowerCase();
   if ((encoding !== 'gzip' && encoding !== 'x-gzip') || headers.get('content-length') === '0') {
-    for await (const part of raw as AsyncIterable<Buffer>) yield part;
+    yield* wire;
     return;
   }
   // Small messages (the common case: an ITK3 response, a 10 KB document) in one zlib call: a gunzip stream
@@ -115,7 +125,7 @@ async function* decodeBody(raw: Readable, headers: Map<string, string>): AsyncGe
   const length = Number(headers.get('content-length') ?? Number.NaN);
   if (Number.isInteger(length) && length > 0 && length <= ONE_SHOT_GZIP_BYTES) {
     const parts: Buffer[] = [];
-    for await (const part of raw as AsyncIterable<Buffer>) parts.push(part);
+    for await (const part of wire) parts.push(part);
     const compressed = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     try {
       yield await gunzipOnce(compressed, { maxOutputLength: ONE_SHOT_GZIP_MAX_OUTPUT });
@@ -123,17 +133,28 @@ async function* decodeBody(raw: Readable, headers: Map<string, string>): AsyncGe
     } catch (err) {
       if ((err as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
     }
-    yield* streamGunzip(Readable.from([compressed]));
+    yield* streamGunzip(Readable.from([compressed]), Readable.from([]));
     return;
   }
-  yield* streamGunzip(raw);
+  yield* streamGunzip(wire, raw);
 }
 
-async function* streamGunzip(raw: Readable): AsyncGenerator<Buffer> {
+/** The pieces of `raw` as they are read, each counted first. */
+async function* counting(raw: Readable, onWire: (bytes: number) => void): AsyncGenerator<Buffer> {
+  for await (const part of raw as AsyncIterable<Buffer>) {
+    onWire(part.byteLength);
+    yield part;
+  }
+}
+
+/** gunzip `source` as it is consumed; `raw` (the socket body behind it) is destroyed when iteration stops. */
+async function* streamGunzip(source: AsyncIterable<Buffer>, raw: Readable): AsyncGenerator<Buffer> {
   // Each write to a zlib stream is a thread-pool round trip: feeding it socket-sized pieces (16-64 KiB)
   // and taking 16 KiB outputs costs 5-8x the CPU of 1 MiB inputs and 256 KiB outputs (measured, 20 MB).
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  const feeding = pipeline(Readable.from(coalesce(raw, 1024 * 1024)), gunzip);
+  // One block in flight ahead of the consumer (Readable.from defaults to 16): what is read off the wire
+  // stays within a block or two of what the caller has taken, so its size limits hold.
+  const feeding = pipeline(Readable.from(coalesce(source, 1024 * 1024), { highWaterMark: 1 }), gunzip);
   feeding.catch(() => undefined); // surfaced through the iteration below
   try {
     for await (const part of gunzip as AsyncIterable<Buffer>) yield part;

@@ -3,19 +3,22 @@
  * docker-compose.yml, or by hand against any cluster): waits for the frontend, creates the namespace if
  * it is missing, sets its retention and registers every search attribute in contracts/ (the one list,
  * so a new attribute needs no edit here). Idempotent. Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
- * ITK3_RETENTION_DAYS (default 30).
+ * ITK3_RETENTION_DAYS (default 30), and TEMPORAL_TLS_* for mutual TLS as every other process.
  */
 import { Connection } from '@temporalio/client';
 import Long from 'long';
+import { temporalConnectionOptions } from '../worker/compose';
 import { ensureNamespaceSetup } from './lib/services';
 
 /** Creates the namespace if missing, then sets retention and search attributes (also used by the local cluster). */
 export async function setUpNamespace(address: string, namespace: string, retentionDays: number, log: (line: string) => void): Promise<void> {
+  // Outside the retry loop: an unreadable certificate is a configuration error, not a server still starting.
+  const connectionOptions = temporalConnectionOptions({ ...process.env, TEMPORAL_ADDRESS: address });
   const deadline = Date.now() + 120_000;
   let connection: Connection | undefined;
   while (!connection) {
     try {
-      connection = await Connection.connect({ address, connectTimeout: 2000 });
+      connection = await Connection.connect({ ...connectionOptions, connectTimeout: 2000 });
       await connection.healthService.check({});
     } catch (err) {
       await connection?.close();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { courierDataConverter } from '../codec/aes-gcm-codec';
 import type { AppConfig } from '../config/env';
@@ -37,6 +38,7 @@ export function createMeshClient(config: AppConfig): MeshClient {
     password: config.env.MESH_MAILBOX_PASSWORD,
     sharedKey: config.env.MESH_SHARED_KEY,
     chunkSize: config.env.MESH_CHUNK_SIZE,
+    downloadLimits: { maxCompressedBytes: config.env.MESH_INBOUND_MAX_COMPRESSED_BYTES, maxBytes: config.env.MESH_INBOUND_MAX_BYTES },
     ...(dispatcher ? { dispatcher } : {}),
   });
 }
@@ -44,6 +46,7 @@ export function createMeshClient(config: AppConfig): MeshClient {
 export function activityConfig(config: AppConfig): ActivityConfig {
   const env = config.env;
   return {
+    actorKeys: config.actorKeys,
     profile: env.ITK3_SPEC_PROFILE,
     routing:
       env.ITK3_ROUTING_MODE === 'gpprovider'
@@ -65,7 +68,55 @@ export function createDataConverter(config: AppConfig): DataConverter {
   return courierDataConverter(config.codecKeys);
 }
 
+/** The environment keys that say how to reach Temporal (TEMPORAL_TLS_* as in config/env.ts). */
+export type TemporalConnectionEnv = Partial<Record<'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY' | 'TEMPORAL_TLS_CA' | 'TEMPORAL_TLS_SERVER_NAME', string>> & {
+  TEMPORAL_ADDRESS: string;
+};
+
+/** Client certificate, key, CA and server name, as Connection and NativeConnection both take them. */
+export interface TemporalTls {
+  clientCertPair: { crt: Buffer; key: Buffer };
+  serverRootCACertificate?: Buffer;
+  serverNameOverride?: string;
+}
+
+/**
+ * How every process reaches Temporal: the one place that turns TEMPORAL_TLS_* into connection options,
+ * for the worker's NativeConnection and every Client (API, worker, set-up script, tests). With a client
+ * certificate the connection is mutual TLS; without one it is plaintext (the local dev server). Files
+ * are read here; config/env.ts has already checked that they exist and are PEM.
+ */
+export function temporalConnectionOptions(env: TemporalConnectionEnv): { address: string; tls?: TemporalTls } {
+  const { TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key, TEMPORAL_TLS_CA: ca, TEMPORAL_TLS_SERVER_NAME: serverName } = env;
+  const blank = (v: string | undefined): v is undefined => v === undefined || v === '';
+  if (blank(cert) && blank(key)) {
+    if (!blank(ca) || !blank(serverName)) throw new Error('TEMPORAL_TLS_CA and TEMPORAL_TLS_SERVER_NAME need TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY');
+    return { address: env.TEMPORAL_ADDRESS };
+  }
+  if (blank(cert) || blank(key)) throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mutual TLS needs both)');
+  const read = (name: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`${name}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`);
+    }
+  };
+  const tls: TemporalTls = { clientCertPair: { crt: read('TEMPORAL_TLS_CERT', cert), key: read('TEMPORAL_TLS_KEY', key) } };
+  if (!blank(ca)) tls.serverRootCACertificate = read('TEMPORAL_TLS_CA', ca);
+  if (!blank(serverName)) tls.serverNameOverride = serverName;
+  return { address: env.TEMPORAL_ADDRESS, tls };
+}
+
+export async function createTemporalConnection(config: AppConfig): Promise<Connection> {
+  return Connection.connect(temporalConnectionOptions(config.env));
+}
+
+/** The worker's connection (Rust core), with the same address and TLS as every Client. */
+export async function createNativeConnection(config: AppConfig): Promise<NativeConnection> {
+  return NativeConnection.connect(temporalConnectionOptions(config.env));
+}
+
 export async function createTemporalClient(config: AppConfig): Promise<Client> {
-  const connection = await Connection.connect({ address: config.env.TEMPORAL_ADDRESS });
+  const connection = await createTemporalConnection(config);
   return new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config) });
 }

@@ -1,9 +1,8 @@
 /** Worker process: config -> logger -> runtime -> connection -> worker (STYLE.md §2). */
 import net from 'node:net';
-import { NativeConnection } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config/env';
 import { createLogger } from '../config/logger';
-import { createMeshClient, createStore, createTemporalClient } from './compose';
+import { createMeshClient, createNativeConnection, createStore, createTemporalClient } from './compose';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { installRuntime } from './runtime';
 import { createCourierWorker, ensureInboxPoller } from './worker';
@@ -34,7 +33,7 @@ async function main(): Promise<void> {
   const metricsServer = metricsPort
     ? await serveMetrics({ host: config.env.ITK3_METRICS_HOST, port: metricsPort, registries: [metrics.registry], sdkMetricsUrl: `http://${sdkMetricsAddress}/metrics` })
     : undefined;
-  const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
+  const connection = await createNativeConnection(config);
   const client = await createTemporalClient(config);
   const mesh = createMeshClient(config);
   // MESH asks for a handshake at start-up. It also gives the client MESH's clock (the Date header) before

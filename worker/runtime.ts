@@ -4,7 +4,7 @@
  * its Prometheus exporter serves the SDK's metrics. Install once, before any connection or worker.
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogEntry } from '@temporalio/worker';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 
 const LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 
@@ -14,8 +14,30 @@ const LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERR
  */
 export function forwardToPino(logger: Logger): (entry: LogEntry) => void {
   return ({ level, message, meta }) => {
-    logger[LEVELS[level]]({ sdk: true, ...(meta ?? {}) }, message);
+    logger[LEVELS[level]]({ sdk: true, ...serializeErrors(meta ?? {}) }, message);
   };
+}
+
+/**
+ * The SDK puts errors under keys such as `error` ("Failed to process Workflow Activation"), where pino's
+ * err serializer does not apply: an Error's name, message and stack are not enumerable, so the line
+ * would carry `"error":{}`. Serialize every Error-valued field the way pino serializes `err` (type,
+ * message, stack, cause). Error messages of this project name rules and ids, never patient data.
+ */
+function serializeErrors(meta: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(meta)) {
+    if (value instanceof Error || isErrorLike(value)) {
+      out ??= { ...meta };
+      out[key] = pino.stdSerializers.err(value as Error);
+    }
+  }
+  return out ?? meta;
+}
+
+/** An error from another realm (the workflow sandbox) may fail `instanceof Error` but keep its shape. */
+function isErrorLike(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Error]';
 }
 
 export interface RuntimeInstallOptions {

@@ -115,10 +115,18 @@ const notify = proxyActivities<Activities>({
 const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
 /** Failure type (contracts/errors.ts ErrorType) without importing the zod module. */
 const SUBMISSION_REF_INVALID = 'SUBMISSION_REF_INVALID';
+/** Actor tokens are checked by an activity (no crypto in the sandbox): a few quick tries, then "unverified". */
+const identity = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+});
+
 /** patched() ids: each guards a change to the commands this workflow issues, so older histories replay. */
 const PATCH_MESH_TRACKING = 'mesh-tracking-on-no-ack';
 /** An acknowledgement contradicting an earlier one of the same level escalates (it was recorded only before). */
 const PATCH_ACK_CONFLICT = 'ack-conflict-escalates';
+/** Operator updates verify their actor token (an activity) before they act; older histories took the name as given. */
+const PATCH_ACTOR_TOKEN = 'operator-actor-token';
 
 type Inbound =
   | { kind: 'response'; response: Itk3ResponseReceived }
@@ -745,6 +753,53 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     ...extra,
   });
 
+  /**
+   * Who an operator update is recorded for. The API attaches a token binding the authenticated principal
+   * to this workflow and update; an activity checks it (no crypto in the sandbox), at this workflow's
+   * time. Verified: the principal, whatever name the payload claims. Otherwise the claimed name, marked
+   * unverified in the timeline, the state, the answer and a warning line: anyone who can reach Temporal's
+   * frontend can send an update naming anyone. Histories from before this check take the name as given.
+   */
+  type Actor = { actor: string; verified?: boolean; unverifiedReason?: string };
+  const checkActor = async (update: OperatorActionResult['action'], u: { actor: string; actorToken?: unknown }): Promise<Actor> => {
+    const at = Date.now();
+    // A token that is not a string at all (a hand-made update) is no token; the activity logs the warning.
+    const token = typeof u.actorToken === 'string' && u.actorToken !== '' && u.actorToken.length <= 2048 ? u.actorToken : undefined;
+    let outcome: { verified: true; principal: string } | { verified: false; reason: string };
+    try {
+      outcome = await identity.verifyActorToken({ ...(token ? { token } : {}), claimedActor: u.actor, workflowId: state.workflowId, update, at });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      outcome = { verified: false, reason: 'invalid token: it could not be checked' };
+      log.warn('unverified actor on an operator update', { workflowId: state.workflowId, update, claimedActor: u.actor, reason: outcome.reason });
+    }
+    if (outcome.verified) return { actor: outcome.principal, verified: true };
+    (state.unverifiedActions ??= []).push({ at: iso(at), update, claimedActor: u.actor, reason: outcome.reason });
+    return { actor: u.actor, verified: false, unverifiedReason: outcome.reason };
+  };
+  /** Timeline fields and detail prefix for an actor (nothing extra on histories from before the check). */
+  const actorFields = (who: Actor): { actor: string; actorVerified?: boolean } => (who.verified === undefined ? { actor: who.actor } : { actor: who.actor, actorVerified: who.verified });
+  const unverifiedPrefix = (who: Actor): string => (who.verified === false ? `unverified actor '${who.actor}' (${who.unverifiedReason}): ` : '');
+  const actorAnswer = (who: Actor): Partial<OperatorActionResult> => (who.verified === undefined ? {} : { actor: who.actor, actorVerified: who.verified });
+  /**
+   * Runs an update's body with its actor: on new histories after the token check, then the state gate
+   * again (it may have moved while the activity ran); on older histories synchronously, as they did.
+   */
+  const withActor = <R>(
+    update: OperatorActionResult['action'],
+    u: { actor: string; actorToken?: unknown },
+    regate: () => OperatorRefusalReason | undefined,
+    body: (who: Actor) => R | Promise<R>,
+  ): R | Promise<R> => {
+    if (!patched(PATCH_ACTOR_TOKEN)) return body({ actor: u.actor });
+    return (async () => {
+      const who = await checkActor(update, u);
+      const now = regate();
+      if (now) refuse(now);
+      return body(who);
+    })();
+  };
+
   /** Validator check: nothing is allowed once the workflow is closing; otherwise the state machine's rules. */
   const gate = (action: Parameters<typeof refusal>[0], opts?: Parameters<typeof refusal>[2]): OperatorRefusalReason | undefined =>
     ended ? operatorRefusal('DELIVERY_ENDED', { status: state.status }) : refusal(action, state, opts);
@@ -773,27 +828,28 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
 
   setHandler(
     resendUpdate,
-    (u) => {
-      const attempt = newAttempt('RESEND', u.actor);
-      record('OPERATOR', `resend as attempt ${attempt.attempt}${u.overrideBusinessRejection ? ' (business rejection overridden)' : ''}`, {
-        attempt: attempt.attempt,
-        actor: u.actor,
-        reason: u.reason,
-      });
-      move('RESEND', `resend by ${u.actor}`);
-      changes++;
-      return answer('resend');
-    },
+    (u) =>
+      withActor('resend', u, () => gate('resend', { override: u.overrideBusinessRejection === true }), (who) => {
+        const attempt = newAttempt('RESEND', who.actor);
+        record('OPERATOR', `${unverifiedPrefix(who)}resend as attempt ${attempt.attempt}${u.overrideBusinessRejection ? ' (business rejection overridden)' : ''}`, {
+          attempt: attempt.attempt,
+          ...actorFields(who),
+          reason: u.reason,
+        });
+        move('RESEND', `resend by ${who.actor}`);
+        changes++;
+        return answer('resend', actorAnswer(who));
+      }),
     { validator: (u) => rejectIf(actorProblems(u), gate('resend', { override: u?.overrideBusinessRejection === true })) },
   );
 
   setHandler(
     correctUpdate,
-    async (u) => {
+    (u) => withActor('correct', u, () => gate('correct'), async (who) => {
       const check = await store.checkStoredSubmission({ submissionRef: u.submissionRef, purpose: 'CORRECTION', documentId: state.documentId, version: state.version });
       if (!check.valid) {
-        record('OPERATOR', `correction refused: ${check.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`, {
-          actor: u.actor,
+        record('OPERATOR', `${unverifiedPrefix(who)}correction refused: ${check.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`, {
+          ...actorFields(who),
           reason: u.reason,
         });
         changes++;
@@ -814,25 +870,25 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       state.submissionRef = u.submissionRef;
       state.recipientOds = route;
       if (check.senderOds) state.senderOds = check.senderOds;
-      const attempt = newAttempt('CORRECTION', u.actor);
-      record('OPERATOR', `correction sent as attempt ${attempt.attempt}${u.overrideBusinessRejection ? ' (business rejection overridden)' : ''}`, {
+      const attempt = newAttempt('CORRECTION', who.actor);
+      record('OPERATOR', `${unverifiedPrefix(who)}correction sent as attempt ${attempt.attempt}${u.overrideBusinessRejection ? ' (business rejection overridden)' : ''}`, {
         attempt: attempt.attempt,
-        actor: u.actor,
+        ...actorFields(who),
         reason: u.reason,
       });
-      move('CORRECT', `correction by ${u.actor}`);
+      move('CORRECT', `correction by ${who.actor}`);
       changes++;
-      return answer('correct');
-    },
+      return answer('correct', actorAnswer(who));
+    }),
     { validator: (u) => rejectIf([...actorProblems(u), ...contentRefProblems(u?.submissionRef, 'submissionRef')], gate('correct')) },
   );
 
   setHandler(
     replaceUpdate,
-    async (u) => {
+    (u) => withActor('replace', u, () => gate('replace'), async (who) => {
       const check = await store.checkStoredSubmission({ submissionRef: u.submissionRef, purpose: 'REPLACEMENT', documentId: state.documentId, version: state.version });
       if (!check.valid) {
-        record('OPERATOR', `replacement refused: ${check.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`, { actor: u.actor, reason: u.reason });
+        record('OPERATOR', `${unverifiedPrefix(who)}replacement refused: ${check.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`, { ...actorFields(who), reason: u.reason });
         changes++;
         throw ApplicationFailure.create({
           type: SUBMISSION_REF_INVALID,
@@ -879,44 +935,46 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
         if (isCancellation(err)) throw err;
         refuse(operatorRefusal('REPLACEMENT_NOT_STARTED', { workflowId }));
       }
-      state.replacement = { workflowId, version, requestedBy: u.actor, requestedAt: nowIso() };
-      record('OPERATOR', `replacement version ${version} started as ${workflowId}`, { actor: u.actor, reason: u.reason });
-      move('REPLACE', `replacement by ${u.actor}`);
+      state.replacement = { workflowId, version, requestedBy: who.actor, requestedAt: nowIso() };
+      record('OPERATOR', `${unverifiedPrefix(who)}replacement version ${version} started as ${workflowId}`, { ...actorFields(who), reason: u.reason });
+      move('REPLACE', `replacement by ${who.actor}`);
       wait('REPLACEMENT_OUTCOME');
       changes++;
-      return answer('replace', { replacementWorkflowId: workflowId, replacementVersion: version });
-    },
+      return answer('replace', { replacementWorkflowId: workflowId, replacementVersion: version, ...actorAnswer(who) });
+    }),
     { validator: (u) => rejectIf([...actorProblems(u), ...contentRefProblems(u?.submissionRef, 'submissionRef')], gate('replace')) },
   );
 
   setHandler(
     abandonUpdate,
-    (u) => {
-      record('OPERATOR', 'abandoned', { attempt: state.currentAttempt || undefined, actor: u.actor, reason: u.reason });
-      move('ABANDON', `abandoned by ${u.actor}: ${u.reason}`);
-      wait('NOTHING');
-      changes++;
-      return answer('abandon');
-    },
+    (u) =>
+      withActor('abandon', u, () => gate('abandon'), (who) => {
+        record('OPERATOR', `${unverifiedPrefix(who)}abandoned`, { attempt: state.currentAttempt || undefined, ...actorFields(who), reason: u.reason });
+        move('ABANDON', `abandoned by ${who.actor}: ${u.reason}`);
+        wait('NOTHING');
+        changes++;
+        return answer('abandon', actorAnswer(who));
+      }),
     { validator: (u) => rejectIf(actorProblems(u), gate('abandon')) },
   );
 
   setHandler(
     acknowledgeEscalationUpdate,
-    (u) => {
-      const open = openEscalation()!;
-      open.acknowledged = { actor: u.actor, note: u.note, at: nowIso() };
-      delete open.nextReminderAt;
-      record('OPERATOR', `escalation acknowledged: reminders stop`, { attempt: open.attempt, actor: u.actor, reason: u.note, escalationId: open.id });
-      changes++;
-      return answer('acknowledgeEscalation');
-    },
+    (u) =>
+      withActor('acknowledgeEscalation', u, () => gate('acknowledgeEscalation', { escalationId: u.escalationId }), (who) => {
+        const open = openEscalation()!;
+        open.acknowledged = { actor: who.actor, note: u.note, at: nowIso() };
+        delete open.nextReminderAt;
+        record('OPERATOR', `${unverifiedPrefix(who)}escalation acknowledged: reminders stop`, { attempt: open.attempt, ...actorFields(who), reason: u.note, escalationId: open.id });
+        changes++;
+        return answer('acknowledgeEscalation', actorAnswer(who));
+      }),
     { validator: (u) => rejectIf(actorProblems(u, 'note'), gate('acknowledgeEscalation', { escalationId: u?.escalationId })) },
   );
 
   setHandler(
     changeDeadlinesUpdate,
-    (u) => {
+    (u) => withActor('changeDeadlines', u, () => gate('changeDeadlines'), (who) => {
       const changed = Object.fromEntries(Object.entries(u.deadlines).filter(([, v]) => v !== undefined));
       state.deadlines = { ...state.deadlines, ...changed };
       const attempt = current();
@@ -925,10 +983,10 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       if (state.status === 'AWAITING_BUSINESS_ACK' && attempt?.sentAt) wait('BUSINESS_ACK', Date.parse(attempt.sentAt) + state.deadlines.businessAckMs);
       const open = openEscalation();
       if (open && !open.acknowledged && changed.reminderIntervalMs !== undefined) open.nextReminderAt = iso(Date.now() + state.deadlines.reminderIntervalMs);
-      record('OPERATOR', `deadlines changed: ${Object.entries(changed).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`, { actor: u.actor, reason: u.reason });
+      record('OPERATOR', `${unverifiedPrefix(who)}deadlines changed: ${Object.entries(changed).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`, { ...actorFields(who), reason: u.reason });
       changes++;
-      return answer('changeDeadlines');
-    },
+      return answer('changeDeadlines', actorAnswer(who));
+    }),
     { validator: (u) => rejectIf([...actorProblems(u), ...deadlineProblems(u?.deadlines)], gate('changeDeadlines')) },
   );
 

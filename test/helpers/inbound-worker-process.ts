@@ -6,10 +6,10 @@
  * written to that file first. Run with `node -r test/integration/api/swc-register.js`.
  */
 import { writeFileSync } from 'node:fs';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig } from '../../config/env';
-import { createMeshClient, createStore, createTemporalClient } from '../../worker/compose';
+import { createMeshClient, createNativeConnection, createStore, createTemporalClient } from '../../worker/compose';
 import { createCourierWorker } from '../../worker/worker';
 
 async function main(): Promise<void> {
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   });
   const logger = pino({ level: config.env.LOG_LEVEL });
   const crashFile = process.env.ITK3_TEST_CRASH_BEFORE_ACK;
-  const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
+  const connection = await createNativeConnection(config);
   const client = await createTemporalClient(config);
   const worker = await createCourierWorker({
     config,

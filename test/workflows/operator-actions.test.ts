@@ -7,7 +7,7 @@ import { SenderReferenceKey } from '../../contracts/search-attributes';
 import { senderReferenceDigest } from '../../activities/correlation';
 import { abandonUpdate, changeDeadlinesUpdate, replaceUpdate, stateQuery } from '../../workflows/definitions';
 import type { sendDocumentWorkflow } from '../../workflows/send-document';
-import { contentRef, escalationKinds, flowFor, kinds, refusalOf, runFlow , useTimeSkippingServer } from './support';
+import { actorToken, contentRef, escalationKinds, flowFor, kinds, refusalOf, runFlow , useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
@@ -19,13 +19,13 @@ describe('abandon', () => {
     const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
       await f.respond('20006', 1);
       await f.waitFor((x) => x.status === 'AWAITING_CORRECTION', 'AWAITING_CORRECTION');
-      const answer = await f.handle.executeUpdate(abandonUpdate, { args: [{ actor: 'ops.jones', reason: 'sent by post instead' }] });
-      expect(answer).toMatchObject({ action: 'abandon', status: 'ABANDONED', waitingFor: 'NOTHING' });
+      const answer = await f.handle.executeUpdate(abandonUpdate, { args: [{ actor: 'ops.jones', reason: 'sent by post instead', actorToken: actorToken('ops.jones', f.handle.workflowId, 'abandon') }] });
+      expect(answer).toMatchObject({ action: 'abandon', status: 'ABANDONED', waitingFor: 'NOTHING', actor: 'ops.jones', actorVerified: true });
       expect(await f.handle.result()).toEqual({ status: 'ABANDONED', attempts: 1, finalCode: '20006' });
       const s = await f.state();
       expect(s.escalated).toBe(false);
       expect(s.escalations[0]!.resolution).toBe('abandoned by ops.jones: sent by post instead');
-      expect(s.timeline.find((t) => t.kind === 'OPERATOR')).toMatchObject({ detail: 'abandoned', actor: 'ops.jones', reason: 'sent by post instead' });
+      expect(s.timeline.find((t) => t.kind === 'OPERATOR')).toMatchObject({ detail: 'abandoned', actor: 'ops.jones', actorVerified: true, reason: 'sent by post instead' });
       expect(kinds(s).slice(-4)).toEqual(['OPERATOR', 'RESOLVED', 'STATE', 'STATE']);
     });
     expect(escalationKinds(recorded)).toEqual(['RAISED:AWAITING_CORRECTION:20006', 'RESOLVED:AWAITING_CORRECTION:20006']);

@@ -12,6 +12,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
+import { issueActorToken, verifyActorToken } from '../../activities/actor-token';
+import { parseKeyRing } from '../../config/env';
 import type {
   CheckStoredSubmissionInput,
   CheckStoredSubmissionResult,
@@ -189,7 +191,12 @@ export interface FakeOptions {
   sendRouting?: Pick<SendMeshMessageResult, 'routing' | 'recipientMailbox'>;
 }
 
-type FakeActivities = Pick<Activities, 'buildItk3Message' | 'sendMeshMessage' | 'raiseEscalation' | 'checkStoredSubmission' | 'trackMeshMessage'>;
+type FakeActivities = Pick<Activities, 'buildItk3Message' | 'sendMeshMessage' | 'raiseEscalation' | 'checkStoredSubmission' | 'trackMeshMessage' | 'verifyActorToken'>;
+
+/** The actor-token keys of the workflow tests' fake activities; `actorToken()` issues tokens the fakes accept. */
+export const TEST_ACTOR_KEYS = parseKeyRing(`test-actor:${Buffer.alloc(32, 7).toString('base64')}`);
+export const actorToken = (principal: string, workflowId: string, update: string, opts: { now?: number; ttlMs?: number } = {}): string =>
+  issueActorToken(TEST_ACTOR_KEYS, { principal, workflowId, update }, opts);
 
 /** Typed fakes of the activities the delivery workflow calls; `recorded` keeps every call. */
 export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivities; recorded: Recorded } {
@@ -216,6 +223,12 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivi
     async checkStoredSubmission(input) {
       recorded.checks.push(input);
       return opts.check ? opts.check(input) : { valid: true, issues: [], senderOds: 'X26', recipientOds: 'A12345', version: input.version };
+    },
+    // The real check (activities/actor-token.ts) with the test keys.
+    async verifyActorToken(input) {
+      if (!input.token) return { verified: false, reason: 'no valid token' };
+      const check = verifyActorToken(TEST_ACTOR_KEYS, input.token, { workflowId: input.workflowId, update: input.update, now: input.at });
+      return check.valid ? { verified: true, principal: check.principal } : { verified: false, reason: `invalid token: ${check.reason}` };
     },
     async trackMeshMessage(input) {
       recorded.tracked.push(input);

@@ -3,11 +3,8 @@
  * certificate's subject CN maps to a role (ITK3_API_CLIENT_CERT_ROLES). An unlisted CN, a certificate
  * from another CA, or none at all is no credential. Certificates are made here with openssl.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -15,23 +12,15 @@ import { buildApi } from '../../../client/api';
 import { Authenticator } from '../../../client/auth';
 import { CourierApiError, CourierHttpClient } from '../../../client/http-client';
 import { activityConfig, createStore, defaultDeadlines } from '../../../worker/compose';
+import { certKit } from '../../helpers/certs';
 import { startHarness, type Harness } from '../../helpers/courier-harness';
 
 jest.setTimeout(120_000);
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'itk3-mtls-'));
-const f = (name: string): string => path.join(dir, name);
-const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
-
-function makeCa(name: string): void {
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.crt`), '-days', '2', '-subj', `/CN=${name}`);
-}
-function makeCert(name: string, ca: string, ext?: string): void {
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${name}`);
-  const extArgs = ext ? ['-extfile', f(`${name}.ext`)] : [];
-  if (ext) writeFileSync(f(`${name}.ext`), ext);
-  ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${ca}.crt`), '-CAkey', f(`${ca}.key`), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '2', ...extArgs);
-}
+const kit = certKit('itk3-mtls-');
+const f = kit.file;
+const makeCa = kit.ca;
+const makeCert = kit.cert;
 
 describe('API over mutual TLS', () => {
   let h: Harness;
