@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Web UI is served by the pinned ui-server (its config points the UI at our codec server with
+# credentials, so a signed-in operator sees decoded payloads); idempotent, a no-op once built.
+bash scripts/cluster/build.sh ui-server
 exec node dist/scripts/up.js

@@ -1,8 +1,9 @@
 /**
  * `npm run up`: brings the whole system up on embedded defaults — Temporal dev server (SQLite under
- * .data/, Web UI), mesh-sandbox (file store under .data/), the worker, the HTTP API and the GP practice
+ * .data/, headless), the Temporal Web UI from the pinned ui-server, mesh-sandbox (file store under .data/), the worker, the HTTP API and the GP practice
  * peer — waits until each is healthy, prints the URLs and stops everything cleanly on Ctrl-C.
- * A second run reuses the persisted state. Ports come from environment variables.
+ * A second run reuses the persisted state. Ports come from environment variables; ITK3_DATA_DIR moves
+ * the state (default .data/), which lets the browser tests run the same system beside a developer's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,10 +11,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
+import { startUiServer } from './lib/cluster';
 import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, startTemporal, type RunningService } from './lib/services';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
-const DATA = path.join(REPO_ROOT, '.data');
+const DATA = path.resolve(process.env.ITK3_DATA_DIR ?? path.join(REPO_ROOT, '.data'));
 
 /** A local store key, made once and kept with the local data (never used outside local mode). */
 function localStoreKeys(): string {
@@ -112,19 +114,28 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stopAll(0));
 
   try {
-    process.stdout.write('starting Temporal dev server and mesh-sandbox...\n');
+    process.stdout.write('starting Temporal dev server, Web UI and mesh-sandbox...\n');
+    // Headless: the dev server's embedded UI cannot send the codec session cookie, so ui-server serves the UI.
     services.push(
       await startTemporal({
         port: temporalPort,
-        uiPort,
         namespace,
         retentionDays: 30,
         dbFile: path.join(DATA, 'temporal.sqlite'),
         logFile: path.join(DATA, 'logs', 'temporal.log'),
-        // The Web UI decodes payloads through our codec server (operators sign in there).
-        codecEndpoint: `http://127.0.0.1:${codecPort}`,
       }),
     );
+    // The UI calls the codec server from the browser with credentials, so the session cookie set at
+    // /login goes along: signed in means plaintext, not signed in means the codec refuses and the UI
+    // shows the encoded payloads. Both on 127.0.0.1 keeps them the same site for the cookie.
+    const ui = await startUiServer({
+      port: uiPort,
+      temporalAddress: `127.0.0.1:${temporalPort}`,
+      namespace,
+      codecEndpoint: `http://127.0.0.1:${codecPort}`,
+      logFile: path.join(DATA, 'logs', 'ui-server.log'),
+    });
+    services.push({ name: 'ui-server', url: ui.url, process: ui.process, stop: ui.stop });
     services.push(
       await startMeshSandbox({ port: meshPort, sharedKey, storeMode: 'file', dataDir: path.join(DATA, 'mesh'), logFile: path.join(DATA, 'logs', 'mesh-sandbox.log') }),
     );
@@ -161,7 +172,7 @@ async function main(): Promise<void> {
     const api = child('api', process.execPath, [path.join(dist, 'client', 'api-main.js')], appEnv);
     procs.push({ name: 'api', proc: api });
     await waitUntil('API', api, async () => (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok);
-    const peer = child('gp-practice', path.join(VENV_BIN, 'python'), [path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'), '--url', `http://127.0.0.1:${meshPort}`, '--shared-key', sharedKey, '--record', path.join(DATA, 'gp-practice-received.jsonl')], {});
+    const peer = child('gp-practice', path.join(VENV_BIN, 'python'), [path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'), '--url', `http://127.0.0.1:${meshPort}`, '--shared-key', sharedKey, '--record', path.join(DATA, 'gp-practice-received.jsonl'), '--scenarios', path.join(DATA, 'gp-practice-scenarios.json')], {});
     procs.push({ name: 'gp-practice', proc: peer });
 
     for (const { name, proc } of procs) {
@@ -180,10 +191,12 @@ async function main(): Promise<void> {
         `  Temporal Web UI http://127.0.0.1:${uiPort}/namespaces/${namespace}/workflows`,
         `  Temporal gRPC   127.0.0.1:${temporalPort}`,
         `  mesh-sandbox    http://127.0.0.1:${meshPort}`,
-        `  codec server    http://127.0.0.1:${codecPort}/login   (sign in with the operator token to see decoded payloads in the UI)`,
+        `  codec server    http://127.0.0.1:${codecPort}`,
+        `  sign in         open http://127.0.0.1:${codecPort}/login in the same browser, paste the operator token below, then`,
+        '                  use the Web UI on 127.0.0.1 (not localhost): payloads show decoded; signed out they stay encrypted',
         `  metrics         http://127.0.0.1:${metricsPort}/metrics (worker)   http://127.0.0.1:${apiPort}/metrics (fleet)`,
-        `  operator token  export ITK3_API_TOKEN=${tokenOf(apiTokens, 'operator')}   (kept in .data/local-api-tokens)`,
-        '  GP practice     X26ABC2 (answers 20013 then 30001)',
+        `  operator token  export ITK3_API_TOKEN=${tokenOf(apiTokens, 'operator')}   (kept in ${path.join(DATA, 'local-api-tokens')})`,
+        `  GP practice     X26ABC2 (answers 20013 then 30001; per encounter id in ${path.join(DATA, 'gp-practice-scenarios.json')})`,
         'Press Ctrl-C to stop.',
         '',
       ].join('\n'),

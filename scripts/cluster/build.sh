@@ -6,7 +6,10 @@
 # Everything lands in ITK3_TOOLS_DIR (default <repo>/.cache/tools, git-ignored); the Go module and build
 # caches live under <repo>/.cache/go so a clean machine is self-contained and nothing touches ~/go.
 # Nothing is downloaded at run time after this.
+# `build.sh ui-server` builds only the Web UI server (what `npm run up` needs; the rest is for the cluster).
 set -euo pipefail
+ONLY="${1:-all}"
+case "$ONLY" in all|ui-server) ;; *) echo "cluster build: unknown target '$ONLY' (all or ui-server)" >&2; exit 2 ;; esac
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 
 # The versions are pinned here and nowhere else (the TypeScript scripts and the compose test read them back).
@@ -32,6 +35,7 @@ stamp_ok() { [ -x "$TOOLS_DIR/bin/$1" ] && [ "$(cat "$TOOLS_DIR/bin/.$1.version"
 stamp() { echo "$2" > "$TOOLS_DIR/bin/.$1.version"; }
 
 GOBIN_TMP="$TOOLS_DIR/.gobin"
+if [ "$ONLY" = all ]; then
 if ! stamp_ok temporal-server "$TEMPORAL_SERVER_VERSION"; then
   echo "cluster build: temporal-server $TEMPORAL_SERVER_VERSION (several minutes on a clean machine)"
   start=$(date +%s)
@@ -55,6 +59,7 @@ if [ ! -f "$SCHEMA_DIR/.complete" ]; then
   chmod -R u+w "$SCHEMA_DIR"
   touch "$SCHEMA_DIR/.complete"
 fi
+fi
 if ! stamp_ok ui-server "$UI_SERVER_VERSION"; then
   echo "cluster build: ui-server $UI_SERVER_VERSION"
   # The wrapper module pins go.temporal.io/api above the version ui-server itself requires, which the
@@ -63,4 +68,4 @@ if ! stamp_ok ui-server "$UI_SERVER_VERSION"; then
   stamp ui-server "$UI_SERVER_VERSION"
 fi
 rm -rf "$GOBIN_TMP"
-echo "cluster build: ready in $TOOLS_DIR/bin (schema in $SCHEMA_DIR)"
+if [ "$ONLY" = all ]; then echo "cluster build: ready in $TOOLS_DIR/bin (schema in $SCHEMA_DIR)"; else echo "cluster build: ui-server ready in $TOOLS_DIR/bin"; fi

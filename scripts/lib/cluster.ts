@@ -390,6 +390,8 @@ export async function startUiServer(opts: { port: number; temporalAddress: strin
     TEMPORAL_DEFAULT_NAMESPACE: opts.namespace,
     TEMPORAL_CODEC_ENDPOINT: opts.codecEndpoint,
     TEMPORAL_CODEC_INCLUDE_CREDENTIALS: 'true',
+    TEMPORAL_CODEC_ERROR_MESSAGE: 'Payloads are encrypted: sign in at the codec server to see them decoded.',
+    TEMPORAL_CODEC_ERROR_LINK: `${opts.codecEndpoint}/login`,
     TEMPORAL_DISABLE_NEWS_FETCH: 'true',
   };
   const proc = spawn(tool('ui-server'), ['--root', CONFIG_DIR, '--config', 'ui', '--env', 'itk3', 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
