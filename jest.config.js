@@ -21,5 +21,7 @@ module.exports = {
     },
     // A real Temporal cluster (PostgreSQL, two server nodes): `npm run test:cluster`, which builds it first.
     { ...base, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.test.ts'] },
+    // The Web UI in Chromium against the system as `npm run up` starts it: `npm run test:browser`.
+    { ...base, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
   ],
 };
