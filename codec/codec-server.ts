@@ -2,7 +2,8 @@
  * The codec server for the Temporal Web UI and CLI (reference/temporal.md §6.11): `POST /decode` and
  * `POST /encode` with proto3-JSON payloads, CORS for the UI origins only, and every codec request
  * authenticated: an operator bearer token (`temporal ... --codec-auth 'Bearer <token>'`) or a browser
- * session cookie obtained at `/login` (the UI sends it when "Include cross-origin credentials" is on).
+ * session cookie obtained at `/login` (the UI sends it when its codec settings include credentials, as
+ * the ui-server config of `npm run up` does).
  * Anyone else gets 401 and keeps seeing ciphertext. Each request leaves an audit line: who, which
  * namespace, how many payloads; never a payload.
  */
@@ -67,8 +68,8 @@ function cookie(req: FastifyRequest, name: string): string | undefined {
 
 const LOGIN_PAGE = `<!doctype html><meta charset="utf-8"><title>ITK3 Courier codec server</title>
 <h1>ITK3 Courier codec server</h1>
-<p>Sign in with an operator token to see decoded payloads in the Temporal Web UI
-(turn on "Include cross-origin credentials" in the UI's codec settings, and open the UI on the same host name as this page).</p>
+<p>Sign in with an operator token to see decoded payloads in the Temporal Web UI. The UI sends this
+session with every decode request; open it on the same host name as this page (127.0.0.1 or localhost, not a mix).</p>
 <form method="post" action="/login"><label>Operator token <input type="password" name="token" autocomplete="off"></label>
 <button type="submit">Sign in</button></form>`;
 
