@@ -36,6 +36,11 @@ export interface ActivityConfig {
   maxMessageBytes: number;
   namespace: string;
   taskQueue: string;
+  /**
+   * The MESH mailboxes this deployment owns (MESH_MAILBOX_ID and MESH_MAILBOXES): a submission's
+   * `sender.meshMailbox` (where the practice's acknowledgements go) must be one of them.
+   */
+  senderMailboxes: readonly string[];
 }
 
 export interface ActivityDeps {

@@ -18,6 +18,7 @@ import { EXTRA_REQUIREMENT, buildRejected } from './errors';
 import { fromFhirJson, type JsonObject } from './fhir-json';
 import { escapeText, utf8ByteLength } from './fhir-xml';
 import { envelopeJson, envelopeXml, urn, type EnvelopeInput } from './message';
+import { readSendDocumentMessage } from './read-message';
 import {
   compositionSummary,
   gpProviderAddress,
@@ -155,6 +156,9 @@ function requirementForPath(path: string): string | undefined {
   return PATH_REQUIREMENTS.find(([re]) => re.test(path))?.[1];
 }
 
+/** How far after the generation time an encounter may be dated: clock skew, never a future consultation. */
+const ENCOUNTER_FUTURE_TOLERANCE_MS = 24 * 3_600_000;
+
 function xhtml(text: string): string {
   return `<div xmlns="${XHTML_NS}"><p>${escapeText(text)}</p></div>`;
 }
@@ -235,7 +239,28 @@ function submissionIssues(s: Submission, profile: SpecProfile, now: string): Iss
       requirementId: 'GPCM-SD-083',
     });
   }
+  // Encounter times: not after the generation time by more than a day (clock skew between systems is
+  // fine; a consultation next year is a data-entry error), and not before the patient was born.
+  const startMs = Date.parse(s.encounter.start);
+  const nowMs = Date.parse(now);
+  if (Number.isFinite(nowMs) && startMs > nowMs + ENCOUNTER_FUTURE_TOLERANCE_MS) {
+    issues.push({ path: 'encounter.start', message: 'the encounter starts more than a day after the generation time' });
+  }
+  if (s.encounter.end && Number.isFinite(nowMs) && Date.parse(s.encounter.end) > nowMs + ENCOUNTER_FUTURE_TOLERANCE_MS) {
+    issues.push({ path: 'encounter.end', message: 'the encounter ends more than a day after the generation time' });
+  }
+  // The encounter's own calendar date (in its own offset) against the date-only birth date.
+  if (isRealDate(s.patient.birthDate) && s.encounter.start.slice(0, 10) < s.patient.birthDate) {
+    issues.push({ path: 'encounter.start', message: "the encounter starts before the patient's birth date" });
+  }
   if (s.replaces) {
+    if (s.replaces.documentId.toLowerCase() !== s.documentId.toLowerCase()) {
+      issues.push({
+        path: 'replaces.documentId',
+        message: 'a replacement keeps the document id of the document it replaces (Composition.identifier is version-independent)',
+        requirementId: 'GPCM-SD-132',
+      });
+    }
     if (s.version !== s.replaces.version + 1) {
       issues.push({
         path: 'version',
@@ -251,6 +276,22 @@ function submissionIssues(s: Submission, profile: SpecProfile, now: string): Iss
     });
   }
   return issues;
+}
+
+/**
+ * Issues of a built message read back: none when it parses with the inbound parser (same limits as a
+ * received message) and the sender-side checks find no error. Used by both build routes.
+ */
+export function readBackIssues(body: string, profile: SpecProfile): Issue[] {
+  let read;
+  try {
+    read = readSendDocumentMessage(body, profile);
+  } catch (err) {
+    return [{ path: 'message', message: `the built message does not parse back: ${err instanceof Error ? err.message : String(err)}` }];
+  }
+  return read.findings
+    .filter((f) => f.severity === 'error')
+    .map(({ severity: _s, ...i }) => ({ ...i, path: `message.${i.path ?? ''}`.replace(/\.$/, '') }));
 }
 
 /**
@@ -357,6 +398,11 @@ export function buildSendDocumentMessage(input: BuildMessageInput): BuiltMessage
       },
     ]);
   }
+
+  // Read our own output back with the parser and the checks the inbound path and the conformance run
+  // use: a message that does not parse back, or that the checks refuse, is never sent.
+  issues.push(...readBackIssues(body, profile));
+  if (issues.length) throw buildRejected('the built message does not read back as a conformant Send Document', issues);
 
   const warnings: Issue[] = [];
   if (profile === '2.x' && !s.careSetting) {

@@ -21,7 +21,7 @@ import { MeshClient } from '../../../mesh';
 import { FREE_TEXT, HEADER_BOUND, INERT_IN_FREE_TEXT, INJECTIONS, NOT_HEADER_SAFE, exampleSubmission, stringPaths, withField } from '../../fixtures/bad-input/submissions';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
-const activity: ActivityConfig = { profile: '2.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 5 * 1024 * 1024, namespace: 'n', taskQueue: 'tq' };
+const activity: ActivityConfig = { profile: '2.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 5 * 1024 * 1024, namespace: 'n', taskQueue: 'tq', senderMailboxes: ['X26ABC1'] };
 const gpprovider: ActivityConfig = { ...activity, routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' } };
 const base = exampleSubmission();
 const paths = stringPaths(base).map((p) => p.join('.'));

@@ -8,7 +8,7 @@ import {
   extensionByUrl,
   type FNode,
 } from '../../../itk3/fhir-xml';
-import { buildInput, IDS, INVALID_NHS_NUMBER, NOW, PATIENTS, submission } from '../../fixtures/itk3/submissions';
+import { buildInput, DOCUMENT_ID, IDS, INVALID_NHS_NUMBER, NOW, PATIENTS, submission } from '../../fixtures/itk3/submissions';
 
 const input = buildInput;
 
@@ -177,7 +177,8 @@ describe('buildSendDocumentMessage', () => {
   });
 
   it('builds a replacement: relatesTo replaces the previous document, meta.versionId = version (GPCM-SD-131, GPCM-SD-132, GPCM-SD-098)', () => {
-    const previous = '0f0e0d0c-0b0a-4999-8888-777766665555';
+    // Composition.identifier is version-independent: a replacement keeps the document id it replaces.
+    const previous = DOCUMENT_ID;
     const built = buildSendDocumentMessage(
       input({ submission: submission({ version: 2, replaces: { documentId: previous, version: 1 } }) }),
     );
@@ -187,6 +188,13 @@ describe('buildSendDocumentMessage', () => {
     expect(val(composition, 'relatesTo', 'targetIdentifier', 'value')).toBe(previous);
     expect(val(composition, 'meta', 'versionId')).toBe('2');
     expect(built.mesh.subject).toMatch(/version 2$/);
+  });
+
+  it('refuses a replacement that names another document id than its own (GPCM-SD-132)', () => {
+    const err = rejection(() =>
+      buildSendDocumentMessage(input({ submission: submission({ version: 2, replaces: { documentId: '0f0e0d0c-0b0a-4999-8888-777766665555', version: 1 } }) })),
+    );
+    expect(err.issues).toContainEqual(expect.objectContaining({ path: 'replaces.documentId', requirementId: 'GPCM-SD-132' }));
   });
 
   function documentEntries(over: Partial<BuildMessageInput> = {}): FNode[] {

@@ -51,7 +51,7 @@ function sendActivity(fetchImpl: typeof fetch, sentIndex?: SentMessageIndex, mes
   const mesh = meshClient ?? meshOver(fetchImpl);
   const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
   return createActivities({
-    config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q' },
+    config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
     store,
     mesh,
     temporal: {} as Client,
