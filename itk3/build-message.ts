@@ -185,6 +185,13 @@ function submissionIssues(s: Submission, profile: SpecProfile, now: string): Iss
       requirementId: 'GPCM-SD-037',
     });
   }
+  if (profile === '1.x' && s.documentType && s.documentType.code !== REPORT_OF_CLINICAL_ENCOUNTER.code) {
+    issues.push({
+      path: 'documentType',
+      message: `1.x sends only ${REPORT_OF_CLINICAL_ENCOUNTER.code} ${REPORT_OF_CLINICAL_ENCOUNTER.display}`,
+      requirementId: 'GPCM-SD-115',
+    });
+  }
   if (s.confidentiality === 'R' && !PROFILE_CONSTANTS[profile].allowsRestrictedConfidentiality) {
     issues.push({
       path: 'confidentiality',
