@@ -185,6 +185,16 @@ function submissionIssues(s: Submission, profile: SpecProfile, now: string): Iss
       requirementId: 'GPCM-SD-037',
     });
   }
+  // SD2 2.0.0's release notes make careSettingType required; the spec's own generic 2.x example leaves it
+  // out. The normative text wins for what we send (a receiver validating against 2.0.0 may refuse a
+  // message without it); what we read from others is only warned about (itk3/document-checks.ts).
+  if (profile === '2.x' && !s.careSetting) {
+    issues.push({
+      path: 'careSetting',
+      message: 'a 2.x message carries Composition.extension(careSettingType) (SD2 2.0.0): give careSetting, a SNOMED CT care setting such as 789718008 Cardiology service',
+      requirementId: EXTRA_REQUIREMENT.careSetting2x,
+    });
+  }
   if (profile === '1.x' && s.documentType && s.documentType.code !== REPORT_OF_CLINICAL_ENCOUNTER.code) {
     issues.push({
       path: 'documentType',
@@ -412,12 +422,6 @@ export function buildSendDocumentMessage(input: BuildMessageInput): BuiltMessage
   if (issues.length) throw buildRejected('the built message does not read back as a conformant Send Document', issues);
 
   const warnings: Issue[] = [];
-  if (profile === '2.x' && !s.careSetting) {
-    warnings.push({
-      path: 'careSetting',
-      message: 'SD2 2.0.0 requires Composition.extension(careSettingType); none supplied',
-    });
-  }
 
   return {
     xml: body,

@@ -774,7 +774,13 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
   setHandler(
     replaceUpdate,
     async (u) => {
-      const check = await store.checkStoredSubmission({ submissionRef: u.submissionRef, purpose: 'REPLACEMENT', documentId: state.documentId, version: state.version });
+      const check = await store.checkStoredSubmission({
+        submissionRef: u.submissionRef,
+        purpose: 'REPLACEMENT',
+        documentId: state.documentId,
+        version: state.version,
+        currentSubmissionRef: state.submissionRef,
+      });
       if (!check.valid) {
         record('OPERATOR', `replacement refused: ${check.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`, { actor: u.actor, reason: u.reason });
         changes++;

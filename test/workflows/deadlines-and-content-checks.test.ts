@@ -11,7 +11,7 @@ import { submitDocument } from '../../client/submit';
 import { DEFAULT_DELIVERY_DEADLINES, DeadlineConfigError, deadlinePolicyFrom, loadDeadlinePolicy, resolveDeadlines } from '../../config/deadlines';
 import type { ContentRef, SendDocumentInput } from '../../contracts';
 import type { ContentStore } from '../../store/content-store';
-import { DOCUMENT_ID, submission } from '../fixtures/itk3/submissions';
+import { DOCUMENT_ID, PATIENTS, submission } from '../fixtures/itk3/submissions';
 
 const HOUR = 3_600_000;
 const ACK = { infrastructureAckMs: 4 * HOUR, businessAckMs: 48 * HOUR };
@@ -156,6 +156,20 @@ describe('checkStoredSubmission activity', () => {
         expect.objectContaining({ path: 'replaces', requirementId: 'GPCM-SD-127' }),
       ]),
     );
+  });
+
+  it('refuses a replacement about another patient, and a sender mailbox that is not ours', async () => {
+    const current = await stored(submission());
+    const otherPatient = await stored(submission({ version: 2, replaces: { documentId: DOCUMENT_ID, version: 1 }, patient: PATIENTS.bob }));
+    const r1 = await checkStoredSubmission({ submissionRef: otherPatient, purpose: 'REPLACEMENT', documentId: DOCUMENT_ID, version: 1, currentSubmissionRef: current });
+    expect(r1.valid).toBe(false);
+    expect(r1.issues).toContainEqual(expect.objectContaining({ path: 'patient', requirementId: 'GPCM-SD-126' }));
+    expect(JSON.stringify(r1)).not.toContain(PATIENTS.bob.nhsNumber);
+    const samePatient = await stored(submission({ version: 2, replaces: { documentId: DOCUMENT_ID, version: 1 } }));
+    expect((await checkStoredSubmission({ submissionRef: samePatient, purpose: 'REPLACEMENT', documentId: DOCUMENT_ID, version: 1, currentSubmissionRef: current })).valid).toBe(true);
+    const foreign = await stored(submission({ sender: { ...submission().sender, meshMailbox: 'X26OTHER9' } }));
+    const r2 = await checkStoredSubmission({ submissionRef: foreign, purpose: 'CORRECTION', documentId: DOCUMENT_ID, version: 1 });
+    expect(r2.issues).toContainEqual(expect.objectContaining({ path: 'sender.meshMailbox' }));
   });
 
   it('answers with an issue, not a failure, when the content is missing or not a submission', async () => {

@@ -190,6 +190,16 @@ describe('buildSendDocumentMessage', () => {
     expect(built.mesh.subject).toMatch(/version 2$/);
   });
 
+  it('refuses a 2.x submission without a care setting (SD2 2.0.0), and builds 1.x without one', () => {
+    const err = rejection(() => buildSendDocumentMessage(input({ submission: submission({ careSetting: undefined }) })));
+    expect(err.issues).toContainEqual(expect.objectContaining({ path: 'careSetting', requirementId: 'SD2-2.0.0-CARE-SETTING' }));
+    const built = buildSendDocumentMessage(input({ submission: submission({ careSetting: undefined }), profile: '1.x' }));
+    expect(built.warnings).toEqual([]);
+    const composition = entries(entries(parseFhirXml(buildSendDocumentMessage(input()).xml))[2] as FNode)[0];
+    const ext = extensionByUrl(composition, 'https://fhir.hl7.org.uk/STU3/StructureDefinition/Extension-CareConnect-CareSettingType-1');
+    expect(val(ext, 'valueCodeableConcept', 'coding', 'code')).toBe('789718008');
+  });
+
   it('refuses a replacement that names another document id than its own (GPCM-SD-132)', () => {
     const err = rejection(() =>
       buildSendDocumentMessage(input({ submission: submission({ version: 2, replaces: { documentId: '0f0e0d0c-0b0a-4999-8888-777766665555', version: 1 } }) })),

@@ -76,6 +76,7 @@ const submissionArb: fc.Arbitrary<Submission> = fc
     report: { contentType: 'application/pdf' as const, dataBase64: g.report },
     attachments: g.attachments,
     confidentiality: 'N' as const,
+    careSetting: { code: '789718008', display: 'Cardiology service' },
     // A replacement keeps its document id (Composition.identifier is version-independent, GPCM-SD-132).
     ...(g.version > 1 ? { replaces: { documentId: g.documentId, version: g.version - 1 } } : {}),
   }));
