@@ -243,6 +243,16 @@ describe('fuzzing free-text fields (fast-check)', () => {
     );
   });
 
+  it('any text holding a character XML cannot carry is refused naming the field, in every free-text field', async () => {
+    const bad = fc.constantFrom('\uffff', '\ufffe', '\ud800', '\udbff', '\udc00', '\ufdd0', '\ufdef', '\u{1fffe}', '\u{10ffff}', '\u0001', '\u0008', '\u000b', '\u000c', '\u001f');
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...[...FREE_TEXT].filter((p) => paths.includes(p))), fc.string({ maxLength: 20 }), bad, fc.string({ maxLength: 20 }), async (p, before, ch, after) => {
+        expectRefusedNaming(await outcome(withField(base, at(p), `x${before}${ch}${after}x`)), p);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('the same holds for the GPPROVIDER routing mode (surname in Mex-To)', async () => {
     const latin1 = fc.stringMatching(/^[A-Za-z' -]{1,40}$/);
     await fc.assert(

@@ -1,4 +1,5 @@
 import { buildSendDocumentMessage, isAckWorkflowId, MESH_WORKFLOWS, type BuildMessageInput } from '../../../itk3';
+import { readBackIssues } from '../../../itk3/build-message';
 import {
   parseFhirXml,
   child,
@@ -188,6 +189,19 @@ describe('buildSendDocumentMessage', () => {
     expect(val(composition, 'relatesTo', 'targetIdentifier', 'value')).toBe(previous);
     expect(val(composition, 'meta', 'versionId')).toBe('2');
     expect(built.mesh.subject).toMatch(/version 2$/);
+  });
+
+  it('reads its own output back with the inbound parser: what would not parse or conform is refused', () => {
+    const xml = buildSendDocumentMessage(input()).xml;
+    expect(readBackIssues(xml, '2.x')).toEqual([]);
+    // What a writer bug or an unchecked character would produce: each is an issue on `message`.
+    expect(readBackIssues(xml.replace('<status value="final"/>', '<status value="fin\uffffal"/>'), '2.x')).toEqual([
+      expect.objectContaining({ path: 'message', message: expect.stringMatching(/does not parse back: not well-formed XML/) }),
+    ]);
+    expect(readBackIssues(xml.replace(/<\/Bundle>$/, ''), '2.x')[0]?.path).toBe('message');
+    expect(readBackIssues(xml.replace('<status value="final"/>', '<status value="draft"/>'), '2.x')).toContainEqual(
+      expect.objectContaining({ path: 'message.Composition.status', requirementId: 'GPCM-SD-114' }),
+    );
   });
 
   it('refuses a 2.x submission without a care setting (SD2 2.0.0), and builds 1.x without one', () => {
