@@ -179,8 +179,11 @@ export const PractitionerSchema = z.object({
 
 export const EncounterSchema = z
   .object({
-    /** The sending system's id for the consultation; becomes the ITK3 SenderReference. */
-    id: safeText(255),
+    /**
+     * The sending system's id for the consultation; becomes the ITK3 SenderReference. One line: an id with
+     * a TAB or line break is refused by the document route (itk3/wrap-document.ts) and is no one's id.
+     */
+    id: safeText(255).refine((s) => !/[\t\r\n]/.test(s), 'must be a single line (no TAB, CR or LF)'),
     start: isoDateTime,
     end: isoDateTime.optional(),
     summary: safeText(2000).optional(),

@@ -118,7 +118,8 @@ describe('accepted submissions can always be built, sent and finished', () => {
     const first = await submit(body);
     expect(first).toMatchObject({ status: 202, created: true });
     expect(await submit(body)).toMatchObject({ status: 202, created: false, workflowId: first.workflowId });
-    const storeDir = h.config.env.STORE_DIR;
+    // Submissions are stored under submission/ (the worker's built messages go elsewhere, at their own pace).
+    const storeDir = path.join(h.config.env.STORE_DIR, 'submission');
     const before = filesUnder(storeDir);
     const changed = { ...body, encounter: { ...body.encounter, summary: 'A different summary: a different document.' } };
     const conflict = await submit(changed);

@@ -187,6 +187,11 @@ describe('FHIR types are strict', () => {
     accepted(['attachments'], [{ contentType: 'text/plain', dataBase64: notPdf }]);
   });
 
+  it('the encounter id (the SenderReference) is one line, as the document route requires', () => {
+    expect(refused(['encounter', 'id'], 'enc\t1')).toBe('must be a single line (no TAB, CR or LF)');
+    refused(['encounter', 'id'], 'enc\n1');
+  });
+
   it('names are trimmed; a name of white space only is refused', () => {
     const parsed = SubmissionSchema.parse(withPath(['patient', 'familyName'], '  Testpatient \u00a0'));
     expect(parsed.patient.familyName).toBe('Testpatient');
