@@ -596,8 +596,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       delete state.waitingUntil;
       deadlineUncomputable(state.waitingFor);
     }
-    const open0 = openEscalation();
-    if (open0?.nextReminderAt !== undefined && !Number.isFinite(msOf(open0.nextReminderAt))) delete open0.nextReminderAt;
+    // Likewise a reminder time that does not read as a date: dropped (the escalation itself stands).
+    const pending = openEscalation();
+    if (pending?.nextReminderAt !== undefined && !Number.isFinite(msOf(pending.nextReminderAt))) delete pending.nextReminderAt;
     if ((s === 'AWAITING_INFRASTRUCTURE_ACK' || s === 'AWAITING_BUSINESS_ACK') && attempt && state.waitingUntil && Date.parse(state.waitingUntil) <= now) {
       const key = deadlineKey(s, attempt.attempt);
       if (!state.escalations.some((e) => e.key === key)) {
