@@ -5,8 +5,11 @@
  * workflow code, so every workflow task failed for good: state and abandon answered 500, nobody was told.
  * Time-skipping server, fake activities, synthetic ids only.
  */
+import { randomUUID } from 'node:crypto';
+import type { DeliveryState } from '../../contracts';
 import { abandonUpdate, changeDeadlinesUpdate } from '../../workflows/definitions';
-import { DEADLINES, refusalOf, runFlow, useTimeSkippingServer } from './support';
+import { sendDocumentWorkflow } from '../../workflows/send-document';
+import { DEADLINES, fakeActivities, flowFor, newWorker, refusalOf, runFlow, sendInput, useTimeSkippingServer, workflowIdOf } from './support';
 
 jest.setTimeout(60_000);
 
@@ -54,6 +57,51 @@ describe('deadlines the workflow cannot compute', () => {
       const changed = await f.handle.executeUpdate(changeDeadlinesUpdate, { args: [{ actor: 'ops.jones', reason: 'four hours', deadlines: { infrastructureAckMs: 4 * 3_600_000 } }] });
       expect(changed.waitingUntil).toBeDefined();
       expect(Number.isFinite(Date.parse(changed.waitingUntil!))).toBe(true);
+    });
+  });
+
+  it('a send time that does not read as a date (an old or faulty activity result) escalates instead of wedging', async () => {
+    const { activities, recorded } = fakeActivities();
+    const send = activities.sendMeshMessage;
+    activities.sendMeshMessage = async (i) => ({ ...(await send(i)), sentAt: 'not a date' });
+    const taskQueue = `delivery-${randomUUID()}`;
+    const input = sendInput();
+    const worker = await newWorker(server.env, server.workflowBundle, activities, taskQueue);
+    await worker.runUntil(async () => {
+      const handle = await server.env.client.workflow.start(sendDocumentWorkflow, { workflowId: workflowIdOf(input), taskQueue, args: [input] });
+      const f = flowFor(handle, input, recorded, taskQueue);
+      const s = await f.waitFor((x) => x.escalated, 'escalated');
+      expect(s.escalations.find((e) => !e.resolvedAt)?.code).toBe('DEADLINE_UNCOMPUTABLE');
+      expect((await handle.executeUpdate(abandonUpdate, { args: [{ actor: 'ops.jones', reason: 'r' }] })).status).toBe('ABANDONED');
+    });
+  });
+
+  it('a carried-over deadline that does not read as a date escalates instead of spinning or failing', async () => {
+    const input = sendInput();
+    const state: DeliveryState = {
+      workflowId: workflowIdOf(input),
+      documentId: input.documentId,
+      version: 1,
+      senderOds: input.senderOds,
+      recipientOds: input.recipientOds,
+      status: 'DELIVERED',
+      escalated: false,
+      waitingFor: 'REPLACEMENT_WINDOW',
+      waitingUntil: 'garbage',
+      currentAttempt: 1,
+      submissionRef: input.submissionRef,
+      deadlines: DEADLINES,
+      attempts: [{ attempt: 1, messageHeaderId: randomUUID(), bundleIdentifier: randomUUID(), reason: 'INITIAL', submissionRef: input.submissionRef, sentAt: '2026-01-05T09:00:00.000Z' }],
+      escalations: [],
+      rejectedRoutes: [],
+      run: 1,
+      timeline: [],
+    };
+    await runFlow(server.env, server.workflowBundle, { input: { ...input, carryOver: { state, seenResponseIds: [], seenReportIds: [] } } }, async (f) => {
+      const s = await f.waitFor((x) => x.escalated, 'escalated');
+      expect(s.waitingUntil).toBeUndefined();
+      expect(s.escalations.find((e) => !e.resolvedAt)?.code).toBe('DEADLINE_UNCOMPUTABLE');
+      expect(f.recorded.escalations.map((e) => e.code)).toContain('DEADLINE_UNCOMPUTABLE');
     });
   });
 
