@@ -41,6 +41,8 @@ function localSecret(envName: string, fileName: string, make: () => string): str
 const localCodecKeys = (): string => localSecret('ITK3_CODEC_KEYS', 'local-codec-keys', () => `local1:${randomBytes(32).toString('base64')}`);
 /** Operator-update actor token keys: the API signs, the worker verifies (activities/actor-token.ts). */
 const localActorKeys = (): string => localSecret('ITK3_ACTOR_KEYS', 'local-actor-keys', () => `local1:${randomBytes(32).toString('base64')}`);
+/** Key of the SenderReference search attribute: the API and the worker must share it. */
+const localCorrelationKey = (): string => localSecret('ITK3_CORRELATION_KEY', 'local-correlation-key', () => randomBytes(32).toString('base64'));
 /** Local API tokens: one operator, one submitter. */
 const localApiTokens = (): string =>
   localSecret('ITK3_API_TOKENS', 'local-api-tokens', () => `local-operator:operator:${randomBytes(24).toString('base64url')},local-service:submitter:${randomBytes(24).toString('base64url')}`);
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
       STORE_KEYS: localStoreKeys(),
       ITK3_CODEC_KEYS: localCodecKeys(),
       ITK3_ACTOR_KEYS: localActorKeys(),
+      ITK3_CORRELATION_KEY: localCorrelationKey(),
       ITK3_API_TOKENS: apiTokens,
       ITK3_CODEC_SERVER_PORT: String(codecPort),
       ITK3_CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`,

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { routeInboxMessage } from '../../../activities/inbound';
 import { buildAuthorizationHeader, MeshClient, OVERSIZE_PREFIX_BYTES } from '../../../mesh';
 import { testServices } from '../../helpers/services';
-import { FakeTemporal, tempStore, ACK_WORKFLOW } from '../../unit/inbound/fakes';
+import { FakeTemporal, tempStore, ACK_WORKFLOW, MAILBOX_CHECKS } from '../../unit/inbound/fakes';
 
 jest.setTimeout(60_000);
 
@@ -58,7 +58,7 @@ describe('inbound size limits against mesh-sandbox', () => {
     const temporal = new FakeTemporal([]);
     const store = tempStore();
     const before = process.memoryUsage().rss;
-    const outcome = await routeInboxMessage({ temporal, store, logger: pino({ level: 'silent' }), now: () => new Date(), rematchDelaysMs: [] }, client, id);
+    const outcome = await routeInboxMessage({ temporal, store, logger: pino({ level: 'silent' }), now: () => new Date(), rematchDelaysMs: [], checks: MAILBOX_CHECKS }, client, id);
     expect(outcome).toBe('quarantined');
     expect(process.memoryUsage().rss - before).toBeLessThan(96 * MiB);
     const [entry] = [...temporal.quarantines.values()];
