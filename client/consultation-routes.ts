@@ -244,10 +244,12 @@ export async function listConsultations(deps: Pick<ConsultationRouteDeps, 'clien
   if (q.status) query += ` AND ConsultationStatus = '${q.status}'`;
   if (q.senderOds) query += ` AND SenderOds = '${q.senderOds}'`;
   const items: ConsultationSummary[] = [];
-  for await (const { info: wf, undecodable } of listExecutions(deps.client, { query, pageSize: Math.min(q.limit, 100), limit: q.limit }, deps.logger)) {
+  // No limit on executions listed: the limit counts consultations, and an id that is not one is skipped.
+  for await (const { info: wf, undecodable } of listExecutions(deps.client, { query, pageSize: Math.min(q.limit, 100), limit: Number.MAX_SAFE_INTEGER }, deps.logger)) {
     // The summary comes from search attributes only, so an undecodable entry is still listed in full.
     const item = summaryOf(wf);
     if (item) items.push(undecodable ? { ...item, undecodable } : item);
+    if (items.length >= q.limit) break;
   }
   items.sort((a, b) => (a.sendDueAt ?? '\uffff').localeCompare(b.sendDueAt ?? '\uffff'));
   return { items };
