@@ -444,6 +444,13 @@ export async function decide(temporal: InboundTemporal, view: InboundView, recei
   return { kind: 'quarantine', reason: 'UNMATCHED_RESPONSE', detail: 'response.identifier and SenderReference match no delivery', summary, candidates: byRef.map((m) => m.workflowId) };
 }
 
+/** Quarantine for a message past a download limit; the detail gives sizes only. */
+export function oversizedDecision(o: NonNullable<MeshInboundMessage['oversize']>): Extract<Decision, { kind: 'quarantine' }> {
+  const what = o.limit === 'compressed' ? 'bytes as sent' : 'bytes decoded';
+  const declared = o.declaredBytes !== undefined ? `, declared ${o.declaredBytes} bytes` : '';
+  return { kind: 'quarantine', reason: 'OVERSIZED', detail: `over the inbound limit of ${o.limitBytes} ${what} (read ${o.bytesRead}${declared}); only a prefix is kept`, summary: {}, candidates: [] };
+}
+
 /** The response goes to its delivery only when it comes from the attempt's recipient; else to the quarantine. */
 async function fromRecipient(
   match: WorkflowMatch,
@@ -482,13 +489,6 @@ async function fromRecipient(
   // response that taught this worker may have been quarantined and never reached the workflow).
   if (checks.routing.mode === 'gpprovider') response.recipientMailbox = expectedMailbox;
   return { kind: 'response', workflowId: match.workflowId, response };
-}
-
-/** Quarantine for a message past a download limit; the detail gives sizes only. */
-export function oversizedDecision(o: NonNullable<MeshInboundMessage['oversize']>): Extract<Decision, { kind: 'quarantine' }> {
-  const what = o.limit === 'compressed' ? 'bytes as sent' : 'bytes decoded';
-  const declared = o.declaredBytes !== undefined ? `, declared ${o.declaredBytes} bytes` : '';
-  return { kind: 'quarantine', reason: 'OVERSIZED', detail: `over the inbound limit of ${o.limitBytes} ${what} (read ${o.bytesRead}${declared}); only a prefix is kept`, summary: {}, candidates: [] };
 }
 
 /** Has a closed delivery already recorded this response or report? Then a redelivery is a duplicate. */

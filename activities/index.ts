@@ -55,6 +55,11 @@ export interface ActivityConfig {
    * in production).
    */
   correlationKey?: string;
+  /**
+   * The MESH mailboxes this deployment owns (MESH_MAILBOX_ID and MESH_MAILBOXES): a submission's
+   * `sender.meshMailbox` (where the practice's acknowledgements go) must be one of them.
+   */
+  senderMailboxes: readonly string[];
 }
 
 export interface ActivityDeps {

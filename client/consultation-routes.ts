@@ -48,6 +48,7 @@ import { consultationEventSignal, consultationViewQuery } from '../workflows/con
 import type { RouteHelpers } from './api';
 import { ErrorBodySchema } from './api-schemas';
 import { validateSubmission, type SubmitDeps } from './submit';
+import { UndecodableSchema, listExecutions } from './visibility-list';
 
 export const CONSULTATION_WORKFLOW_TYPE = 'consultationWorkflow';
 
@@ -230,21 +231,24 @@ export const ConsultationSummarySchema = z
     recipientOds: z.string().optional(),
     executionStatus: z.string(),
     startTime: z.string(),
+    undecodable: UndecodableSchema.optional().describe('Set when the workflow cannot be decoded with the configured codec keys'),
   })
   .meta({ id: 'ConsultationSummary' });
 export type ConsultationSummary = z.infer<typeof ConsultationSummarySchema>;
 const ConsultationListSchema = z.object({ items: z.array(ConsultationSummarySchema) }).meta({ id: 'ConsultationList' });
 
 /** Consultations by status from the visibility store; those with a due time first, soonest first. */
-export async function listConsultations(deps: Pick<ConsultationRouteDeps, 'client'>, q: z.output<typeof ConsultationListQuerySchema>): Promise<{ items: ConsultationSummary[] }> {
+export async function listConsultations(deps: Pick<ConsultationRouteDeps, 'client' | 'logger'>, q: z.output<typeof ConsultationListQuerySchema>): Promise<{ items: ConsultationSummary[] }> {
   // Only enum values and ODS codes (checked by zod) reach the query string.
   let query = `WorkflowType = '${CONSULTATION_WORKFLOW_TYPE}'`;
   if (q.status) query += ` AND ConsultationStatus = '${q.status}'`;
   if (q.senderOds) query += ` AND SenderOds = '${q.senderOds}'`;
   const items: ConsultationSummary[] = [];
-  for await (const wf of deps.client.workflow.list({ query, pageSize: Math.min(q.limit, 100) })) {
+  // No limit on executions listed: the limit counts consultations, and an id that is not one is skipped.
+  for await (const { info: wf, undecodable } of listExecutions(deps.client, { query, pageSize: Math.min(q.limit, 100), limit: Number.MAX_SAFE_INTEGER }, deps.logger)) {
+    // The summary comes from search attributes only, so an undecodable entry is still listed in full.
     const item = summaryOf(wf);
-    if (item) items.push(item);
+    if (item) items.push(undecodable ? { ...item, undecodable } : item);
     if (items.length >= q.limit) break;
   }
   items.sort((a, b) => (a.sendDueAt ?? '\uffff').localeCompare(b.sendDueAt ?? '\uffff'));

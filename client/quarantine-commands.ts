@@ -30,7 +30,9 @@ export function registerQuarantineCommands(program: Command, ctx: QuarantineComm
       if (ctx.asJson()) return out(`${JSON.stringify(items, null, 2)}\n`);
       if (items.length === 0) return out('no entries\n');
       for (const i of items) {
-        out(`${i.quarantineId}  ${i.status.padEnd(11)} ${i.reason.padEnd(30)} ${(i.code ?? '').padEnd(7)} ${i.receivedAt ?? ''}\n`);
+        // An entry the API could not decode has no code or time to show: say why instead of leaving blanks.
+        const note = i.undecodable ? `${i.undecodable.message} (key ${i.undecodable.keyIds.join(', ')})` : (i.receivedAt ?? '');
+        out(`${i.quarantineId}  ${i.status.padEnd(11)} ${i.reason.padEnd(30)} ${(i.code ?? '').padEnd(7)} ${note}\n`);
       }
     });
 

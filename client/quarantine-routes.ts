@@ -31,6 +31,7 @@ import type { ContentStore } from '../store/content-store';
 import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from '../workflows/quarantine-definitions';
 import type { RouteHelpers } from './api';
 import { ErrorBodySchema } from './api-schemas';
+import { UndecodableSchema, listExecutions } from './visibility-list';
 
 export interface QuarantineRouteDeps {
   client: Client;
@@ -49,6 +50,7 @@ export const QuarantineListItemSchema = z
     code: z.string().optional(),
     receivedAt: z.string().optional(),
     closedAt: z.string().optional(),
+    undecodable: UndecodableSchema.optional().describe('Set when the entry cannot be decoded with the configured codec keys: it is listed by id and search attributes only'),
   })
   .meta({ id: 'QuarantineListItem' });
 export type QuarantineListItem = z.infer<typeof QuarantineListItemSchema>;
@@ -127,7 +129,7 @@ export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstan
         if (q.status !== 'ALL') query += ` AND QuarantineStatus = '${q.status}'`;
         if (q.reason) query += ` AND QuarantineReason = '${q.reason}'`;
         const items: QuarantineListItem[] = [];
-        for await (const wf of deps.client.workflow.list({ query, pageSize: Math.min(q.limit, 100) })) {
+        for await (const { info: wf, undecodable } of listExecutions(deps.client, { query, pageSize: Math.min(q.limit, 100), limit: q.limit }, deps.logger)) {
           const memo = (wf.memo ?? {}) as Partial<QuarantineMemo>;
           const item: QuarantineListItem = {
             quarantineId: wf.workflowId,
@@ -136,8 +138,8 @@ export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstan
           };
           for (const k of ['mailboxId', 'meshMessageId', 'messageType', 'code', 'receivedAt'] as const) if (memo[k]) item[k] = memo[k];
           if (wf.closeTime) item.closedAt = wf.closeTime.toISOString();
+          if (undecodable) item.undecodable = undecodable;
           items.push(item);
-          if (items.length >= q.limit) break;
         }
         return { items };
       },

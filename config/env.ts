@@ -6,6 +6,7 @@ import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { msToNumber } from '@temporalio/common';
+import { DEADLINE_MAX_CEILING_MS } from '../contracts/deadline-bounds';
 import { checkInboundEnv } from './inbound';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -39,6 +40,14 @@ export const EnvSchema = z
     ITK3_GPPROVIDER_DOB_FORMAT: z.enum(['DDMMYYYY', 'YYYYMMDD']).default('DDMMYYYY'),
     ITK3_INF_ACK_TIMEOUT: duration.prefault('4h'),
     ITK3_BUS_ACK_TIMEOUT: duration.prefault('2d'),
+    /**
+     * Bounds of per-submission deadlines and of operator deadline changes (config/deadlines.ts
+     * `deadlineBoundsFromEnv`): acknowledgement deadlines and the decision window, and the reminder interval.
+     */
+    ITK3_DEADLINE_MIN: duration.prefault('1m'),
+    ITK3_DEADLINE_MAX: duration.prefault('30d'),
+    ITK3_REMINDER_INTERVAL_MIN: duration.prefault('15m'),
+    ITK3_REMINDER_INTERVAL_MAX: duration.prefault('7d'),
     ITK3_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
     MESH_URL: z.url().default('http://127.0.0.1:8700'),
     MESH_MAILBOX_ID: mailbox.default('X26ABC1'),
@@ -113,6 +122,13 @@ export const EnvSchema = z
   })
   .superRefine((env, ctx) => {
     checkInboundEnv(env, ctx);
+    for (const [min, max] of [
+      ['ITK3_DEADLINE_MIN', 'ITK3_DEADLINE_MAX'],
+      ['ITK3_REMINDER_INTERVAL_MIN', 'ITK3_REMINDER_INTERVAL_MAX'],
+    ] as const) {
+      if (env[min] > env[max]) ctx.addIssue({ code: 'custom', path: [min], message: `must not be more than ${max}` });
+      if (env[max] > DEADLINE_MAX_CEILING_MS) ctx.addIssue({ code: 'custom', path: [max], message: 'must be at most 366d' });
+    }
     if (env.ITK3_ROUTING_MODE === 'mailbox' && !env.ITK3_RECIPIENT_MAILBOX) {
       ctx.addIssue({ code: 'custom', path: ['ITK3_RECIPIENT_MAILBOX'], message: 'is required when ITK3_ROUTING_MODE=mailbox' });
     }

@@ -274,6 +274,13 @@ export const SendDocumentInputSchema = z.object({
   carryOver: DeliveryCarryOverSchema.optional(),
   /** Continue as new once history passes this many events (default 2000; tests lower it). */
   historyEventLimit: z.number().int().positive().optional(),
+  /**
+   * The configured bounds of every deadline (contracts/deadline-bounds.ts), so that `changeDeadlines`
+   * is checked against the same bounds as the API. Absent in older workflows: the absolute bounds apply.
+   */
+  deadlineBounds: z
+    .record(z.enum(['infrastructureAckMs', 'businessAckMs', 'reminderIntervalMs', 'replacementWindowMs', 'decisionWindowMs']), z.object({ minMs: z.number(), maxMs: z.number() }))
+    .optional(),
 });
 export type SendDocumentInput = z.infer<typeof SendDocumentInputSchema>;
 

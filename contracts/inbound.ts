@@ -26,6 +26,11 @@ export const QuarantineReasonSchema = z.enum([
   /** The delivery it belongs to has closed and had not already recorded it. */
   'WORKFLOW_CLOSED',
   /**
+   * Larger than the inbound limits (MESH_INBOUND_MAX_COMPRESSED_BYTES as sent, MESH_INBOUND_MAX_BYTES
+   * decoded): reading stopped there; the entry keeps the headers and a bounded prefix, never the whole.
+   */
+  'OVERSIZED',
+  /**
    * A response whose MESH sender mailbox (Mex-From) is not the mailbox the attempt it answers was
    * delivered to: anyone with a MESH mailbox can send to ours, so only the recipient's own mailbox counts.
    */
@@ -36,11 +41,6 @@ export const QuarantineReasonSchema = z.enum([
   'SENDER_MAILBOX_UNVERIFIED',
   /** A REPORT that MESH itself did not send (its Mex-From names a mailbox other than the one it arrived in). */
   'REPORT_NOT_FROM_MESH',
-  /**
-   * Larger than the inbound limits (MESH_INBOUND_MAX_COMPRESSED_BYTES as sent, MESH_INBOUND_MAX_BYTES
-   * decoded): reading stopped there; the entry keeps the headers and a bounded prefix, never the whole.
-   */
-  'OVERSIZED',
 ]);
 export type QuarantineReason = z.infer<typeof QuarantineReasonSchema>;
 

@@ -10,6 +10,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { courierDataConverter } from '../codec/aes-gcm-codec';
 import type { AppConfig } from '../config/env';
+import { inboundSettings } from '../config/inbound';
 import { MeshClient } from '../mesh';
 import { EncryptedFileStore } from '../store/content-store';
 import type { ActivityConfig } from '../activities';
@@ -56,6 +57,7 @@ export function activityConfig(config: AppConfig): ActivityConfig {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.ITK3_TASK_QUEUE,
     ...(env.ITK3_CORRELATION_KEY ? { correlationKey: env.ITK3_CORRELATION_KEY } : {}),
+    senderMailboxes: inboundSettings(env).mailboxes.map((m) => m.mailboxId),
   };
 }
 

@@ -121,6 +121,10 @@ const identity = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
 });
 
+/** Failure/escalation code of a deadline the workflow cannot compute (contracts/errors.ts catalogue style). */
+const DEADLINE_UNCOMPUTABLE = 'DEADLINE_UNCOMPUTABLE';
+/** The largest instant, either side of 1970, that a JavaScript Date holds (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
 /** patched() ids: each guards a change to the commands this workflow issues, so older histories replay. */
 const PATCH_MESH_TRACKING = 'mesh-tracking-on-no-ack';
 /** An acknowledgement contradicting an earlier one of the same level escalates (it was recorded only before). */
@@ -171,7 +175,14 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
 
   // ---- small helpers --------------------------------------------------------------------------
   const nowIso = (): string => new Date().toISOString();
-  const iso = (ms: number): string => new Date(ms).toISOString();
+  /**
+   * An instant as ISO text, or undefined when it is not one Date can hold (NaN from an unreadable date,
+   * or beyond ±8.64e15 ms from a huge duration). `new Date(x).toISOString()` would throw instead, failing
+   * every workflow task for good: no query, no update, nobody told.
+   */
+  const isoOrUndefined = (ms: number): string | undefined => (Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : undefined);
+  /** A stored instant as milliseconds; NaN when unreadable (callers skip it). */
+  const msOf = (text: string | undefined): number => (text === undefined ? NaN : Date.parse(text));
   const current = (): Attempt | undefined => state.attempts[state.currentAttempt - 1];
   const openEscalation = (): Escalation | undefined => state.escalations.find((e) => !e.resolvedAt);
 
@@ -244,9 +255,28 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
 
   const wait = (waitingFor: WaitingFor, untilMs?: number): void => {
     state.waitingFor = waitingFor;
-    if (untilMs === undefined) delete state.waitingUntil;
-    else state.waitingUntil = iso(untilMs);
+    const until = untilMs === undefined ? undefined : isoOrUndefined(untilMs);
+    if (until !== undefined) state.waitingUntil = until;
+    else delete state.waitingUntil;
+    if (untilMs !== undefined && until === undefined) deadlineUncomputable(waitingFor);
   };
+
+  /**
+   * A deadline that cannot be computed (out of Date's range, or from an unreadable time) never fires: a
+   * person is told, and the delivery keeps answering queries and operator updates (change the deadlines,
+   * resend, correct, abandon) instead of failing its workflow tasks.
+   */
+  function deadlineUncomputable(waitingFor: WaitingFor): void {
+    escalate(
+      `${DEADLINE_UNCOMPUTABLE}:${state.currentAttempt}:${state.status}:${waitingFor}`,
+      `the deadline while waiting for ${waitingFor} in ${state.status} cannot be computed (deadlines ${describeDeadlines()}); nothing will happen on its own: change the deadlines (the delivery then waits as usual) or abandon it`,
+      DEADLINE_UNCOMPUTABLE,
+    );
+  }
+  const describeDeadlines = (): string =>
+    Object.entries(state.deadlines)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(', ');
 
   /** The one way to change status: through the transition table. Resolves an escalation the move leaves behind. */
   const move = (event: DeliveryEvent, why: string): void => {
@@ -293,12 +323,16 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       attempt: state.currentAttempt,
       raisedAt: nowIso(),
       reminders: 0,
-      nextReminderAt: iso(Date.now() + state.deadlines.reminderIntervalMs),
     };
+    const next = isoOrUndefined(Date.now() + state.deadlines.reminderIntervalMs);
+    if (next !== undefined) e.nextReminderAt = next;
+    // Without a computable reminder time the escalation still goes out, once; the reason says so.
+    const told = next === undefined ? `${reason} (no reminders: the reminder interval ${String(state.deadlines.reminderIntervalMs)} ms cannot be computed)` : reason;
+    if (next === undefined) e.reason = told;
     state.escalations.push(e);
     state.escalated = true;
-    record('ESCALATION', reason, { attempt: e.attempt, code, escalationId: e.id });
-    outbox.push({ kind: 'escalation', input: escalationInput(e, 'RAISED', reason) });
+    record('ESCALATION', told, { attempt: e.attempt, code, escalationId: e.id });
+    outbox.push({ kind: 'escalation', input: escalationInput(e, 'RAISED', told) });
   };
 
   function resolve(e: Escalation, resolution: string): void {
@@ -312,7 +346,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
 
   const remind = (e: Escalation): void => {
     e.reminders += 1;
-    e.nextReminderAt = iso(Date.now() + state.deadlines.reminderIntervalMs);
+    const next = isoOrUndefined(Date.now() + state.deadlines.reminderIntervalMs);
+    if (next !== undefined) e.nextReminderAt = next;
+    else delete e.nextReminderAt;
     const reason = `reminder ${e.reminders}: ${e.reason}`;
     record('REMINDER', reason, { attempt: e.attempt, code: e.code, escalationId: e.id });
     outbox.push({ kind: 'escalation', input: escalationInput(e, 'REMINDER', reason) });
@@ -648,20 +684,30 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     const attempt = current();
     const s = state.status;
     if ((s === 'AWAITING_INFRASTRUCTURE_ACK' || s === 'AWAITING_BUSINESS_ACK') && attempt?.sentAt && state.waitingUntil) {
-      if (!state.escalations.some((e) => e.key === deadlineKey(s, attempt.attempt))) due.push(Date.parse(state.waitingUntil));
+      if (!state.escalations.some((e) => e.key === deadlineKey(s, attempt.attempt))) due.push(msOf(state.waitingUntil));
     }
     const open = openEscalation();
-    if (open && !open.acknowledged && open.nextReminderAt) due.push(Date.parse(open.nextReminderAt));
+    if (open && !open.acknowledged && open.nextReminderAt) due.push(msOf(open.nextReminderAt));
     if ((state.waitingFor === 'REPLACEMENT_WINDOW' || (state.status === 'REJECTED' && state.waitingFor === 'OPERATOR')) && state.waitingUntil) {
-      due.push(Date.parse(state.waitingUntil));
+      due.push(msOf(state.waitingUntil));
     }
-    return due.length ? Math.min(...due) : undefined;
+    // An unreadable instant (NaN) would make the timer NaN and the loop spin; fireDueTimers escalates it.
+    const readable = due.filter(Number.isFinite);
+    return readable.length ? Math.min(...readable) : undefined;
   };
 
   const fireDueTimers = (): void => {
     const now = Date.now();
     const attempt = current();
     const s = state.status;
+    // A stored deadline that no longer reads as a date (state carried over from older input) never fires.
+    if (state.waitingUntil !== undefined && !Number.isFinite(msOf(state.waitingUntil))) {
+      delete state.waitingUntil;
+      deadlineUncomputable(state.waitingFor);
+    }
+    // Likewise a reminder time that does not read as a date: dropped (the escalation itself stands).
+    const pending = openEscalation();
+    if (pending?.nextReminderAt !== undefined && !Number.isFinite(msOf(pending.nextReminderAt))) delete pending.nextReminderAt;
     if ((s === 'AWAITING_INFRASTRUCTURE_ACK' || s === 'AWAITING_BUSINESS_ACK') && attempt && state.waitingUntil && Date.parse(state.waitingUntil) <= now) {
       const key = deadlineKey(s, attempt.attempt);
       if (!state.escalations.some((e) => e.key === key)) {
@@ -774,7 +820,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       log.warn('unverified actor on an operator update', { workflowId: state.workflowId, update, claimedActor: u.actor, reason: outcome.reason });
     }
     if (outcome.verified) return { actor: outcome.principal, verified: true };
-    (state.unverifiedActions ??= []).push({ at: iso(at), update, claimedActor: u.actor, reason: outcome.reason });
+    (state.unverifiedActions ??= []).push({ at: new Date(at).toISOString(), update, claimedActor: u.actor, reason: outcome.reason });
     return { actor: u.actor, verified: false, unverifiedReason: outcome.reason };
   };
   /** Timeline fields and detail prefix for an actor (nothing extra on histories from before the check). */
@@ -886,7 +932,13 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
   setHandler(
     replaceUpdate,
     (u) => withActor('replace', u, () => gate('replace'), async (who) => {
-      const check = await store.checkStoredSubmission({ submissionRef: u.submissionRef, purpose: 'REPLACEMENT', documentId: state.documentId, version: state.version });
+      const check = await store.checkStoredSubmission({
+        submissionRef: u.submissionRef,
+        purpose: 'REPLACEMENT',
+        documentId: state.documentId,
+        version: state.version,
+        currentSubmissionRef: state.submissionRef,
+      });
       if (!check.valid) {
         record('OPERATOR', `${unverifiedPrefix(who)}replacement refused: ${check.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`, { ...actorFields(who), reason: u.reason });
         changes++;
@@ -920,6 +972,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
               submittedAt: nowIso(),
               replaces: { documentId: state.documentId, version: state.version, workflowId: state.workflowId },
               ...(input.historyEventLimit ? { historyEventLimit: input.historyEventLimit } : {}),
+              ...(input.deadlineBounds ? { deadlineBounds: input.deadlineBounds } : {}),
             },
           ],
           // The replacement lives its own life: it must outlast this workflow's window.
@@ -982,12 +1035,15 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       if (state.status === 'AWAITING_INFRASTRUCTURE_ACK' && attempt?.sentAt) wait('INFRASTRUCTURE_ACK', Date.parse(attempt.sentAt) + state.deadlines.infrastructureAckMs);
       if (state.status === 'AWAITING_BUSINESS_ACK' && attempt?.sentAt) wait('BUSINESS_ACK', Date.parse(attempt.sentAt) + state.deadlines.businessAckMs);
       const open = openEscalation();
-      if (open && !open.acknowledged && changed.reminderIntervalMs !== undefined) open.nextReminderAt = iso(Date.now() + state.deadlines.reminderIntervalMs);
+      if (open && !open.acknowledged && changed.reminderIntervalMs !== undefined) {
+        const next = isoOrUndefined(Date.now() + state.deadlines.reminderIntervalMs);
+        if (next !== undefined) open.nextReminderAt = next;
+      }
       record('OPERATOR', `${unverifiedPrefix(who)}deadlines changed: ${Object.entries(changed).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`, { ...actorFields(who), reason: u.reason });
       changes++;
       return answer('changeDeadlines', actorAnswer(who));
     }),
-    { validator: (u) => rejectIf([...actorProblems(u), ...deadlineProblems(u?.deadlines)], gate('changeDeadlines')) },
+    { validator: (u) => rejectIf([...actorProblems(u), ...deadlineProblems(u?.deadlines, input.deadlineBounds)], gate('changeDeadlines')) },
   );
 
   // ---- main loop --------------------------------------------------------------------------------

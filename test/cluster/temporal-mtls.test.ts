@@ -259,9 +259,9 @@ describe('mutual TLS to a Temporal server that requires client certificates', ()
       }
       expect(state.attempts[0]?.meshMessageId).toMatch(/\S+/);
       const abandoned = await operator.abandon(workflowId, { reason: 'mTLS proof: operator update over a certificate-authenticated connection' });
-      expect(abandoned).toMatchObject({ action: 'abandon', status: 'ABANDONED' });
+      expect(abandoned).toMatchObject({ action: 'abandon', status: 'ABANDONED', actor: 'ops', actorVerified: true });
       const timeline = await operator.timeline(workflowId);
-      expect(timeline.timeline.filter((e) => e.kind === 'OPERATOR').map((e) => e.actor)).toEqual(['ops']);
+      expect(timeline.timeline.filter((e) => e.kind === 'OPERATOR')).toEqual([expect.objectContaining({ actor: 'ops', actorVerified: true })]);
       // Search attributes registered by the set-up script are queryable over the same connection.
       const listed = await operator.list({ status: 'ABANDONED' });
       expect(listed.items.map((i) => i.workflowId)).toContain(workflowId);

@@ -12,7 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { inboxPollerWorkflowId } from '../../contracts';
-import { QUARANTINE_WORKFLOW_TYPE, type QuarantineMemo } from '../../contracts/inbound';
+import { QUARANTINE_WORKFLOW_TYPE, quarantineWorkflowId } from '../../contracts/inbound';
+import { listExecutions } from '../../client/visibility-list';
 import { inboxPollerStatusQuery } from '../../workflows/inbox-poller';
 import { eventually, startInboundHarness, type InboundHarness } from '../helpers/inbound-harness';
 
@@ -87,10 +88,15 @@ it(`routes ${N} responses waiting at once to ${N} waiting deliveries: every one,
   });
   expect(seen.size).toBe(N);
 
-  // Nothing of the flood went to the quarantine.
-  for await (const wf of h.temporal.workflow.list({ query: `WorkflowType = '${QUARANTINE_WORKFLOW_TYPE}' AND StartTime > '${new Date(t1).toISOString()}'` })) {
-    expect(sentIds.has((wf.memo as Partial<QuarantineMemo> | undefined)?.meshMessageId ?? '')).toBe(false);
+  // Nothing of the flood went to the quarantine. Only this test's own entry ids count: other suites on the
+  // same server add entries, under codec keys this harness does not have, so their memos are not read.
+  const ownQuarantineIds = new Set([...sentIds].map((id) => quarantineWorkflowId('X26ABC1', id)));
+  const quarantinedHere: string[] = [];
+  const query = `WorkflowType = '${QUARANTINE_WORKFLOW_TYPE}' AND StartTime > '${new Date(t1).toISOString()}'`;
+  for await (const { info } of listExecutions(h.temporal, { query, pageSize: 1000, limit: Number.MAX_SAFE_INTEGER }, { warn: () => undefined })) {
+    if (ownQuarantineIds.has(info.workflowId)) quarantinedHere.push(info.workflowId);
   }
+  expect(quarantinedHere).toEqual([]);
 
   // Full pages were followed at once: more than one pass, and every one counted.
   const status = await h.temporal.workflow.getHandle(inboxPollerWorkflowId('X26ABC1')).query(inboxPollerStatusQuery);

@@ -21,10 +21,11 @@ import {
   replaceUpdate,
   resendUpdate,
   abandonUpdate,
+  changeDeadlinesUpdate,
 } from '../../workflows/definitions';
 import type { sendDocumentWorkflow } from '../../workflows/send-document';
 import { historyToJSON } from './history-json';
-import { bundle, contentRef, createTimeSkippingEnv, flowFor, meshReport, runFlow, sendInput } from '../workflows/support';
+import { actorToken, bundle, contentRef, createTimeSkippingEnv, flowFor, meshReport, runFlow, sendInput } from '../workflows/support';
 
 const HISTORIES = path.join(__dirname, 'histories');
 const HOUR = 3_600_000;
@@ -165,6 +166,19 @@ describe('record delivery histories', () => {
       await f.handle.result();
       await save('continued-as-new-first-run', f.handle, f.firstExecutionRunId);
       await save('continued-as-new-last-run', f.handle);
+    });
+  });
+
+  // Operator updates that check their actor token (an activity): one verified, one without a token.
+  record('operator-actor-token', async () => {
+    await runFlow(env, workflowBundle, {}, async (f) => {
+      await f.sentAttempt(1);
+      await f.handle.executeUpdate(changeDeadlinesUpdate, {
+        args: [{ actor: 'ops.jones', reason: 'practice asked for longer', deadlines: { businessAckMs: 3 * 24 * HOUR }, actorToken: actorToken('ops.jones', f.handle.workflowId, 'changeDeadlines') }],
+      });
+      await f.handle.executeUpdate(abandonUpdate, { args: [{ actor: 'ops.jones', reason: 'sent around the API' }] });
+      await f.handle.result();
+      await save('operator-actor-token', f.handle);
     });
   });
 });

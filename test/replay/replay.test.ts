@@ -40,6 +40,7 @@ describe('replay of recorded delivery histories', () => {
         'continued-as-new-last-run.json',
         'no-ack-mesh-tracking-undeliverable.json',
         'no-ack-mesh-tracking-accepted.json',
+        'operator-actor-token.json',
       ]),
     );
   });

@@ -53,7 +53,7 @@ describe('the verifyActorToken activity', () => {
   function activities(actorKeys?: ActivityConfig['actorKeys']) {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) }) });
-    const config: ActivityConfig = { ...(actorKeys ? { actorKeys } : {}), profile: '2.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1e6, namespace: 'n', taskQueue: 'q' };
+    const config: ActivityConfig = { ...(actorKeys ? { actorKeys } : {}), profile: '2.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1e6, namespace: 'n', taskQueue: 'q', senderMailboxes: ['X26ABC1'] };
     const acts = createActivities({ config, store: {} as ContentStore, mesh: { mailbox: 'X26ABC1' } as unknown as MeshClient, temporal: {} as Client, logger });
     return { acts, lines };
   }

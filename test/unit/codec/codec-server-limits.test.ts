@@ -85,6 +85,12 @@ describe('codec server bounds', () => {
     expect(r.status).toBe(413);
   });
 
+  it('refuses an operator token in the query string with 400', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/decode?token=${OPERATOR}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('CREDENTIAL_IN_QUERY');
+  });
+
   it('still decodes what an operator sends within the limit', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/encode`, {
       method: 'POST',

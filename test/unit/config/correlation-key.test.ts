@@ -4,8 +4,8 @@ import { ConfigError, loadConfig } from '../../../config/env';
 import { activityConfig } from '../../../worker/compose';
 
 const key = (): string => randomBytes(32).toString('base64');
-const base = { STORE_KEYS: `s1:${key()}`, ITK3_RECIPIENT_MAILBOX: 'X26ABC2', ITK3_CODEC_KEYS: `c1:${key()}`, ITK3_ACTOR_KEYS: `a1:${key()}` };
-const production = { ITK3_MODE: 'production', MESH_URL: 'https://mesh.example', MESH_CLIENT_CERT: 'c', MESH_CLIENT_KEY: 'k', ITK3_API_TOKENS: 'ops:operator:0123456789abcdef' };
+const base = { STORE_KEYS: `s1:${key()}`, ITK3_RECIPIENT_MAILBOX: 'X26ABC2', ITK3_CODEC_KEYS: `c1:${key()}` };
+const production = { ITK3_MODE: 'production', MESH_URL: 'https://mesh.example', MESH_CLIENT_CERT: 'c', MESH_CLIENT_KEY: 'k', ITK3_API_TOKENS: 'ops:operator:0123456789abcdef', ITK3_ACTOR_KEYS: `a1:${key()}` };
 
 function problems(env: Record<string, string>): string[] {
   try {

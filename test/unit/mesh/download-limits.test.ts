@@ -11,7 +11,7 @@ import { createGzip } from 'node:zlib';
 import { routeInboxMessage, type RouterDeps } from '../../../activities/inbound';
 import type { StoredInboundMessage } from '../../../contracts/inbound';
 import { MeshClient, OVERSIZE_PREFIX_BYTES } from '../../../mesh';
-import { ACK_WORKFLOW, FakeTemporal, silentLogger, tempStore, type Event } from '../inbound/fakes';
+import { ACK_WORKFLOW, FakeTemporal, MAILBOX_CHECKS, silentLogger, tempStore, type Event } from '../inbound/fakes';
 import { fakeFetch } from './fake-mesh';
 
 jest.setTimeout(60_000);
@@ -91,7 +91,7 @@ function routerDeps() {
   const events: Event[] = [];
   const temporal = new FakeTemporal(events);
   const store = tempStore();
-  const deps: RouterDeps = { temporal, store, logger: silentLogger, now: () => new Date('2026-01-01T10:00:00Z'), rematchDelaysMs: [1000], checks: { routing: { mode: 'mailbox', mailboxId: 'X26ABC2' } } };
+  const deps: RouterDeps = { temporal, store, logger: silentLogger, now: () => new Date('2026-01-01T10:00:00Z'), rematchDelaysMs: [1000], checks: MAILBOX_CHECKS };
   return { temporal, store, deps };
 }
 

@@ -51,7 +51,7 @@ function sendActivity(fetchImpl: typeof fetch, sentIndex?: SentMessageIndex, mes
   const mesh = meshClient ?? meshOver(fetchImpl);
   const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
   return createActivities({
-    config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q' },
+    config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
     store,
     mesh,
     temporal: {} as Client,
@@ -139,7 +139,7 @@ describe('sendMeshMessage activity', () => {
     const net = network((c) => (c.path.endsWith('/outbox') ? json(202, { message_id: 'M-10' }) : undefined));
     const withOds: StoredMessage = { ...stored, routing: 'mailbox', recipientOds: 'X26' };
     const activity = createActivities({
-      config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q' },
+      config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
       store: { ...store, get: async () => Buffer.from(JSON.stringify(withOds)) },
       mesh: meshOver(net.fetch),
       temporal: {} as Client,
@@ -157,7 +157,7 @@ describe('sendMeshMessage activity', () => {
     const net = network((c) => (c.path.endsWith('/outbox') ? json(202, { message_id: 'M-11' }) : undefined));
     const gp: StoredMessage = { ...stored, mesh: { ...stored.mesh, to: 'GPPROVIDER_9990000018_09011957_Testpatient' }, routing: 'gpprovider', recipientOds: 'X26' };
     const activity = createActivities({
-      config: { profile: '2.x', routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q' },
+      config: { profile: '2.x', routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
       store: { ...store, get: async () => Buffer.from(JSON.stringify(gp)) },
       mesh: meshOver(net.fetch),
       temporal: {} as Client,
