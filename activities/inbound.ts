@@ -32,6 +32,7 @@ import {
   CourierError,
   ErrorType,
   Itk3MessageIdKey,
+  RecipientOdsKey,
   QuarantineReasonKey,
   QuarantineStatusKey,
   UNREADABLE_IN_ORIGINAL_MESSAGE,
@@ -54,6 +55,7 @@ import { classifyResponseCode, isAckWorkflowId, parseItk3Response, type ParsedIt
 import { classifyReport, type MeshInboundMessage, type MeshReportKind } from '../mesh';
 import type { ContentStore } from '../store/content-store';
 import type { SentMessageIndex } from './sent-index';
+import { senderReferenceDigest } from './correlation';
 import { itk3ResponseSignal, meshReportSignal, stateQuery } from '../workflows/definitions';
 
 // ---------------------------------------------------------------------------------------------------
@@ -74,6 +76,12 @@ export interface WorkflowMatch {
   running: boolean;
   /** MessageHeader id of the current attempt (search attribute `Itk3MessageId`). */
   currentMessageHeaderId?: string;
+  /**
+   * Who the matched attempt went to, for the sender checks: from this worker's record of its sends when it
+   * has one (per attempt), else the delivery's `RecipientOds` search attribute (its current recipient).
+   */
+  recipientOds?: string;
+  recipientMailbox?: string;
 }
 
 /** Just what the router reads from a delivery's state: which responses and reports it has recorded. */
@@ -83,6 +91,7 @@ export interface DeliveryView {
     attempt: number;
     messageHeaderId: string;
     meshMessageId?: string;
+    recipientMailbox?: string;
     infrastructureAck?: { responseId: string };
     businessAck?: { responseId: string };
     meshReports?: Array<{ reportMessageId: string }>;
@@ -106,8 +115,22 @@ export interface InboundHooks {
   beforeAcknowledge?(info: { mailboxId: string; meshMessageId: string; outcome: RouteOutcome }): Promise<void> | void;
 }
 
+/**
+ * What a response must come from to be applied: the mailbox the attempt was delivered to and the
+ * delivery's recipient ODS code. Mailbox routing knows the mailbox from configuration (or, per attempt,
+ * from the sent index); GPPROVIDER routing learns it once per attempt from MESH tracking.
+ */
+export interface SenderChecks {
+  routing: { mode: 'mailbox'; mailboxId: string } | { mode: 'gpprovider' };
+  /** GPPROVIDER: the mailbox MESH delivered this attempt to, or undefined when MESH cannot say. */
+  learnRecipientMailbox?(workflowId: string, messageHeaderId: string): Promise<string | undefined>;
+  /** Key of the SenderReference search attribute (activities/correlation.ts). */
+  correlationKey?: string;
+}
+
 export interface RouterDeps {
   temporal: InboundTemporal;
+  checks: SenderChecks;
   store: ContentStore;
   logger: Logger;
   now: () => Date;
@@ -138,17 +161,29 @@ export function temporalInbound(client: Client, taskQueue: string, sent?: SentMe
   return {
     async find(attribute, value) {
       if (!SAFE_QUERY_VALUE.test(value)) return [];
-      const sentBy = attribute === 'Itk3MessageIds' ? sent?.workflowOf(value) : undefined;
+      const sentBy = attribute === 'Itk3MessageIds' ? sent?.entryOf(value) : undefined;
       // Running or not does not matter for one match; a closed delivery answers the signal with CLOSED.
-      if (sentBy) return [{ workflowId: sentBy, running: true }];
+      if (sentBy) {
+        const { workflowId, recipientOds, recipientMailbox } = sentBy;
+        return [{ workflowId, running: true, ...(recipientOds ? { recipientOds } : {}), ...(recipientMailbox ? { recipientMailbox } : {}) }];
+      }
       const byId = new Map<string, WorkflowMatch>();
       // Each continue-as-new run carries the attributes, so several runs of one workflow can match.
       for await (const wf of client.workflow.list({ query: `${attribute} = '${value}' AND WorkflowType != '${QUARANTINE_WORKFLOW_TYPE}'`, pageSize: 20 })) {
         const running = wf.status.name === 'RUNNING';
         const prev = byId.get(wf.workflowId);
         const current = wf.typedSearchAttributes.get(Itk3MessageIdKey) || undefined;
+        const recipientOds = wf.typedSearchAttributes.get(RecipientOdsKey) || undefined;
         if (!prev || (running && !prev.running)) {
-          byId.set(wf.workflowId, { workflowId: wf.workflowId, running: running || (prev?.running ?? false), ...(current ? { currentMessageHeaderId: current } : {}) });
+          // For a match by SenderReference (the current attempt), this worker may know where it went.
+          const known = current ? sent?.entryOf(current) : undefined;
+          byId.set(wf.workflowId, {
+            workflowId: wf.workflowId,
+            running: running || (prev?.running ?? false),
+            ...(current ? { currentMessageHeaderId: current } : {}),
+            ...(known?.recipientOds ?? recipientOds ? { recipientOds: known?.recipientOds ?? recipientOds } : {}),
+            ...(known?.recipientMailbox ? { recipientMailbox: known.recipientMailbox } : {}),
+          });
         }
         if (byId.size > 10) break;
       }
@@ -198,15 +233,21 @@ export type Decision =
 /** A downloaded message reduced to what routing needs (also rebuilt from the store for a quarantine entry). */
 export interface InboundView {
   meshMessageId: string;
+  /** The mailbox it arrived in. */
+  mailboxId: string;
+  /** MESH's Mex-From: the mailbox that sent it (MESH sets it from the sender's authentication). */
+  fromMailbox?: string;
   messageType: 'DATA' | 'REPORT';
   workflowId?: string;
   body: Buffer;
   report?: { linkedMessageId?: string; statusCode?: string; statusDescription?: string; kind: MeshReportKind };
 }
 
-export function viewOfDownload(msg: MeshInboundMessage): InboundView {
-  const view: InboundView = { meshMessageId: msg.messageId, messageType: msg.messageType, body: msg.body };
+export function viewOfDownload(msg: MeshInboundMessage, mailboxId: string): InboundView {
+  const view: InboundView = { meshMessageId: msg.messageId, mailboxId, messageType: msg.messageType, body: msg.body };
   if (msg.workflowId) view.workflowId = msg.workflowId;
+  const from = msg.from ?? msg.headers['mex-from'];
+  if (from) view.fromMailbox = from;
   if (msg.messageType === 'REPORT') {
     const r = msg.report;
     const report: NonNullable<InboundView['report']> = { kind: r?.kind ?? 'OTHER' };
@@ -221,9 +262,11 @@ export function viewOfDownload(msg: MeshInboundMessage): InboundView {
 export function viewOfStored(stored: StoredInboundMessage): InboundView {
   const h = stored.headers;
   const opt = (k: string): string | undefined => (h[k] ? h[k] : undefined);
-  const view: InboundView = { meshMessageId: stored.meshMessageId, messageType: stored.messageType, body: Buffer.from(stored.bodyBase64, 'base64') };
+  const view: InboundView = { meshMessageId: stored.meshMessageId, mailboxId: stored.mailboxId, messageType: stored.messageType, body: Buffer.from(stored.bodyBase64, 'base64') };
   const wf = opt('mex-workflowid');
   if (wf) view.workflowId = wf;
+  const from = opt('mex-from');
+  if (from) view.fromMailbox = from;
   if (stored.messageType === 'REPORT') {
     const report: NonNullable<InboundView['report']> = { kind: classifyReport(opt('mex-statuscode')) };
     const linked = opt('mex-linkedmsgid');
@@ -255,7 +298,7 @@ export function parseResponseBody(body: Buffer): ParseOutcome {
   }
 }
 
-export function responsePayload(parsed: ParsedItk3Response, meshMessageId: string, receivedAt: string): Itk3ResponseReceived {
+export function responsePayload(parsed: ParsedItk3Response, meshMessageId: string, receivedAt: string, senderMailbox?: string): Itk3ResponseReceived {
   const payload: Itk3ResponseReceived = {
     responseId: parsed.responseBundleIdentifier,
     respondsTo: parsed.respondsTo,
@@ -272,6 +315,8 @@ export function responsePayload(parsed: ParsedItk3Response, meshMessageId: strin
   };
   if (parsed.diagnostics !== undefined) payload.diagnostics = parsed.diagnostics;
   if (parsed.senderReference !== undefined && parsed.senderReference !== 'None') payload.senderReference = parsed.senderReference;
+  if (senderMailbox) payload.senderMailbox = senderMailbox.toUpperCase();
+  if (parsed.senderOds) payload.senderOds = parsed.senderOds;
   return payload;
 }
 
@@ -293,7 +338,7 @@ export function operatorResponsePayload(code: string, meshMessageId: string, rec
   };
 }
 
-function summaryOf(parsed: ParsedItk3Response): QuarantineSummary {
+function summaryOf(parsed: ParsedItk3Response, senderMailbox: string | undefined): QuarantineSummary {
   const s: QuarantineSummary = {
     responseId: parsed.responseBundleIdentifier,
     respondsTo: parsed.respondsTo,
@@ -302,6 +347,8 @@ function summaryOf(parsed: ParsedItk3Response): QuarantineSummary {
     polarity: parsed.polarity,
   };
   if (parsed.senderReference && parsed.senderReference !== 'None') s.senderReference = parsed.senderReference;
+  if (senderMailbox) s.senderMailbox = senderMailbox.toUpperCase();
+  if (parsed.senderOds) s.senderOds = parsed.senderOds;
   return s;
 }
 
@@ -322,11 +369,26 @@ function single(matches: WorkflowMatch[]): { one?: WorkflowMatch; candidates: st
   return { candidates: matches.map((m) => m.workflowId) };
 }
 
-/** Decide where one inbox message goes. Reads visibility only; changes nothing. */
-export async function decide(temporal: InboundTemporal, view: InboundView, receivedAt: string): Promise<Decision> {
+/**
+ * Decide where one inbox message goes. Reads visibility (and, with GPPROVIDER routing, MESH tracking once
+ * per attempt); changes nothing.
+ *
+ * A response is applied only when it comes from the practice the attempt went to: its MESH sender mailbox
+ * (Mex-From, which MESH sets from the sender's authentication) is the attempt's recipient mailbox, and its
+ * MessageHeader sender ODS code is the delivery's recipient ODS code. Ids are no proof: a MessageHeader id
+ * travels to the practice in the clear, and a SenderReference is often guessable. A REPORT is applied only
+ * when MESH sent it (no Mex-From, or the mailbox it arrived in) about a MESH message id a delivery sent.
+ */
+export async function decide(temporal: InboundTemporal, view: InboundView, receivedAt: string, checks: SenderChecks): Promise<Decision> {
   if (view.messageType === 'REPORT') {
     const summary = reportSummary(view);
     const linked = view.report?.linkedMessageId;
+    // Only MESH makes REPORT messages (a client's send is always DATA); MESH sends them from its own central
+    // mailbox, which has no id (so no Mex-From). A report naming another mailbox as its sender is not MESH's.
+    if (view.fromMailbox && view.fromMailbox.toUpperCase() !== view.mailboxId.toUpperCase()) {
+      summary.senderMailbox = view.fromMailbox.toUpperCase();
+      return { kind: 'quarantine', reason: 'REPORT_NOT_FROM_MESH', detail: 'MESH report whose Mex-From names a mailbox: MESH itself did not send it', summary, candidates: [] };
+    }
     if (!linked) return { kind: 'quarantine', reason: 'UNMATCHED_REPORT', detail: 'MESH report without Mex-LinkedMsgID', summary, candidates: [] };
     // Every attempt's MESH id (`MeshMessageIds`), so a report for an older attempt is found too; deliveries
     // started before that attribute existed have only the current attempt's (`MeshMessageId`).
@@ -348,9 +410,10 @@ export async function decide(temporal: InboundTemporal, view: InboundView, recei
   const outcome = parseResponseBody(view.body);
   if (!outcome.ok) return { kind: 'quarantine', reason: outcome.reason, detail: outcome.detail, summary: {}, candidates: [] };
   const parsed = outcome.parsed;
-  const summary = summaryOf(parsed);
+  const summary = summaryOf(parsed, view.fromMailbox);
   const senderRef = summary.senderReference;
-  const bySenderRef = async (): Promise<WorkflowMatch[]> => (senderRef ? (await temporal.find('SenderReference', senderRef)).filter((m) => m.running) : []);
+  const bySenderRef = async (): Promise<WorkflowMatch[]> =>
+    senderRef ? (await temporal.find('SenderReference', senderReferenceDigest(senderRef, checks.correlationKey))).filter((m) => m.running) : [];
 
   if (parsed.uncorrelatable) {
     // 10009 defaults: the receiver could not read our id. Never guess: an operator decides (candidates help).
@@ -358,23 +421,67 @@ export async function decide(temporal: InboundTemporal, view: InboundView, recei
     return { kind: 'quarantine', reason: 'UNREADABLE_IN_ORIGINAL_MESSAGE', detail: 'response.identifier is UNREADABLE-IN-ORIGINAL-MESSAGE', summary, candidates };
   }
   const byId = single(await temporal.find('Itk3MessageIds', parsed.respondsTo));
-  if (byId.one) return { kind: 'response', workflowId: byId.one.workflowId, response: responsePayload(parsed, view.meshMessageId, receivedAt) };
+  if (byId.one) {
+    const response = responsePayload(parsed, view.meshMessageId, receivedAt, view.fromMailbox);
+    return fromRecipient(byId.one, parsed.respondsTo, response, view, summary, checks);
+  }
   if (byId.candidates.length) {
     return { kind: 'quarantine', reason: 'AMBIGUOUS_RESPONSE', detail: 'response.identifier matches several deliveries', summary, candidates: byId.candidates };
   }
-  // Second key (reference/itk3.md §4.5): the echoed SenderReference, to the current attempt of the one running delivery.
+  // Second key (reference/itk3.md §4.5): the echoed SenderReference, to the current attempt of the one running
+  // delivery. Never enough on its own: the same sender checks as for a match by id.
   const byRef = await bySenderRef();
   if (byRef.length === 1 && byRef[0]!.currentMessageHeaderId) {
-    const response = responsePayload(parsed, view.meshMessageId, receivedAt);
+    const response = responsePayload(parsed, view.meshMessageId, receivedAt, view.fromMailbox);
     response.originalRespondsTo = parsed.respondsTo;
     response.respondsTo = byRef[0]!.currentMessageHeaderId;
     response.correlatedBy = 'SENDER_REFERENCE';
-    return { kind: 'response', workflowId: byRef[0]!.workflowId, response };
+    return fromRecipient(byRef[0]!, response.respondsTo, response, view, summary, checks);
   }
   if (byRef.length > 1) {
     return { kind: 'quarantine', reason: 'AMBIGUOUS_RESPONSE', detail: 'SenderReference matches several running deliveries', summary, candidates: byRef.map((m) => m.workflowId) };
   }
   return { kind: 'quarantine', reason: 'UNMATCHED_RESPONSE', detail: 'response.identifier and SenderReference match no delivery', summary, candidates: byRef.map((m) => m.workflowId) };
+}
+
+/** The response goes to its delivery only when it comes from the attempt's recipient; else to the quarantine. */
+async function fromRecipient(
+  match: WorkflowMatch,
+  messageHeaderId: string,
+  response: Itk3ResponseReceived,
+  view: InboundView,
+  summary: QuarantineSummary,
+  checks: SenderChecks,
+): Promise<Decision> {
+  const upper = (v: string | undefined): string | undefined => v?.trim().toUpperCase() || undefined;
+  const candidates = [match.workflowId];
+  let expectedMailbox = upper(match.recipientMailbox) ?? (checks.routing.mode === 'mailbox' ? upper(checks.routing.mailboxId) : undefined);
+  if (!expectedMailbox && checks.routing.mode === 'gpprovider') expectedMailbox = upper(await checks.learnRecipientMailbox?.(match.workflowId, messageHeaderId));
+  const quarantine = (reason: QuarantineReason, detail: string): Decision => {
+    const s: QuarantineSummary = { ...summary };
+    if (expectedMailbox) s.expectedMailbox = expectedMailbox;
+    if (match.recipientOds) s.expectedOds = match.recipientOds;
+    return { kind: 'quarantine', reason, detail, summary: s, candidates };
+  };
+  if (!expectedMailbox) {
+    return quarantine('SENDER_MAILBOX_UNVERIFIED', 'MESH tracking did not say which mailbox the attempt was delivered to, so the sender cannot be checked');
+  }
+  const from = upper(view.fromMailbox);
+  if (from !== expectedMailbox) {
+    return quarantine('SENDER_MAILBOX_MISMATCH', from ? 'sent from a MESH mailbox other than the one the attempt was delivered to' : 'no MESH sender mailbox (Mex-From) to check');
+  }
+  const expectedOds = upper(match.recipientOds);
+  const senderOds = upper(response.senderOds);
+  if (!expectedOds || senderOds !== expectedOds) {
+    return quarantine(
+      'SENDER_ODS_MISMATCH',
+      !senderOds ? 'the MessageHeader sender has no ODS code to check' : !expectedOds ? "the delivery's recipient ODS code is not known here" : "the MessageHeader sender ODS code is not the delivery's recipient",
+    );
+  }
+  // GPPROVIDER: always tell the workflow, which keeps it on the attempt if it does not know it yet (the
+  // response that taught this worker may have been quarantined and never reached the workflow).
+  if (checks.routing.mode === 'gpprovider') response.recipientMailbox = expectedMailbox;
+  return { kind: 'response', workflowId: match.workflowId, response };
 }
 
 /** Has a closed delivery already recorded this response or report? Then a redelivery is a duplicate. */
@@ -397,8 +504,8 @@ export function alreadyRecorded(state: DeliveryView | undefined, decision: Decis
 export async function routeInboxMessage(deps: RouterDeps, mesh: InboxMesh, meshMessageId: string): Promise<RouteOutcome> {
   const message = await mesh.downloadMessage(meshMessageId);
   const receivedAt = deps.now().toISOString();
-  const view = viewOfDownload({ ...message, messageId: meshMessageId });
-  let decision = await decide(deps.temporal, view, receivedAt);
+  const view = viewOfDownload({ ...message, messageId: meshMessageId }, mesh.mailbox);
+  let decision = await decide(deps.temporal, view, receivedAt, deps.checks);
   let outcome: RouteOutcome;
   const log = { mailboxId: mesh.mailbox, meshMessageId };
 
@@ -529,6 +636,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const router: RouterDeps = {
     temporal: deps.port ?? temporalInbound(deps.temporal, deps.taskQueue),
+    checks: deps.checks,
     store: deps.store,
     logger: deps.logger,
     now,

@@ -21,7 +21,15 @@ import {
 import type { ContentStore } from '../store/content-store';
 import { buildSendDocumentMessage } from '../itk3';
 import { MeshError, type MeshClient } from '../mesh';
-import { createInboundActivities, temporalInbound, type InboundActivityDeps, type InboundHooks, type InboundTemporal, type InboxMesh } from './inbound';
+import {
+  createInboundActivities,
+  temporalInbound,
+  type InboundActivityDeps,
+  type InboundHooks,
+  type InboundTemporal,
+  type InboxMesh,
+  type SenderChecks,
+} from './inbound';
 import { createQuarantineActivities } from './quarantine';
 import { SentMessageIndex } from './sent-index';
 import { createEscalationActivities } from './escalation';
@@ -36,6 +44,17 @@ export interface ActivityConfig {
   maxMessageBytes: number;
   namespace: string;
   taskQueue: string;
+  /**
+   * HMAC key for the SenderReference search attribute (ITK3_CORRELATION_KEY): the API, the replace path
+   * and the inbound router must share it. Absent: the local development key (config/env.ts refuses that
+   * in production).
+   */
+  correlationKey?: string;
+  /**
+   * The MESH mailboxes this deployment owns (MESH_MAILBOX_ID and MESH_MAILBOXES): a submission's
+   * `sender.meshMailbox` (where the practice's acknowledgements go) must be one of them.
+   */
+  senderMailboxes: readonly string[];
 }
 
 export interface ActivityDeps {
@@ -80,6 +99,9 @@ export function localDeadlineMs(startToCloseTimeoutMs: number): number {
 export interface StoredMessage {
   xml: string;
   mesh: { to: string; workflowId: string; subject: string; localId: string; fileName: string; contentType: string };
+  /** How `mesh.to` addresses the practice, and the practice's ODS code (absent in messages stored before). */
+  routing?: 'mailbox' | 'gpprovider';
+  recipientOds?: string;
 }
 
 /** The activity edge: our typed errors become ApplicationFailures with the catalogue type (STYLE.md §5). */
@@ -112,12 +134,42 @@ function atEdgeAll<T extends Record<string, (input: never) => Promise<unknown>>>
   return out as T;
 }
 
+/**
+ * GPPROVIDER routing: MESH picks the practice's mailbox, so who may answer an attempt is learned once per
+ * attempt: this worker's record, then the workflow's (it keeps what the first response taught it), then one
+ * MESH outbox tracking call (this mailbox sent the message; tracking names its `recipient`). What is learned
+ * is kept in the sent index, so the second response of the attempt costs nothing.
+ */
+export function recipientMailboxLearner(deps: {
+  sentIndex: SentMessageIndex;
+  port: Pick<InboundTemporal, 'deliveryState'>;
+  mesh: Pick<MeshClient, 'trackMessage'>;
+}): NonNullable<SenderChecks['learnRecipientMailbox']> {
+  return async (workflowId, messageHeaderId) => {
+    const known = deps.sentIndex.entryOf(messageHeaderId);
+    if (known?.recipientMailbox) return known.recipientMailbox;
+    const attempt = (await deps.port.deliveryState(workflowId))?.attempts.find((a) => a.messageHeaderId === messageHeaderId);
+    let mailbox = attempt?.recipientMailbox;
+    const meshMessageId = attempt?.meshMessageId ?? known?.meshMessageId;
+    if (!mailbox && meshMessageId) mailbox = (await deps.mesh.trackMessage(meshMessageId)).recipient?.trim().toUpperCase() || undefined;
+    if (mailbox) deps.sentIndex.learn(messageHeaderId, { recipientMailbox: mailbox });
+    return mailbox;
+  };
+}
+
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const inboxes = deps.inboxes ?? new Map<string, InboxMesh>([[deps.mesh.mailbox, deps.mesh]]);
   const sentIndex = deps.sentIndex ?? new SentMessageIndex();
   const inboundPort = deps.inboundPort ?? temporalInbound(deps.temporal, deps.config.taskQueue, sentIndex);
+  const routing = deps.config.routing;
+  const checks: SenderChecks = {
+    routing: routing.mode === 'mailbox' ? { mode: 'mailbox', mailboxId: routing.mailboxId } : { mode: 'gpprovider' },
+    ...(deps.config.correlationKey ? { correlationKey: deps.config.correlationKey } : {}),
+    learnRecipientMailbox: recipientMailboxLearner({ sentIndex, port: inboundPort, mesh: deps.mesh }),
+  };
   const inboundDeps: InboundActivityDeps = {
+    checks,
     temporal: deps.temporal,
     taskQueue: deps.config.taskQueue,
     store: deps.store,
@@ -142,7 +194,7 @@ export function createActivities(deps: ActivityDeps) {
           routing: deps.config.routing,
           maxMessageBytes: deps.config.maxMessageBytes,
         });
-        const stored: StoredMessage = { xml: built.xml, mesh: built.mesh };
+        const stored: StoredMessage = { xml: built.xml, mesh: built.mesh, routing: deps.config.routing.mode, recipientOds: submission.recipient.odsCode };
         const messageRef = await deps.store.put('itk3-message', Buffer.from(JSON.stringify(stored)));
         return { messageRef, sizeBytes: built.sizeBytes, meshWorkflowId: built.mesh.workflowId };
       });
@@ -175,11 +227,20 @@ export function createActivities(deps: ActivityDeps) {
           () => deadline.abort(new MeshError(ErrorType.MESH_NETWORK_ERROR, 'MESH sendMessage stopped: the attempt reached its deadline', { operation: 'sendMessage', retryable: true })),
           localDeadlineMs(startToCloseTimeoutMs),
         );
-        // Before the post: the response can be downloaded before the post's own answer arrives.
         const sender = ctx.info.workflowExecution?.workflowId;
-        if (sender) sentIndex.remember(input.messageHeaderId, sender);
         try {
           const stored = JSON.parse((await deps.store.get(input.messageRef)).toString('utf8')) as StoredMessage;
+          const routing = stored.routing ?? (stored.mesh.to.startsWith('GPPROVIDER_') ? 'gpprovider' : 'mailbox');
+          // Who may answer: with mailbox routing Mex-To is the practice's mailbox. A GPPROVIDER address holds
+          // patient identifiers and names no mailbox, so it is never kept; MESH tracking tells the mailbox later.
+          const recipientMailbox = routing === 'mailbox' ? stored.mesh.to.toUpperCase() : undefined;
+          // Before the post: the response can be downloaded before the post's own answer arrives.
+          if (sender) {
+            sentIndex.remember(input.messageHeaderId, sender, {
+              ...(recipientMailbox ? { recipientMailbox } : {}),
+              ...(stored.recipientOds ? { recipientOds: stored.recipientOds } : {}),
+            });
+          }
           // A retry may follow a try that reached MESH (the worker died before reporting it, or the try was
           // timed out): look the message up by its unique file name before posting again (kill -9 chaos run).
           // An earlier attempt's heartbeat narrows that search: the id MESH gave it, or how far it searched.
@@ -209,7 +270,8 @@ export function createActivities(deps: ActivityDeps) {
             },
           });
           deps.logger.info({ meshMessageId: messageId, attempt: input.attempt, messageHeaderId: input.messageHeaderId }, 'ITK3 message sent via MESH');
-          return { meshMessageId: messageId, sentAt: now().toISOString() };
+          sentIndex.learn(input.messageHeaderId, { meshMessageId: messageId });
+          return { meshMessageId: messageId, sentAt: now().toISOString(), routing, ...(recipientMailbox ? { recipientMailbox } : {}) };
         } finally {
           clearInterval(timer);
           clearTimeout(deadlineTimer);
@@ -228,7 +290,7 @@ export function createActivities(deps: ActivityDeps) {
 
     // Inbound (issue 6): polling, routing, handshake, quarantine delivery. Typed errors become failures here too.
     ...atEdgeAll(createInboundActivities(inboundDeps)),
-    ...atEdgeAll(createQuarantineActivities({ store: deps.store, logger: deps.logger, port: inboundPort, now })),
+    ...atEdgeAll(createQuarantineActivities({ store: deps.store, logger: deps.logger, port: inboundPort, checks, now })),
   };
 }
 

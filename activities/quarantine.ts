@@ -8,12 +8,13 @@ import { ErrorType, type Itk3ResponseReceived, type MeshReportReceived } from '.
 import type { RouteQuarantinedInput, RouteQuarantinedResult, StoredInboundMessage } from '../contracts/inbound';
 import type { ContentStore } from '../store/content-store';
 import type { Logger } from 'pino';
-import { decide, operatorResponsePayload, parseResponseBody, responsePayload, viewOfStored, type InboundTemporal } from './inbound';
+import { decide, operatorResponsePayload, parseResponseBody, responsePayload, viewOfStored, type InboundTemporal, type SenderChecks } from './inbound';
 
 export interface QuarantineActivityDeps {
   store: ContentStore;
   logger: Logger;
   port: InboundTemporal;
+  checks: SenderChecks;
   now?: () => Date;
 }
 
@@ -32,7 +33,7 @@ export function createQuarantineActivities(deps: QuarantineActivityDeps) {
   async function rematch(input: RouteQuarantinedInput): Promise<RouteQuarantinedResult> {
     const stored = await load(input);
     const view = viewOfStored(stored);
-    const decision = await decide(deps.port, view, stored.receivedAt);
+    const decision = await decide(deps.port, view, stored.receivedAt, deps.checks);
     if (decision.kind === 'quarantine') return { routed: false, candidates: decision.candidates };
     if (decision.kind === 'response') {
       const response = { ...decision.response, quarantineId: input.quarantineId };
@@ -62,6 +63,9 @@ export function createQuarantineActivities(deps: QuarantineActivityDeps) {
         reportMessageId: view.meshMessageId,
         kind: view.report?.kind ?? 'OTHER',
         receivedAt: stored.receivedAt,
+        quarantineId: input.quarantineId,
+        reroutedBy: req.actor,
+        rerouteReason: req.reason,
       };
       if (view.report?.statusCode) report.statusCode = view.report.statusCode;
       if (view.report?.statusDescription) report.statusDescription = view.report.statusDescription;
@@ -76,16 +80,19 @@ export function createQuarantineActivities(deps: QuarantineActivityDeps) {
       if (req.code && req.code !== parsed.parsed.code) {
         throw rejected(`the content is a readable ITK3 Response with code ${parsed.parsed.code}; a code may only be given for content that cannot be read`);
       }
-      response = responsePayload(parsed.parsed, view.meshMessageId, stored.receivedAt);
+      // Keeps who really sent it: the workflow records that the operator applied it despite any mismatch.
+      response = responsePayload(parsed.parsed, view.meshMessageId, stored.receivedAt, view.fromMailbox);
       response.originalRespondsTo = parsed.parsed.respondsTo;
     } else {
       if (!req.code) throw rejected(`the content cannot be read as an ITK3 Response (${parsed.reason}): give the response code it carries`);
       response = operatorResponsePayload(req.code, view.meshMessageId, stored.receivedAt, input.quarantineId);
+      if (view.fromMailbox) response.senderMailbox = view.fromMailbox.toUpperCase();
     }
     response.respondsTo = attempt.messageHeaderId;
     response.correlatedBy = 'OPERATOR';
     response.quarantineId = input.quarantineId;
     response.reroutedBy = req.actor;
+    response.rerouteReason = req.reason;
     if ((await deps.port.signalResponse(req.targetWorkflowId, response)) === 'CLOSED') throw rejected(`${req.targetWorkflowId} has closed`);
     deps.logger.warn(
       { quarantineId: input.quarantineId, workflowId: req.targetWorkflowId, attempt: attemptNo, code: response.code, actor: req.actor, at: now().toISOString() },

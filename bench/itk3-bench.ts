@@ -62,12 +62,14 @@ function submission(): Submission {
       start: '2024-05-01T09:00:00+01:00',
       summary: 'Seen for a synthetic complaint.',
     },
-    report: { contentType: 'application/pdf', dataBase64: Buffer.from(bytes(700_000, 1)).toString('base64') },
+    // A PDF starts with its header (contracts/submission.ts checks it); the rest is filler of the same size.
+    report: { contentType: 'application/pdf', dataBase64: Buffer.concat([Buffer.from('%PDF-1.4\n'), bytes(700_000, 1)]).toString('base64') },
     attachments: [
       { contentType: 'image/png', title: 'Photo', dataBase64: Buffer.from(bytes(40_000, 2)).toString('base64') },
       { contentType: 'text/plain', title: 'Notes', dataBase64: Buffer.from(bytes(2_000, 3)).toString('base64') },
     ],
     confidentiality: 'N',
+    careSetting: { code: '789718008', display: 'Cardiology service' },
   };
 }
 

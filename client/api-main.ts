@@ -1,7 +1,7 @@
 /** API process: config -> logger -> Temporal client (with the payload codec) -> HTTP server. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DeadlineConfigError, loadDeadlinePolicy } from '../config/deadlines';
+import { DeadlineConfigError, deadlineBoundsFromEnv, loadDeadlinePolicy } from '../config/deadlines';
 import { ConfigError, loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { activityConfig, createStore, createTemporalClient, defaultDeadlines } from '../worker/compose';
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     activity: activityConfig(config),
     deadlines: defaultDeadlines(config),
     deadlinePolicy,
+    deadlineBounds: deadlineBoundsFromEnv(env),
     consultation,
     metrics: () => fleet.metrics(),
     ...(env.ITK3_API_TLS_CERT && env.ITK3_API_TLS_KEY

@@ -44,7 +44,8 @@ import { consultationRoutes } from './consultation-routes';
 import type { ConsultationSettings } from '../contracts/consultation';
 import { buildOpenApi, type RouteSpec } from './openapi';
 import { SubmissionSchema } from '../contracts';
-import { IdempotencyConflict, submitDocument, validateSubmission, type SubmitDeps } from './submit';
+import { IdempotencyConflict, SubmissionConflict, submitDocument, validateSubmission, type SubmitDeps } from './submit';
+import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems } from '../contracts/deadline-bounds';
 
 export interface ApiDeps extends SubmitDeps {
   /** Consultation send window and guidance; read from ITK3_CONSULTATION_* when absent. */
@@ -141,6 +142,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       const status = err.type === ErrorType.SUBMISSION_INVALID || err.type === ErrorType.ITK3_BUILD_REJECTED ? 400 : 500;
       return reply.status(status).send({ error: err.type, message: err.message, issues: err.issues });
     }
+    if (err instanceof SubmissionConflict) {
+      return reply.status(409).send({ error: 'SUBMISSION_CONFLICT', message: err.message, issues: [{ path: 'documentId', message: `version already submitted as ${err.workflowId} with different content` }] });
+    }
     if (err instanceof IdempotencyConflict) {
       return reply.status(409).send({ error: 'IDEMPOTENCY_KEY_REUSED', message: err.message, issues: [{ path: 'Idempotency-Key', message: `first used for ${err.workflowId}` }] });
     }
@@ -224,7 +228,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         202: { description: 'Accepted; the delivery workflow runs', schema: SubmitResponseSchema },
         ...badRequest,
         ...authErrors,
-        409: { description: 'The Idempotency-Key was used with a different body', schema: ErrorBodySchema },
+        409: { description: 'The Idempotency-Key was used with a different body, or this document id and version was already submitted with different content', schema: ErrorBodySchema },
       },
     },
     async (req, reply) => {
@@ -324,6 +328,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const id = idOf(req);
     const def = OPERATOR_ACTIONS[segment];
     const body = parse(def.body as z.ZodType, req.body, 'body') as Record<string, unknown>;
+    if (segment === 'change-deadlines') {
+      // The same bounds as a submission's own deadlines; the workflow's validator applies them again.
+      const problems = deadlineBoundProblems(body.deadlines as Record<string, unknown>, deps.deadlineBounds ?? DEFAULT_DEADLINE_BOUNDS);
+      if (problems.length > 0) throw new ApiError(400, 'INVALID_REQUEST', 'the request body is invalid', problems);
+    }
     const actor = principal(req).name;
     const described = await describeDelivery(id);
     if (described.status.name !== 'RUNNING') {

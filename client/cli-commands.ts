@@ -45,7 +45,11 @@ export function formatState(state: DeliveryState): string {
 
 export function formatTimeline(timeline: TimelineEntry[]): string {
   return timeline
-    .map((t) => `  ${t.at}  ${t.kind.padEnd(11)} ${t.attempt ? `#${t.attempt} ` : ''}${t.detail}${t.actor ? ` [${t.actor}]` : ''}\n`)
+    .map((t) => {
+      // Operator entries say who and why; a reroute also names the quarantine entry it came from.
+      const tags = [t.actor, t.reason ? `reason: ${t.reason}` : undefined, t.quarantineId].filter(Boolean).join('; ');
+      return `  ${t.at}  ${t.kind.padEnd(11)} ${t.attempt ? `#${t.attempt} ` : ''}${t.detail}${tags ? ` [${tags}]` : ''}\n`;
+    })
     .join('');
 }
 

@@ -7,7 +7,7 @@
  * and the workflow id only: no patient data, and the key itself is stored hashed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface IdempotencyRecord {
@@ -49,6 +49,11 @@ export class IdempotencyStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+  }
+
+  /** Gives a claim back (the request that made it was refused), so the key is free again. */
+  async release(key: string): Promise<void> {
+    await rm(this.fileOf(key), { force: true });
   }
 
   /** Claims `key` for this body and workflow, or tells what it was already claimed for. */

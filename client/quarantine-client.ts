@@ -25,11 +25,12 @@ export class QuarantineHttpClient {
     return this.request('GET', `/v1/quarantine/${encodeURIComponent(id)}${content ? '?content=true' : ''}`);
   }
 
-  reroute(id: string, body: RerouteQuarantineInput): Promise<QuarantineActionResult> {
+  /** The API records the authenticated caller as the actor; an `actor` here is ignored. */
+  reroute(id: string, body: Omit<RerouteQuarantineInput, 'actor'> & { actor?: string }): Promise<QuarantineActionResult> {
     return this.request('POST', `/v1/quarantine/${encodeURIComponent(id)}/reroute`, body);
   }
 
-  resolve(id: string, body: ResolveQuarantineInput): Promise<QuarantineActionResult> {
+  resolve(id: string, body: Omit<ResolveQuarantineInput, 'actor'> & { actor?: string }): Promise<QuarantineActionResult> {
     return this.request('POST', `/v1/quarantine/${encodeURIComponent(id)}/resolve`, body);
   }
 

@@ -52,6 +52,8 @@ export function registerQuarantineCommands(program: Command, ctx: QuarantineComm
         ['code', e.summary.code ?? e.summary.statusCode],
         ['responds to', e.summary.respondsTo],
         ['SenderReference', e.summary.senderReference],
+        ['sent by', e.summary.senderMailbox || e.summary.senderOds ? `mailbox ${e.summary.senderMailbox ?? '(none)'}, ODS ${e.summary.senderOds ?? '(none)'}` : undefined],
+        ['expected', e.summary.expectedMailbox || e.summary.expectedOds ? `mailbox ${e.summary.expectedMailbox ?? '(unknown)'}, ODS ${e.summary.expectedOds ?? '(unknown)'}` : undefined],
         ['linked message', e.summary.linkedMessageId],
         ['candidates', e.candidates.join(', ') || undefined],
         ['resolution', e.resolution ? `${e.resolution.actor} at ${e.resolution.at}: ${e.resolution.reason}${e.resolution.targetWorkflowId ? ` -> ${e.resolution.targetWorkflowId}` : ''}` : undefined],
@@ -65,13 +67,12 @@ export function registerQuarantineCommands(program: Command, ctx: QuarantineComm
     .description('send an entry to a delivery workflow')
     .argument('<quarantineId>')
     .requiredOption('--to <workflowId>', 'the delivery workflow it belongs to')
-    .requiredOption('--actor <name>', 'who is acting')
+    .option('--actor <name>', 'ignored: the API records the authenticated caller (token or certificate) as the actor')
     .requiredOption('--reason <text>', 'why (kept with the entry and in the delivery timeline)')
     .option('--attempt <n>', 'the attempt it answers (default: the current attempt)')
     .option('--code <code>', 'the response code, only for content that cannot be read')
-    .action(async (id: string, opts: { to: string; actor: string; reason: string; attempt?: string; code?: string }) => {
+    .action(async (id: string, opts: { to: string; reason: string; attempt?: string; code?: string }) => {
       const res = await client().reroute(id, {
-        actor: opts.actor,
         reason: opts.reason,
         targetWorkflowId: opts.to,
         ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}),
@@ -84,10 +85,10 @@ export function registerQuarantineCommands(program: Command, ctx: QuarantineComm
   q.command('resolve')
     .description('close an entry without routing it')
     .argument('<quarantineId>')
-    .requiredOption('--actor <name>', 'who is acting')
+    .option('--actor <name>', 'ignored: the API records the authenticated caller (token or certificate) as the actor')
     .requiredOption('--reason <text>', 'why')
-    .action(async (id: string, opts: { actor: string; reason: string }) => {
-      const res = await client().resolve(id, { actor: opts.actor, reason: opts.reason });
+    .action(async (id: string, opts: { reason: string }) => {
+      const res = await client().resolve(id, { reason: opts.reason });
       if (ctx.asJson()) return out(`${JSON.stringify(res)}\n`);
       out(`${res.quarantineId}: ${res.status}\n`);
     });

@@ -5,8 +5,10 @@
  *
  *   GET  /v1/quarantine?status=OPEN|REROUTED|AUTO_ROUTED|RESOLVED|ALL&reason=...&limit=100
  *   GET  /v1/quarantine/:id[?content=true]
- *   POST /v1/quarantine/:id/reroute   { actor, reason, targetWorkflowId, attempt?, code? }
- *   POST /v1/quarantine/:id/resolve   { actor, reason }
+ *   POST /v1/quarantine/:id/reroute   { reason, targetWorkflowId, attempt?, code? }
+ *   POST /v1/quarantine/:id/resolve   { reason }
+ * The actor recorded for a reroute or resolve is the authenticated caller (token name or certificate CN);
+ * an `actor` in the body is accepted for older clients and ignored.
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -65,6 +67,10 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 const ShowQuery = z.object({ content: z.enum(['true', 'false']).default('false') });
+/** The request bodies: the actor is never taken from the body (a caller could name anyone). */
+const IgnoredActor = { actor: z.string().optional().describe('ignored: the authenticated caller is recorded as the actor') };
+const RerouteBodySchema = RerouteQuarantineInputSchema.omit({ actor: true }).extend(IgnoredActor);
+const ResolveBodySchema = ResolveQuarantineInputSchema.omit({ actor: true }).extend(IgnoredActor);
 
 const authErrors = {
   401: { description: 'No valid bearer token or client certificate', schema: ErrorBodySchema },
@@ -97,7 +103,7 @@ const send = (reply: FastifyReply, status: number, error: string, message: strin
 
 /** The route plug-in; client/api.ts registers it. */
 export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstance, helpers: RouteHelpers) => void {
-  return (_app, { route, parse }) => {
+  return (_app, { route, parse, principal }) => {
     const idOf = (req: FastifyRequest): string => {
       const id = parse(IdParams, req.params, 'path').id;
       (req as { auditWorkflowId?: string }).auditWorkflowId = id;
@@ -190,9 +196,14 @@ export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstan
         async (req, reply) => {
           const id = idOf(req);
           const handle = deps.client.workflow.getHandle(id);
+          const actor = principal(req).name;
           try {
-            if (name === 'reroute') return await handle.executeUpdate(rerouteQuarantineUpdate, { args: [parse(RerouteQuarantineInputSchema, req.body, 'body')] });
-            return await handle.executeUpdate(resolveQuarantineUpdate, { args: [parse(ResolveQuarantineInputSchema, req.body, 'body')] });
+            if (name === 'reroute') {
+              const { actor: _ignored, ...body } = parse(RerouteBodySchema, req.body, 'body');
+              return await handle.executeUpdate(rerouteQuarantineUpdate, { args: [{ ...body, actor }] });
+            }
+            const { actor: _ignored, ...body } = parse(ResolveBodySchema, req.body, 'body');
+            return await handle.executeUpdate(resolveQuarantineUpdate, { args: [{ ...body, actor }] });
           } catch (err) {
             if (err instanceof WorkflowNotFoundError) {
               // An entry that exists but has closed (rerouted, resolved) refuses further actions.
@@ -208,7 +219,7 @@ export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstan
           }
         },
       );
-    action('reroute', 'Send a quarantined message to a delivery workflow (and attempt); recorded with who and why', RerouteQuarantineInputSchema);
-    action('resolve', 'Close a quarantine entry without routing it, saying why', ResolveQuarantineInputSchema);
+    action('reroute', 'Send a quarantined message to a delivery workflow (and attempt); recorded with the authenticated caller and why', RerouteBodySchema);
+    action('resolve', 'Close a quarantine entry without routing it, saying why; recorded with the authenticated caller', ResolveBodySchema);
   };
 }

@@ -3,7 +3,7 @@
  * submission encrypted, and start (or find) its delivery workflow. Used by the HTTP API.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   CourierError,
   ErrorType,
@@ -16,10 +16,13 @@ import {
   type SendDocumentInput,
   type Submission,
 } from '../contracts';
+import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems, type DeadlineBounds } from '../contracts/deadline-bounds';
 import { buildSendDocumentMessage } from '../itk3';
 import type { ActivityConfig } from '../activities';
+import { senderReferenceDigest } from '../activities/correlation';
 import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../config/deadlines';
 import type { ContentStore } from '../store/content-store';
+import { stateQuery } from '../workflows/definitions';
 import { canonicalJson, sha256Hex, type IdempotencyStore } from './idempotency';
 
 export interface SubmitDeps {
@@ -30,13 +33,23 @@ export interface SubmitDeps {
   /** Full deadline policy (config/deadlines.ts `loadDeadlinePolicy`); without it, `deadlines` plus defaults. */
   deadlinePolicy?: DeadlinePolicy;
   now?: () => Date;
-  /** Durable Idempotency-Key records; required to accept the header. */
+  /** Durable Idempotency-Key records; required to accept the header. Also records each (document, version)'s content. */
   idempotency?: IdempotencyStore;
+  /** What a submission's `deadlines` may set (config/deadlines.ts `deadlineBoundsFromEnv`); default the documented defaults. */
+  deadlineBounds?: DeadlineBounds;
 }
 
 export interface SubmitOptions {
   /** Same key and same body: the same workflow. Same key, different body: IdempotencyConflict. */
   idempotencyKey?: string;
+}
+
+/** This document id and version was already submitted with different content (HTTP 409). */
+export class SubmissionConflict extends Error {
+  constructor(readonly workflowId: string) {
+    super('this document id and version was already submitted with different content; a changed document is a new version (replaces) or an operator correction');
+    this.name = 'SUBMISSION_CONFLICT';
+  }
 }
 
 /** The Idempotency-Key was first used with a different body (HTTP 409). */
@@ -56,15 +69,26 @@ export class SubmissionRejected extends CourierError {}
 
 /**
  * Validates a submission and dry-runs the builder: whatever a receiver must reject is refused here, with
- * the requirement id, before anything is stored or sent. Also used for corrections and replacements.
+ * the requirement id, before anything is stored or sent. The dry run reads its own output back with the
+ * inbound parser (itk3 `readBackIssues`), so nothing unparseable is ever accepted. Also used for
+ * corrections and replacements.
  */
-export function validateSubmission(deps: Pick<SubmitDeps, 'activity' | 'now'>, body: unknown): Submission {
+export function validateSubmission(deps: Pick<SubmitDeps, 'activity' | 'now' | 'deadlineBounds'>, body: unknown): Submission {
   const parsed = SubmissionSchema.safeParse(body);
   if (!parsed.success) {
     const issues: Issue[] = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     throw new SubmissionRejected(ErrorType.SUBMISSION_INVALID, 'the submission is invalid', issues);
   }
   const submission = parsed.data;
+  const issues: Issue[] = [];
+  // The practice sends its acknowledgements to sender.meshMailbox: only a mailbox this deployment reads
+  // may be named, or a submitter could route another organisation's acknowledgements (or ours) anywhere.
+  if (!deps.activity.senderMailboxes.includes(submission.sender.meshMailbox)) {
+    issues.push({ path: 'sender.meshMailbox', message: 'must be a MESH mailbox of this deployment (MESH_MAILBOX_ID or MESH_MAILBOXES)', requirementId: 'GPCM-SD-046' });
+  }
+  // Bounded, so every deadline the workflow computes is a date it can compute and a timer worth setting.
+  if (submission.deadlines) issues.push(...deadlineBoundProblems(submission.deadlines, deps.deadlineBounds ?? DEFAULT_DEADLINE_BOUNDS));
+  if (issues.length > 0) throw new SubmissionRejected(ErrorType.SUBMISSION_INVALID, 'the submission is invalid', issues);
   const now = (deps.now ?? (() => new Date()))();
   buildSendDocumentMessage({
     submission,
@@ -78,13 +102,59 @@ export function validateSubmission(deps: Pick<SubmitDeps, 'activity' | 'now'>, b
   return submission;
 }
 
+/** The record key of a (document, version): its content hash, claimed like an Idempotency-Key. */
+const contentKey = (workflowId: string): string => `delivery-content:${workflowId}`;
+
+/**
+ * A replacement submitted as a new document follows the rules of the operator's `replace` update: the
+ * same document id (checked by the builder), the version it replaces exists as a delivery of ours, and it
+ * is about the same patient (GPCM-SD-126..132: the receiver archives the replaced document under the
+ * replacement, so a different patient's document would overwrite this patient's record).
+ */
+async function replacementIssues(deps: SubmitDeps, submission: Submission): Promise<Issue[]> {
+  const replaces = submission.replaces;
+  if (!replaces) return [];
+  const earlierId = deliveryWorkflowId(replaces.documentId, replaces.version);
+  let earlierRef;
+  try {
+    const state = await deps.client.workflow.getHandle(earlierId).query(stateQuery);
+    earlierRef = state.attempts[0]?.submissionRef ?? state.submissionRef;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      return [{ path: 'replaces', message: `no delivery of version ${replaces.version} of this document exists to be replaced`, requirementId: 'GPCM-SD-132' }];
+    }
+    throw err;
+  }
+  const earlier = SubmissionSchema.safeParse(JSON.parse((await deps.store.get(earlierRef)).toString('utf8')));
+  if (!earlier.success) return [{ path: 'replaces', message: 'the replaced version cannot be read' }];
+  const a = earlier.data.patient;
+  const b = submission.patient;
+  if (a.nhsNumber !== b.nhsNumber || a.birthDate !== b.birthDate) {
+    return [{ path: 'patient', message: 'a replacement must be about the same patient (NHS number and birth date) as the version it replaces', requirementId: 'GPCM-SD-126' }];
+  }
+  return [];
+}
+
+/** The content hashes (sha256 of the stored JSON) of every submission an existing delivery has carried. */
+async function storedContentHashes(deps: SubmitDeps, workflowId: string): Promise<Set<string> | undefined> {
+  try {
+    const state = await deps.client.workflow.getHandle(workflowId).query(stateQuery);
+    return new Set([state.submissionRef.sha256, ...state.attempts.flatMap((a) => (a.submissionRef ? [a.submissionRef.sha256] : []))]);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
 export async function submitDocument(deps: SubmitDeps, body: unknown, opts: SubmitOptions = {}): Promise<SubmitResult> {
   const submission = validateSubmission(deps, body);
   const now = (deps.now ?? (() => new Date()))();
   const workflowId = deliveryWorkflowId(submission.documentId, submission.version);
+  const stored = Buffer.from(JSON.stringify(submission));
+  const bodyHash = sha256Hex(canonicalJson(submission));
   if (opts.idempotencyKey !== undefined) {
     if (!deps.idempotency) throw new Error('Idempotency-Key is not supported by this deployment');
-    const claim = await deps.idempotency.reserve(opts.idempotencyKey, sha256Hex(canonicalJson(submission)), workflowId, now);
+    const claim = await deps.idempotency.reserve(opts.idempotencyKey, bodyHash, workflowId, now);
     if (claim.outcome === 'conflict') throw new IdempotencyConflict(claim.record.workflowId);
     if (claim.outcome === 'same') {
       // A retry: if the first request got as far as starting the workflow, answer with it and store nothing.
@@ -92,7 +162,35 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
       if (started) return { workflowId, created: false };
     }
   }
-  const submissionRef = await deps.store.put('submission', Buffer.from(JSON.stringify(submission)));
+  // The same document id and version with different content is a conflict, as with an Idempotency-Key:
+  // a changed document is a new version or an operator correction, never a silent no-op. Decided before
+  // anything is stored, from a record claimed atomically (two racing bodies cannot both win) or, for a
+  // delivery started before such records existed, from the hashes of the content it carried.
+  if (deps.idempotency) {
+    const claim = await deps.idempotency.reserve(contentKey(workflowId), bodyHash, workflowId, now);
+    if (claim.outcome === 'conflict') throw new SubmissionConflict(workflowId);
+    if (claim.outcome === 'same') {
+      // The same content again: if it was started, answer with it and store nothing.
+      const started = await deps.client.workflow.getHandle(workflowId).describe().then(() => true, () => false);
+      if (started) return { workflowId, created: false };
+    }
+    if (claim.outcome === 'new') {
+      const earlier = await storedContentHashes(deps, workflowId);
+      if (earlier && !earlier.has(sha256Hex(stored.toString('utf8')))) {
+        await deps.idempotency.release(contentKey(workflowId));
+        throw new SubmissionConflict(workflowId);
+      }
+    }
+  } else {
+    const earlier = await storedContentHashes(deps, workflowId);
+    if (earlier && !earlier.has(sha256Hex(stored.toString('utf8')))) throw new SubmissionConflict(workflowId);
+  }
+  const replacement = await replacementIssues(deps, submission);
+  if (replacement.length > 0) {
+    await deps.idempotency?.release(contentKey(workflowId));
+    throw new SubmissionRejected(ErrorType.SUBMISSION_INVALID, 'the replacement is invalid', replacement);
+  }
+  const submissionRef = await deps.store.put('submission', stored);
   // The first attempt's ids are chosen here so that its search attributes are set at start, not by an
   // upsert from the workflow (contracts/search-attributes.ts firstAttemptSearchAttributes).
   const firstAttempt = { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() };
@@ -104,6 +202,7 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
     submissionRef,
     // Defaults, then per recipient ODS, then per submission (config/deadlines.ts).
     deadlines: resolveDeadlines(deps.deadlinePolicy ?? deadlinePolicyFrom(deps.deadlines), submission.recipient.odsCode, submission.deadlines),
+    deadlineBounds: deps.deadlineBounds ?? DEFAULT_DEADLINE_BOUNDS,
     submittedAt: now.toISOString(),
     firstAttempt,
     ...(submission.replaces
@@ -122,8 +221,9 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
           senderOds: submission.sender.odsCode,
           messageHeaderId: firstAttempt.messageHeaderId,
         }),
-        // Second correlation key for ITK3 Responses (reference/itk3.md §4.5): the encounter id, not patient data.
-        { key: SenderReferenceKey, value: submission.encounter.id },
+        // Second correlation key for ITK3 Responses (reference/itk3.md §4.5). The encounter id is submitter
+        // free text and visibility is plain text: only its keyed hash goes there (activities/correlation.ts).
+        { key: SenderReferenceKey, value: senderReferenceDigest(submission.encounter.id, deps.activity.correlationKey) },
       ],
     });
     return { workflowId, created: true };

@@ -11,10 +11,18 @@
  *   ITK3_DECISION_WINDOW               how long a business rejection waits for an operator decision (default 7d)
  *   ITK3_DEADLINES_BY_RECIPIENT        JSON {"<ODS>": {"infrastructureAck": "8h", "businessAck": "3d", ...}}
  * The acknowledgement defaults themselves are ITK3_INF_ACK_TIMEOUT and ITK3_BUS_ACK_TIMEOUT (config/env.ts).
+ *
+ * What a submitter or an operator may set is bounded (config/env.ts, checked min <= max <= 366d):
+ *   ITK3_DEADLINE_MIN / ITK3_DEADLINE_MAX                   ack deadlines and decision window (default 1m / 30d);
+ *                                                          the replacement window may be 0 up to the maximum
+ *   ITK3_REMINDER_INTERVAL_MIN / ITK3_REMINDER_INTERVAL_MAX reminder interval (default 15m / 7d)
+ * The configured defaults above are the operator's own choice and are not bounded by them.
  */
 import { z } from 'zod';
 import { msToNumber } from '@temporalio/common';
 import type { AckDeadlines, DeliveryDeadlines } from '../contracts';
+import { deadlineBounds, type DeadlineBounds } from '../contracts/deadline-bounds';
+import type { Env } from './env';
 
 const HOUR = 3_600_000;
 
@@ -131,4 +139,14 @@ export function resolveDeadlines(policy: DeadlinePolicy, recipientOds: string, s
     ...definedOnly(policy.byRecipientOds[recipientOds.toUpperCase()] ?? {}),
     ...definedOnly(submission ?? {}),
   };
+}
+
+/** The bounds a per-submission deadline or an operator's deadline change must respect. */
+export function deadlineBoundsFromEnv(
+  env: Pick<Env, 'ITK3_DEADLINE_MIN' | 'ITK3_DEADLINE_MAX' | 'ITK3_REMINDER_INTERVAL_MIN' | 'ITK3_REMINDER_INTERVAL_MAX'>,
+): DeadlineBounds {
+  return deadlineBounds(
+    { minMs: env.ITK3_DEADLINE_MIN, maxMs: env.ITK3_DEADLINE_MAX },
+    { minMs: env.ITK3_REMINDER_INTERVAL_MIN, maxMs: env.ITK3_REMINDER_INTERVAL_MAX },
+  );
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { msToNumber } from '@temporalio/common';
+import { DEADLINE_MAX_CEILING_MS } from '../contracts/deadline-bounds';
 import { checkInboundEnv } from './inbound';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -36,6 +37,14 @@ export const EnvSchema = z
     ITK3_GPPROVIDER_DOB_FORMAT: z.enum(['DDMMYYYY', 'YYYYMMDD']).default('DDMMYYYY'),
     ITK3_INF_ACK_TIMEOUT: duration.prefault('4h'),
     ITK3_BUS_ACK_TIMEOUT: duration.prefault('2d'),
+    /**
+     * Bounds of per-submission deadlines and of operator deadline changes (config/deadlines.ts
+     * `deadlineBoundsFromEnv`): acknowledgement deadlines and the decision window, and the reminder interval.
+     */
+    ITK3_DEADLINE_MIN: duration.prefault('1m'),
+    ITK3_DEADLINE_MAX: duration.prefault('30d'),
+    ITK3_REMINDER_INTERVAL_MIN: duration.prefault('15m'),
+    ITK3_REMINDER_INTERVAL_MAX: duration.prefault('7d'),
     ITK3_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
     MESH_URL: z.url().default('http://127.0.0.1:8700'),
     MESH_MAILBOX_ID: mailbox.default('X26ABC1'),
@@ -53,6 +62,11 @@ export const EnvSchema = z
     MESH_MAILBOX_PASSWORDS: z.string().optional(),
     /** Delays before an unmatched inbound message is correlated again, then raised (default 30s,5m; `none` raises at once). */
     ITK3_QUARANTINE_REMATCH: z.string().optional(),
+    /**
+     * HMAC-SHA256 key of the SenderReference search attribute (secret, 32+ characters), shared by the API
+     * and the workers. Unset in local mode: a fixed development key (activities/correlation.ts).
+     */
+    ITK3_CORRELATION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     STORE_DIR: z.string().default('.data/store'),
     /** Comma-separated `keyId:base64(32 bytes)`; the first is used for new content, all for reading. */
     STORE_KEYS: z.string().min(1),
@@ -89,8 +103,18 @@ export const EnvSchema = z
   })
   .superRefine((env, ctx) => {
     checkInboundEnv(env, ctx);
+    for (const [min, max] of [
+      ['ITK3_DEADLINE_MIN', 'ITK3_DEADLINE_MAX'],
+      ['ITK3_REMINDER_INTERVAL_MIN', 'ITK3_REMINDER_INTERVAL_MAX'],
+    ] as const) {
+      if (env[min] > env[max]) ctx.addIssue({ code: 'custom', path: [min], message: `must not be more than ${max}` });
+      if (env[max] > DEADLINE_MAX_CEILING_MS) ctx.addIssue({ code: 'custom', path: [max], message: 'must be at most 366d' });
+    }
     if (env.ITK3_ROUTING_MODE === 'mailbox' && !env.ITK3_RECIPIENT_MAILBOX) {
       ctx.addIssue({ code: 'custom', path: ['ITK3_RECIPIENT_MAILBOX'], message: 'is required when ITK3_ROUTING_MODE=mailbox' });
+    }
+    if (env.ITK3_MODE === 'production' && !env.ITK3_CORRELATION_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['ITK3_CORRELATION_KEY'], message: 'is required in production (the SenderReference search attribute is keyed with it)' });
     }
     if (env.ITK3_MODE === 'production' && env.MESH_URL.startsWith('http:')) {
       ctx.addIssue({ code: 'custom', path: ['MESH_URL'], message: 'plain HTTP is only allowed with ITK3_MODE=local (the sandbox)' });

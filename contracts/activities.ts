@@ -30,6 +30,10 @@ export type SendMeshMessageInput = z.infer<typeof SendMeshMessageInputSchema>;
 export const SendMeshMessageResultSchema = z.object({
   meshMessageId: z.string(),
   sentAt: z.string(),
+  /** How it was addressed; with it the workflow requires responses to come from the attempt's recipient. */
+  routing: z.enum(['mailbox', 'gpprovider']).optional(),
+  /** Mailbox routing: the recipient mailbox (Mex-To). GP Connect automatic routing learns it later. */
+  recipientMailbox: z.string().optional(),
 });
 export type SendMeshMessageResult = z.infer<typeof SendMeshMessageResultSchema>;
 
@@ -90,5 +94,9 @@ export const MeshReportReceivedSchema = z.object({
   statusDescription: z.string().optional(),
   kind: z.enum(['NON_DELIVERY', 'ROUTING_ERROR', 'OTHER']),
   receivedAt: z.string(),
+  /** Set when it came out of the inbound quarantine by an operator reroute: which entry, who and why. */
+  quarantineId: z.string().optional(),
+  reroutedBy: z.string().optional(),
+  rerouteReason: z.string().optional(),
 });
 export type MeshReportReceived = z.infer<typeof MeshReportReceivedSchema>;

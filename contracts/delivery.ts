@@ -100,6 +100,11 @@ export const TimelineEntrySchema = z.object({
   actor: z.string().optional(),
   reason: z.string().optional(),
   escalationId: z.string().optional(),
+  /** An inbound message rerouted from the quarantine: the entry it came from. */
+  quarantineId: z.string().optional(),
+  /** Who sent a response: MESH mailbox (Mex-From) and MessageHeader sender ODS code. */
+  senderMailbox: z.string().optional(),
+  senderOds: z.string().optional(),
 });
 export type TimelineEntry = z.infer<typeof TimelineEntrySchema>;
 
@@ -145,6 +150,13 @@ export const AttemptSchema = z.object({
   sizeBytes: z.number().int().optional(),
   meshMessageId: z.string().optional(),
   sentAt: z.string().optional(),
+  /**
+   * How the attempt was addressed. Set on every attempt sent since responses are checked against their
+   * sender: a response then counts only from `recipientMailbox` with sender ODS `recipientOds`.
+   */
+  routing: z.enum(['mailbox', 'gpprovider']).optional(),
+  /** The mailbox the attempt was delivered to: Mex-To with mailbox routing, learned from MESH tracking with GPPROVIDER. */
+  recipientMailbox: z.string().optional(),
   infrastructureAck: Itk3ResponseReceivedSchema.optional(),
   businessAck: Itk3ResponseReceivedSchema.optional(),
   /** A business ack came first: technical success is implied (reference/itk3.md §6). */
@@ -255,6 +267,13 @@ export const SendDocumentInputSchema = z.object({
   carryOver: DeliveryCarryOverSchema.optional(),
   /** Continue as new once history passes this many events (default 2000; tests lower it). */
   historyEventLimit: z.number().int().positive().optional(),
+  /**
+   * The configured bounds of every deadline (contracts/deadline-bounds.ts), so that `changeDeadlines`
+   * is checked against the same bounds as the API. Absent in older workflows: the absolute bounds apply.
+   */
+  deadlineBounds: z
+    .record(z.enum(['infrastructureAckMs', 'businessAckMs', 'reminderIntervalMs', 'replacementWindowMs', 'decisionWindowMs']), z.object({ minMs: z.number(), maxMs: z.number() }))
+    .optional(),
 });
 export type SendDocumentInput = z.infer<typeof SendDocumentInputSchema>;
 

@@ -25,6 +25,17 @@ export const QuarantineReasonSchema = z.enum([
   'UNEXPECTED_WORKFLOW_ID',
   /** The delivery it belongs to has closed and had not already recorded it. */
   'WORKFLOW_CLOSED',
+  /**
+   * A response whose MESH sender mailbox (Mex-From) is not the mailbox the attempt it answers was
+   * delivered to: anyone with a MESH mailbox can send to ours, so only the recipient's own mailbox counts.
+   */
+  'SENDER_MAILBOX_MISMATCH',
+  /** A response whose MessageHeader sender ODS code is not the delivery's recipient ODS code (or is missing). */
+  'SENDER_ODS_MISMATCH',
+  /** GP Connect automatic routing: MESH tracking could not say which mailbox the attempt was delivered to. */
+  'SENDER_MAILBOX_UNVERIFIED',
+  /** A REPORT that MESH itself did not send (its Mex-From names a mailbox other than the one it arrived in). */
+  'REPORT_NOT_FROM_MESH',
 ]);
 export type QuarantineReason = z.infer<typeof QuarantineReasonSchema>;
 
@@ -52,6 +63,12 @@ export const QuarantineSummarySchema = z.object({
   linkedMessageId: z.string().optional(),
   reportKind: z.enum(['NON_DELIVERY', 'ROUTING_ERROR', 'OTHER']).optional(),
   statusCode: z.string().optional(),
+  /** Who sent it: the MESH sender mailbox (Mex-From) and the MessageHeader sender ODS code. */
+  senderMailbox: z.string().optional(),
+  senderOds: z.string().optional(),
+  /** What the delivery it claims to answer expected from its recipient (sender checks). */
+  expectedMailbox: z.string().optional(),
+  expectedOds: z.string().optional(),
 });
 export type QuarantineSummary = z.infer<typeof QuarantineSummarySchema>;
 

@@ -7,3 +7,4 @@ export * from './delivery';
 export * from './ids';
 export * from './activities';
 export * from './operator';
+export * from './deadline-bounds';

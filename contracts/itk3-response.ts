@@ -55,7 +55,17 @@ export const Itk3ResponseReceivedSchema = z.object({
   knownCode: z.boolean().optional(),
   /** Set when it came out of the inbound quarantine (operator reroute or a later automatic match). */
   quarantineId: z.string().optional(),
-  /** Operator reroute: who sent it here. */
+  /** Operator reroute: who sent it here (the authenticated principal), and why. */
   reroutedBy: z.string().optional(),
+  rerouteReason: z.string().optional(),
+  /** The MESH mailbox that sent it (Mex-From of the inbound message). */
+  senderMailbox: z.string().optional(),
+  /** The ODS code of the MessageHeader sender Organization. */
+  senderOds: z.string().optional(),
+  /**
+   * GP Connect automatic routing: the mailbox MESH tracking reports the attempt was delivered to, learned
+   * by the inbound router once; the workflow keeps it on the attempt.
+   */
+  recipientMailbox: z.string().optional(),
 });
 export type Itk3ResponseReceived = z.infer<typeof Itk3ResponseReceivedSchema>;

@@ -119,6 +119,8 @@ export const CheckStoredSubmissionInputSchema = z.object({
   documentId: z.uuid(),
   /** The version of the delivery asking (the replacement must be this + 1). */
   version: z.number().int().min(1),
+  /** The submission the delivery carries now: a replacement must be about the same patient. */
+  currentSubmissionRef: ContentRefSchema.optional(),
 });
 export type CheckStoredSubmissionInput = z.infer<typeof CheckStoredSubmissionInputSchema>;
 

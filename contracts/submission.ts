@@ -11,9 +11,14 @@ import { DeliveryDeadlinesSchema } from './delivery';
 const ODS_CODE = /^[A-Z0-9]{3,10}$/;
 const MESH_MAILBOX = /^[A-Z0-9]{3,20}$/;
 
-/** Modulus 11 check for a ten-digit NHS number (NHS Data Dictionary). */
+/**
+ * Modulus 11 check for a ten-digit NHS number (NHS Data Dictionary). A number of ten identical digits
+ * (0000000000, 1111111111...) passes the arithmetic but is a placeholder no one is ever issued, so it
+ * is refused too.
+ */
 export function isValidNhsNumber(value: string): boolean {
   if (!/^\d{10}$/.test(value)) return false;
+  if (/^(\d)\1{9}$/.test(value)) return false;
   let sum = 0;
   for (let i = 0; i < 9; i++) sum += Number(value[i]) * (10 - i);
   let check = 11 - (sum % 11);
@@ -37,14 +42,73 @@ export function isBase64(value: string): boolean {
   return true;
 }
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
-const isoDateTime = z.iso.datetime({ offset: true });
+/**
+ * The first character XML 1.0 cannot carry (§2.2 Char), or a Unicode noncharacter, as `U+XXXX`; undefined
+ * when there is none. Such a character makes the message not well formed (U+FFFE, U+FFFF, lone
+ * surrogates, C0 controls other than TAB, LF and CR) or is reserved for internal use and never
+ * interchanged (U+FDD0-U+FDEF and the last two code points of every plane).
+ */
+export function xmlUnsafeCharacter(s: string): string | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let bad = false;
+    let cp = c;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+      } else bad = true;
+    } else if (c >= 0xdc00 && c <= 0xdfff) bad = true;
+    if (cp < 0x20 && cp !== 0x09 && cp !== 0x0a && cp !== 0x0d) bad = true;
+    if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe) bad = true;
+    if (bad) return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  }
+  return undefined;
+}
+
+const XML_UNSAFE_MESSAGE = 'contains a character XML cannot carry (a noncharacter such as U+FFFE/U+FFFF, a lone surrogate or a control character)';
+
+/** Earliest birth date or encounter time a submission may hold: older is a data-entry error. */
+export const EARLIEST_DATE = '1900-01-01';
+
+/** True when base64 `data` decodes to bytes that start with the PDF header `%PDF-` (ISO 32000-1 §7.5.2). */
+export function looksLikePdf(data: string): boolean {
+  // Eight base64 characters are six bytes: enough for the five-byte header.
+  const head = data.slice(0, 8);
+  let bytes: string;
+  try {
+    bytes = atob(head.length % 4 === 0 ? head : head.slice(0, head.length - (head.length % 4)));
+  } catch {
+    return false;
+  }
+  return bytes.startsWith('%PDF-');
+}
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((d) => d >= EARLIEST_DATE, `must not be before ${EARLIEST_DATE}`);
+
+/**
+ * A FHIR STU3 dateTime with a time: seconds are required and the offset is within ±14:00 (the STU3
+ * dateTime regex), which `z.iso.datetime` alone does not check (it takes 09:30+00:00 and +14:30).
+ */
+const isoDateTime = z.iso
+  .datetime({ offset: true })
+  .refine((v) => /T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v), 'must have seconds and a time zone, e.g. 2026-11-25T09:30:00+00:00')
+  .refine((v) => {
+    const m = /([+-])(\d{2}):(\d{2})$/.exec(v);
+    return !m || Number(m[2]) * 60 + Number(m[3]) <= 14 * 60;
+  }, 'time zone offset must be within -14:00 and +14:00')
+  .refine((v) => v.slice(0, 10) >= EARLIEST_DATE, `must not be before ${EARLIEST_DATE}`);
 const safeText = (max: number) =>
   z
     .string()
     .min(1)
     .max(max)
-    .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s), 'must not contain control characters');
+    .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s), 'must not contain control characters')
+    .refine((s) => xmlUnsafeCharacter(s) === undefined, XML_UNSAFE_MESSAGE);
 
 /**
  * Characters a single-line name must not hold: every control character (C0 incl. TAB, LF and CR; DEL; C1),
@@ -58,11 +122,16 @@ const LINE_BREAK_OR_CONTROL = /[\p{Cc}\u2028\u2029]/u;
 const FORMAT_CHARACTER = /(?![\u200c\u200d])\p{Cf}/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 
-/** A single-line name field: issues name the field, so the API's 400 says which name to fix. */
+/**
+ * A single-line name field: issues name the field, so the API's 400 says which name to fix. Leading and
+ * trailing white space is trimmed (a form-filling artefact, never part of a name: an untrimmed family
+ * name would not match PDS or the GPPROVIDER routing address); a name of white space only is refused.
+ */
 const nameText = (field: string, max: number) =>
   z
     .string()
-    .min(1)
+    .trim()
+    .min(1, `${field} must not be empty or white space only`)
     .max(max)
     .refine(
       (s) => !LINE_BREAK_OR_CONTROL.test(s),
@@ -72,12 +141,13 @@ const nameText = (field: string, max: number) =>
       (s) => !FORMAT_CHARACTER.test(s),
       `${field} must not contain bidi overrides or other invisible format characters`,
     )
-    .refine((s) => !LONE_SURROGATE.test(s), `${field} must be well-formed Unicode (no lone surrogates)`);
+    .refine((s) => !LONE_SURROGATE.test(s), `${field} must be well-formed Unicode (no lone surrogates)`)
+    .refine((s) => xmlUnsafeCharacter(s) === undefined, `${field} ${XML_UNSAFE_MESSAGE}`);
 
 export const NhsNumberSchema = z
   .string()
   .regex(/^\d{10}$/, 'NHS number must be ten digits')
-  .refine(isValidNhsNumber, 'NHS number fails the modulus 11 check');
+  .refine(isValidNhsNumber, 'NHS number fails the modulus 11 check (or is ten identical digits)');
 
 export const PatientSchema = z.object({
   nhsNumber: NhsNumberSchema,
@@ -107,15 +177,20 @@ export const PractitionerSchema = z.object({
   telephone: safeText(40).optional(),
 });
 
-export const EncounterSchema = z.object({
-  /** The sending system's id for the consultation; becomes the ITK3 SenderReference. */
-  id: safeText(255),
-  start: isoDateTime,
-  end: isoDateTime.optional(),
-  summary: safeText(2000).optional(),
-});
+export const EncounterSchema = z
+  .object({
+    /**
+     * The sending system's id for the consultation; becomes the ITK3 SenderReference. One line: an id with
+     * a TAB or line break is refused by the document route (itk3/wrap-document.ts) and is no one's id.
+     */
+    id: safeText(255).refine((s) => !/[\t\r\n]/.test(s), 'must be a single line (no TAB, CR or LF)'),
+    start: isoDateTime,
+    end: isoDateTime.optional(),
+    summary: safeText(2000).optional(),
+  })
+  .refine((e) => !e.end || Date.parse(e.end) >= Date.parse(e.start), { message: 'encounter end must not be before its start', path: ['end'] });
 
-export const AttachmentSchema = z.object({
+const AttachmentFields = z.object({
   contentType: z.enum([
     'application/pdf',
     'application/msword',
@@ -129,6 +204,15 @@ export const AttachmentSchema = z.object({
   title: safeText(200).optional(),
   dataBase64: z.string().min(1).refine(isBase64, 'must be base64 (RFC 4648, padded)'),
 });
+
+/** Content declared as PDF must be one: a receiver that opens it as a PDF would otherwise fail (GPCM-SD-124). */
+const pdfIsPdf = <T extends { contentType: string; dataBase64: string }>(a: T): boolean =>
+  a.contentType !== 'application/pdf' || !isBase64(a.dataBase64) || looksLikePdf(a.dataBase64);
+const PDF_HEADER_ISSUE = { message: 'application/pdf content must start with %PDF-', path: ['dataBase64'] };
+
+export const AttachmentSchema = AttachmentFields.refine(pdfIsPdf, PDF_HEADER_ISSUE);
+const ReportSchema = AttachmentFields.extend({ contentType: z.literal('application/pdf') }).refine(pdfIsPdf, PDF_HEADER_ISSUE);
+
 
 /** A SNOMED CT coding (code and display), e.g. a 2.x document type or care setting. */
 export const SnomedCodingSchema = z.object({
@@ -146,7 +230,7 @@ export const SubmissionSchema = z.object({
   author: PractitionerSchema.optional(),
   encounter: EncounterSchema,
   /** The PDF consultation report: first section entry of the document (GPCM-SD-112). */
-  report: AttachmentSchema.extend({ contentType: z.literal('application/pdf') }),
+  report: ReportSchema,
   attachments: z.array(AttachmentSchema).max(20).default([]),
   confidentiality: z.enum(['N', 'R']).default('N'),
   /** 2.x Composition.type (SD2; SCAL GPCM-SD-115). Default 371531000 "Report of clinical encounter". */

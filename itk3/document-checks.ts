@@ -235,8 +235,10 @@ export function checkDocumentBundle(
       'GPCM-SD-098',
     );
   }
+  // A warning, not an error, for what others send: the spec's own generic 2.x example has no care
+  // setting type, so receivers accept its absence. The builder requires it for what we send.
   if (profile === '2.x' && !extensionByUrl(comp, EXT.careSettingType))
-    warn('Composition.extension(careSettingType)', 'SD2 2.0.0 requires the care setting type extension');
+    warn('Composition.extension(careSettingType)', 'SD2 2.0.0 requires the care setting type extension', EXTRA_REQUIREMENT.careSetting2x);
 
   // Patient (GPCM-SD-106/120, 035-037)
   const patient = resolve(entries, val(comp, 'subject', 'reference'));

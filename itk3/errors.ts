@@ -33,4 +33,6 @@ export const EXTRA_REQUIREMENT = {
   compositionAuthor: 'FHIR-STU3-Composition.author',
   /** ITK3 FHIR-SR-03: SenderReference is a string of at most 255 characters. */
   senderReferenceLength: 'ITK3-FHIR-SR-03',
+  /** SD2 2.0.0: Composition.extension(careSettingType) is required (sent by us; tolerated when absent in what we read). */
+  careSetting2x: 'SD2-2.0.0-CARE-SETTING',
 } as const;

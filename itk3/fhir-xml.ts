@@ -257,6 +257,8 @@ function stripPrefix(node: FNode, prefix: string): void {
   for (const c of node.children) stripPrefix(c, prefix);
 }
 
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
 /**
  * Parse FHIR XML safely into an element tree. The root must be in the FHIR namespace
  * (`http://hl7.org/fhir`, default or prefixed). Throws `ITK3_RESPONSE_INVALID` on anything else.
@@ -264,6 +266,9 @@ function stripPrefix(node: FNode, prefix: string): void {
 export function parseFhirXml(body: string | Uint8Array, limits: Partial<XmlLimits> = {}): FNode {
   const lim = { ...DEFAULT_XML_LIMITS, ...limits };
   const xml = decodeUtf8(body, lim.maxBytes);
+  // XML 1.0 §2.2 Char: U+FFFE, U+FFFF, lone surrogates and C0 controls other than TAB, LF and CR make a
+  // document not well formed, whatever the tokeniser below would make of them.
+  if (NOT_XML_CHAR.test(xml)) throw responseInvalid('not well-formed XML: a character XML cannot carry');
   const ranges = prescan(xml, lim);
   // Large attribute values (base64 attachments) are lifted out before tokenising: the tokeniser's
   // attribute regex is slow on megabyte values, and they need no parsing. Skipped if the marker occurs.

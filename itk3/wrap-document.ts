@@ -4,6 +4,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, MESH_WORKFLOWS, SENDER_REFERENCE_MAX, type R
 import {
   checkBuildOptions,
   checkedIdSource,
+  readBackIssues,
   type BuiltMessage,
   type OutputFormat,
   type Routing,
@@ -93,10 +94,10 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
       ]);
     asBuildError(e);
   }
-  if (fromJson) {
-    for (const t of reorderForXml(doc))
-      warnings.push({ path: t, message: 'resource type outside the STU3 tables: element order kept as supplied' });
-  }
+  // FHIR XML is ordered (the STU3 schema is a sequence per type): whatever order the supplied document
+  // used, JSON or XML, it is written out in the STU3 element order.
+  for (const t of reorderForXml(doc))
+    warnings.push({ path: t, message: 'resource type outside the STU3 tables: element order kept as supplied' });
 
   // 2. Check it.
   const { findings, summary } = checkDocumentBundle(doc, input.profile);
@@ -185,6 +186,8 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
     format === 'json'
       ? JSON.stringify(envelopeJson(envelope, fromJson ?? toFhirJson(doc)))
       : envelopeXml(envelope, doc);
+  const readBack = readBackIssues(body, input.profile);
+  if (readBack.length) throw buildRejected('the wrapped message does not read back as a conformant Send Document', readBack);
   const sizeBytes = utf8ByteLength(body);
   if (sizeBytes > maxBytes) {
     throw buildRejected('message is larger than the configured limit', [

@@ -39,6 +39,8 @@ function localSecret(envName: string, fileName: string, make: () => string): str
 
 /** Payload codec keys (issue 7): every payload in Temporal's history is encrypted with these. */
 const localCodecKeys = (): string => localSecret('ITK3_CODEC_KEYS', 'local-codec-keys', () => `local1:${randomBytes(32).toString('base64')}`);
+/** Key of the SenderReference search attribute: the API and the worker must share it. */
+const localCorrelationKey = (): string => localSecret('ITK3_CORRELATION_KEY', 'local-correlation-key', () => randomBytes(32).toString('base64'));
 /** Local API tokens: one operator, one submitter. */
 const localApiTokens = (): string =>
   localSecret('ITK3_API_TOKENS', 'local-api-tokens', () => `local-operator:operator:${randomBytes(24).toString('base64url')},local-service:submitter:${randomBytes(24).toString('base64url')}`);
@@ -135,6 +137,7 @@ async function main(): Promise<void> {
       STORE_DIR: env('STORE_DIR', path.join(DATA, 'store')),
       STORE_KEYS: localStoreKeys(),
       ITK3_CODEC_KEYS: localCodecKeys(),
+      ITK3_CORRELATION_KEY: localCorrelationKey(),
       ITK3_API_TOKENS: apiTokens,
       ITK3_CODEC_SERVER_PORT: String(codecPort),
       ITK3_CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`,

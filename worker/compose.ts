@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { courierDataConverter } from '../codec/aes-gcm-codec';
 import type { AppConfig } from '../config/env';
+import { inboundSettings } from '../config/inbound';
 import { MeshClient } from '../mesh';
 import { EncryptedFileStore } from '../store/content-store';
 import type { ActivityConfig } from '../activities';
@@ -52,6 +53,8 @@ export function activityConfig(config: AppConfig): ActivityConfig {
     maxMessageBytes: env.ITK3_MAX_MESSAGE_BYTES,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.ITK3_TASK_QUEUE,
+    ...(env.ITK3_CORRELATION_KEY ? { correlationKey: env.ITK3_CORRELATION_KEY } : {}),
+    senderMailboxes: inboundSettings(env).mailboxes.map((m) => m.mailboxId),
   };
 }
 

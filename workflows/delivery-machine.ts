@@ -35,6 +35,11 @@ export type DeliveryEvent =
   | 'MESH_UNDELIVERABLE'
   /** No acknowledgement by the deadline: escalate and keep waiting (GPCM-SD-095, 1.3.1). */
   | 'ACK_DEADLINE'
+  /**
+   * An acknowledgement contradicting an earlier one of the same level for the current attempt (30002 after
+   * 30001, 20009 after 20013, or reordered): a person decides (GPCM-SD-094, 1.3.1).
+   */
+  | 'ACK_CONFLICT'
   | 'CORRECT'
   | 'RESEND'
   | 'ABANDON'
@@ -84,6 +89,10 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: 'AWAITING_BUSINESS_ACK', event: 'BUS_ACK_OK', to: 'DELIVERED' },
   { from: 'AWAITING_BUSINESS_ACK', event: 'BUS_ACK_NEGATIVE', to: 'REJECTED' },
   { from: 'AWAITING_BUSINESS_ACK', event: 'ACK_DEADLINE', to: 'AWAITING_BUSINESS_ACK' },
+  // Conflicting acknowledgements: neither delivered nor waiting any more, and no window closes it unseen.
+  { from: 'AWAITING_BUSINESS_ACK', event: 'ACK_CONFLICT', to: 'AWAITING_OPERATOR' },
+  { from: 'DELIVERED', event: 'ACK_CONFLICT', to: 'AWAITING_OPERATOR' },
+  { from: 'REJECTED', event: 'ACK_CONFLICT', to: 'AWAITING_OPERATOR' },
 
   ...OPERATOR_SEND_STATES.flatMap((from): Transition[] => [
     { from, event: 'CORRECT', to: 'SENDING' },

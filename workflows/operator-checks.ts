@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeliveryDeadlines } from '../contracts';
+import { ABSOLUTE_DEADLINE_BOUNDS, DEADLINE_FIELDS, deadlineBoundProblems, type DeadlineBounds } from '../contracts/deadline-bounds';
 import { operatorRefusal, type OperatorRefusalReason } from '../contracts/errors';
 
 function text(value: unknown, name: string, max: number, problems: string[]): void {
@@ -32,15 +33,13 @@ export function contentRefProblems(ref: unknown, name: string): string[] {
   return problems;
 }
 
-const DEADLINE_FIELDS: ReadonlyArray<keyof DeliveryDeadlines> = [
-  'infrastructureAckMs',
-  'businessAckMs',
-  'reminderIntervalMs',
-  'replacementWindowMs',
-  'decisionWindowMs',
-];
-
-export function deadlineProblems(deadlines: unknown): string[] {
+/**
+ * Problems of a `changeDeadlines` input: known fields, integers, at least one named, and each within
+ * `bounds` (the configured bounds the delivery was started with, or the absolute ones for a delivery
+ * started before bounds existed), so an operator cannot set a deadline the API would refuse or the
+ * workflow could not compute.
+ */
+export function deadlineProblems(deadlines: unknown, bounds: DeadlineBounds = ABSOLUTE_DEADLINE_BOUNDS): string[] {
   if (typeof deadlines !== 'object' || deadlines === null) return ['deadlines is required'];
   const d = deadlines as Record<string, unknown>;
   const problems: string[] = [];
@@ -54,6 +53,7 @@ export function deadlineProblems(deadlines: unknown): string[] {
     named++;
     const min = k === 'replacementWindowMs' ? 0 : 1;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) problems.push(`deadlines.${k} must be an integer number of milliseconds >= ${min}`);
+    else problems.push(...deadlineBoundProblems({ [k]: v }, bounds).map((p) => p.message));
   }
   if (named === 0) problems.push('name at least one deadline to change');
   return problems;

@@ -115,8 +115,14 @@ const notify = proxyActivities<Activities>({
 const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
 /** Failure type (contracts/errors.ts ErrorType) without importing the zod module. */
 const SUBMISSION_REF_INVALID = 'SUBMISSION_REF_INVALID';
+/** Failure/escalation code of a deadline the workflow cannot compute (contracts/errors.ts catalogue style). */
+const DEADLINE_UNCOMPUTABLE = 'DEADLINE_UNCOMPUTABLE';
+/** The largest instant, either side of 1970, that a JavaScript Date holds (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
 /** patched() ids: each guards a change to the commands this workflow issues, so older histories replay. */
 const PATCH_MESH_TRACKING = 'mesh-tracking-on-no-ack';
+/** An acknowledgement contradicting an earlier one of the same level escalates (it was recorded only before). */
+const PATCH_ACK_CONFLICT = 'ack-conflict-escalates';
 
 type Inbound =
   | { kind: 'response'; response: Itk3ResponseReceived }
@@ -161,7 +167,14 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
 
   // ---- small helpers --------------------------------------------------------------------------
   const nowIso = (): string => new Date().toISOString();
-  const iso = (ms: number): string => new Date(ms).toISOString();
+  /**
+   * An instant as ISO text, or undefined when it is not one Date can hold (NaN from an unreadable date,
+   * or beyond ±8.64e15 ms from a huge duration). `new Date(x).toISOString()` would throw instead, failing
+   * every workflow task for good: no query, no update, nobody told.
+   */
+  const isoOrUndefined = (ms: number): string | undefined => (Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : undefined);
+  /** A stored instant as milliseconds; NaN when unreadable (callers skip it). */
+  const msOf = (text: string | undefined): number => (text === undefined ? NaN : Date.parse(text));
   const current = (): Attempt | undefined => state.attempts[state.currentAttempt - 1];
   const openEscalation = (): Escalation | undefined => state.escalations.find((e) => !e.resolvedAt);
 
@@ -234,9 +247,28 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
 
   const wait = (waitingFor: WaitingFor, untilMs?: number): void => {
     state.waitingFor = waitingFor;
-    if (untilMs === undefined) delete state.waitingUntil;
-    else state.waitingUntil = iso(untilMs);
+    const until = untilMs === undefined ? undefined : isoOrUndefined(untilMs);
+    if (until !== undefined) state.waitingUntil = until;
+    else delete state.waitingUntil;
+    if (untilMs !== undefined && until === undefined) deadlineUncomputable(waitingFor);
   };
+
+  /**
+   * A deadline that cannot be computed (out of Date's range, or from an unreadable time) never fires: a
+   * person is told, and the delivery keeps answering queries and operator updates (change the deadlines,
+   * resend, correct, abandon) instead of failing its workflow tasks.
+   */
+  function deadlineUncomputable(waitingFor: WaitingFor): void {
+    escalate(
+      `${DEADLINE_UNCOMPUTABLE}:${state.currentAttempt}:${state.status}:${waitingFor}`,
+      `the deadline while waiting for ${waitingFor} in ${state.status} cannot be computed (deadlines ${describeDeadlines()}); nothing will happen on its own: change the deadlines (the delivery then waits as usual) or abandon it`,
+      DEADLINE_UNCOMPUTABLE,
+    );
+  }
+  const describeDeadlines = (): string =>
+    Object.entries(state.deadlines)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(', ');
 
   /** The one way to change status: through the transition table. Resolves an escalation the move leaves behind. */
   const move = (event: DeliveryEvent, why: string): void => {
@@ -283,12 +315,16 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       attempt: state.currentAttempt,
       raisedAt: nowIso(),
       reminders: 0,
-      nextReminderAt: iso(Date.now() + state.deadlines.reminderIntervalMs),
     };
+    const next = isoOrUndefined(Date.now() + state.deadlines.reminderIntervalMs);
+    if (next !== undefined) e.nextReminderAt = next;
+    // Without a computable reminder time the escalation still goes out, once; the reason says so.
+    const told = next === undefined ? `${reason} (no reminders: the reminder interval ${String(state.deadlines.reminderIntervalMs)} ms cannot be computed)` : reason;
+    if (next === undefined) e.reason = told;
     state.escalations.push(e);
     state.escalated = true;
-    record('ESCALATION', reason, { attempt: e.attempt, code, escalationId: e.id });
-    outbox.push({ kind: 'escalation', input: escalationInput(e, 'RAISED', reason) });
+    record('ESCALATION', told, { attempt: e.attempt, code, escalationId: e.id });
+    outbox.push({ kind: 'escalation', input: escalationInput(e, 'RAISED', told) });
   };
 
   function resolve(e: Escalation, resolution: string): void {
@@ -302,7 +338,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
 
   const remind = (e: Escalation): void => {
     e.reminders += 1;
-    e.nextReminderAt = iso(Date.now() + state.deadlines.reminderIntervalMs);
+    const next = isoOrUndefined(Date.now() + state.deadlines.reminderIntervalMs);
+    if (next !== undefined) e.nextReminderAt = next;
+    else delete e.nextReminderAt;
     const reason = `reminder ${e.reminders}: ${e.reason}`;
     record('REMINDER', reason, { attempt: e.attempt, code: e.code, escalationId: e.id });
     outbox.push({ kind: 'escalation', input: escalationInput(e, 'REMINDER', reason) });
@@ -353,6 +391,9 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       const sent = await mesh.sendMeshMessage({ messageRef: built.messageRef, messageHeaderId: attempt.messageHeaderId, attempt: attempt.attempt });
       attempt.meshMessageId = sent.meshMessageId;
       attempt.sentAt = sent.sentAt;
+      // Who may answer this attempt (state only, no command: histories without it replay unchanged).
+      if (sent.routing) attempt.routing = sent.routing;
+      if (sent.recipientMailbox) attempt.recipientMailbox = sent.recipientMailbox;
       record('SENT', `MESH message ${sent.meshMessageId}`, { attempt: attempt.attempt });
       // Deadlines are measured from the MESH send time (reference/itk3.md §5.4).
       move('SENT', `attempt ${attempt.attempt} sent`);
@@ -380,37 +421,90 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
         (e.key === deadlineKey('AWAITING_INFRASTRUCTURE_ACK', attempt.attempt) || e.key === deadlineKey('AWAITING_BUSINESS_ACK', attempt.attempt)),
     );
 
+  /** Who sent a response, for the timeline: "from X26ABC2 (ODS X26)". */
+  const sentBy = (r: Itk3ResponseReceived): string =>
+    r.senderMailbox || r.senderOds ? ` from ${r.senderMailbox ?? 'an unknown mailbox'}${r.senderOds ? ` (ODS ${r.senderOds})` : ''}` : '';
+
+  /**
+   * Does the response come from the practice this attempt went to? Checked again here although the inbound
+   * router already did (defence in depth: a signal can reach the workflow by other routes). Only for
+   * attempts sent since sends report their routing; older attempts keep the rule they were sent under.
+   */
+  const senderProblem = (attempt: Attempt, r: Itk3ResponseReceived): string | undefined => {
+    if (!attempt.routing) return undefined;
+    const upper = (v: string | undefined): string | undefined => v?.trim().toUpperCase() || undefined;
+    // GPPROVIDER: MESH chose the mailbox; the router learned it from MESH tracking once, and it is kept here.
+    if (!attempt.recipientMailbox && attempt.routing === 'gpprovider' && r.recipientMailbox) attempt.recipientMailbox = upper(r.recipientMailbox);
+    const expectedOds = upper(attempt.recipientOds ?? state.recipientOds);
+    if (!attempt.recipientMailbox) return 'the mailbox this attempt was delivered to is not known';
+    if (upper(r.senderMailbox) !== attempt.recipientMailbox) return `sender mailbox ${r.senderMailbox ?? '(none)'} is not ${attempt.recipientMailbox}, the mailbox attempt ${attempt.attempt} was delivered to`;
+    if (upper(r.senderOds) !== expectedOds) return `sender ODS ${r.senderOds ?? '(none)'} is not ${expectedOds ?? '(unknown)'}, the recipient of attempt ${attempt.attempt}`;
+    return undefined;
+  };
+
   function onResponse(r: Itk3ResponseReceived): void {
     // Idempotent: a MESH redelivery of the same response (crash before the MESH ack) changes nothing.
     if (seenResponses.has(r.responseId)) return;
     seenResponses.add(r.responseId);
     const attempt = state.attempts.find((a) => a.messageHeaderId === r.respondsTo);
     const what = `${r.level} ${r.polarity} ${r.code} ${r.display}`;
+    const from = { senderMailbox: r.senderMailbox, senderOds: r.senderOds };
+    if (r.quarantineId && r.reroutedBy) {
+      // An operator's decision: who, why and from which quarantine entry, before what it does.
+      record('OPERATOR', `quarantined response ${r.code}${sentBy(r)} rerouted here from ${r.quarantineId}`, {
+        attempt: attempt?.attempt,
+        code: r.code,
+        actor: r.reroutedBy,
+        reason: r.rerouteReason,
+        quarantineId: r.quarantineId,
+        ...from,
+      });
+    }
     if (!attempt) {
-      record('RESPONSE', `${what}: answers no attempt of this delivery (${r.respondsTo}); recorded only`, { code: r.code });
+      record('RESPONSE', `${what}${sentBy(r)}: answers no attempt of this delivery (${r.respondsTo}); recorded only`, { code: r.code, ...from });
       return;
     }
+    const problem = senderProblem(attempt, r);
+    // Only a reroute out of the quarantine (which names its entry and the operator) may override the check.
+    const byOperator = r.correlatedBy === 'OPERATOR' && !!r.quarantineId && !!r.reroutedBy;
+    if (problem && !byOperator) {
+      // Never changes status: only the practice the attempt went to can acknowledge it.
+      record('RESPONSE', `${what}${sentBy(r)}: not from the practice attempt ${attempt.attempt} went to (${problem}); recorded only`, { attempt: attempt.attempt, code: r.code, ...from });
+      return;
+    }
+    if (problem) {
+      record('OPERATOR', `applied by operator decision although ${problem}`, { attempt: attempt.attempt, code: r.code, actor: r.reroutedBy, reason: r.rerouteReason, quarantineId: r.quarantineId, ...from });
+    }
     const slot = r.level === 'infrastructure' ? 'infrastructureAck' : 'businessAck';
-    if (attempt[slot]) {
-      record('RESPONSE', `${what}: a second ${r.level} acknowledgement for this attempt; recorded only`, { attempt: attempt.attempt, code: r.code });
+    const earlier = attempt[slot];
+    if (earlier) {
+      // Opposite polarities contradict each other whichever came first: responses are routed in parallel,
+      // so a 30002 sent after a 30001 can be applied before it.
+      if (earlier.polarity !== r.polarity && patched(PATCH_ACK_CONFLICT)) {
+        onConflict(attempt, earlier, r);
+        return;
+      }
+      // An identical repeat (same code, new response id) and a second positive stay quiet duplicates.
+      record('RESPONSE', `${what}${sentBy(r)}: a second ${r.level} acknowledgement for this attempt; recorded only`, { attempt: attempt.attempt, code: r.code, ...from });
       return;
     }
     attempt[slot] = r;
     if (attempt.attempt !== state.currentAttempt) {
-      record('RESPONSE', `${what}: for attempt ${attempt.attempt}, not the current attempt ${state.currentAttempt}; recorded only`, {
+      record('RESPONSE', `${what}${sentBy(r)}: for attempt ${attempt.attempt}, not the current attempt ${state.currentAttempt}; recorded only`, {
         attempt: attempt.attempt,
         code: r.code,
+        ...from,
       });
       return;
     }
     const event = eventForAction(r.action);
     if (!canMove(state.status, event)) {
-      record('RESPONSE', `${what}: no change in ${state.status}`, { attempt: attempt.attempt, code: r.code });
+      record('RESPONSE', `${what}${sentBy(r)}: no change in ${state.status}`, { attempt: attempt.attempt, code: r.code, ...from });
       return;
     }
     const late = ackDeadlineOpen(attempt);
     if (late) attempt.lateAck = true;
-    record('RESPONSE', `${what}${late ? ' (late: after the deadline was escalated)' : ''}`, { attempt: attempt.attempt, code: r.code });
+    record('RESPONSE', `${what}${sentBy(r)}${late ? ' (late: after the deadline was escalated)' : ''}`, { attempt: attempt.attempt, code: r.code, ...from });
     const n = attempt.attempt;
     switch (event) {
       case 'INF_ACK_OK':
@@ -486,12 +580,55 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     }
   }
 
+  /**
+   * An acknowledgement that contradicts an earlier one of the same level for the same attempt (30002 after
+   * 30001, 20009 after 20013, or the same pairs reordered in transit): the practice has said two opposite
+   * things, and a person must find out which holds (GPCM-SD-094). The delivery stops counting as delivered,
+   * rejected or on its way (ACK_CONFLICT: AWAITING_OPERATOR, which has no window that could close it unseen),
+   * and an escalation naming both codes goes out with reminders until acknowledged. The earlier
+   * acknowledgement stays on the attempt; the contradicting one is in the timeline and the outcome code.
+   */
+  function onConflict(attempt: Attempt, earlier: Itk3ResponseReceived, r: Itk3ResponseReceived): void {
+    const n = attempt.attempt;
+    const current = n === state.currentAttempt;
+    const moves = current && canMove(state.status, 'ACK_CONFLICT');
+    record('RESPONSE', `${r.level} ${r.polarity} ${r.code} ${r.display}${sentBy(r)}: contradicts the earlier ${r.level} ${earlier.polarity} acknowledgement ${earlier.code} for attempt ${n}`, {
+      attempt: n,
+      code: r.code,
+      senderMailbox: r.senderMailbox,
+      senderOds: r.senderOds,
+    });
+    if (moves) {
+      state.outcomeCode = r.code;
+      // One of the two is a business rejection of this route: a resend there needs the override, as after any.
+      if (r.level === 'business' && !state.rejectedRoutes.includes(attempt.recipientOds ?? state.recipientOds)) state.rejectedRoutes.push(attempt.recipientOds ?? state.recipientOds);
+      move('ACK_CONFLICT', `${r.code} contradicts ${earlier.code} for attempt ${n}`);
+      wait('OPERATOR');
+    }
+    escalate(
+      `ACK_CONFLICT:${n}:${r.level}`,
+      `conflicting ${r.level} acknowledgements for attempt ${n}: ${earlier.code} (${earlier.display}) and then ${r.code} (${r.display}) from the practice; ` +
+        `find out from the practice which holds (GPCM-SD-094, 1.3.1), then resend, correct or abandon` +
+        (moves ? '' : ` (attempt ${n} is not the current attempt or the delivery is ${state.status}: status unchanged)`),
+      r.code,
+    );
+  }
+
   function onReport(report: MeshReportReceived): void {
     if (seenReports.has(report.reportMessageId)) return;
     seenReports.add(report.reportMessageId);
     const attempt = state.attempts.find((a) => a.meshMessageId === report.meshMessageId);
     const code = report.statusCode;
     const what = `MESH ${report.kind}${code ? ` ${code}` : ''}${report.statusDescription ? ` ${report.statusDescription}` : ''}`;
+    if (report.quarantineId && report.reroutedBy) {
+      record('OPERATOR', `quarantined MESH report${code ? ` ${code}` : ''} rerouted here from ${report.quarantineId}`, {
+        attempt: attempt?.attempt,
+        code,
+        actor: report.reroutedBy,
+        reason: report.rerouteReason,
+        quarantineId: report.quarantineId,
+      });
+    }
     if (attempt) {
       attempt.meshReports = [
         ...(attempt.meshReports ?? []),
@@ -539,20 +676,30 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
     const attempt = current();
     const s = state.status;
     if ((s === 'AWAITING_INFRASTRUCTURE_ACK' || s === 'AWAITING_BUSINESS_ACK') && attempt?.sentAt && state.waitingUntil) {
-      if (!state.escalations.some((e) => e.key === deadlineKey(s, attempt.attempt))) due.push(Date.parse(state.waitingUntil));
+      if (!state.escalations.some((e) => e.key === deadlineKey(s, attempt.attempt))) due.push(msOf(state.waitingUntil));
     }
     const open = openEscalation();
-    if (open && !open.acknowledged && open.nextReminderAt) due.push(Date.parse(open.nextReminderAt));
+    if (open && !open.acknowledged && open.nextReminderAt) due.push(msOf(open.nextReminderAt));
     if ((state.waitingFor === 'REPLACEMENT_WINDOW' || (state.status === 'REJECTED' && state.waitingFor === 'OPERATOR')) && state.waitingUntil) {
-      due.push(Date.parse(state.waitingUntil));
+      due.push(msOf(state.waitingUntil));
     }
-    return due.length ? Math.min(...due) : undefined;
+    // An unreadable instant (NaN) would make the timer NaN and the loop spin; fireDueTimers escalates it.
+    const readable = due.filter(Number.isFinite);
+    return readable.length ? Math.min(...readable) : undefined;
   };
 
   const fireDueTimers = (): void => {
     const now = Date.now();
     const attempt = current();
     const s = state.status;
+    // A stored deadline that no longer reads as a date (state carried over from older input) never fires.
+    if (state.waitingUntil !== undefined && !Number.isFinite(msOf(state.waitingUntil))) {
+      delete state.waitingUntil;
+      deadlineUncomputable(state.waitingFor);
+    }
+    // Likewise a reminder time that does not read as a date: dropped (the escalation itself stands).
+    const pending = openEscalation();
+    if (pending?.nextReminderAt !== undefined && !Number.isFinite(msOf(pending.nextReminderAt))) delete pending.nextReminderAt;
     if ((s === 'AWAITING_INFRASTRUCTURE_ACK' || s === 'AWAITING_BUSINESS_ACK') && attempt && state.waitingUntil && Date.parse(state.waitingUntil) <= now) {
       const key = deadlineKey(s, attempt.attempt);
       if (!state.escalations.some((e) => e.key === key)) {
@@ -729,7 +876,13 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
   setHandler(
     replaceUpdate,
     async (u) => {
-      const check = await store.checkStoredSubmission({ submissionRef: u.submissionRef, purpose: 'REPLACEMENT', documentId: state.documentId, version: state.version });
+      const check = await store.checkStoredSubmission({
+        submissionRef: u.submissionRef,
+        purpose: 'REPLACEMENT',
+        documentId: state.documentId,
+        version: state.version,
+        currentSubmissionRef: state.submissionRef,
+      });
       if (!check.valid) {
         record('OPERATOR', `replacement refused: ${check.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`, { actor: u.actor, reason: u.reason });
         changes++;
@@ -763,6 +916,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
               submittedAt: nowIso(),
               replaces: { documentId: state.documentId, version: state.version, workflowId: state.workflowId },
               ...(input.historyEventLimit ? { historyEventLimit: input.historyEventLimit } : {}),
+              ...(input.deadlineBounds ? { deadlineBounds: input.deadlineBounds } : {}),
             },
           ],
           // The replacement lives its own life: it must outlast this workflow's window.
@@ -823,12 +977,15 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       if (state.status === 'AWAITING_INFRASTRUCTURE_ACK' && attempt?.sentAt) wait('INFRASTRUCTURE_ACK', Date.parse(attempt.sentAt) + state.deadlines.infrastructureAckMs);
       if (state.status === 'AWAITING_BUSINESS_ACK' && attempt?.sentAt) wait('BUSINESS_ACK', Date.parse(attempt.sentAt) + state.deadlines.businessAckMs);
       const open = openEscalation();
-      if (open && !open.acknowledged && changed.reminderIntervalMs !== undefined) open.nextReminderAt = iso(Date.now() + state.deadlines.reminderIntervalMs);
+      if (open && !open.acknowledged && changed.reminderIntervalMs !== undefined) {
+        const next = isoOrUndefined(Date.now() + state.deadlines.reminderIntervalMs);
+        if (next !== undefined) open.nextReminderAt = next;
+      }
       record('OPERATOR', `deadlines changed: ${Object.entries(changed).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`, { actor: u.actor, reason: u.reason });
       changes++;
       return answer('changeDeadlines');
     },
-    { validator: (u) => rejectIf([...actorProblems(u), ...deadlineProblems(u?.deadlines)], gate('changeDeadlines')) },
+    { validator: (u) => rejectIf([...actorProblems(u), ...deadlineProblems(u?.deadlines, input.deadlineBounds)], gate('changeDeadlines')) },
   );
 
   // ---- main loop --------------------------------------------------------------------------------

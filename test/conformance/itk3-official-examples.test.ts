@@ -206,6 +206,13 @@ describe('official ITK3 examples', () => {
     }
   });
 
+  it('tolerates the 2.x generic example without careSettingType: a warning, while our own 2.x messages must carry it', () => {
+    const result = readSendDocumentMessage(read('gpc-send-document-2.x-generic-example.xml'), '2.x');
+    expect(result.findings).toContainEqual(
+      expect.objectContaining({ severity: 'warning', path: 'Composition.extension(careSettingType)', requirementId: 'SD2-2.0.0-CARE-SETTING' }),
+    );
+  });
+
   it('reads the 2.x generic example and pins its deviations (no meta.profile anywhere, placeholders)', () => {
     const result = readSendDocumentMessage(read('gpc-send-document-2.x-generic-example.xml'), '2.x');
     expect(result.envelope).toMatchObject({

@@ -59,6 +59,7 @@ function passRunner(mesh: MeshClient, visible: () => string[], afterList: (ids: 
     logger: pino({ level: 'silent' }),
     inboxes: new Map([[mesh.mailbox, inbox]]),
     rematchDelaysMs: [],
+    checks: { routing: { mode: 'mailbox', mailboxId: 'X26ABC2' } },
   });
   const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
   return (input: Omit<PollMeshInboxInput, 'mailboxId'>) => env.run(acts.pollMeshInbox, { mailboxId: mesh.mailbox, ...input }) as Promise<PollMeshInboxResult>;

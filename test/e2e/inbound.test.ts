@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { buildItk3Response } from '../../itk3';
-import { inboxPollerWorkflowId, type Itk3ResponseReceived } from '../../contracts';
+import { SenderReferenceKey, inboxPollerWorkflowId, type Itk3ResponseReceived } from '../../contracts';
+import { senderReferenceDigest } from '../../activities/correlation';
 import { quarantineWorkflowId } from '../../contracts/inbound';
 import { inboxPollerStatusQuery } from '../../workflows/inbox-poller';
 import { eventually, startInboundHarness, type InboundHarness, type PeerSent } from '../helpers/inbound-harness';
@@ -174,7 +175,11 @@ describe('inbound: quarantine, never drop', () => {
     const res = await h.quarantine.reroute(entry.quarantineId, { actor: 'ops.test', reason: 'practice confirmed receipt by phone', targetWorkflowId: workflowId, code: '20013' });
     expect(res).toMatchObject({ status: 'REROUTED', targetWorkflowId: workflowId, signal: 'itk3Response', code: '20013' });
     const [r] = await signalled(workflowId, ['20013']);
-    expect(r).toMatchObject({ correlatedBy: 'OPERATOR', reroutedBy: 'ops.test', quarantineId: entry.quarantineId });
+    // The authenticated caller (token ops-test), never the `actor` the body names.
+    expect(r).toMatchObject({ correlatedBy: 'OPERATOR', reroutedBy: 'ops-test', rerouteReason: 'practice confirmed receipt by phone', quarantineId: entry.quarantineId });
+    expect((await h.quarantine.show(entry.quarantineId)).resolution).toMatchObject({ actor: 'ops-test', reason: 'practice confirmed receipt by phone' });
+    const timeline = (await h.state(workflowId)).timeline;
+    expect(timeline).toContainEqual(expect.objectContaining({ kind: 'OPERATOR', actor: 'ops-test', reason: 'practice confirmed receipt by phone', quarantineId: entry.quarantineId }));
     expect(await responseEntries(workflowId, '20013')).toBe(1);
     await expect(h.quarantine.resolve(entry.quarantineId, { actor: 'ops.test', reason: 'again' })).rejects.toMatchObject({ status: 409 });
   });
@@ -227,8 +232,9 @@ describe('inbound: quarantine, never drop', () => {
       return e.raisedAt ? e : undefined;
     }, 30_000, 'raised after the rematch');
     expect(raised.rematchAttempts).toBe(1);
-    const res = await h.quarantine.resolve(entry.quarantineId, { actor: 'ops.test', reason: 'not ours: the practice confirmed a mix-up' });
+    const res = await h.quarantine.resolve(entry.quarantineId, { actor: 'someone-else', reason: 'not ours: the practice confirmed a mix-up' });
     expect(res.status).toBe('RESOLVED');
+    expect((await h.quarantine.show(entry.quarantineId)).resolution).toMatchObject({ actor: 'ops-test' });
     const { items } = await h.quarantine.list({ status: 'RESOLVED' });
     expect(items.map((i) => i.quarantineId)).toContain(entry.quarantineId);
   });
@@ -307,5 +313,83 @@ describe('inbound: several mailboxes', () => {
     const [r] = await signalled(workflowId, ['20013']);
     expect(r?.meshMessageId).toBe(messageId);
     await eventually(async () => ((await h.inbox('X26ABC3')).includes(messageId) ? undefined : true), 30_000, 'the ack in X26ABC3');
+  });
+});
+
+describe('inbound: an acknowledgement counts only from the practice the message went to', () => {
+  /** A delivery the peer stays silent on; its first attempt's MessageHeader id once sent. */
+  async function silentDelivery(what: string): Promise<{ ref: string; workflowId: string; headerId: string }> {
+    const ref = enc(what);
+    const { workflowId } = await h.submit(ref, []);
+    const headerId = await eventually(async () => {
+      const s = await h.state(workflowId);
+      return s.attempts[0]?.meshMessageId ? s.attempts[0].messageHeaderId : undefined;
+    }, 30_000, 'the send');
+    return { ref, workflowId, headerId };
+  }
+
+  /** Sends an ITK3 Response to our mailbox from `mailbox`, claiming to be ODS `ods`. */
+  async function sendAs(mailbox: string, ods: string, code: string, respondsTo: string, senderReference: string): Promise<string> {
+    const xml = buildItk3Response({ respondsTo, senderReference, code, responseBundleIdentifier: randomUUID(), messageHeaderId: randomUUID(), now: new Date().toISOString(), sourceEndpoint: mailbox, senderOds: ods, newId: randomUUID });
+    return (await h.meshAs(mailbox).sendMessage({ to: 'X26ABC1', workflowId: 'GPCONNECT_SEND_DOCUMENT_ACK', body: Buffer.from(xml), subject: `ITK3 Response ${code}` })).messageId;
+  }
+
+  it.each([
+    ['a 30001 from an unrelated mailbox naming the real MessageHeader id', 'X26ABC3', 'X26', '30001', 'id', 'SENDER_MAILBOX_MISMATCH'],
+    ['a 30002 from an unrelated mailbox (anyone rejecting a delivery)', 'X26ABC3', 'X26', '30002', 'id', 'SENDER_MAILBOX_MISMATCH'],
+    ['a 30001 with a random id and the guessable SenderReference', 'X26ABC3', 'X26', '30001', 'ref', 'SENDER_MAILBOX_MISMATCH'],
+    ['a 30001 from practice X (X26ABC3, ODS X27) to a message sent to practice Y', 'X26ABC3', 'X27', '30001', 'id', 'SENDER_MAILBOX_MISMATCH'],
+    ["a 30001 from the practice's mailbox with another ODS code", 'X26ABC2', 'X27', '30001', 'id', 'SENDER_ODS_MISMATCH'],
+  ])('%s is quarantined with its reason and never reaches the delivery', async (_what, mailbox, ods, code, by, reason) => {
+    const d = await silentDelivery('forged');
+    const messageId = await sendAs(mailbox, ods, code, by === 'id' ? d.headerId : randomUUID(), d.ref);
+    const entry = await quarantined(messageId);
+    expect(entry).toMatchObject({ reason, candidates: [d.workflowId], summary: { code, senderMailbox: mailbox, senderOds: ods, expectedMailbox: 'X26ABC2', expectedOds: 'X26' } });
+    await acknowledged([messageId]);
+    expect(await h.responsesSignalled(d.workflowId)).toEqual([]);
+    expect((await h.state(d.workflowId)).status).toBe('AWAITING_INFRASTRUCTURE_ACK');
+  });
+
+  it('an operator who reroutes a mismatched response applies it deliberately: the timeline names the operator, the reason and the entry', async () => {
+    const d = await silentDelivery('reroute-mismatch');
+    const messageId = await sendAs('X26ABC3', 'X26', '30001', d.headerId, d.ref);
+    const entry = await quarantined(messageId);
+    expect(entry.reason).toBe('SENDER_MAILBOX_MISMATCH');
+    await h.quarantine.reroute(entry.quarantineId, { actor: 'claims-to-be-someone-else', reason: 'practice sent it from its new mailbox; confirmed by phone', targetWorkflowId: d.workflowId });
+    const s = await eventually(async () => {
+      const x = await h.state(d.workflowId);
+      return x.status === 'DELIVERED' ? x : undefined;
+    }, 60_000, 'DELIVERED by the operator decision');
+    expect(s.attempts[0]!.businessAck).toMatchObject({ code: '30001', senderMailbox: 'X26ABC3', correlatedBy: 'OPERATOR', reroutedBy: 'ops-test' });
+    expect(s.timeline).toContainEqual(expect.objectContaining({ kind: 'OPERATOR', actor: 'ops-test', quarantineId: entry.quarantineId, detail: expect.stringContaining('applied by operator decision although sender mailbox X26ABC3') }));
+  });
+
+  it.each([
+    // A pause before the contradiction, so that it is the later one (as the practice sent it).
+    [['20013', '30001', 'delay:1', '30002'], '30001', '30002', 'business'],
+    [['20013', 'delay:1', '20009'], '20013', '20009', 'infrastructure'],
+  ])('the practice sends %j: the contradiction reaches a person, naming both codes', async (steps, first, second, level) => {
+    const ref = enc('conflict');
+    const { workflowId } = await h.submit(ref, steps);
+    const s = await eventually(async () => {
+      const x = await h.state(workflowId);
+      return x.status === 'AWAITING_OPERATOR' ? x : undefined;
+    }, 60_000, 'the conflict to reach AWAITING_OPERATOR');
+    const open = s.escalations.find((e) => !e.resolvedAt);
+    expect(open).toMatchObject({ key: `ACK_CONFLICT:1:${level}`, code: second });
+    expect(open!.reason).toContain(first);
+    expect(open!.reason).toContain(second);
+    expect(s.escalated).toBe(true);
+  });
+
+  it('the SenderReference search attribute holds the keyed hash the router looks up, never the encounter id', async () => {
+    const ref = enc('hashed');
+    const { workflowId } = await h.submit(ref, []);
+    const attr = (await h.temporal.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(SenderReferenceKey);
+    expect(attr).toBe(senderReferenceDigest(ref, h.config.env.ITK3_CORRELATION_KEY));
+    expect(attr).not.toContain(ref);
+    let found = 0;
+    for await (const _wf of h.temporal.workflow.list({ query: `SenderReference = '${ref}'` })) found++;
+    expect(found).toBe(0);
   });
 });

@@ -41,6 +41,8 @@ describe('operator actions and escalation channels', () => {
     h = await startHarness({
       ITK3_INF_ACK_TIMEOUT: '3s',
       ITK3_BUS_ACK_TIMEOUT: '60s',
+      // This test submits a 2-second reminder interval to see reminders arrive; the default minimum is 15m.
+      ITK3_REMINDER_INTERVAL_MIN: '1s',
       ITK3_ESCALATION_WEBHOOK_URL: webhook.url,
       ITK3_ESCALATION_WEBHOOK_SECRET: SECRET,
       ITK3_SMTP_URL: smtp.url,

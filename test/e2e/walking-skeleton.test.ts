@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { eventually, startHarness, type Harness } from '../helpers/courier-harness';
+import { senderReferenceDigest } from '../../activities/correlation';
 
 jest.setTimeout(120_000);
 
@@ -57,8 +58,10 @@ describe('walking skeleton: one Send Document message end to end', () => {
     expect(described.typedSearchAttributes.get({ name: 'DeliveryStatus', type: 'KEYWORD' } as never)).toBe('DELIVERED');
     expect(attrs).toContain(attempt!.messageHeaderId);
     expect(attrs).not.toContain(doc.patient.nhsNumber);
-    // The encounter id is the second correlation key for responses (SenderReference).
-    expect(described.typedSearchAttributes.get({ name: 'SenderReference', type: 'KEYWORD' } as never)).toBe(doc.encounter.id);
+    // The encounter id is the second correlation key for responses (SenderReference): as a keyed hash only,
+    // since it is submitter free text and visibility is plain text.
+    expect(described.typedSearchAttributes.get({ name: 'SenderReference', type: 'KEYWORD' } as never)).toBe(senderReferenceDigest(doc.encounter.id, h.config.env.ITK3_CORRELATION_KEY));
+    expect(attrs).not.toContain(doc.encounter.id);
     const listed = [];
     for await (const wf of h.temporal.workflow.list({ query: `DeliveryStatus = 'DELIVERED' AND Itk3MessageId = '${attempt!.messageHeaderId}'` })) listed.push(wf.workflowId);
     expect(listed).toEqual([workflowId]);

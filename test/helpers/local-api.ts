@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { buildApi } from '../../client/api';
 import { Authenticator } from '../../client/auth';
 import { IdempotencyStore } from '../../client/idempotency';
+import { deadlineBoundsFromEnv } from '../../config/deadlines';
 import type { AppConfig } from '../../config/env';
 import type { ContentStore } from '../../store/content-store';
 import { activityConfig, defaultDeadlines } from '../../worker/compose';
@@ -25,6 +26,7 @@ export async function startLocalApi(opts: {
     idempotency: new IdempotencyStore(path.join(opts.dir, 'idempotency')),
     activity: activityConfig(opts.config),
     deadlines: defaultDeadlines(opts.config),
+    deadlineBounds: deadlineBoundsFromEnv(opts.config.env),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

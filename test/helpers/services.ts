@@ -53,6 +53,7 @@ export function localCourierSetup(name: string): LocalCourierSetup {
     STORE_DIR: path.join(dir, 'store'),
     STORE_KEYS: `test1:${randomBytes(32).toString('base64')}`,
     ITK3_CODEC_KEYS: `codec1:${randomBytes(32).toString('base64')}`,
+    ITK3_CORRELATION_KEY: randomBytes(32).toString('base64'),
     ITK3_API_TOKENS: `ops-test:operator:${tokens.operator},svc-test:submitter:${tokens.submitter}`,
   };
   return { dir, tokens, env };

@@ -4,14 +4,14 @@
  * the `checkStoredSubmission` activity behind the correct/replace updates. Synthetic fixtures only.
  */
 import { createHash } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ActivityConfig } from '../../activities';
 import { createSubmissionCheckActivities } from '../../activities/submission-check';
 import { submitDocument } from '../../client/submit';
 import { DEFAULT_DELIVERY_DEADLINES, DeadlineConfigError, deadlinePolicyFrom, loadDeadlinePolicy, resolveDeadlines } from '../../config/deadlines';
 import type { ContentRef, SendDocumentInput } from '../../contracts';
 import type { ContentStore } from '../../store/content-store';
-import { DOCUMENT_ID, submission } from '../fixtures/itk3/submissions';
+import { DOCUMENT_ID, PATIENTS, submission } from '../fixtures/itk3/submissions';
 
 const HOUR = 3_600_000;
 const ACK = { infrastructureAckMs: 4 * HOUR, businessAckMs: 48 * HOUR };
@@ -39,6 +39,7 @@ const activityConfig: ActivityConfig = {
   maxMessageBytes: 5 * 1024 * 1024,
   namespace: 'courier-test',
   taskQueue: 'delivery-test',
+  senderMailboxes: ['X26ABC1', 'Y12345OT001'],
 };
 
 describe('deadline configuration', () => {
@@ -84,10 +85,22 @@ describe('deadline configuration', () => {
 });
 
 describe('submitDocument: the workflow input', () => {
-  async function submitAndCapture(body: unknown, policy = deadlinePolicyFrom(ACK)): Promise<SendDocumentInput> {
+  /** A client that knows only the deliveries in `existing` (workflow id -> the submission ref of its state). */
+  async function submitAndCapture(body: unknown, policy = deadlinePolicyFrom(ACK), existing: Record<string, ContentRef> = {}, store = new MemoryStore()): Promise<SendDocumentInput> {
     let started: { args: [SendDocumentInput] } | undefined;
-    const client = { workflow: { start: async (_type: string, options: { args: [SendDocumentInput] }) => void (started = options) } } as unknown as Client;
-    await submitDocument({ client, store: new MemoryStore(), activity: activityConfig, deadlines: ACK, deadlinePolicy: policy }, body);
+    const handle = (id: string) => ({
+      query: async () => {
+        const ref = existing[id];
+        if (!ref) throw new WorkflowNotFoundError('not found', id, undefined);
+        return { submissionRef: ref, attempts: [{ submissionRef: ref }] };
+      },
+      describe: async () => {
+        if (!existing[id]) throw new WorkflowNotFoundError('not found', id, undefined);
+        return {};
+      },
+    });
+    const client = { workflow: { getHandle: handle, start: async (_type: string, options: { args: [SendDocumentInput] }) => void (started = options) } } as unknown as Client;
+    await submitDocument({ client, store, activity: activityConfig, deadlines: ACK, deadlinePolicy: policy }, body);
     return started!.args[0];
   }
 
@@ -101,7 +114,9 @@ describe('submitDocument: the workflow input', () => {
   });
 
   it('names the delivery a replacement replaces', async () => {
-    const input = await submitAndCapture(submission({ version: 2, replaces: { documentId: DOCUMENT_ID, version: 1 } }));
+    const store = new MemoryStore();
+    const v1 = await store.put('submission', Buffer.from(JSON.stringify(submission())));
+    const input = await submitAndCapture(submission({ version: 2, replaces: { documentId: DOCUMENT_ID, version: 1 } }), deadlinePolicyFrom(ACK), { [`send-document-${DOCUMENT_ID}-v1`]: v1 }, store);
     expect(input.replaces).toEqual({ documentId: DOCUMENT_ID, version: 1, workflowId: `send-document-${DOCUMENT_ID}-v1` });
   });
 });
@@ -141,6 +156,20 @@ describe('checkStoredSubmission activity', () => {
         expect.objectContaining({ path: 'replaces', requirementId: 'GPCM-SD-127' }),
       ]),
     );
+  });
+
+  it('refuses a replacement about another patient, and a sender mailbox that is not ours', async () => {
+    const current = await stored(submission());
+    const otherPatient = await stored(submission({ version: 2, replaces: { documentId: DOCUMENT_ID, version: 1 }, patient: PATIENTS.bob }));
+    const r1 = await checkStoredSubmission({ submissionRef: otherPatient, purpose: 'REPLACEMENT', documentId: DOCUMENT_ID, version: 1, currentSubmissionRef: current });
+    expect(r1.valid).toBe(false);
+    expect(r1.issues).toContainEqual(expect.objectContaining({ path: 'patient', requirementId: 'GPCM-SD-126' }));
+    expect(JSON.stringify(r1)).not.toContain(PATIENTS.bob.nhsNumber);
+    const samePatient = await stored(submission({ version: 2, replaces: { documentId: DOCUMENT_ID, version: 1 } }));
+    expect((await checkStoredSubmission({ submissionRef: samePatient, purpose: 'REPLACEMENT', documentId: DOCUMENT_ID, version: 1, currentSubmissionRef: current })).valid).toBe(true);
+    const foreign = await stored(submission({ sender: { ...submission().sender, meshMailbox: 'X26OTHER9' } }));
+    const r2 = await checkStoredSubmission({ submissionRef: foreign, purpose: 'CORRECTION', documentId: DOCUMENT_ID, version: 1 });
+    expect(r2.issues).toContainEqual(expect.objectContaining({ path: 'sender.meshMailbox' }));
   });
 
   it('answers with an issue, not a failure, when the content is missing or not a submission', async () => {

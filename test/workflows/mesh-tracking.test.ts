@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { resendUpdate } from '../../workflows/definitions';
-import { escalationKinds, runFlow , useTimeSkippingServer } from './support';
+import { escalationKinds, runFlow, until, useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
@@ -93,6 +93,9 @@ describe('MESH tracking after the infrastructure-ack deadline', () => {
       const s = await f.waitFor((x) => x.status === 'AWAITING_BUSINESS_ACK', 'business wait');
       expect(s.attempts[0]!.lateAck).toBe(true);
       expect(s.timeline.find((t) => t.kind === 'MESH_TRACKING')!.detail).toContain('attempt 1 is undeliverable (14); still waiting');
+      // The resolution's notification is an activity after the state change the query saw: wait for it
+      // before the flow ends (a loaded machine showed the flow ending first).
+      await until(async () => (f.recorded.escalations.length >= 2 ? true : undefined), 'the resolution notified');
     });
     expect(escalationKinds(recorded)).toEqual(['RAISED:AWAITING_INFRASTRUCTURE_ACK', 'RESOLVED:AWAITING_INFRASTRUCTURE_ACK']);
   });

@@ -4,6 +4,7 @@
  */
 import { deliveryWorkflowId } from '../../contracts/ids';
 import { SenderReferenceKey } from '../../contracts/search-attributes';
+import { senderReferenceDigest } from '../../activities/correlation';
 import { abandonUpdate, changeDeadlinesUpdate, replaceUpdate, stateQuery } from '../../workflows/definitions';
 import type { sendDocumentWorkflow } from '../../workflows/send-document';
 import { contentRef, escalationKinds, flowFor, kinds, refusalOf, runFlow , useTimeSkippingServer } from './support';
@@ -46,7 +47,9 @@ describe('abandon', () => {
 describe('replace', () => {
   it('replaces a delivered document with version + 1 as a child delivery, and closes once the replacement is delivered', async () => {
     const replacementRef = contentRef('submission/replacement');
-    const recorded = await runFlow(server.env, server.workflowBundle, { senderReference: 'enc-2026-000042' }, async (f) => {
+    // As the API sets it: the keyed hash of the encounter id, never the text.
+    const keyedRef = senderReferenceDigest('enc-2026-000042', 'operator-actions-test-correlation-key');
+    const recorded = await runFlow(server.env, server.workflowBundle, { senderReference: keyedRef }, async (f) => {
       await f.respond('30001', 1);
       await f.waitFor((x) => x.status === 'DELIVERED', 'DELIVERED');
       const answer = await f.handle.executeUpdate(replaceUpdate, { args: [{ actor: 'dr.patel', reason: 'medication list corrected', submissionRef: replacementRef }] });
@@ -55,8 +58,8 @@ describe('replace', () => {
 
       const child = flowFor(server.env.client.workflow.getHandle<typeof sendDocumentWorkflow>(childId), { ...f.input, version: 2 }, f.recorded, f.taskQueue);
       const c = await child.waitFor((x) => !!x.attempts[0]?.sentAt, 'replacement sent');
-      // The replacement stays findable by the SenderReference the original was started with.
-      expect((await child.handle.describe()).typedSearchAttributes.get(SenderReferenceKey)).toBe('enc-2026-000042');
+      // The replacement stays findable by the (keyed) SenderReference the original was started with.
+      expect((await child.handle.describe()).typedSearchAttributes.get(SenderReferenceKey)).toBe(keyedRef);
       expect(c).toMatchObject({ version: 2, replaces: { documentId: f.input.documentId, version: 1, workflowId: f.handle.workflowId }, submissionRef: replacementRef });
 
       // A second replacement of the same version is refused while one is under way.

@@ -74,7 +74,7 @@ describe('inbound router: MESH reports for any attempt', () => {
             throw new Error('the report was quarantined instead of routed');
           },
         } as unknown as ContentStore;
-        const deps: RouterDeps = { temporal: port, store, logger: pino({ level: 'silent' }), now: () => new Date(), rematchDelaysMs: [] };
+        const deps: RouterDeps = { temporal: port, store, logger: pino({ level: 'silent' }), now: () => new Date(), rematchDelaysMs: [], checks: { routing: { mode: 'mailbox', mailboxId: 'X26ABC2' } } };
         await expect(routeInboxMessage(deps, mesh, reportId)).resolves.toBe('report');
         expect(acked).toEqual([reportId]);
 

@@ -22,6 +22,7 @@ import type {
   Itk3ResponseReceived,
   MeshReportReceived,
   SendDocumentInput,
+  SendMeshMessageResult,
   TrackMeshMessageInput,
   TrackMeshMessageResult,
 } from '../../contracts';
@@ -184,6 +185,8 @@ export interface FakeOptions {
   sizeBytes?: number;
   /** Answer for `trackMeshMessage` (MESH outbox tracking; default: accepted). Throw to fail it. */
   tracking?: (input: TrackMeshMessageInput) => Omit<TrackMeshMessageResult, 'checkedAt'> | Promise<Omit<TrackMeshMessageResult, 'checkedAt'>>;
+  /** What `sendMeshMessage` reports about the addressing (as sends do since responses are checked against their sender). */
+  sendRouting?: Pick<SendMeshMessageResult, 'routing' | 'recipientMailbox'>;
 }
 
 type FakeActivities = Pick<Activities, 'buildItk3Message' | 'sendMeshMessage' | 'raiseEscalation' | 'checkStoredSubmission' | 'trackMeshMessage'>;
@@ -205,7 +208,7 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivi
       recorded.sent.push({ attempt: input.attempt, messageHeaderId: input.messageHeaderId, meshMessageId });
       // The send time as the (possibly skipped) server clock sees it, like a real send would.
       const sentAt = new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
-      return { meshMessageId, sentAt };
+      return { meshMessageId, sentAt, ...opts.sendRouting };
     },
     async raiseEscalation(input) {
       recorded.escalations.push(input);

@@ -116,6 +116,39 @@ describe('bad submissions through the API', () => {
     }
   });
 
+  it('characters XML cannot carry, in every text field, name the field', async () => {
+    const base = exampleSubmission();
+    const paths = stringPaths(base).map((p) => p.join('.')).filter((p) => FREE_TEXT.has(p));
+    // U+FFFF and U+FFFE used to pass and reach the practice as a message that is not well formed.
+    for (const p of paths) {
+      for (const [what, ch] of [['U+FFFF', '\uffff'], ['U+FFFE', '\ufffe'], ['a lone surrogate', '\ud800'], ['U+FDD0', '\ufdd0']] as const) {
+        expectSpecific(await postJson(`${what} in ${p}`, withField(base, p.split('.'), `A${ch}b`)), 400, 'SUBMISSION_INVALID', p);
+      }
+    }
+  });
+
+  it('FHIR types are strict: seconds and offsets, encounter order, sane dates, NHS number, PDF header', async () => {
+    const base = exampleSubmission();
+    const notPdf = Buffer.from('<html>not a pdf</html>').toString('base64');
+    const cases: Array<[string, string[], unknown, string]> = [
+      ['dateTime without seconds', ['encounter', 'start'], '2026-11-25T09:30+00:00', 'encounter.start'],
+      ['offset beyond +14:00', ['encounter', 'start'], '2026-11-25T09:30:00+14:30', 'encounter.start'],
+      ['encounter ends before it starts', ['encounter', 'end'], '2026-11-25T09:00:00+00:00', 'encounter.end'],
+      ['encounter a year in the future', ['encounter'], { ...base.encounter, start: '2099-01-01T09:00:00+00:00', end: '2099-01-01T09:20:00+00:00' }, 'encounter.start'],
+      ['birth date before 1900', ['patient', 'birthDate'], '1899-12-31', 'patient.birthDate'],
+      ['birth date in the future', ['patient', 'birthDate'], '2099-01-01', 'patient.birthDate'],
+      ['all-zero NHS number', ['patient', 'nhsNumber'], '0000000000', 'patient.nhsNumber'],
+      ['report that is not a PDF', ['report', 'dataBase64'], notPdf, 'report.dataBase64'],
+      ['name of white space only', ['patient', 'familyName'], '   ', 'patient.familyName'],
+    ];
+    for (const [name, path, value, field] of cases) {
+      const t = await postJson(name, withField(base, path, value));
+      expect({ name, status: t.status }).toEqual({ name, status: 400 });
+      expect(['SUBMISSION_INVALID', 'ITK3_BUILD_REJECTED']).toContain(t.error);
+      expect({ name, paths: t.issues.map((i) => i.path) }).toEqual({ name, paths: expect.arrayContaining([field]) });
+    }
+  });
+
   it('bad headers and bad credentials', async () => {
     const body = JSON.stringify(exampleSubmission());
     expectSpecific(await post('Idempotency-Key too long', body, { 'idempotency-key': 'k'.repeat(300) }), 400, 'INVALID_REQUEST', 'Idempotency-Key');

@@ -1,6 +1,6 @@
 /** Pure parts of listing and the CLI: visibility queries, cursors bound to their filters, tables. */
 import { ListQuerySchema } from '../../../client/api-schemas';
-import { formatList, table } from '../../../client/cli-commands';
+import { formatList, formatTimeline, table } from '../../../client/cli-commands';
 import { InvalidCursor, decodeCursor, encodeCursor, visibilityQuery } from '../../../client/delivery-list';
 import { buildOpenApi } from '../../../client/openapi';
 import { OPERATOR_ACTIONS, ErrorBodySchema } from '../../../client/api-schemas';
@@ -50,5 +50,16 @@ describe('OpenAPI generation', () => {
     expect(JSON.stringify(op.requestBody)).toContain('#/components/schemas/AbandonRequest');
     expect(doc.components.schemas).toHaveProperty('AbandonRequest');
     expect(doc.components.schemas).toHaveProperty('Error');
+  });
+});
+
+describe('CLI timeline', () => {
+  it('shows a quarantine reroute with the operator, the reason and the quarantine id, and who sent each response', () => {
+    const text = formatTimeline([
+      { at: '2026-11-25T10:00:00.000Z', kind: 'OPERATOR', attempt: 1, code: '30001', detail: 'quarantined response 30001 from X26ABC3 (ODS X26) rerouted here from inbound-quarantine-X26ABC1-Q1', actor: 'ops-alice', reason: 'confirmed by phone', quarantineId: 'inbound-quarantine-X26ABC1-Q1' },
+      { at: '2026-11-25T10:00:00.000Z', kind: 'RESPONSE', attempt: 1, code: '30001', detail: 'business positive 30001 Patient known here from X26ABC2 (ODS X26)', senderMailbox: 'X26ABC2', senderOds: 'X26' },
+    ]);
+    expect(text).toContain('[ops-alice; reason: confirmed by phone; inbound-quarantine-X26ABC1-Q1]');
+    expect(text).toContain('from X26ABC2 (ODS X26)');
   });
 });

@@ -9,6 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
+import { senderReferenceDigest } from '../../../activities/correlation';
 import { routeInboxMessage, temporalInbound, type DeliveryView, type InboundTemporal, type InboxMesh, type RouteOutcome, type RouterDeps, type WorkflowMatch } from '../../../activities/inbound';
 import type { ContentRef, Itk3ResponseReceived, MeshReportReceived } from '../../../contracts';
 import { QuarantineReasonSchema, type QuarantineInput } from '../../../contracts/inbound';
@@ -73,9 +74,9 @@ class FakePort implements InboundTemporal {
     this.queries.push([attribute, value]);
     const hit =
       (attribute === 'Itk3MessageIds' && value === KNOWN.messageHeaderId) ||
-      (attribute === 'SenderReference' && value === KNOWN.senderReference) ||
+      (attribute === 'SenderReference' && value === senderReferenceDigest(KNOWN.senderReference, undefined)) ||
       (attribute === 'MeshMessageId' && value === KNOWN.meshMessageId);
-    return hit ? [{ workflowId: KNOWN.workflowId, running: true, currentMessageHeaderId: KNOWN.messageHeaderId }] : [];
+    return hit ? [{ workflowId: KNOWN.workflowId, running: true, currentMessageHeaderId: KNOWN.messageHeaderId, recipientOds: 'X26' }] : [];
   }
   async signalResponse(workflowId: string, response: Itk3ResponseReceived): Promise<'SIGNALLED' | 'CLOSED'> {
     if (this.failSignal) throw new Error('Temporal unavailable');
@@ -115,7 +116,7 @@ async function route(message: MeshInboundMessage, setup: (p: FakePort, s: Memory
   const store = new MemoryStore(events);
   setup(port, store);
   const inbox = new OneMessageInbox(message, events);
-  const deps: RouterDeps = { temporal: port, store, logger: pino({ level: 'silent' }), now: () => new Date('2026-11-25T12:00:00Z'), rematchDelaysMs: [] };
+  const deps: RouterDeps = { temporal: port, store, logger: pino({ level: 'silent' }), now: () => new Date('2026-11-25T12:00:00Z'), rematchDelaysMs: [], checks: { routing: { mode: 'mailbox', mailboxId: 'X26ABC2' } } };
   try {
     return { outcome: await routeInboxMessage(deps, inbox, message.messageId), events, port, inbox, store };
   } catch (error) {
@@ -125,7 +126,8 @@ async function route(message: MeshInboundMessage, setup: (p: FakePort, s: Memory
 
 function dataMessage(body: Buffer, workflowId: string | undefined = ACK_WORKFLOW): MeshInboundMessage {
   const id = randomUUID().replace(/-/g, '').toUpperCase();
-  return { messageId: id, messageType: 'DATA', ...(workflowId !== undefined ? { workflowId } : {}), body, headers: { 'mex-messagetype': 'DATA', ...(workflowId !== undefined ? { 'mex-workflowid': workflowId } : {}) } };
+  // From the practice's own mailbox, so a mutation that keeps the response valid can still be routed.
+  return { messageId: id, messageType: 'DATA', from: 'X26ABC2', ...(workflowId !== undefined ? { workflowId } : {}), body, headers: { 'mex-messagetype': 'DATA', 'mex-from': 'X26ABC2', ...(workflowId !== undefined ? { 'mex-workflowid': workflowId } : {}) } };
 }
 
 function reportMessage(code: string | undefined, linked: string | undefined, description?: string): MeshInboundMessage {

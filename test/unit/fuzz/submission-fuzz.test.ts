@@ -21,7 +21,7 @@ import { MeshClient } from '../../../mesh';
 import { FREE_TEXT, HEADER_BOUND, INERT_IN_FREE_TEXT, INJECTIONS, NOT_HEADER_SAFE, exampleSubmission, stringPaths, withField } from '../../fixtures/bad-input/submissions';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
-const activity: ActivityConfig = { profile: '2.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 5 * 1024 * 1024, namespace: 'n', taskQueue: 'tq' };
+const activity: ActivityConfig = { profile: '2.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 5 * 1024 * 1024, namespace: 'n', taskQueue: 'tq', senderMailboxes: ['X26ABC1'] };
 const gpprovider: ActivityConfig = { ...activity, routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' } };
 const base = exampleSubmission();
 const paths = stringPaths(base).map((p) => p.join('.'));
@@ -240,6 +240,16 @@ describe('fuzzing free-text fields (fast-check)', () => {
         expectInertOrRefused(await outcome(withField(base, ['patient', 'familyName'], value), gpprovider), 'patient.familyName');
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('any text holding a character XML cannot carry is refused naming the field, in every free-text field', async () => {
+    const bad = fc.constantFrom('\uffff', '\ufffe', '\ud800', '\udbff', '\udc00', '\ufdd0', '\ufdef', '\u{1fffe}', '\u{10ffff}', '\u0001', '\u0008', '\u000b', '\u000c', '\u001f');
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...[...FREE_TEXT].filter((p) => paths.includes(p))), fc.string({ maxLength: 20 }), bad, fc.string({ maxLength: 20 }), async (p, before, ch, after) => {
+        expectRefusedNaming(await outcome(withField(base, at(p), `x${before}${ch}${after}x`)), p);
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -9,7 +9,8 @@ import path from 'node:path';
 import pino from 'pino';
 import type { Itk3ResponseReceived, MeshReportReceived } from '../../../contracts';
 import type { QuarantineInput, QuarantineMemo } from '../../../contracts/inbound';
-import type { DeliveryView, InboundTemporal, InboxMesh, WorkflowMatch } from '../../../activities/inbound';
+import type { DeliveryView, InboundTemporal, InboxMesh, SenderChecks, WorkflowMatch } from '../../../activities/inbound';
+import { senderReferenceDigest } from '../../../activities/correlation';
 import { buildItk3Response } from '../../../itk3';
 import type { MeshInboundMessage } from '../../../mesh';
 import { EncryptedFileStore } from '../../../store/content-store';
@@ -54,8 +55,18 @@ export interface FakeWorkflow {
   running: boolean;
   attrs: Partial<Record<'Itk3MessageIds' | 'MeshMessageId' | 'SenderReference', string[]>>;
   currentMessageHeaderId?: string;
+  /** The delivery's recipient ODS code (search attribute `RecipientOds`); default the practice's, X26. */
+  recipientOds?: string;
   state?: DeliveryView;
 }
+
+/** The practice every fake delivery goes to: mailbox X26ABC2, ODS code X26 (mesh-sandbox's built-ins). */
+export const PRACTICE = { mailbox: 'X26ABC2', ods: 'X26' } as const;
+/** Mailbox routing to the practice's mailbox; the unit tests' correlation key. */
+export const CORRELATION_KEY = 'unit-test-correlation-key-0123456789';
+export const MAILBOX_CHECKS: SenderChecks = { routing: { mode: 'mailbox', mailboxId: PRACTICE.mailbox }, correlationKey: CORRELATION_KEY };
+/** What the API puts in the SenderReference search attribute for this SenderReference. */
+export const keyed = (senderReference: string): string => senderReferenceDigest(senderReference, CORRELATION_KEY);
 
 export class FakeTemporal implements InboundTemporal {
   readonly workflows: FakeWorkflow[] = [];
@@ -73,7 +84,12 @@ export class FakeTemporal implements InboundTemporal {
   async find(attribute: 'Itk3MessageIds' | 'MeshMessageId' | 'SenderReference', value: string): Promise<WorkflowMatch[]> {
     return this.workflows
       .filter((w) => w.attrs[attribute]?.includes(value))
-      .map((w) => ({ workflowId: w.workflowId, running: w.running, ...(w.currentMessageHeaderId ? { currentMessageHeaderId: w.currentMessageHeaderId } : {}) }));
+      .map((w) => ({
+        workflowId: w.workflowId,
+        running: w.running,
+        recipientOds: w.recipientOds ?? PRACTICE.ods,
+        ...(w.currentMessageHeaderId ? { currentMessageHeaderId: w.currentMessageHeaderId } : {}),
+      }));
   }
   private target(workflowId: string): FakeWorkflow | undefined {
     return this.workflows.find((w) => w.workflowId === workflowId);
@@ -114,7 +130,7 @@ export const silentLogger = pino({ level: 'silent' });
 export const ACK_WORKFLOW = 'GPCONNECT_SEND_DOCUMENT_ACK';
 
 /** An ITK3 Response as the GP practice would send it. */
-export function responseXml(opts: { code: string; respondsTo: string; senderReference?: string; bundleId?: string }): string {
+export function responseXml(opts: { code: string; respondsTo: string; senderReference?: string; bundleId?: string; senderOds?: string }): string {
   return buildItk3Response({
     respondsTo: opts.respondsTo,
     senderReference: opts.senderReference ?? 'None',
@@ -122,19 +138,21 @@ export function responseXml(opts: { code: string; respondsTo: string; senderRefe
     responseBundleIdentifier: opts.bundleId ?? randomUUID(),
     messageHeaderId: randomUUID(),
     now: '2026-01-01T10:00:00+00:00',
-    sourceEndpoint: 'X26ABC2',
-    senderOds: 'X26',
+    sourceEndpoint: PRACTICE.mailbox,
+    senderOds: opts.senderOds ?? PRACTICE.ods,
     newId: randomUUID,
   });
 }
 
-export function dataMessage(body: string | Buffer, workflowId = ACK_WORKFLOW, id = randomUUID().replace(/-/g, '').toUpperCase()): MeshInboundMessage {
+/** A DATA message as MESH delivers it: Mex-From is the sending mailbox (default the practice's). */
+export function dataMessage(body: string | Buffer, workflowId = ACK_WORKFLOW, id = randomUUID().replace(/-/g, '').toUpperCase(), from: string | null = PRACTICE.mailbox): MeshInboundMessage {
   return {
     messageId: id,
     messageType: 'DATA',
     workflowId,
+    ...(from ? { from } : {}),
     body: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'),
-    headers: { 'mex-messagetype': 'DATA', 'mex-workflowid': workflowId, 'mex-subject': 'ITK3 Response' },
+    headers: { 'mex-messagetype': 'DATA', 'mex-workflowid': workflowId, 'mex-subject': 'ITK3 Response', ...(from ? { 'mex-from': from } : {}) },
   };
 }
 

@@ -10,7 +10,7 @@ import { createInboundActivities } from '../../../activities/inbound';
 import type { PollMeshInboxResult } from '../../../contracts';
 import { createQuarantineActivities } from '../../../activities/quarantine';
 import { MeshError } from '../../../mesh';
-import { FakeMesh, FakeTemporal, dataMessage, reportMessage, responseXml, silentLogger, tempStore, type Event } from './fakes';
+import { MAILBOX_CHECKS, keyed, FakeMesh, FakeTemporal, dataMessage, reportMessage, responseXml, silentLogger, tempStore, type Event } from './fakes';
 
 const quietLogger = new DefaultLogger('ERROR', () => undefined);
 
@@ -30,9 +30,10 @@ function setup() {
       ['X26ABC3', other],
     ]),
     port: temporal,
+    checks: MAILBOX_CHECKS,
     rematchDelaysMs: [1000],
   });
-  const quarantine = createQuarantineActivities({ store, logger: silentLogger, port: temporal });
+  const quarantine = createQuarantineActivities({ store, logger: silentLogger, port: temporal, checks: MAILBOX_CHECKS });
   return { events, mesh, other, temporal, store, acts, quarantine, env: new MockActivityEnvironment(undefined, { logger: quietLogger }) };
 }
 
@@ -42,7 +43,7 @@ function waiting(temporal: FakeTemporal, senderReference?: string) {
   const wf = temporal.add({
     workflowId: `send-document-${randomUUID()}-v1`,
     running: true,
-    attrs: { Itk3MessageIds: [messageHeaderId], MeshMessageId: [meshMessageId], ...(senderReference ? { SenderReference: [senderReference] } : {}) },
+    attrs: { Itk3MessageIds: [messageHeaderId], MeshMessageId: [meshMessageId], ...(senderReference ? { SenderReference: [keyed(senderReference)] } : {}) },
     currentMessageHeaderId: messageHeaderId,
     state: { currentAttempt: 1, attempts: [{ attempt: 1, messageHeaderId, meshMessageId }] },
   });

@@ -6,14 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { routeInboxMessage, type RouterDeps } from '../../../activities/inbound';
 import type { StoredInboundMessage } from '../../../contracts/inbound';
 import { MeshError } from '../../../mesh';
-import { ACK_WORKFLOW, FakeMesh, FakeTemporal, dataMessage, reportMessage, responseXml, silentLogger, tempStore, type Event } from './fakes';
+import { ACK_WORKFLOW, MAILBOX_CHECKS, keyed, FakeMesh, FakeTemporal, dataMessage, reportMessage, responseXml, silentLogger, tempStore, type Event } from './fakes';
 
 function setup(rematchDelaysMs: number[] = [1000]) {
   const events: Event[] = [];
   const mesh = new FakeMesh('X26ABC1', events);
   const temporal = new FakeTemporal(events);
   const store = tempStore();
-  const deps: RouterDeps = { temporal, store, logger: silentLogger, now: () => new Date('2026-01-01T10:00:00Z'), rematchDelaysMs };
+  const deps: RouterDeps = { temporal, store, logger: silentLogger, now: () => new Date('2026-01-01T10:00:00Z'), rematchDelaysMs, checks: MAILBOX_CHECKS };
   return { events, mesh, temporal, store, deps };
 }
 
@@ -23,7 +23,7 @@ function waiting(temporal: FakeTemporal, opts: { senderReference?: string; runni
   const wf = temporal.add({
     workflowId: `send-document-${randomUUID()}-v1`,
     running: opts.running ?? true,
-    attrs: { Itk3MessageIds: [messageHeaderId], MeshMessageId: [meshMessageId], ...(opts.senderReference ? { SenderReference: [opts.senderReference] } : {}) },
+    attrs: { Itk3MessageIds: [messageHeaderId], MeshMessageId: [meshMessageId], ...(opts.senderReference ? { SenderReference: [keyed(opts.senderReference)] } : {}) },
     currentMessageHeaderId: messageHeaderId,
   });
   return { wf, messageHeaderId, meshMessageId };

@@ -1,4 +1,5 @@
 import { buildSendDocumentMessage, isAckWorkflowId, MESH_WORKFLOWS, type BuildMessageInput } from '../../../itk3';
+import { readBackIssues } from '../../../itk3/build-message';
 import {
   parseFhirXml,
   child,
@@ -8,7 +9,7 @@ import {
   extensionByUrl,
   type FNode,
 } from '../../../itk3/fhir-xml';
-import { buildInput, IDS, INVALID_NHS_NUMBER, NOW, PATIENTS, submission } from '../../fixtures/itk3/submissions';
+import { buildInput, DOCUMENT_ID, IDS, INVALID_NHS_NUMBER, NOW, PATIENTS, submission } from '../../fixtures/itk3/submissions';
 
 const input = buildInput;
 
@@ -177,7 +178,8 @@ describe('buildSendDocumentMessage', () => {
   });
 
   it('builds a replacement: relatesTo replaces the previous document, meta.versionId = version (GPCM-SD-131, GPCM-SD-132, GPCM-SD-098)', () => {
-    const previous = '0f0e0d0c-0b0a-4999-8888-777766665555';
+    // Composition.identifier is version-independent: a replacement keeps the document id it replaces.
+    const previous = DOCUMENT_ID;
     const built = buildSendDocumentMessage(
       input({ submission: submission({ version: 2, replaces: { documentId: previous, version: 1 } }) }),
     );
@@ -187,6 +189,36 @@ describe('buildSendDocumentMessage', () => {
     expect(val(composition, 'relatesTo', 'targetIdentifier', 'value')).toBe(previous);
     expect(val(composition, 'meta', 'versionId')).toBe('2');
     expect(built.mesh.subject).toMatch(/version 2$/);
+  });
+
+  it('reads its own output back with the inbound parser: what would not parse or conform is refused', () => {
+    const xml = buildSendDocumentMessage(input()).xml;
+    expect(readBackIssues(xml, '2.x')).toEqual([]);
+    // What a writer bug or an unchecked character would produce: each is an issue on `message`.
+    expect(readBackIssues(xml.replace('<status value="final"/>', '<status value="fin\uffffal"/>'), '2.x')).toEqual([
+      expect.objectContaining({ path: 'message', message: expect.stringMatching(/does not parse back: not well-formed XML/) }),
+    ]);
+    expect(readBackIssues(xml.replace(/<\/Bundle>$/, ''), '2.x')[0]?.path).toBe('message');
+    expect(readBackIssues(xml.replace('<status value="final"/>', '<status value="draft"/>'), '2.x')).toContainEqual(
+      expect.objectContaining({ path: 'message.Composition.status', requirementId: 'GPCM-SD-114' }),
+    );
+  });
+
+  it('refuses a 2.x submission without a care setting (SD2 2.0.0), and builds 1.x without one', () => {
+    const err = rejection(() => buildSendDocumentMessage(input({ submission: submission({ careSetting: undefined }) })));
+    expect(err.issues).toContainEqual(expect.objectContaining({ path: 'careSetting', requirementId: 'SD2-2.0.0-CARE-SETTING' }));
+    const built = buildSendDocumentMessage(input({ submission: submission({ careSetting: undefined }), profile: '1.x' }));
+    expect(built.warnings).toEqual([]);
+    const composition = entries(entries(parseFhirXml(buildSendDocumentMessage(input()).xml))[2] as FNode)[0];
+    const ext = extensionByUrl(composition, 'https://fhir.hl7.org.uk/STU3/StructureDefinition/Extension-CareConnect-CareSettingType-1');
+    expect(val(ext, 'valueCodeableConcept', 'coding', 'code')).toBe('789718008');
+  });
+
+  it('refuses a replacement that names another document id than its own (GPCM-SD-132)', () => {
+    const err = rejection(() =>
+      buildSendDocumentMessage(input({ submission: submission({ version: 2, replaces: { documentId: '0f0e0d0c-0b0a-4999-8888-777766665555', version: 1 } }) })),
+    );
+    expect(err.issues).toContainEqual(expect.objectContaining({ path: 'replaces.documentId', requirementId: 'GPCM-SD-132' }));
   });
 
   function documentEntries(over: Partial<BuildMessageInput> = {}): FNode[] {

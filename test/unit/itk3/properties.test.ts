@@ -43,24 +43,25 @@ const birthDate = fc
   .date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2024-04-30T00:00:00Z'), noInvalidDate: true })
   .map((d) => d.toISOString().slice(0, 10));
 const base64 = fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => Buffer.from(b).toString('base64'));
+/** Content declared as PDF starts with the PDF header (contracts/submission.ts refuses anything else). */
+const pdfBase64 = fc.uint8Array({ minLength: 0, maxLength: 200 }).map((b) => Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.from(b)]).toString('base64'));
 const uuid = fc.uuid({ version: 4 });
 
 const submissionArb: fc.Arbitrary<Submission> = fc
   .record({
     documentId: uuid,
     version: fc.integer({ min: 1, max: 5 }),
-    previousId: uuid,
     patient: fc.record({ nhsNumber, givenName: nameText, familyName: routableSurname, birthDate }),
     senderName: nameText,
     encounterId: fc
       .string({ minLength: 1, maxLength: 255 })
       .filter((s) => s.trim() !== '' && !/[\u0000-\u001f]/.test(s)),
-    report: base64,
+    report: pdfBase64,
     attachments: fc.array(
-      fc.record({
-        contentType: fc.constantFrom('image/png' as const, 'text/plain' as const, 'application/pdf' as const),
-        dataBase64: base64,
-      }),
+      fc.oneof(
+        fc.record({ contentType: fc.constantFrom('image/png' as const, 'text/plain' as const), dataBase64: base64 }),
+        fc.record({ contentType: fc.constant('application/pdf' as const), dataBase64: pdfBase64 }),
+      ),
       { maxLength: 3 },
     ),
   })
@@ -75,7 +76,9 @@ const submissionArb: fc.Arbitrary<Submission> = fc
     report: { contentType: 'application/pdf' as const, dataBase64: g.report },
     attachments: g.attachments,
     confidentiality: 'N' as const,
-    ...(g.version > 1 ? { replaces: { documentId: g.previousId, version: g.version - 1 } } : {}),
+    careSetting: { code: '789718008', display: 'Cardiology service' },
+    // A replacement keeps its document id (Composition.identifier is version-independent, GPCM-SD-132).
+    ...(g.version > 1 ? { replaces: { documentId: g.documentId, version: g.version - 1 } } : {}),
   }));
 
 const profileArb = fc.constantFrom('1.x' as const, '2.x' as const);

@@ -57,6 +57,19 @@ describe('wrapDocumentBundle', () => {
     expect(wrapDocumentBundle(wrapInput(new TextEncoder().encode(xml))).xml).toBe(expected);
   });
 
+  it('puts an XML document supplied in another element order into FHIR XML element order', () => {
+    // Element groups reversed at every level; elements of the same name keep their order (it is meaning).
+    const shuffle = (n: FNode): FNode => {
+      if (n.name === 'div') return n;
+      const groups = new Map<string, FNode[]>();
+      for (const c of n.children) groups.set(c.name, [...(groups.get(c.name) ?? []), shuffle(c)]);
+      return { ...n, children: [...groups.values()].reverse().flat() };
+    };
+    const supplied = writeXml(shuffle(parseFhirXml(documentXml()))).join('');
+    expect(supplied).not.toBe(documentXml());
+    expect(wrapDocumentBundle(wrapInput(supplied)).xml).toBe(buildSendDocumentMessage(buildInput()).xml);
+  });
+
   it('writes JSON on request, from JSON or XML input, equal to the submission route JSON', () => {
     const expected = buildSendDocumentMessage(buildInput({ format: 'json' })).xml;
     expect(wrapDocumentBundle(wrapInput(JSON.stringify(documentJson()), { format: 'json' })).xml).toBe(expected);

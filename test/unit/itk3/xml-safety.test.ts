@@ -94,6 +94,15 @@ describe('safe XML reading', () => {
     expect(failure(() => parseFhirXml(xml)).type).toBe('ITK3_RESPONSE_INVALID');
   });
 
+  it.each([
+    ['U+FFFF in an attribute value', '<Bundle xmlns="http://hl7.org/fhir"><id value="a\uffffb"/></Bundle>'],
+    ['U+FFFE in an attribute value', '<Bundle xmlns="http://hl7.org/fhir"><id value="a\ufffeb"/></Bundle>'],
+    ['a lone surrogate in text', '<Bundle xmlns="http://hl7.org/fhir"><text><div xmlns="http://www.w3.org/1999/xhtml">a\ud800b</div></text></Bundle>'],
+    ['U+0001 in an attribute value', '<Bundle xmlns="http://hl7.org/fhir"><id value="a\u0001b"/></Bundle>'],
+  ])('refuses a character XML cannot carry: %s', (_name, xml) => {
+    expect(failure(() => parseFhirXml(xml)).message).toBe('not well-formed XML: a character XML cannot carry');
+  });
+
   it('accepts a BOM, comments, processing instructions and a quoted ">" in attribute values', () => {
     const root = parseFhirXml(
       '\uFEFF<?xml version="1.0"?><!-- c --><Bundle xmlns="http://hl7.org/fhir"><id value="a>b"/><?pi x?></Bundle>',

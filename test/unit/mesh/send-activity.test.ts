@@ -51,7 +51,7 @@ function sendActivity(fetchImpl: typeof fetch, sentIndex?: SentMessageIndex, mes
   const mesh = meshClient ?? meshOver(fetchImpl);
   const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
   return createActivities({
-    config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q' },
+    config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
     store,
     mesh,
     temporal: {} as Client,
@@ -132,6 +132,44 @@ describe('sendMeshMessage activity', () => {
     const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, workflowExecution: { workflowId: 'delivery-7', runId: 'r' } });
     await env.run(sendActivity(net.fetch, index), input);
     expect(index.workflowOf(input.messageHeaderId)).toBe('delivery-7');
+  });
+
+  it('records who may answer: the recipient mailbox (mailbox routing) and ODS, in the sent index and the result', async () => {
+    const index = new SentMessageIndex();
+    const net = network((c) => (c.path.endsWith('/outbox') ? json(202, { message_id: 'M-10' }) : undefined));
+    const withOds: StoredMessage = { ...stored, routing: 'mailbox', recipientOds: 'X26' };
+    const activity = createActivities({
+      config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
+      store: { ...store, get: async () => Buffer.from(JSON.stringify(withOds)) },
+      mesh: meshOver(net.fetch),
+      temporal: {} as Client,
+      logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) }),
+      inboundPort: {} as InboundTemporal,
+      sentIndex: index,
+    }).sendMeshMessage;
+    const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, workflowExecution: { workflowId: 'delivery-8', runId: 'r' } });
+    expect(await env.run(activity, input)).toMatchObject({ meshMessageId: 'M-10', routing: 'mailbox', recipientMailbox: 'X26ABC2' });
+    expect(index.entryOf(input.messageHeaderId)).toEqual({ workflowId: 'delivery-8', recipientMailbox: 'X26ABC2', recipientOds: 'X26', meshMessageId: 'M-10' });
+  });
+
+  it('never keeps a GPPROVIDER address (it holds patient identifiers) as a recipient mailbox', async () => {
+    const index = new SentMessageIndex();
+    const net = network((c) => (c.path.endsWith('/outbox') ? json(202, { message_id: 'M-11' }) : undefined));
+    const gp: StoredMessage = { ...stored, mesh: { ...stored.mesh, to: 'GPPROVIDER_9990000018_09011957_Testpatient' }, routing: 'gpprovider', recipientOds: 'X26' };
+    const activity = createActivities({
+      config: { profile: '2.x', routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
+      store: { ...store, get: async () => Buffer.from(JSON.stringify(gp)) },
+      mesh: meshOver(net.fetch),
+      temporal: {} as Client,
+      logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) }),
+      inboundPort: {} as InboundTemporal,
+      sentIndex: index,
+    }).sendMeshMessage;
+    const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, workflowExecution: { workflowId: 'delivery-9', runId: 'r' } });
+    const result = await env.run(activity, input);
+    expect(result).toMatchObject({ routing: 'gpprovider' });
+    expect(JSON.stringify(result)).not.toContain('9990000018');
+    expect(JSON.stringify(index.entryOf(input.messageHeaderId))).not.toContain('9990000018');
   });
 
   it('heartbeats, before a first POST, the MESH time it cannot predate; killed during it, the retry searches only from there', async () => {
