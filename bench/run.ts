@@ -31,6 +31,9 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
       return async (ctx) => (await import('./e2e-bench')).runWaitingBench(await ctx.services());
     case 'startup':
       return async (ctx) => (await import('./worker-start')).runWorkerStartBench(await ctx.services());
+    case 'cluster':
+      // Its own cluster (PostgreSQL, two Temporal nodes), not the dev server the other suites share.
+      return async () => (await import('./cluster-bench')).runClusterBench();
     default:
       return undefined;
   }
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
   try {
     for (const name of names) {
       const suite = await loadSuite(name);
-      if (!suite) throw new Error(`unknown benchmark suite ${name} (known: itk3 mesh e2e waiting startup)`);
+      if (!suite) throw new Error(`unknown benchmark suite ${name} (known: itk3 mesh e2e waiting startup cluster)`);
       process.stdout.write(`\n== ${name}\n`);
       const result = await suite(ctx);
       results[name] = result;

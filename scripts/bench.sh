@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The cluster suite needs PostgreSQL and the Temporal binaries (scripts/cluster/setup.sh).
+for arg in "$@"; do [ "$arg" = cluster ] && bash scripts/cluster/setup.sh; done
 exec node --expose-gc dist/bench/run.js "$@"

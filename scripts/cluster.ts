@@ -3,7 +3,7 @@
  * PostgreSQL cluster, two Temporal server nodes on it behind one TCP balancer, the Temporal Web UI
  * (ui-server, decoding through our codec server), mesh-sandbox, the codec server, three workers, the
  * HTTP API and the GP practice peer. Waits until each is healthy, prints the URLs and stops everything it
- * started on Ctrl-C. State lives in .data/cluster/, so a second run reuses the database.
+ * started on Ctrl-C. State lives in .data/cluster/ (ITK3_CLUSTER_DIR), so a second run reuses the database.
  * Ports come from the same environment variables as `npm run up`; scripts/cluster/setup.sh (run by
  * `npm run cluster`) installs and builds every piece first, so nothing is downloaded here.
  */
@@ -18,7 +18,8 @@ import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, type RunningServ
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const DATA = path.join(REPO_ROOT, '.data');
-const STATE = path.join(DATA, 'cluster');
+// ITK3_CLUSTER_DIR moves the cluster's state (the tests use a temporary directory).
+const STATE = process.env.ITK3_CLUSTER_DIR ?? path.join(DATA, 'cluster');
 export const CLUSTER_WORKERS = 3;
 
 /** A local secret shared with `npm run up` (kept in .data/, 0600); the environment variable wins. */

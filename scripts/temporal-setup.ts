@@ -3,10 +3,12 @@
  * docker-compose.yml, or by hand against any cluster): waits for the frontend, creates the namespace if
  * it is missing, sets its retention and registers every search attribute in contracts/ (the one list,
  * so a new attribute needs no edit here). Idempotent. Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
- * ITK3_RETENTION_DAYS (default 30), and TEMPORAL_TLS_* for mutual TLS as every other process.
+ * ITK3_RETENTION_DAYS (default 30), TEMPORAL_SETUP_FRONTENDS (on a cluster: every node's frontend, to wait for),
+ * and TEMPORAL_TLS_* for mutual TLS as every other process.
  */
 import { Connection } from '@temporalio/client';
 import Long from 'long';
+import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
 import { temporalConnectionOptions } from '../worker/compose';
 import { ensureNamespaceSetup } from './lib/services';
 
@@ -47,14 +49,45 @@ export async function setUpNamespace(address: string, namespace: string, retenti
   await connection.close();
 }
 
+/** Until every frontend answers for the namespace and lists every search attribute (a new namespace takes a moment to reach all of them). */
+export async function waitForNamespaceEverywhere(frontends: readonly string[], namespace: string, timeoutMs = 60_000): Promise<void> {
+  for (const address of frontends) {
+    const connection = await Connection.connect({ address });
+    try {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const ready = await (async () => {
+          await connection.workflowService.describeNamespace({ namespace });
+          const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+          if (!ALL_SEARCH_ATTRIBUTES.every((a) => a.name in (customAttributes ?? {}))) return false;
+          // A namespace-scoped read through visibility proves the frontend can serve the operator queries.
+          await connection.workflowService.countWorkflowExecutions({ namespace, query: `${ALL_SEARCH_ATTRIBUTES[0]!.name} IS NULL` });
+          return true;
+        })().catch(() => false);
+        if (ready) break;
+        if (Date.now() > deadline) throw new Error(`namespace ${namespace} not usable on ${address} within ${timeoutMs / 1000} s`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      await connection.close();
+    }
+  }
+}
+
 if (require.main === module) {
-  setUpNamespace(
-    process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    process.env.TEMPORAL_NAMESPACE ?? 'courier',
-    Number(process.env.ITK3_RETENTION_DAYS ?? '30'),
-    (line) => void process.stdout.write(`${line}\n`),
-  ).catch((err: unknown) => {
-    process.stderr.write(`temporal-setup failed: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'courier';
+  // On a cluster, every node's frontend (comma-separated) must serve the namespace before anything uses it.
+  const frontends = (process.env.TEMPORAL_SETUP_FRONTENDS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  setUpNamespace(address, namespace, Number(process.env.ITK3_RETENTION_DAYS ?? '30'), (line) => void process.stdout.write(`${line}\n`))
+    .then(async () => {
+      if (frontends.length) {
+        await waitForNamespaceEverywhere(frontends, namespace);
+        process.stdout.write(`namespace ${namespace} usable on ${frontends.join(', ')}\n`);
+      }
+    })
+    .catch((err: unknown) => {
+      process.stderr.write(`temporal-setup failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    });
 }

@@ -76,6 +76,8 @@ export interface FleetSystem {
   restartWorker(i: number, signal: NodeJS.Signals, downMs?: number): Promise<void>;
   /** Exits of the extra workers nobody asked for. */
   extraCrashes: number;
+  /** Process ids of the running workers (for memory measurements). */
+  workerPids(): number[];
   /** Activity executions per worker identity, from each worker's /metrics. */
   activityCountsFromMetrics(): Promise<Record<string, number>>;
   /** Starts the GP practice peer when the system was started without one. */
@@ -100,6 +102,7 @@ export async function startFleet(services: ServicesInfo, label: string, workers:
     metricsPorts,
     extraCrashes: 0,
     identities: () => [`${label}-worker-${system.workerStarts}`, ...extra.map((e) => e.identity)],
+    workerPids: () => [system.workerPid(), ...extra.map((e) => (e.proc && e.proc.exitCode === null ? e.proc.pid : undefined))].filter((p): p is number => p !== undefined),
     async restartWorker(i, signal, downMs = 0) {
       if (i === 0) {
         await system.stopWorker(signal);

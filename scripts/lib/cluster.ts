@@ -8,11 +8,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
-import { setUpNamespace } from '../temporal-setup';
+import { setUpNamespace, waitForNamespaceEverywhere } from '../temporal-setup';
 import { REPO_ROOT, assertPortFree, freePort } from './services';
 import { startTcpBalancer, type TcpBalancer } from './tcp-balancer';
 
@@ -48,10 +47,17 @@ function schemaDir(): string {
 
 /** Debian installs each major version under /usr/lib/postgresql/<major>/bin; the newest wins. */
 export function postgresBin(): string {
-  const root = '/usr/lib/postgresql';
-  const majors = existsSync(root) ? readdirSync(root).filter((d) => existsSync(path.join(root, d, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
-  if (!majors[0]) throw new Error("PostgreSQL is not installed: run 'bash scripts/cluster/setup.sh' (apt-get install postgresql).");
-  return path.join(root, majors[0], 'bin');
+  const major = pinnedPostgresMajor();
+  const bin = path.join('/usr/lib/postgresql', major, 'bin');
+  if (!existsSync(path.join(bin, 'initdb'))) throw new Error(`PostgreSQL ${major} is not installed: run 'bash scripts/cluster/setup.sh' (apt-get install postgresql-${major}).`);
+  return bin;
+}
+
+/** The PostgreSQL major version scripts/cluster/setup.sh installs (POSTGRES_MAJOR). */
+export function pinnedPostgresMajor(): string {
+  const m = /^POSTGRES_MAJOR=(\d+)$/m.exec(readFileSync(path.join(REPO_ROOT, 'scripts', 'cluster', 'setup.sh'), 'utf8'));
+  if (!m) throw new Error('scripts/cluster/setup.sh does not pin POSTGRES_MAJOR');
+  return m[1]!;
 }
 
 /** initdb and postgres refuse to run as root: as root they run as the `postgres` system user. */
@@ -220,25 +226,33 @@ async function freeSmallPort(): Promise<number> {
   throw new Error('no free port between 20000 and 32000 for a Temporal node');
 }
 
-async function createNode(index: number, dir: string, pg: Postgres): Promise<TemporalNode> {
-  const ports = { frontend: await freeSmallPort(), http: await freeSmallPort(), metrics: await freeSmallPort() };
-  const rest: Record<string, string> = {};
-  for (const k of ['FRONTEND_MEMBERSHIP', 'HISTORY_GRPC', 'HISTORY_MEMBERSHIP', 'MATCHING_GRPC', 'MATCHING_MEMBERSHIP', 'WORKER_GRPC', 'WORKER_MEMBERSHIP']) rest[`${k}_PORT`] = String(await freeSmallPort());
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+/**
+ * The environment config/temporal/server.yaml reads for one node of the local cluster (docker-compose.yml
+ * sets the same names; the compose test checks both against the template).
+ */
+export function nodeEnv(ports: { frontend: number; http: number; metrics: number; rest: Record<string, string> }, pg: Pick<Postgres, 'port' | 'user' | 'password'>): Record<string, string> {
+  return {
     BIND_ON_IP: '127.0.0.1',
     TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
     FRONTEND_GRPC_PORT: String(ports.frontend),
     FRONTEND_HTTP_PORT: String(ports.http),
     PROMETHEUS_PORT: String(ports.metrics),
-    ...rest,
+    ...ports.rest,
     POSTGRES_SEEDS: '127.0.0.1',
     DB_PORT: String(pg.port),
     POSTGRES_USER: pg.user,
     POSTGRES_PWD: pg.password,
+    NUM_HISTORY_SHARDS: '4',
     DYNAMIC_CONFIG_FILE_PATH: path.join(CONFIG_DIR, 'dynamic-config.yaml'),
     LOG_LEVEL: process.env.ITK3_TEMPORAL_LOG_LEVEL ?? 'warn',
   };
+}
+
+async function createNode(index: number, dir: string, pg: Postgres): Promise<TemporalNode> {
+  const ports = { frontend: await freeSmallPort(), http: await freeSmallPort(), metrics: await freeSmallPort() };
+  const rest: Record<string, string> = {};
+  for (const k of ['FRONTEND_MEMBERSHIP', 'HISTORY_GRPC', 'HISTORY_MEMBERSHIP', 'MATCHING_GRPC', 'MATCHING_MEMBERSHIP', 'WORKER_GRPC', 'WORKER_MEMBERSHIP']) rest[`${k}_PORT`] = String(await freeSmallPort());
+  const env: NodeJS.ProcessEnv = { ...process.env, ...nodeEnv({ frontend: ports.frontend, http: ports.http, metrics: ports.metrics, rest }, pg) };
   const logFile = path.join(dir, `temporal-node-${index}.log`);
   const frontend = `127.0.0.1:${ports.frontend}`;
   let proc: ChildProcess | undefined;
@@ -276,25 +290,6 @@ export async function waitForServing(what: string, address: string, proc?: Child
   }
 }
 
-/** Until every frontend answers for the namespace and lists every search attribute (a new namespace takes a moment to reach all of them). */
-export async function waitForNamespaceEverywhere(frontends: readonly string[], namespace: string, timeoutMs = 60_000): Promise<void> {
-  for (const address of frontends) {
-    const connection = await Connection.connect({ address });
-    try {
-      await waitFor(`namespace ${namespace} on ${address}`, undefined, async () => {
-        await connection.workflowService.describeNamespace({ namespace });
-        const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-        if (!ALL_SEARCH_ATTRIBUTES.every((a) => a.name in (customAttributes ?? {}))) return false;
-        // A namespace-scoped read through visibility proves the frontend can serve the operator queries.
-        await connection.workflowService.countWorkflowExecutions({ namespace, query: `${ALL_SEARCH_ATTRIBUTES[0]!.name} IS NULL` });
-        return true;
-      }, timeoutMs);
-    } finally {
-      await connection.close();
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The whole cluster
 
@@ -326,6 +321,9 @@ export interface TemporalCluster {
 export async function startCluster(opts: ClusterOptions): Promise<TemporalCluster> {
   const log = opts.log ?? (() => undefined);
   mkdirSync(opts.dir, { recursive: true });
+  // PostgreSQL runs as its own user, which must reach its directory inside this one (a temporary
+  // directory is private to its creator).
+  if (pgUser()) chmodSync(opts.dir, 0o755);
   const t0 = Date.now();
   const postgres = await startPostgres({ dir: path.join(opts.dir, 'postgresql'), port: opts.postgresPort ?? (await freePort()) });
   const nodes: TemporalNode[] = [];

@@ -68,3 +68,24 @@ export async function startTcpBalancer(opts: { port: number; backends: readonly 
       }),
   };
 }
+
+/** As a service (docker-compose.yml `temporal-frontend`): ITK3_BALANCER_LISTEN host:port, ITK3_BALANCER_BACKENDS host:port,... */
+if (require.main === module) {
+  const listen = process.env.ITK3_BALANCER_LISTEN ?? '127.0.0.1:7233';
+  const backends = (process.env.ITK3_BALANCER_BACKENDS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  if (!backends.length || !Number.isInteger(port) || port <= 0 || port > 65_535) {
+    process.stderr.write('tcp-balancer: set ITK3_BALANCER_LISTEN (host:port) and ITK3_BALANCER_BACKENDS (host:port,...)\n');
+    process.exit(1);
+  }
+  startTcpBalancer({ host: listen.slice(0, listen.lastIndexOf(':')), port, backends }).then(
+    (b) => {
+      process.stdout.write(`tcp-balancer: ${b.address} -> ${backends.join(', ')}\n`);
+      process.once('SIGTERM', () => void b.close().then(() => process.exit(0)));
+    },
+    (err: unknown) => {
+      process.stderr.write(`tcp-balancer: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

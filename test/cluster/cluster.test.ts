@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { countByStatus, submitLoad, syntheticSubmission, verdictLine, verifyRun, waitForStatus } from '../../bench/lib/courier-system';
 import { CLUSTER_RUNS, activityCountsFromHistories, envNum, runOnCluster, startClusterEnv, startFleet, type ClusterEnv } from '../../scripts/chaos/cluster-runs';
-import { operatorQueries } from '../helpers/operator-queries';
+import { operatorQueries } from '../../scripts/lib/operator-queries';
 
 jest.setTimeout(30 * 60_000);
 

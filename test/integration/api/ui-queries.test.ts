@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { testServices } from '../../helpers/services';
 import { eventually, startHarness } from '../../helpers/courier-harness';
-import { operatorQueries } from '../../helpers/operator-queries';
+import { operatorQueries } from '../../../scripts/lib/operator-queries';
 
 jest.setTimeout(120_000);
 

@@ -14,6 +14,7 @@ import { Connection } from '@temporalio/client';
 import { EnvSchema, loadConfig } from '../../../config/env';
 import { ALL_SEARCH_ATTRIBUTES } from '../../../contracts/search-attributes';
 import { testServices } from '../../helpers/services';
+import { nodeEnv, pinnedPostgresMajor, pinnedVersions } from '../../../scripts/lib/cluster';
 
 const ROOT = path.join(__dirname, '../../..');
 const raw = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
@@ -44,13 +45,21 @@ const dotenv = Object.fromEntries(
 );
 const schemaKeys = Object.keys(EnvSchema.shape);
 const ourPrefix = /^(ITK3_|MESH_|STORE_|LOG_|TEMPORAL_ADDRESS$|TEMPORAL_NAMESPACE$)/;
-const appServices = names.filter((n) => services[n]!.image === 'itk3-courier:local' && !oneShot(services[n]!));
 const commandOf = (s: Service): string => (Array.isArray(s.command) ? s.command.join(' ') : (s.command ?? ''));
+/** The ITK3 Courier processes configured by config/env.ts (not the one-shot set-up, not the frontend balancer). */
+const appServices = names.filter((n) => services[n]!.image === 'itk3-courier:local' && !oneShot(services[n]!) && !commandOf(services[n]!).includes('tcp-balancer'));
+const temporalNodes = names.filter((n) => services[n]!.image?.startsWith('temporalio/server:'));
+/** "127.0.0.1:3000:3000" or "${UI_PORT:-8080}:8080" -> { ip, host, container } with defaults applied. */
+const published = (p: string): { ip?: string; host: string; container: string } => {
+  const parts = p.replace(/\$\{[A-Z_]+:-(\d+)\}/, '$1').split(':');
+  return parts.length === 3 ? { ip: parts[0], host: parts[1]!, container: parts[2]! } : { host: parts[0]!, container: parts[1]! };
+};
 
 describe('docker-compose.yml', () => {
-  it('has the scale-out topology: PostgreSQL, Temporal, Web UI, mesh-sandbox, API, codec server, two or more workers', () => {
-    expect(services.temporal?.environment?.DB).toMatch(/^postgres/);
-    expect(services.temporal?.depends_on).toHaveProperty('postgresql');
+  it('has the scale-out topology: PostgreSQL, two Temporal nodes, Web UI, mesh-sandbox, API, codec server, two or more workers', () => {
+    expect(temporalNodes.length).toBe(2);
+    for (const n of temporalNodes) expect(services[n]!.environment?.POSTGRES_SEEDS).toBe('postgresql');
+    expect(services['temporal-schema']?.depends_on).toHaveProperty('postgresql');
     expect(services['temporal-ui']?.image).toMatch(/^temporalio\/ui:/);
     expect(names).toEqual(expect.arrayContaining(['postgresql', 'mesh-sandbox', 'api', 'codec-server']));
     const workers = names.filter((n) => commandOf(services[n]!).includes('dist/worker/main.js'));
@@ -100,14 +109,16 @@ describe('docker-compose.yml', () => {
         const source = v.split(':')[0]!;
         if (!source.startsWith('.') && !source.startsWith('/')) expect(Object.keys(compose.volumes)).toContain(source);
       }
-      for (const p of s.ports ?? []) hostPorts.push(p.replace(/\$\{[A-Z_]+:-(\d+)\}/, '$1').split(':')[0]!);
+      for (const p of s.ports ?? []) hostPorts.push(published(p).host);
     }
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
   });
 
   it('points every service address at a service that listens there', () => {
     const listens: Record<string, string[]> = {
-      temporal: ['7233'],
+      'temporal-1': ['7233'],
+      'temporal-2': ['7233'],
+      'temporal-frontend': [services['temporal-frontend']!.environment!.ITK3_BALANCER_LISTEN!.split(':')[1]!],
       'mesh-sandbox': ['8700'],
       api: [services.api!.environment!.ITK3_API_PORT!],
       'codec-server': [services['codec-server']!.environment!.ITK3_CODEC_SERVER_PORT!],
@@ -119,9 +130,9 @@ describe('docker-compose.yml', () => {
       expect(`${host}:${port}`).toBe(`${host}:${listens[host!]?.find((p) => p === port) ?? '?'}`);
     }
     // Published container ports are the ports the processes are told to listen on.
-    expect(services.api!.ports).toContain(`${listens.api![0]}:${listens.api![0]}`);
+    expect(services.api!.ports).toContain(`127.0.0.1:${listens.api![0]}:${listens.api![0]}`);
+    expect(services['temporal-frontend']!.ports).toContain(`127.0.0.1:${listens['temporal-frontend']![0]}:${listens['temporal-frontend']![0]}`);
     for (const w of names.filter((n) => commandOf(services[n]!).includes('dist/worker/main.js'))) {
-      expect(services[w]!.ports!.every((p) => p.endsWith(`:${services[w]!.environment!.ITK3_WORKER_METRICS_PORT}`))).toBe(true);
       expect(JSON.stringify(services[w]!.healthcheck)).toContain(`:${services[w]!.environment!.ITK3_WORKER_METRICS_PORT}/health`);
     }
   });
@@ -143,10 +154,10 @@ describe('docker-compose.yml', () => {
 
   it('lets the Web UI decode through the codec server, from an origin the codec server allows', () => {
     const ui = services['temporal-ui']!.environment!;
-    const codecPublished = services['codec-server']!.ports![0]!.split(':')[0];
+    const codecPublished = published(services['codec-server']!.ports![0]!).host;
     expect(ui.TEMPORAL_CODEC_ENDPOINT).toBe(`http://localhost:${codecPublished}`);
     const origins = services['codec-server']!.environment!.ITK3_CODEC_CORS_ORIGINS!.replace(/\$\{TEMPORAL_UI_PORT:-(\d+)\}/g, '$1').split(',');
-    const uiPublished = services['temporal-ui']!.ports![0]!.replace(/\$\{[A-Z_]+:-(\d+)\}/, '$1').split(':')[0];
+    const uiPublished = published(services['temporal-ui']!.ports![0]!).host;
     expect(origins).toContain(`http://localhost:${uiPublished}`);
   });
 
@@ -155,7 +166,7 @@ describe('docker-compose.yml', () => {
     expect(commandOf(setup)).toBe('node dist/scripts/temporal-setup.js');
     expect(existsSync(path.join(ROOT, 'scripts/temporal-setup.ts'))).toBe(true);
     expect(readFileSync(path.join(ROOT, 'scripts/temporal-setup.ts'), 'utf8')).toContain('ensureNamespaceSetup');
-    expect(setup.depends_on?.temporal?.condition).toBe('service_healthy');
+    expect(setup.depends_on?.['temporal-frontend']?.condition).toBe('service_healthy');
   });
 
   it('builds from a Dockerfile that exists and ignores local state', () => {
@@ -200,5 +211,73 @@ describe('.env.example', () => {
   it('loads as a valid configuration as it stands', () => {
     const env = Object.fromEntries(Object.entries(dotenv).map(([k, v]) => [k, v.replace(/^"(.*)"$/, '$1')]));
     expect(() => loadConfig(env)).not.toThrow();
+  });
+});
+
+describe('docker-compose.yml in step with the local cluster (npm run cluster, scripts/lib/cluster.ts)', () => {
+  const versions = pinnedVersions();
+  const serverTemplate = readFileSync(path.join(ROOT, 'config/temporal/server.yaml'), 'utf8');
+  const uiTemplate = readFileSync(path.join(ROOT, 'config/temporal/ui/itk3.yaml'), 'utf8');
+  const envRead = (template: string): Set<string> => new Set([...template.matchAll(/env "([A-Z0-9_]+)"/g)].map((m) => m[1]!));
+  const serverEnv = envRead(serverTemplate);
+  /** Read by the temporalio/server image itself (entrypoint and command-line flags), not by the template. */
+  const imageEnv = ['TEMPORAL_SERVER_CONFIG_FILE_PATH', 'TEMPORAL_ALLOW_NO_AUTH'];
+
+  it('runs the Temporal server, schema tool, Web UI and PostgreSQL versions the local cluster builds and installs', () => {
+    const server = versions.temporalServer.replace(/^v/, '');
+    for (const n of temporalNodes) expect(`${n} ${services[n]!.image}`).toBe(`${n} temporalio/server:${server}`);
+    expect(services['temporal-schema']!.image).toBe(`temporalio/admin-tools:${server}`);
+    expect(services['temporal-ui']!.image).toBe(`temporalio/ui:${versions.uiServer.replace(/^v/, '')}`);
+    expect(services.postgresql!.image).toMatch(new RegExp(`^postgres:${pinnedPostgresMajor()}\\.\\d+$`));
+  });
+
+  it('gives every node the shared server and dynamic configuration, and every value the template needs', () => {
+    for (const n of temporalNodes) {
+      const env = services[n]!.environment!;
+      const mount = services[n]!.volumes!.find((v) => v.startsWith('./config/temporal:'))!;
+      expect(mount).toMatch(/:ro$/);
+      const target = mount.split(':')[1]!;
+      expect(env.TEMPORAL_SERVER_CONFIG_FILE_PATH).toBe(`${target}/server.yaml`);
+      expect(env.DYNAMIC_CONFIG_FILE_PATH).toBe(`${target}/dynamic-config.yaml`);
+      for (const key of Object.keys(env)) expect(`${n}: ${key} ${serverEnv.has(key) || imageEnv.includes(key) ? 'read' : 'unused'}`).toBe(`${n}: ${key} read`);
+      for (const key of ['POSTGRES_SEEDS', 'POSTGRES_USER', 'POSTGRES_PWD', 'NUM_HISTORY_SHARDS']) expect(env).toHaveProperty(key);
+    }
+    // The local nodes get the same names (and nothing the template ignores).
+    const local = nodeEnv({ frontend: 1, http: 2, metrics: 3, rest: { HISTORY_GRPC_PORT: '4' } }, { port: 5, user: 'u', password: 'p' });
+    for (const key of Object.keys(local)) expect(`local: ${key} ${serverEnv.has(key) ? 'read' : 'unused'}`).toBe(`local: ${key} read`);
+    expect(local.NUM_HISTORY_SHARDS).toBe(services['temporal-1']!.environment!.NUM_HISTORY_SHARDS);
+    // Both stores on PostgreSQL with the postgres12 plugin: SQL visibility serves the search attributes.
+    expect([...serverTemplate.matchAll(/pluginName: postgres12/g)]).toHaveLength(2);
+  });
+
+  it('sets up the schema with the script the local cluster runs, and starts the nodes one after the other', () => {
+    const schema = services['temporal-schema']!;
+    expect(commandOf(schema)).toBe('sh /itk3/cluster/schema.sh');
+    expect(schema.volumes).toContain('./scripts/cluster:/itk3/cluster:ro');
+    expect(oneShot(schema)).toBe(true);
+    expect(readFileSync(path.join(ROOT, 'scripts/lib/cluster.ts'), 'utf8')).toContain("'schema.sh'");
+    expect(services['temporal-1']!.depends_on?.['temporal-schema']?.condition).toBe('service_completed_successfully');
+    // Started together on an empty database, two nodes race for the cluster record and the loser exits.
+    expect(services['temporal-2']!.depends_on?.['temporal-1']?.condition).toBe('service_healthy');
+  });
+
+  it('waits until every node serves the namespace, and sends every client through the one balancer', () => {
+    const setup = services['temporal-setup']!.environment!;
+    expect(setup.TEMPORAL_SETUP_FRONTENDS!.split(',').sort()).toEqual(temporalNodes.map((n) => `${n}:7233`).sort());
+    expect(services['temporal-frontend']!.environment!.ITK3_BALANCER_BACKENDS!.split(',').sort()).toEqual(temporalNodes.map((n) => `${n}:7233`).sort());
+    for (const n of appServices) expect(`${n} ${services[n]!.environment?.TEMPORAL_ADDRESS ?? '(none)'}`).toMatch(new RegExp(`^${n} (temporal-frontend:7233|\\(none\\))$`));
+    expect(services['temporal-ui']!.environment!.TEMPORAL_ADDRESS).toBe('temporal-frontend:7233');
+  });
+
+  it('configures the Web UI only with settings the local ui-server configuration also reads', () => {
+    const uiEnv = envRead(uiTemplate);
+    for (const key of Object.keys(services['temporal-ui']!.environment!)) expect(`${key} ${uiEnv.has(key) ? 'read' : 'unused'}`).toBe(`${key} read`);
+    expect(services['temporal-ui']!.environment!.TEMPORAL_CODEC_INCLUDE_CREDENTIALS).toBe('true');
+  });
+
+  it('publishes only what a person must reach, and only on 127.0.0.1', () => {
+    const publishing = names.filter((n) => (services[n]!.ports ?? []).length > 0).sort();
+    expect(publishing).toEqual(['api', 'codec-server', 'temporal-frontend', 'temporal-ui']);
+    for (const n of publishing) for (const p of services[n]!.ports!) expect(`${n} ${published(p).ip ?? '(all interfaces)'}`).toBe(`${n} 127.0.0.1`);
   });
 });

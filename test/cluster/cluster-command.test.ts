@@ -1,0 +1,104 @@
+/**
+ * `npm run cluster` (dist/scripts/cluster.js) as a user runs it: everything comes up on the ports the
+ * environment names, the printed URLs answer, a document goes through to DELIVERED, the Web UI is
+ * pointed at our codec server, and Ctrl-C stops every process it started (the ports are free again).
+ * Also checks the shared dynamic configuration against the server binary.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CourierHttpClient } from '../../client/http-client';
+import { syntheticSubmission } from '../../bench/lib/courier-system';
+import { CONFIG_DIR, toolsDir } from '../../scripts/lib/cluster';
+import { REPO_ROOT, assertPortFree, freePort } from '../../scripts/lib/services';
+
+jest.setTimeout(10 * 60_000);
+
+const portFree = (port: number): Promise<boolean> => assertPortFree(port, '127.0.0.1', 'check').then(() => true, () => false);
+
+/** Three consecutive free ports (the workers' metrics ports follow ITK3_WORKER_METRICS_PORT). */
+async function freeRun(n: number): Promise<number> {
+  for (;;) {
+    const base = 40_000 + Math.floor(Math.random() * 20_000);
+    const all = await Promise.all(Array.from({ length: n }, (_, i) => portFree(base + i)));
+    if (all.every(Boolean)) return base;
+  }
+}
+
+describe('npm run cluster', () => {
+  it('passes the server\'s own check of the shared dynamic configuration', () => {
+    const r = spawnSync(path.join(toolsDir(), 'bin', 'temporal-server'), ['validate-dynamic-config', path.join(CONFIG_DIR, 'dynamic-config.yaml')], { encoding: 'utf8' });
+    expect(`${r.status} ${r.stdout}`).not.toMatch(/error|warning/);
+    expect(r.status).toBe(0);
+  });
+
+  it('brings everything up, prints URLs that answer, delivers a document, and stops everything on Ctrl-C', async () => {
+    const ports = {
+      TEMPORAL_PORT: await freePort(),
+      TEMPORAL_UI_PORT: await freePort(),
+      MESH_PORT: await freePort(),
+      ITK3_API_PORT: await freePort(),
+      ITK3_CODEC_SERVER_PORT: await freePort(),
+      ITK3_POSTGRES_PORT: await freePort(),
+      ITK3_WORKER_METRICS_PORT: await freeRun(3),
+    };
+    const operator = randomBytes(24).toString('base64url');
+    const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'cluster.js')], {
+      env: {
+        ...process.env,
+        ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+        ITK3_CLUSTER_DIR: mkdtempSync(path.join(os.tmpdir(), 'itk3-cluster-command-')),
+        ITK3_API_TOKENS: `t-operator:operator:${operator}`,
+        STORE_KEYS: `t1:${randomBytes(32).toString('base64')}`,
+        ITK3_CODEC_KEYS: `t1:${randomBytes(32).toString('base64')}`,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 5 * 60_000;
+      while (!out.includes('Press Ctrl-C to stop.')) {
+        if (proc.exitCode !== null) throw new Error(`npm run cluster exited early:\n${out.slice(-3000)}`);
+        if (Date.now() > deadline) throw new Error(`not up within 5 minutes:\n${out.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(out).toContain(`http://127.0.0.1:${ports.ITK3_API_PORT}`);
+      expect(out).toContain(`Temporal Web UI http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/namespaces/courier/workflows`);
+      expect(out).toContain(`Temporal gRPC   127.0.0.1:${ports.TEMPORAL_PORT}`);
+      expect(out).toMatch(/balancer over 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+/);
+
+      // The Web UI (ui-server) is served and decodes through our codec server, with credentials.
+      const ui = await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/settings`);
+      expect(ui.status).toBe(200);
+      const settings = (await ui.json()) as { Codec?: { Endpoint?: string; IncludeCredentials?: boolean } };
+      expect(settings.Codec?.Endpoint).toBe(`http://127.0.0.1:${ports.ITK3_CODEC_SERVER_PORT}`);
+      expect(settings.Codec?.IncludeCredentials).toBe(true);
+      // Three workers, each with its metrics.
+      for (let i = 0; i < 3; i++) expect((await fetch(`http://127.0.0.1:${ports.ITK3_WORKER_METRICS_PORT + i}/metrics`)).status).toBe(200);
+
+      const api = new CourierHttpClient({ baseUrl: `http://127.0.0.1:${ports.ITK3_API_PORT}`, token: operator });
+      const { workflowId } = await api.submit({ ...syntheticSubmission(0), documentId: randomUUID() });
+      const until = Date.now() + 180_000;
+      let status = '';
+      while (status !== 'DELIVERED' && Date.now() < until) {
+        status = (await api.status(workflowId)).status;
+        if (status !== 'DELIVERED') await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(status).toBe('DELIVERED');
+    } finally {
+      proc.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(out).toContain('stopped.');
+    // Everything it started has gone: every port it used is free again (PostgreSQL and the nodes too).
+    for (const [name, port] of Object.entries(ports)) expect(`${name} ${(await portFree(port)) ? 'free' : 'still in use'}`).toBe(`${name} free`);
+    const nodePorts = [...out.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+    for (const port of new Set(nodePorts)) expect(`${port} ${(await portFree(port)) ? 'free' : 'still in use'}`).toBe(`${port} free`);
+  });
+});
