@@ -1,4 +1,5 @@
-// ESLint flat config with type information (STYLE.md §9) and the import boundaries of STYLE.md §3.
+// ESLint flat config with type information, and import boundaries that keep workflows deterministic and
+// the pure layers (itk3, contracts, mesh) free of I/O and of each other.
 import tseslint from 'typescript-eslint';
 
 const banned = (patterns, message) => ['error', { patterns: patterns.map((group) => ({ group: [group], message })) }];
@@ -21,7 +22,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': banned(
         ['../mesh', '../mesh/*', '../config', '../config/*', '../store', '../store/*', 'node:*', 'fs', 'path', 'crypto', 'pino', 'undici', '../client/*', '../worker/*'],
-        'workflows are deterministic: no I/O, no Node built-ins, no MESH or config (STYLE.md §3); activities only by type',
+        'workflows are deterministic: no I/O, no Node built-ins, no MESH or config; activities only by type',
       ),
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'workflows import activities by type only' }] }],
     },
@@ -31,7 +32,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': banned(
         ['../mesh', '../mesh/*', '../activities', '../activities/*', '../workflows', '../workflows/*', '../config', '../config/*', '../store', '../store/*', 'node:fs', 'node:http', 'node:https', 'node:net', 'undici', 'pino', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
-        'itk3 and contracts are pure: no I/O, no Temporal runtime (STYLE.md §3)',
+        'itk3 and contracts are pure: no I/O, no Temporal runtime',
       ),
     },
   },
@@ -40,7 +41,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': banned(
         ['../itk3', '../itk3/*', '../activities', '../activities/*', '../workflows', '../workflows/*', '@temporalio/*'],
-        'the MESH client knows nothing of ITK3 or Temporal (STYLE.md §3)',
+        'the MESH client knows nothing of ITK3 or Temporal',
       ),
     },
   },

@@ -1,4 +1,4 @@
-/** Jest projects: one per kind of test (STYLE.md §8). Services for integration/e2e start once per run. */
+/** Jest projects: one per kind of test. Services for integration/e2e start once per run. */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const base = { testEnvironment: 'node', transform, modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.cache'] };
 module.exports = {

@@ -1,10 +1,10 @@
 /**
- * Inbound MESH traffic (issue 6): every message in a polled inbox ends in exactly one place, the delivery
+ * Inbound MESH traffic: every message in a polled inbox ends in exactly one place, the delivery
  * workflow waiting for it or the quarantine (workflows/quarantine.ts), and only then is it acknowledged
  * on MESH. A crash in between means MESH delivers it again; the workflow dedupes on the response id (or
  * report id) and the quarantine on its workflow id (one entry per MESH message), so it counts once.
  *
- * Classification (reference/mesh.md §3.7, reference/itk3.md §4):
+ * Classification:
  * - DATA on an ITK3 ACK workflow id (1.x `GPFED_CONSULT_REPORT_ACK`, 2.x `GPCONNECT_SEND_DOCUMENT_ACK`):
  *   an ITK3 Response, parsed by the ITK3 library and correlated by response.identifier (the attempt's
  *   MessageHeader id, search attribute `Itk3MessageIds`), then by the echoed SenderReference
@@ -428,7 +428,7 @@ export async function decide(temporal: InboundTemporal, view: InboundView, recei
   if (byId.candidates.length) {
     return { kind: 'quarantine', reason: 'AMBIGUOUS_RESPONSE', detail: 'response.identifier matches several deliveries', summary, candidates: byId.candidates };
   }
-  // Second key (reference/itk3.md §4.5): the echoed SenderReference, to the current attempt of the one running
+  // Second key: the echoed SenderReference, to the current attempt of the one running
   // delivery. Never enough on its own: the same sender checks as for a match by id.
   const byRef = await bySenderRef();
   if (byRef.length === 1 && byRef[0]!.currentMessageHeaderId) {
@@ -604,7 +604,7 @@ export interface InboundActivityDeps extends Omit<RouterDeps, 'temporal' | 'rema
 }
 
 const DEFAULT_PAGE_SIZE = 500;
-// 16: the end-to-end benchmark (issue 8) found routing 4 at a time to be the bottleneck (responses queued
+// 16: the end-to-end benchmark found routing 4 at a time to be the bottleneck (responses queued
 // in the inbox, 58 s from send to ack download); 16 gave 8.3 instead of 5.0 deliveries/s, 32 no more.
 const DEFAULT_CONCURRENCY = 16;
 
@@ -654,7 +654,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
 
   return {
     /**
-     * One pass over a MESH inbox (reference/mesh.md §3.10): list one page, route every message, and
+     * One pass over a MESH inbox: list one page, route every message, and
      * acknowledge each only after its workflow or the quarantine holds it. Per-message failures are
      * returned, not thrown, so one bad message never stops the others; they stay in the inbox.
      */
@@ -663,7 +663,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       const pageSize = input.pageSize ?? DEFAULT_PAGE_SIZE;
       const signal = Context.current().cancellationSignal;
       const startedAt = Date.now();
-      // Long poll (issue 8): an empty inbox is listed again every interval inside this one activity, so an
+      // Long poll: an empty inbox is listed again every interval inside this one activity, so an
       // idle poller costs the Temporal server one activity per `waitForMailMs` instead of an activity, a
       // timer and two workflow tasks per interval. Nothing is downloaded or acknowledged while waiting.
       const interval = input.pollIntervalMs ?? 0;
@@ -718,7 +718,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       return result;
     },
 
-    /** The daily mailbox handshake (MESH API v2 "Validate a mailbox", reference/mesh.md §3.10). */
+    /** The daily mailbox handshake (MESH API v2 "Validate a mailbox"). */
     async handshakeMeshMailbox(input: { mailboxId: string }): Promise<{ mailboxId: string; at: string }> {
       const mesh = inboxFor(deps, input.mailboxId);
       await mesh.handshake();

@@ -1,7 +1,7 @@
 /**
  * Activities: every effect on the world (content store, MESH, Temporal signals, notifications).
  * `createActivities(deps)` takes everything it touches as arguments, so tests can hand it real or fake
- * dependencies and workflows import only its type (STYLE.md §3).
+ * dependencies and workflows import only its type.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -72,7 +72,7 @@ export interface ActivityDeps {
   /** Escalation channels besides the log (webhook, e-mail): activities/notify. */
   notifiers?: readonly Notifier[];
   onNotified?: (channel: string, kind: string, outcome: 'sent' | 'failed') => void;
-  /** Inbound (issue 6): MESH clients of every polled mailbox by id; default `mesh` for its own mailbox. */
+  /** Inbound: MESH clients of every polled mailbox by id; default `mesh` for its own mailbox. */
   inboxes?: ReadonlyMap<string, InboxMesh>;
   /** Delays before an unmatched quarantined message is correlated again (config ITK3_QUARANTINE_REMATCH). */
   rematchDelaysMs?: number[];
@@ -109,7 +109,7 @@ export interface StoredMessage {
   recipientOds?: string;
 }
 
-/** The activity edge: our typed errors become ApplicationFailures with the catalogue type (STYLE.md §5). */
+/** The activity edge: our typed errors become ApplicationFailures with the catalogue type. */
 export function toFailure(err: unknown): unknown {
   if (err instanceof CourierError) {
     const retryAfterMs = (err as { retryAfterMs?: number }).retryAfterMs;
@@ -210,7 +210,7 @@ export function createActivities(deps: ActivityDeps) {
      * attempt never posts once Temporal has given up on it: it heartbeats while it works (so the server
      * learns within the heartbeat timeout that a worker died, and the attempt learns that it was timed out
      * or cancelled), and hands the client a signal that aborts on cancellation or shortly before the
-     * attempt's own start-to-close deadline (chaos run mesh-faults, issue 8: two live attempts each posted).
+     * attempt's own start-to-close deadline (without it, two live attempts of one send could each post).
      */
     async sendMeshMessage(input: SendMeshMessageInput): Promise<SendMeshMessageResult> {
       return atEdge(async () => {
@@ -306,10 +306,10 @@ export function createActivities(deps: ActivityDeps) {
 
     ...createConsultationActivities({ ...deps, now }),
 
-    // MESH outbox tracking of an attempt whose infrastructure ack is overdue (issue 5).
+    // MESH outbox tracking of an attempt whose infrastructure ack is overdue.
     ...atEdgeAll(createTrackingActivities({ mesh: deps.mesh, logger: deps.logger, now })),
 
-    // Inbound (issue 6): polling, routing, handshake, quarantine delivery. Typed errors become failures here too.
+    // Inbound: polling, routing, handshake, quarantine delivery. Typed errors become failures here too.
     ...atEdgeAll(createInboundActivities(inboundDeps)),
     ...atEdgeAll(createQuarantineActivities({ store: deps.store, logger: deps.logger, port: inboundPort, checks, now })),
   };

@@ -1,6 +1,5 @@
 /**
- * MESH outbox tracking of one sent attempt (MESH API v2 "Track an outbox message", reference/mesh.md
- * §3.4 #9). The delivery workflow asks once per attempt, when the infrastructure acknowledgement is
+ * MESH outbox tracking of one sent attempt (MESH API v2 "Track an outbox message"). The delivery workflow asks once per attempt, when the infrastructure acknowledgement is
  * overdue (GPCM-SD-095): if MESH itself says the message is undeliverable, the workflow escalates with
  * MESH's code as it would for a MESH REPORT, instead of waiting for a report that may come days later.
  * MESH asks that tracking is not polled and is no substitute for an acknowledgement; it is neither here.

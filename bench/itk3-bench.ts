@@ -1,5 +1,5 @@
 /**
- * ITK3 library micro-benchmark (issue 3): build and read of a realistic ~1 MB Send Document message
+ * ITK3 library micro-benchmark: build and read of a realistic ~1 MB Send Document message
  * (a ~700 KB PDF plus two small attachments, base64 in the document bundle), and parse of an ITK3
  * Response, reported as messages per second and as a ratio to a plain fast-xml-parser parse of the same
  * bytes measured in the same run on the same machine (the floor for any XML-based reader).

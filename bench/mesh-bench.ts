@@ -1,5 +1,5 @@
 /**
- * MESH client benchmark (issue 4): send-and-receive throughput for small (10 KB) and large (20 MB)
+ * MESH client benchmark: send-and-receive throughput for small (10 KB) and large (20 MB)
  * messages against a mesh-sandbox, side by side with NHS England's Python mesh-client 5.0.2 doing the
  * same work in the same run, reported as ratios, plus peak RSS per phase.
  *

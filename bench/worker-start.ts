@@ -1,5 +1,5 @@
 /**
- * Worker start-up (issue 8): how long a fresh worker process takes from `node` starting to a Worker
+ * Worker start-up: how long a fresh worker process takes from `node` starting to a Worker
  * ready to poll, with the workflow bundle made at build time (`workflowBundle`, what worker/main.ts
  * uses after `npm run build`) and with the workflows bundled at start-up (`workflowsPath`, as before).
  * Each try is a new child process (no warm module cache), alternating the two, against the bench's

@@ -1,5 +1,5 @@
 /**
- * The HTTP API's own schemas (STYLE.md §1.3): request bodies, query strings and responses. They are the
+ * The HTTP API's own schemas: request bodies, query strings and responses. They are the
  * runtime check in the API, the types of the typed client and the source of `/openapi.json`. Operator
  * action bodies are the workflow update inputs of contracts/operator.ts without `actor` (the API takes
  * it from the authenticated caller, never from the body) and with a submission in place of a claim check

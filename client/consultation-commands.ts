@@ -1,6 +1,6 @@
 /**
  * `itk3 consultation save|finalise|delete|registered-here|show|list`: consultation events and the view of
- * each consultation's versions and their delivery outcomes (issue 9). Registered on the `itk3` program
+ * each consultation's versions and their delivery outcomes. Registered on the `itk3` program
  * by client/cli.ts.
  */
 import { readFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * The consultation lifecycle over HTTP (issue 9): a backend service says what happened to a consultation
+ * The consultation lifecycle over HTTP: a backend service says what happened to a consultation
  * and ITK3 Courier decides when and what to send (workflows/consultation.ts). Registered by client/api.ts
  * behind the same authentication, audit and OpenAPI document as the other routes.
  *

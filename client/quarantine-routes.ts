@@ -1,5 +1,5 @@
 /**
- * The inbound quarantine's operator surface (issue 6): list entries, show one (optionally with its
+ * The inbound quarantine's operator surface: list entries, show one (optionally with its
  * decrypted content), reroute one to a delivery workflow, or resolve it. A route plug-in of
  * client/api.ts, so it sits behind the same authentication (operator role), audit and OpenAPI listing.
  *

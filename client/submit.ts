@@ -221,7 +221,7 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
           senderOds: submission.sender.odsCode,
           messageHeaderId: firstAttempt.messageHeaderId,
         }),
-        // Second correlation key for ITK3 Responses (reference/itk3.md §4.5). The encounter id is submitter
+        // Second correlation key for ITK3 Responses. The encounter id is submitter
         // free text and visibility is plain text: only its keyed hash goes there (activities/correlation.ts).
         { key: SenderReferenceKey, value: senderReferenceDigest(submission.encounter.id, deps.activity.correlationKey) },
       ],

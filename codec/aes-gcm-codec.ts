@@ -1,7 +1,7 @@
 /**
  * The payload codec: every payload that reaches Temporal (workflow and activity inputs and results,
  * signals, queries, updates, memos, failure details) is encrypted with AES-256-GCM before it leaves the
- * process, so the server's history holds ciphertext only (STYLE.md §1.5). The whole serialized Payload
+ * process, so the server's history holds ciphertext only. The whole serialized Payload
  * proto is encrypted (its metadata too, so even the encoding is hidden); the key id travels in the
  * metadata so several keys can be configured and histories written under an old key stay readable after
  * rotation. Layout of `data`: 12-byte IV | ciphertext | 16-byte tag; the key id is bound as AAD.

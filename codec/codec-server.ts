@@ -1,5 +1,5 @@
 /**
- * The codec server for the Temporal Web UI and CLI (reference/temporal.md §6.11): `POST /decode` and
+ * The codec server for the Temporal Web UI and CLI: `POST /decode` and
  * `POST /encode` with proto3-JSON payloads, CORS for the UI origins only, and every codec request
  * authenticated: an operator bearer token (`temporal ... --codec-auth 'Bearer <token>'`) or a browser
  * session cookie obtained at `/login` (the UI sends it when its codec settings include credentials, as

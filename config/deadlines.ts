@@ -1,6 +1,6 @@
 /**
  * Delivery deadlines: defaults from configuration, overridden per recipient ODS code, then per
- * submission (reference/itk3.md §5.4: no ack waiting time is specified anywhere, so both are
+ * submission (GP Connect specifies no acknowledgement waiting time anywhere, so both are
  * configurable and measured from the MESH send time). The result travels in the workflow input, so a
  * running delivery never depends on configuration read later; operators change it with the
  * `changeDeadlines` update.

@@ -1,5 +1,5 @@
 /**
- * One zod schema over the environment (STYLE.md §6), parsed once at start-up. Every problem is reported
+ * One zod schema over the environment, parsed once at start-up. Every problem is reported
  * together, secret values are never echoed, and the process exits before connecting to anything.
  */
 import { hkdfSync } from 'node:crypto';
@@ -59,7 +59,7 @@ export const EnvSchema = z
     MESH_PROXY_URL: z.url().optional(),
     MESH_CHUNK_SIZE: z.coerce.number().int().positive().default(20 * 1024 * 1024),
     MESH_POLL_INTERVAL: duration.optional(),
-    /** Inbound (issue 6; config/inbound.ts): extra mailboxes to poll, comma-separated; MESH_MAILBOX_ID is always polled. */
+    /** Inbound (config/inbound.ts): extra mailboxes to poll, comma-separated; MESH_MAILBOX_ID is always polled. */
     MESH_MAILBOXES: z.string().optional(),
     /** Passwords of the extra mailboxes, `MAILBOX:password` comma-separated (secret; required in production). */
     MESH_MAILBOX_PASSWORDS: z.string().optional(),
@@ -75,7 +75,7 @@ export const EnvSchema = z
     STORE_KEYS: z.string().min(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_PRETTY: bool.default(false),
-    // --- operator and integrator surfaces (issue 7) ---
+    // --- operator and integrator surfaces ---
     /** Payload codec keys, `keyId:base64(32 bytes)` comma-separated; the first encrypts, all decrypt (rotation). */
     ITK3_CODEC_KEYS: z.string().min(1),
     ITK3_CODEC_SERVER_HOST: z.string().default('127.0.0.1'),
@@ -332,7 +332,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
 
 /**
  * For process entry points: parse the environment, or print every problem (never a value) and exit 2
- * before connecting to anything (STYLE.md §6).
+ * before connecting to anything.
  */
 export function loadConfigOrExit(source: NodeJS.ProcessEnv = process.env): AppConfig {
   try {

@@ -1,5 +1,5 @@
 /**
- * Inbound configuration (issue 6): which MESH mailboxes are polled, with which passwords, and how long
+ * Inbound configuration: which MESH mailboxes are polled, with which passwords, and how long
  * an unmatched message waits for a second correlation before an operator is told. Read from the keys
  * that config/env.ts declares; checked there at start-up with every other key (values never echoed).
  */

@@ -1,5 +1,5 @@
 /**
- * The one pino logger (STYLE.md §7). Redaction is by key, so identifiers must go in fields, never into
+ * The one pino logger. Redaction is by key, so identifiers must go in fields, never into
  * message strings; the Temporal runtime logger, workflow `log` and activity `log` all end here.
  */
 import pino, { type Logger } from 'pino';
@@ -13,7 +13,7 @@ const PATHS = [
   'meshTo', '*.meshTo', 'subject', '*.subject', 'mexTo', '*.mexTo',
   'body', '*.body', 'xml', '*.xml', 'dataBase64', '*.dataBase64', '*.*.dataBase64',
   'password', '*.password', 'sharedKey', '*.sharedKey', 'authorization', '*.authorization', '*.headers.authorization',
-  // API tokens, webhook secrets and codec-server session cookies (issue 7)
+  // API tokens, webhook secrets and codec-server session cookies
   'token', '*.token', 'secret', '*.secret', 'cookie', '*.cookie', '*.headers.cookie', '*.headers["set-cookie"]',
 ];
 

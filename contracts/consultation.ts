@@ -3,7 +3,7 @@ import { ContentRefSchema, DeliveryDeadlinesSchema, DeliveryStatusSchema } from 
 import { SubmissionSchema } from './submission';
 
 /**
- * The consultation lifecycle (issue 9; reference/itk3.md §5.4 "Triggers and timing", §5.6 "Document
+ * The consultation lifecycle (GP Connect Send Document "Triggers and timing" and "Document
  * replacement"). A backend service tells ITK3 Courier what happened to a consultation (saved, finalised
  * now, deleted, patient registered here); one long-lived workflow per consultation decides when to send
  * (a debounce window after the last save, default 3 h: GPCM-SD-CS-075/076 = 1.3.1 096/142), what to send
@@ -26,7 +26,7 @@ export const ConsultationKeySchema = z.object({
 export type ConsultationKey = z.infer<typeof ConsultationKeySchema>;
 
 /**
- * The workflow id of a consultation: a business key from the sending system (STYLE.md §4). The ODS code
+ * The workflow id of a consultation: a business key from the sending system. The ODS code
  * has no hyphen, so the id parses back unambiguously. Throws on characters that do not belong in an id.
  */
 export function consultationWorkflowId(senderOds: string, consultationId: string): string {

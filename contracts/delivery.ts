@@ -9,7 +9,7 @@ export const ContentRefSchema = z.object({
 });
 export type ContentRef = z.infer<typeof ContentRefSchema>;
 
-/** Which generation of GP Connect Send Document to emit (reference/itk3.md §1). */
+/** Which generation of GP Connect Send Document to emit. */
 export const SpecProfileSchema = z.enum(['1.x', '2.x']);
 export type SpecProfile = z.infer<typeof SpecProfileSchema>;
 
@@ -45,7 +45,7 @@ export const WaitingForSchema = z.enum([
 ]);
 export type WaitingFor = z.infer<typeof WaitingForSchema>;
 
-/** Acknowledgement deadlines in milliseconds, measured from the MESH send time (reference/itk3.md §5.4). */
+/** Acknowledgement deadlines in milliseconds, measured from the MESH send time. */
 export const AckDeadlinesSchema = z.object({
   infrastructureAckMs: z.number().int().positive(),
   businessAckMs: z.number().int().positive(),
@@ -118,8 +118,7 @@ export const AttemptMeshReportSchema = z.object({
 });
 
 /**
- * Input of the `trackMeshMessage` activity: MESH outbox tracking of one sent attempt (reference/mesh.md
- * §3.4 #9), asked once when its infrastructure acknowledgement is overdue (GPCM-SD-095). MESH says not to
+ * Input of the `trackMeshMessage` activity: MESH outbox tracking of one sent attempt, asked once when its infrastructure acknowledgement is overdue (GPCM-SD-095). MESH says not to
  * poll tracking often and that it is no substitute for a business acknowledgement: it only tells the
  * workflow early that MESH itself gave up on the message.
  */
@@ -161,7 +160,7 @@ export const AttemptSchema = z.object({
   recipientMailbox: z.string().optional(),
   infrastructureAck: Itk3ResponseReceivedSchema.optional(),
   businessAck: Itk3ResponseReceivedSchema.optional(),
-  /** A business ack came first: technical success is implied (reference/itk3.md §6). */
+  /** A business ack came first: technical success is implied. */
   infrastructureSuccessImplied: z.boolean().optional(),
   /** An acknowledgement arrived after its deadline had been escalated. */
   lateAck: z.boolean().optional(),

@@ -1,5 +1,5 @@
 /**
- * Operator refusals (issue 5): why an operator update on a delivery (correct, resend, replace, abandon,
+ * Operator refusals: why an operator update on a delivery (correct, resend, replace, abandon,
  * acknowledgeEscalation, changeDeadlines) was not accepted. The code is the `type` of the
  * ApplicationFailure the caller receives (from the update's validator, which leaves no trace in history,
  * or from the update itself when the state changed while content was being checked); the message is the
@@ -83,7 +83,7 @@ export function operatorRefusal(code: OperatorRefusalCode, facts: OperatorRefusa
 }
 
 /**
- * The one catalogue of failure types (STYLE.md §4, §5). Domain and MESH code throw small typed errors
+ * The one catalogue of failure types. Domain and MESH code throw small typed errors
  * carrying one of these strings; the activity edge turns them into `ApplicationFailure`s with the same
  * type, and workflows switch on the string. Never classify by class name or `instanceof`.
  */

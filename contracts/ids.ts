@@ -1,5 +1,5 @@
 /**
- * Workflow ids are business keys (STYLE.md §4): one function each. The document id is a UUID chosen by
+ * Workflow ids are business keys: one function each. The document id is a UUID chosen by
  * the sending system, never a patient identifier, so it is safe in ids and in the Web UI.
  */
 export function deliveryWorkflowId(documentId: string, version: number): string {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ContentRefSchema } from './delivery';
 
 /**
- * Inbound MESH traffic (issue 6): how the inbox poller classifies what arrives, and the quarantine that
+ * Inbound MESH traffic: how the inbox poller classifies what arrives, and the quarantine that
  * keeps whatever cannot be routed to a waiting delivery workflow. Nothing here holds patient data: ids,
  * codes and classifications only; message content stays in the encrypted content store (`contentRef`).
  */
@@ -11,9 +11,9 @@ import { ContentRefSchema } from './delivery';
 export const QuarantineReasonSchema = z.enum([
   /** Body on an ACK workflow that is not a readable ITK3 Response (bad XML, not a Bundle, missing parts). */
   'MALFORMED',
-  /** A response code outside ITK-ResponseCodes-1 that cannot be classified by prefix (reference/itk3.md §4.3). */
+  /** A response code outside ITK-ResponseCodes-1 that cannot be classified by prefix. */
   'UNCLASSIFIABLE_CODE',
-  /** response.identifier = UNREADABLE-IN-ORIGINAL-MESSAGE (ITK3 10009 defaults, reference/itk3.md §4.5, §4.6). */
+  /** response.identifier = UNREADABLE-IN-ORIGINAL-MESSAGE (ITK3 10009 defaults). */
   'UNREADABLE_IN_ORIGINAL_MESSAGE',
   /** A readable response whose identifier and SenderReference match no delivery. */
   'UNMATCHED_RESPONSE',

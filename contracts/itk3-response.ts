@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * What the sender should do next on an ITK3 Response code (reference/itk3.md §4.4, derived
+ * What the sender should do next on an ITK3 Response code (derived
  * classification). The ITK3 library assigns it at the inbound edge; workflows branch on it.
  */
 export const SenderActionSchema = z.enum([
@@ -43,7 +43,7 @@ export const Itk3ResponseReceivedSchema = z.object({
   meshMessageId: z.string(),
   receivedAt: z.string(),
   /**
-   * How the inbound router found this workflow (reference/itk3.md §4.5). Absent means RESPONSE_IDENTIFIER.
+   * How the inbound router found this workflow. Absent means RESPONSE_IDENTIFIER.
    * For SENDER_REFERENCE and OPERATOR, `respondsTo` names the attempt it was routed to and
    * `originalRespondsTo` keeps what the response itself said.
    */

@@ -114,7 +114,7 @@ const safeText = (max: number) =>
  * Characters a single-line name must not hold: every control character (C0 incl. TAB, LF and CR; DEL; C1),
  * the Unicode line and paragraph separators, and format characters (bidi embeddings, overrides and
  * isolates U+202A-E/U+2066-9, marks U+200E/F/U+061C, soft hyphen, zero-width space, BOM...). A name goes
- * into the MESH subject and, in GPPROVIDER routing, the routing address (reference/mesh.md §3.4); a line
+ * into the MESH subject and, in GPPROVIDER routing, the routing address; a line
  * break there is header injection, an override makes the name read differently from what it is. ZWNJ and
  * ZWJ (U+200C/D) stay allowed: Persian and Indic names are spelled with them.
  */

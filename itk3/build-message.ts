@@ -312,7 +312,7 @@ export function readBackIssues(body: string, profile: SpecProfile): Issue[] {
 }
 
 /**
- * Build the ITK3 Send Document message for a submission (reference/itk3.md §3, §5; GPCM-SD-028..064,
+ * Build the ITK3 Send Document message for a submission (GPCM-SD-028..064,
  * GPCM-SD-098, GPCM-SD-103..124, GPCM-SD-131/132): the CareConnect document bundle, the ITK3 envelope
  * and the MESH metadata for the chosen spec generation. Pure: ids and time come from the input.
  * Throws `ITK3_BUILD_REJECTED` (issues carry requirement ids) for anything a receiver must reject.

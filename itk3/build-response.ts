@@ -28,7 +28,7 @@ export interface BuildItk3ResponseInput {
 }
 
 /**
- * Build a GP-Connect-conformant ITK3 Response (reference/itk3.md §4.1; GPCM-SD-050..055, GPCM-SD-074):
+ * Build a GP-Connect-conformant ITK3 Response (GPCM-SD-050..055, GPCM-SD-074):
  * Bus=false, Inf=false, SenderReference echoed, sender Organization, event ITK008M, response.identifier /
  * code / details, OperationOutcome (ITK-Response-OperationOutcome-1) with the code's severity and issue
  * type. For the GP-practice test peer and tests; the courier itself never answers responses.

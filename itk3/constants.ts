@@ -1,8 +1,7 @@
 import type { SpecProfile } from '../contracts/delivery';
 
 /**
- * Fixed URLs, code systems and MESH metadata of ITK3 and GP Connect Send Document
- * (reference/itk3.md §3, §4, §5.3). Kept in one place so a spec change is one edit.
+ * Fixed URLs, code systems and MESH metadata of ITK3 and GP Connect Send Document. Kept in one place so a spec change is one edit.
  */
 export const FHIR_NS = 'http://hl7.org/fhir';
 export const XHTML_NS = 'http://www.w3.org/1999/xhtml';

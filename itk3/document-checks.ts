@@ -19,7 +19,7 @@ import { isRealDate } from './mesh-metadata';
 
 /**
  * Conformance checks of a Send Document payload and envelope against the sender-side requirements
- * (1.3.x ids from spec/senddoc_requirements.yml; 2.x rules from SD2 via reference/itk3.md §3, §5.6).
+ * (1.3.x ids from the Send Document requirements catalogue; 2.x rules from Send Document 2.x).
  * Findings name fields, never values, so they are safe to log. `error` = a receiver must reject it;
  * `warning` = a deviation receivers are known to tolerate (e.g. in the official examples).
  */

@@ -6,7 +6,7 @@ export type Itk3ErrorType = typeof ErrorType.ITK3_BUILD_REJECTED | typeof ErrorT
  * The one error the ITK3 library throws. `type` is `ITK3_BUILD_REJECTED` (we refuse to build what a
  * receiver must reject) or `ITK3_RESPONSE_INVALID` (an inbound ITK3 Response, or a supplied document,
  * could not be read). `issues[]` say exactly what was wrong, with the GPCM requirement id where one
- * applies. Messages and issues never contain patient identifiers (STYLE.md §5): they name fields, not values.
+ * applies. Messages and issues never contain patient identifiers: they name fields, not values.
  * Never retryable: the same input always fails the same way.
  */
 export class Itk3Error extends CourierError {
@@ -23,7 +23,7 @@ export function responseInvalid(message: string, issues: Issue[] = []): Itk3Erro
   return new Itk3Error(ErrorType.ITK3_RESPONSE_INVALID, message, issues.length ? issues : [{ message }]);
 }
 
-/** Requirement ids used in refusals that are not in the 1.3.x catalogue (spec/senddoc_requirements.yml). */
+/** Requirement ids used in refusals that are not in the 1.3.x requirements catalogue. */
 export const EXTRA_REQUIREMENT = {
   /** ITK3 2.9+ code 20015 "Message too large", recommended maximum 5 MB (reference §5.5). */
   messageSize: 'ITK3-20015',

@@ -1,7 +1,7 @@
 /**
  * ITK3 protocol library (pure: no I/O, no Temporal, no clock, no randomness). Builds GP Connect Send
  * Document messages, reads ITK3 Responses and classifies every ITK-ResponseCodes-1 code.
- * Reference: ../shared/reference/itk3.md; requirement ids: ../shared/spec/senddoc_requirements.yml (1.3.x).
+ * Requirement ids (GPCM-SD-...) are those of the GP Connect Send Document 1.3.x requirements catalogue.
  */
 export {
   buildSendDocumentMessage,

@@ -3,7 +3,7 @@ import type { Issue } from '../contracts/errors';
 import { CONSULTATION_REPORT_TITLE } from './constants';
 
 /**
- * MESH metadata of a Send Document message (reference/itk3.md §5.3): the GPPROVIDER routing address,
+ * MESH metadata of a Send Document message: the GPPROVIDER routing address,
  * the subject and the local id. The routing address and subject carry patient identifiers because the
  * spec requires them in the MESH headers: they live only in the built output, never in errors or logs.
  */
@@ -104,8 +104,8 @@ function headerChar(ch: string): { text: string; unrepresentable?: true } | unde
 }
 
 /**
- * A name (or other free text) as a MESH header can carry it (reference/mesh.md §3.4: control characters
- * are error 06; the client accepts printable Latin-1 only). Printable Latin-1 is kept as it is; other
+ * A name (or other free text) as a MESH header can carry it (MESH refuses control characters
+ * with error 06; the client accepts printable Latin-1 only). Printable Latin-1 is kept as it is; other
  * Latin letters are transliterated (NFKD without combining marks, plus a table for Ł, Đ, ı, Œ...); CR, LF,
  * TAB and other separators become one space; bidi controls and other format characters, emoji and
  * symbols are dropped; letters with no Latin form become `?`. Only headers use this: the FHIR document

@@ -13,7 +13,7 @@ import { fromFhirJson, type JsonObject } from './fhir-json';
 import { toXmlString, type FNode } from './fhir-xml';
 
 /**
- * The ITK3 message envelope (reference/itk3.md §3.1–§3.5): Bundle type=message with exactly three entries
+ * The ITK3 message envelope: Bundle type=message with exactly three entries
  * – MessageHeader (first), the header Organization (sender) and the document Bundle (focus).
  */
 export interface EnvelopeInput {

@@ -17,7 +17,7 @@ import {
 import { classifyResponseCode, type Polarity, type ResponseCode, type ResponseLevel } from './response-codes';
 
 /**
- * Reading ITK3 Responses (reference/itk3.md §4): XML or JSON into a typed, classified result.
+ * Reading ITK3 Responses: XML or JSON into a typed, classified result.
  * Tolerates the documented quirks of the official examples (reference §4.7, §9 items 2, 8, 9) and
  * lists them in `quirks`; refuses anything else that is not an ITK3 Response with `ITK3_RESPONSE_INVALID`.
  */

@@ -3,7 +3,7 @@ import { responseInvalid } from './errors';
 
 /**
  * ITK-ResponseCodes-1 (https://fhir.nhs.uk/STU3/CodeSystem/ITK-ResponseCodes-1, v1.5.0), every code
- * 10001–30025 with display, level, polarity, the FHIR mapping receivers use (reference/itk3.md §4.3) and
+ * 10001–30025 with display, level, polarity, the FHIR mapping receivers use and
  * the sender's next action (derived classification, reference §4.4, contracts/itk3-response.ts).
  */
 export type ResponseLevel = 'infrastructure' | 'business';
@@ -204,7 +204,7 @@ export interface CodeClassification {
 const CODE_SHAPE = /^[123]\d{4}$/;
 
 /**
- * Classify an ITK3 response code (reference/itk3.md §4.2–§4.4). Known codes take their level, polarity and
+ * Classify an ITK3 response code. Known codes take their level, polarity and
  * action from the code table whatever `responseCode` says (so the 20015 example's `ok` stays negative).
  * Unknown codes are classified by prefix (1/2 = infrastructure, 3 = business) and by `responseCode`
  * (`ok` = positive; anything else, or absent, = negative). Throws `ITK3_RESPONSE_INVALID` when the code is

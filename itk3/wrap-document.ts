@@ -19,7 +19,7 @@ import { gpProviderAddress, meshSubject, routingAddressMismatches, surnameRoutin
 import { readFhir } from './parse-response';
 
 /**
- * The second way in (issue 3): a complete FHIR STU3 document Bundle (ITK-Document-Bundle-1, JSON or XML)
+ * The second way in: a complete FHIR STU3 document Bundle (ITK-Document-Bundle-1, JSON or XML)
  * from a system that already builds FHIR, checked against the sender-side requirements and wrapped in
  * the ITK3 envelope with the MESH metadata. Pure, like `buildSendDocumentMessage`.
  */

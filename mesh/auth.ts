@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * The MESH `Authorization` token (MESH API v2 "MESH Authorization header"; reference/mesh.md §4.1):
+ * The MESH `Authorization` token (MESH API v2 "MESH Authorization header"):
  *
  *   NHSMESH <MAILBOX>:<nonce>:<nonce_count>:<yyyyMMddHHmm UTC>:<hex HMAC-SHA256(sharedKey, "MAILBOX:nonce:nonce_count:password:timestamp")>
  *

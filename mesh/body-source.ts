@@ -58,7 +58,7 @@ export function fileBodySource(path: string, size: number): MeshBodySource {
 }
 
 /**
- * The chunk plan (MESH API v2 "Send chunked message"; reference/mesh.md §3.8): split the uncompressed
+ * The chunk plan (MESH API v2 "Send chunked message"): split the uncompressed
  * data into `ceil(size / chunkSize)` ordered ranges (at least one), each compressed on its own.
  */
 export function planChunks(size: number, chunkSize: number): Array<{ number: number; offset: number; length: number }> {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 
 /**
- * Transport options for real MESH (reference/mesh.md §4.2): an NHS-issued client certificate and key,
+ * Transport options for real MESH: an NHS-issued client certificate and key,
  * the NHS CA bundle for the server chain, and an optional HTTP(S) proxy, as NHS networks often need one.
  * Paths are read once, when the dispatcher is built.
  */

@@ -78,7 +78,7 @@ export class MeshError extends CourierError {
   }
 }
 
-/** Error codes MESH returns in 417 bodies (reference/mesh.md §3.6); descriptions are MESH's own, no PID. */
+/** Error codes MESH returns in 417 bodies; descriptions are MESH's own, no PID. */
 export const MESH_ERROR_CODES: Readonly<Record<string, string>> = {
   '02': 'Data file is missing or inaccessible',
   '06': 'Malformed control file / headers',

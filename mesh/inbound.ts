@@ -1,6 +1,5 @@
 /**
- * Pure parsing of what MESH returns on download (MESH API v2 "Download message"; reference/mesh.md
- * §3.5, §3.7): the `mex-*` headers and, for REPORT messages, what went wrong with which message.
+ * Pure parsing of what MESH returns on download (MESH API v2 "Download message"): the `mex-*` headers and, for REPORT messages, what went wrong with which message.
  */
 
 export type MeshReportKind = 'NON_DELIVERY' | 'ROUTING_ERROR' | 'OTHER';
@@ -52,8 +51,8 @@ export type MeshInboundMetadata = Omit<MeshInboundMessage, 'body' | 'oversize'> 
 };
 
 /**
- * GP Connect auto-routing failures (`GPPROVIDER_...` recipients) come back as EPL-150..154 reports
- * (reference/mesh.md §3.6, §3.9); code 14 is the non-delivery report after the 5-day collection window.
+ * GP Connect auto-routing failures (`GPPROVIDER_...` recipients) come back as EPL-150..154 reports;
+ * code 14 is the non-delivery report after the 5-day collection window.
  */
 export function classifyReport(statusCode: string | undefined): MeshReportKind {
   if (!statusCode) return 'OTHER';

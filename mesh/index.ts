@@ -1,5 +1,5 @@
 /**
- * MESH API v2 client for ITK3 Courier (reference/mesh.md; issue 4). Pure protocol parts (auth token,
+ * MESH API v2 client for ITK3 Courier. Pure protocol parts (auth token,
  * chunk plan, header parsing, error classification) plus one `MeshClient` whose transport, clock and
  * nonce source are injected. No Temporal imports: activities wrap it.
  */

@@ -31,7 +31,7 @@ import { fetchTransport, readText, undiciTransport, type Transport, type WireBod
 
 const gzip = promisify(gzipCb);
 
-/** The only Accept value MESH v2 (and the sandbox's strict parser) accepts: reference/mesh.md §3.2. */
+/** The only Accept value MESH v2 (and the sandbox's strict parser) accepts. */
 export const MESH_ACCEPT = 'application/vnd.mesh.v2+json';
 export const DEFAULT_CHUNK_SIZE = 20 * 1024 * 1024;
 const MAX_CHUNK_SIZE = 100 * 1000 * 1000 - 1;
@@ -290,13 +290,13 @@ interface RequestSpec {
 }
 
 
-/** Header limits from the sandbox/SPEC (reference/mesh.md §3.4). */
+/** Header limits from the sandbox/SPEC. */
 const HEADER_LIMITS = { to: 100, workflowId: 300, subject: 500, localId: 300, fileName: 300, contentType: 100 } as const;
 // Latin-1 printable only: a control character gives MESH error 06, and fetch rejects non-Latin-1 header values.
 const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]*$/;
 
 /**
- * MESH API v2 client (reference/mesh.md §3; checklist §9). One instance per mailbox; it holds no global
+ * MESH API v2 client. One instance per mailbox; it holds no global
  * state, takes its transport, clock and nonce source as options, and never imports Temporal.
  *
  * Retry policy, one decision per error type (see `MeshError.retryable`):
@@ -401,7 +401,7 @@ export class MeshClient {
   }
 
   /**
-   * Send a message (MESH API v2 "Send message" and "Send chunked message"; reference/mesh.md §3.4, §3.8).
+   * Send a message (MESH API v2 "Send message" and "Send chunked message").
    * Data above `chunkSize` is split raw, each chunk gzipped on its own when compressing, chunk 1 POSTed to
    * `/outbox` with `Mex-Chunk-Range: 1:n` and chunks 2..n uploaded in order. The first POST is never
    * repeated while its outcome is unknown: the client looks the message up by its unique `Mex-FileName`
@@ -1204,7 +1204,7 @@ export class MeshClient {
   }
 }
 
-/** One retry decision per status (reference/mesh.md §3.6, §6.4). */
+/** One retry decision per status. */
 export function classifyStatus(status: number, op: MeshOperation): { type: MeshErrorType; retryable: boolean } {
   if (status === 401 || status === 403) return { type: ErrorType.MESH_AUTH_FAILED, retryable: false };
   if (status === 404) return { type: ErrorType.MESH_NOT_FOUND, retryable: false };

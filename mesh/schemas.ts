@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * zod schemas for the MESH v2 JSON bodies this client reads (MESH API v2 spec; reference/mesh.md §3.4).
+ * zod schemas for the MESH v2 JSON bodies this client reads (MESH API v2 spec).
  * They are lenient where MESH and the sandbox differ (timestamps, optional fields) and strict about what
  * the client relies on (ids, lists). Unknown keys are kept out of the parsed values.
  */

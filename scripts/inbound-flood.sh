@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6 flood proof at full size: N responses (default 1,000) waiting at once in our MESH inbox for N
+# Inbound flood proof at full size: N responses (default 1,000) waiting at once in our MESH inbox for N
 # waiting deliveries, drained by the real poller through the real sandbox. The test suite runs the same
 # test with 200 to stay short on 2 cores; this runs it as specified. About 4 minutes on 2 cores.
 #   bash scripts/inbound-flood.sh [N]

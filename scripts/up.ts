@@ -39,7 +39,7 @@ function localSecret(envName: string, fileName: string, make: () => string): str
   return readFileSync(file, 'utf8').trim();
 }
 
-/** Payload codec keys (issue 7): every payload in Temporal's history is encrypted with these. */
+/** Payload codec keys: every payload in Temporal's history is encrypted with these. */
 const localCodecKeys = (): string => localSecret('ITK3_CODEC_KEYS', 'local-codec-keys', () => `local1:${randomBytes(32).toString('base64')}`);
 /** Operator-update actor token keys: the API signs, the worker verifies (activities/actor-token.ts). */
 const localActorKeys = (): string => localSecret('ITK3_ACTOR_KEYS', 'local-actor-keys', () => `local1:${randomBytes(32).toString('base64')}`);

@@ -1,5 +1,5 @@
 /**
- * Inbound wiring (issue 6): one MESH client and one durable poller workflow per configured mailbox.
+ * Inbound wiring: one MESH client and one durable poller workflow per configured mailbox.
  */
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { inboxPollerWorkflowId } from '../contracts';

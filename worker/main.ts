@@ -1,4 +1,4 @@
-/** Worker process: config -> logger -> runtime -> connection -> worker (STYLE.md §2). */
+/** Worker process: config -> logger -> runtime -> connection -> worker. */
 import net from 'node:net';
 import { loadConfigOrExit } from '../config/env';
 import { createLogger } from '../config/logger';

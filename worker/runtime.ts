@@ -1,6 +1,6 @@
 /**
  * The Temporal runtime for a worker process: its logger is our one pino logger (so the SDK's own lines,
- * workflow `log`, activity `log` and forwarded Core logs all pass the same redaction, STYLE.md §7), and
+ * workflow `log`, activity `log` and forwarded Core logs all pass the same redaction), and
  * its Prometheus exporter serves the SDK's metrics. Install once, before any connection or worker.
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogEntry } from '@temporalio/worker';

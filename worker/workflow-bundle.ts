@@ -1,5 +1,5 @@
 /**
- * The workflow code, bundled at build time (issue 8). Bundling at worker start-up (webpack over the
+ * The workflow code, bundled at build time. Bundling at worker start-up (webpack over the
  * compiled workflows) took about 10 s of CPU on the benchmark machine, so every restart, deploy and
  * scale-out left its task queue unserved for that long; loading a prebuilt bundle takes about 1 s.
  *

@@ -2,7 +2,7 @@
  * Signals and queries of the consultation workflow (workflows/consultation.ts): the public API that the
  * HTTP API, the CLI and tests use. Wire names equal the stem and are stored in history: never rename one.
  * Safe to import from Node code. Payload schemas live in contracts/consultation.ts; clients parse with
- * them before sending, because the workflow trusts what it receives (STYLE.md §1.3).
+ * them before sending, because the workflow trusts what it receives.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ConsultationEvent, ConsultationView } from '../contracts/consultation';

@@ -1,6 +1,6 @@
 /**
- * consultationWorkflow: one long-lived workflow per consultation in a sending system (issue 9;
- * reference/itk3.md §5.4 "Triggers and timing", §5.6 "Document replacement").
+ * consultationWorkflow: one long-lived workflow per consultation in a sending system
+ * (GP Connect Send Document "Triggers and timing" and "Document replacement").
  *
  * Trigger: signal-with-start of `consultationEvent` by the HTTP API for every event of the consultation:
  * saved (a claim check to the new content), finalised (send now), deleted, registeredHere.

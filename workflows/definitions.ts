@@ -1,6 +1,6 @@
 /**
  * Signals, queries and updates of the delivery workflow: the public API that the inbound router, the
- * HTTP API and the CLI use. The wire name equals the stem (STYLE.md §4) and is stored in history: never
+ * HTTP API and the CLI use. The wire name equals the stem and is stored in history: never
  * rename one. Safe to import from Node code. Payload schemas live in contracts/delivery.ts and
  * contracts/operator.ts; clients parse with them before sending.
  *

@@ -146,7 +146,7 @@ export function stateDiagram(): string {
   return lines.join('\n');
 }
 
-/** MESH outbox tracking statuses that mean the message will never be delivered (reference/mesh.md §3.4 #9). */
+/** MESH outbox tracking statuses that mean the message will never be delivered. */
 const MESH_UNDELIVERABLE_STATUSES = ['undeliverable', 'expired', 'error'];
 
 /** Does this MESH tracking status mean MESH has given up on the message? (accepted, acknowledged, uploading: no) */

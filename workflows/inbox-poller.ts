@@ -1,5 +1,5 @@
 /**
- * meshInboxPollerWorkflow: polls one MESH inbox as durable work (issue 6; reference/mesh.md §3.10).
+ * meshInboxPollerWorkflow: polls one MESH inbox as durable work.
  *
  * Trigger: the worker at start-up, one per configured mailbox (worker/inbound.ts `ensureInboxPollers`).
  * Id: `inboxPollerWorkflowId(mailbox)`, conflict policy USE_EXISTING, so a restart finds the running one.
@@ -9,7 +9,7 @@
  * guidance) or until `pollNow`. When the interval is at most 60 s (local runs and benchmarks), that sleep
  * and the empty passes after it happen inside the activity (a heartbeating long poll that returns as
  * soon as there is mail, or after `waitForMailMs`), not as a timer per pass (patch
- * `inbox-poll-waits-in-activity`, issue 8); a `pollNow` then takes effect within one interval. The mailbox handshake is done at start and then once a day, and recorded
+ * `inbox-poll-waits-in-activity`); a `pollNow` then takes effect within one interval. The mailbox handshake is done at start and then once a day, and recorded
  * (query and memo). A message that keeps failing (404/410, chunk or network errors) stays in the inbox,
  * is retried every pass, and is raised to an operator once after `failureReportAfter` passes.
  * Signals: pollNow. Queries: inboxPollerStatus. Never completes: continues as new to keep history small.
@@ -144,8 +144,9 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
   const reportAfter = input.failureReportAfter ?? 3;
   const passesPerRun = input.passesPerRun ?? 500;
   const escalation = { workflowId: workflowInfo().workflowId, documentId: '', state: 'POLLING' };
-  // Issue 8: one timer, one activity and two workflow tasks per empty pass were most of an idle poller's
-  // cost on the Temporal server at short intervals. Runs recorded before this patch keep the timer.
+  // The wait for mail happens inside the activity: one timer, one activity and two workflow tasks per empty
+  // pass would be most of an idle poller's cost on the Temporal server at short intervals. Runs recorded
+  // before this patch keep the timer.
   const waitForMailMs = input.waitForMailMs ?? 10_000;
   // The timer-or-not decision depends only on the interval (and an explicit 0), never on the wait bound,
   // so a change of the bound's default cannot change the commands of a run already recorded.

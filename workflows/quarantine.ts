@@ -1,6 +1,6 @@
 /**
  * inboundQuarantineWorkflow: one durable quarantine entry per MESH inbox message that could not be
- * routed to a waiting delivery (issue 6: "quarantine, never drop").
+ * routed to a waiting delivery: quarantine, never drop, so no response is lost unseen.
  *
  * Trigger: the inbound router (activities/inbound.ts), before it acknowledges the message on MESH. The
  * message itself (body and mex headers) is in the encrypted content store; this workflow carries only

@@ -97,7 +97,7 @@ const store = proxyActivities<Activities>({
 const mesh = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   // sendMeshMessage heartbeats while it works: a dead worker's attempt is retried after 30 s, and a live
-  // attempt learns through the heartbeat that it was timed out, so it stops before posting (issue 8).
+  // attempt learns through the heartbeat that it was timed out, so it stops before posting.
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
@@ -403,7 +403,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       if (sent.routing) attempt.routing = sent.routing;
       if (sent.recipientMailbox) attempt.recipientMailbox = sent.recipientMailbox;
       record('SENT', `MESH message ${sent.meshMessageId}`, { attempt: attempt.attempt });
-      // Deadlines are measured from the MESH send time (reference/itk3.md §5.4).
+      // Deadlines are measured from the MESH send time.
       move('SENT', `attempt ${attempt.attempt} sent`);
       wait('INFRASTRUCTURE_ACK', Date.parse(sent.sentAt) + state.deadlines.infrastructureAckMs);
     } catch (err) {
@@ -956,7 +956,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       const recipientOds = check.recipientOds ?? state.recipientOds;
       const senderOds = check.senderOds ?? state.senderOds;
       // The replacement keeps the SenderReference (the encounter id the API set at start): the inbound
-      // router's second correlation key (reference/itk3.md §4.5).
+      // router's second correlation key.
       const senderReference = workflowInfo().typedSearchAttributes.get(SenderReferenceKey);
       try {
         await startChild(sendDocumentWorkflow, {
@@ -1117,7 +1117,7 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
   }
 }
 
-/** The failure type of a failed activity (ApplicationFailure.type), by string, never by class (STYLE.md §5). */
+/** The failure type of a failed activity (ApplicationFailure.type), by string, never by class. */
 function failureType(err: unknown): string {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type) return err.cause.type;
   if (err instanceof ApplicationFailure && err.type) return err.type;

@@ -1,7 +1,7 @@
 /**
  * Escalation notifications: what every channel receives. Built from the workflow's escalation input by
  * an allow-list of fields, so nothing but ids, states, codes and the workflow's own words can leave;
- * never patient data (STYLE.md §1.5).
+ * never patient data.
  */
 export type NotificationKind = 'RAISED' | 'REMINDER' | 'RESOLVED';
 

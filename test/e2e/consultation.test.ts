@@ -1,5 +1,5 @@
 /**
- * The consultation lifecycle end to end (issue 9): a backend tells the HTTP API that a consultation was
+ * The consultation lifecycle end to end: a backend tells the HTTP API that a consultation was
  * saved; after the (injected, short) window the consultation workflow sends version 1 through the real
  * delivery workflow, mesh-sandbox and the GP practice peer (NHS England's mesh-client); an edit after
  * that goes as version 2, replacing version 1. The peer records what it received, including

@@ -1,5 +1,5 @@
 /**
- * Issue 6 proof: the worker dies (SIGKILL) between handing an ITK3 response to its delivery workflow and
+ * Crash proof: the worker dies (SIGKILL) between handing an ITK3 response to its delivery workflow and
  * acknowledging it on MESH. MESH keeps the message, the next worker routes it again, the delivery
  * records it once, and only then is it acknowledged.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 6: a MESH message that cannot be downloaded (410 gone, 404, a chunk that fails on the wire) is
+ * A MESH message that cannot be downloaded (410 gone, 404, a chunk that fails on the wire) is
  * never acknowledged blindly. A poll pass (the real `pollMeshInbox` activity, real MeshClient, real
  * mesh-sandbox, real Temporal) reports it and leaves it in the inbox; the next pass, once it can be read,
  * routes it (here: to the quarantine) and acknowledges it, and says the failure has recovered.

@@ -1,5 +1,5 @@
 /**
- * Issue 6 proof: a flood. N deliveries wait for their infrastructure acknowledgement while the inbox
+ * Proof under a flood: N deliveries wait for their infrastructure acknowledgement while the inbox
  * poller is held back; the GP practice peer answers every one (one 20013 each), so N responses wait in
  * our MESH inbox at once. Then the poller starts and drains it: every response routed to its own
  * delivery, none lost (each delivery has its signal; the inbox no longer holds any of them), none

@@ -1,5 +1,5 @@
 /**
- * Inbound end to end (issue 6), through the real mesh-sandbox, the GP practice peer (NHS England's
+ * Inbound end to end, through the real mesh-sandbox, the GP practice peer (NHS England's
  * mesh-client) and the real worker, pollers and API: every response or report the practice or MESH sends
  * ends in exactly one place, the delivery workflow (signal in its history, RESPONSE/MESH_REPORT in its
  * timeline, once) or the quarantine (listed, shown, re-routable), and is acknowledged on MESH after that.
@@ -94,7 +94,7 @@ describe('inbound: responses from the GP practice reach their delivery, once', (
     await eventually(async () => ((await h.state(workflowId)).status === 'DELIVERED' ? true : undefined), 30_000, 'DELIVERED');
   });
 
-  // One per class of negative code (reference/itk3.md §4.4): the router signals each, classified.
+  // One per class of negative code: the router signals each, classified.
   const negatives: Array<[string, string[], string, string]> = [
     ['10001', ['10001'], 'infrastructure', 'FIX_AND_RESEND'],
     ['10009', ['10009'], 'infrastructure', 'INVESTIGATE_UNREADABLE'],

@@ -1,5 +1,5 @@
 /**
- * The inbound end-to-end harness (issue 6): the real worker with its inbox pollers, the real API (with
+ * The inbound end-to-end harness: the real worker with its inbox pollers, the real API (with
  * the quarantine routes), the GP practice peer, against the Temporal dev server and mesh-sandbox of the
  * jest global setup. Like courier-harness.ts, plus what inbound tests need to see the router's work:
  * the responses the peer sent (with their MESH ids), the signals in a delivery's history, the MESH

@@ -130,7 +130,7 @@ describe('record delivery histories', () => {
     });
   });
 
-  // Recorded after MeshMessageIds and MESH tracking (issue 5): the tracking call and its patch marker.
+  // Recorded after MeshMessageIds and MESH tracking: the tracking call and its patch marker.
   record('no-ack-mesh-tracking-undeliverable', async () => {
     const tracking = () => ({ status: 'undeliverable', statusCode: '14', statusDescription: 'Message not collected by recipient' });
     await runFlow(env, workflowBundle, { tracking }, async (f) => {

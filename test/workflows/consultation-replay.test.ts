@@ -1,5 +1,5 @@
 /**
- * Replay guard for the consultation workflow (STYLE.md §8): a committed history (synthetic: claim checks,
+ * Replay guard for the consultation workflow: a committed history (synthetic: claim checks,
  * ids and ODS codes only) must replay on the production workflow bundle after every change, and the same
  * history with its child workflow id altered must fail with a determinism error.
  *

@@ -1,5 +1,5 @@
 /**
- * The consultation lifecycle (issue 9) on the time-skipping test server: the real consultation workflow,
+ * The consultation lifecycle on the time-skipping test server: the real consultation workflow,
  * a stub delivery registered under the delivery workflow's type name (consultation-stub-workflows.ts),
  * and typed activity fakes that record every call. Events arrive by signal-with-start, as from the API.
  * No content store and no patient data: saved content is only a ContentRef.

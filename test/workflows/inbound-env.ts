@@ -1,7 +1,7 @@
 /**
  * A real Temporal dev server (loopback, in memory) for the inbound workflow tests, with the workflow code
  * bundled once per file. The time-skipping test server hung now and then on long sleeps and does not
- * support updates well (reference/temporal.md §5.3 item 8), so these tests use short real durations.
+ * support updates well, so these tests use short real durations.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';

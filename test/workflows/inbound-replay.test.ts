@@ -1,5 +1,5 @@
 /**
- * Replay guard for the inbound workflows (STYLE.md §8): committed histories (synthetic: ids, codes and a
+ * Replay guard for the inbound workflows: committed histories (synthetic: ids, codes and a
  * claim check only) of meshInboxPollerWorkflow and inboundQuarantineWorkflow must replay on the
  * production workflow bundle after every change, and an altered history must fail with a determinism
  * error. A failure here means a change would break pollers or quarantine entries already running: use

@@ -1,6 +1,5 @@
 /**
- * Negative ITK3 Responses and MESH failures: each class of code takes its own branch (reference/itk3.md
- * §4.4), escalates once with the code, and waits for the operator action that fits it.
+ * Negative ITK3 Responses and MESH failures: each class of code takes its own branch, escalates once with the code, and waits for the operator action that fits it.
  */
 import { correctUpdate, meshReportSignal, resendUpdate, waitingQuery } from '../../workflows/definitions';
 import { contentRef, escalationKinds, kinds, meshReport, refusalOf, runFlow , useTimeSkippingServer } from './support';

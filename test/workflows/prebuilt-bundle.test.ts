@@ -1,5 +1,5 @@
 /**
- * The workflow bundle made at build time (worker/workflow-bundle.ts, issue 8): written to a file, it
+ * The workflow bundle made at build time (worker/workflow-bundle.ts): written to a file, it
  * replays the committed poller and delivery histories (so a worker started on it runs the same code as
  * one that bundles at start-up), and the worker picks it only when it is newer than every compiled
  * workflow file, falling back to bundling at start-up otherwise.

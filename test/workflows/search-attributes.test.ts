@@ -1,7 +1,7 @@
 /**
  * The delivery's search attributes (Temporal UI, inbound routing): `MeshMessageIds` holds the MESH id of
  * every attempt, so a MESH REPORT for any attempt finds its delivery; and they cost few visibility writes:
- * one upsert before the send, one after it (MESH ids included), one at the outcome (issue 8).
+ * one upsert before the send, one after it (MESH ids included), one at the outcome.
  * Time-skipping server (support.ts).
  */
 import { randomUUID } from 'node:crypto';

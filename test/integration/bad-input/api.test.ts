@@ -1,6 +1,6 @@
 /**
  * Bad submissions through the real HTTP API, wired to the real Temporal dev server, worker and
- * mesh-sandbox (issue 8): malformed JSON, wrong media types, oversized bodies, wrong types, invalid NHS
+ * mesh-sandbox: malformed JSON, wrong media types, oversized bodies, wrong types, invalid NHS
  * numbers, injection attempts in every structured string field, control characters in every field, bad
  * headers and bad credentials. Every one must get a specific 4xx (a status and an error code that say
  * what was wrong, never a generic 400 or a 5xx), and none may reach MESH: no delivery workflow starts

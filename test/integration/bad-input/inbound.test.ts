@@ -1,5 +1,5 @@
 /**
- * The bad-input corpus through the real inbound path (issue 8): malformed ITK3 Responses and odd MESH
+ * The bad-input corpus through the real inbound path: malformed ITK3 Responses and odd MESH
  * messages are put into the courier's mailbox (X26ABC1) on mesh-sandbox, and the real worker's inbox
  * poller, running against the real Temporal dev server, must put every one into the quarantine with the
  * corpus's reason, never crash, and acknowledge each on MESH only after its quarantine entry exists.

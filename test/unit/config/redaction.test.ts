@@ -1,5 +1,5 @@
 /**
- * Redaction by key (STYLE.md §7): a fixture patient's NHS number logged at every redacted path, through
+ * Redaction by key: a fixture patient's NHS number logged at every redacted path, through
  * the pino logger and through the Temporal runtime adapter, appears nowhere in the output, and logging
  * never alters the caller's object (a fast-redact trap with overlapping paths).
  */

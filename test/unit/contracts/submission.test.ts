@@ -29,7 +29,7 @@ describe('submission schema', () => {
     expect(parsed.error?.issues[0]?.path).toEqual(['report', 'dataBase64']);
   });
 
-  describe('single-line name fields (issue 8: names go into MESH headers)', () => {
+  describe('single-line name fields (names go into MESH headers)', () => {
     const fields: Array<[string, string]> = [
       ['patient', 'givenName'],
       ['patient', 'familyName'],

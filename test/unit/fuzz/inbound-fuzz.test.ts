@@ -1,5 +1,5 @@
 /**
- * Bad input through the inbound path (issue 8): the corpus of malformed ITK3 Responses and MESH messages
+ * Bad input through the inbound path: the corpus of malformed ITK3 Responses and MESH messages
  * (test/fixtures/bad-input/inbound), then fast-check fuzzing of bodies, mutations of a valid response and
  * MESH metadata, through `routeInboxMessage` with fake MESH and Temporal ports. Every message must end
  * in exactly one place (its delivery or the quarantine, with a reason), routing must never throw for bad

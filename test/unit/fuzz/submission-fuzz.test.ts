@@ -1,6 +1,6 @@
 /**
  * Bad submissions, checked where the API checks them (client/submit.ts `validateSubmission`: the zod
- * schema plus a dry run of the ITK3 builder), for every string field of a submission (issue 8):
+ * schema plus a dry run of the ITK3 builder), for every string field of a submission:
  * - structured fields (ids, codes, dates, NHS number, base64, enums) refuse every injection attempt with
  *   an issue naming the field;
  * - free-text fields either refuse a value naming the field, or accept it as inert data: the built
@@ -124,7 +124,7 @@ describe('injection attempts in every string field', () => {
     expectInertOrRefused(await outcome(withField(base, at(p), INJECTIONS[k])), p);
   });
 
-  // Issue 8 (fixed): these were accepted with 202 and then refused by the MESH client at send. Now CR, LF,
+  // A header-bound field must not be accepted with 202 and then refused by the MESH client at send: CR, LF,
   // TAB and bidi overrides are refused naming the field (contracts/submission.ts), and names outside
   // Latin-1 are accepted and written into headers in their header form (itk3/mesh-metadata.ts).
   it.each([...HEADER_BOUND].flatMap((p) => NOT_HEADER_SAFE.map((k) => [p, k] as const)))('header-bound %s with %s is refused or sendable', async (p, k) => {
@@ -225,7 +225,7 @@ describe('fuzzing free-text fields (fast-check)', () => {
     );
   });
 
-  it('any text at all in a header-bound field is refused naming the field, or accepted and sendable (issue 8)', async () => {
+  it('any text at all in a header-bound field is refused naming the field, or accepted and sendable', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...HEADER_BOUND), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), async (p, value) => {
         expectInertOrRefused(await outcome(withField(base, at(p), value)), p);

@@ -1,5 +1,5 @@
 /**
- * Header-safe MESH metadata (issue 8): names outside Latin-1, emoji, bidi controls and line breaks must not
+ * Header-safe MESH metadata: names outside Latin-1, emoji, bidi controls and line breaks must not
  * reach a MESH header as they are (the MESH client refuses them, so the delivery could only fail), while the
  * FHIR document keeps the name exactly as submitted.
  */

@@ -1,7 +1,7 @@
 import { buildAuthorizationHeader, formatMeshTimestamp } from '../../../mesh';
 
 describe('buildAuthorizationHeader', () => {
-  it('matches the reference test vector (reference/mesh.md §4.1)', () => {
+  it('matches the MESH API reference test vector', () => {
     expect(
       buildAuthorizationHeader({
         mailboxId: 'X26ABC1',

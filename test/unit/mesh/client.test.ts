@@ -351,7 +351,7 @@ describe('inbox paging and download', () => {
   });
 });
 
-describe('outbox lookup cost and robustness (chaos run mesh-faults, issue 8)', () => {
+describe('outbox lookup cost and robustness', () => {
   const candidates = (n: number) =>
     Array.from({ length: n }, (_, i) => ({
       message_id: `M${i}`,

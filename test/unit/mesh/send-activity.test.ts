@@ -1,6 +1,6 @@
 /**
- * The sendMeshMessage activity around a real MeshClient with a scripted network (chaos run mesh-faults,
- * issue 8): it heartbeats while it works, an attempt that Temporal has timed out or cancelled (or that
+ * The sendMeshMessage activity around a real MeshClient with a scripted network, because
+ * two live attempts of one send each posted once a worker outlived its timeout: it heartbeats while it works, an attempt that Temporal has timed out or cancelled (or that
  * reaches its own deadline) never posts, and a retry reuses the message id its predecessor heartbeated.
  */
 import { Writable } from 'node:stream';
