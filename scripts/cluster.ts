@@ -7,13 +7,12 @@
  * Ports come from the same environment variables as `npm run up`; scripts/cluster/setup.sh (run by
  * `npm run cluster`) installs and builds every piece first, so nothing is downloaded here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
 import { startCluster, startUiServer, type TemporalCluster, type UiServer } from './lib/cluster';
+import { child, localSecret as localSecretIn, newLocalApiTokens, newLocalKey as key, stopChild, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
 import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, type RunningService } from './lib/services';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
@@ -23,41 +22,9 @@ const STATE = process.env.ITK3_CLUSTER_DIR ?? path.join(DATA, 'cluster');
 export const CLUSTER_WORKERS = 3;
 
 /** A local secret shared with `npm run up` (kept in .data/, 0600); the environment variable wins. */
-function localSecret(envName: string, fileName: string, make: () => string): string {
-  if (process.env[envName]) return process.env[envName];
-  const file = path.join(DATA, fileName);
-  if (!existsSync(file)) {
-    mkdirSync(DATA, { recursive: true });
-    writeFileSync(file, `${make()}\n`, { mode: 0o600 });
-  }
-  return readFileSync(file, 'utf8').trim();
-}
-const key = (): string => `local1:${randomBytes(32).toString('base64')}`;
-const tokenOf = (tokens: string, role: string): string => tokens.split(',').map((t) => t.split(':')).find((t) => t[1] === role)?.slice(2).join(':') ?? '';
-
-function child(name: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv): ChildProcess {
-  const proc = spawn(cmd, args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [proc.stdout, proc.stderr]) {
-    let buf = '';
-    stream?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const l of lines) process.stdout.write(`[${name}] ${l}\n`);
-    });
-  }
-  return proc;
-}
-
-async function waitUntil(what: string, proc: ChildProcess, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode}`);
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s`);
-}
+const localSecret = (envName: string, fileName: string, make: () => string): string => localSecretIn(DATA, envName, fileName, make);
+// Two server nodes on PostgreSQL and three workers get twice the wait `npm run up` allows its dev server.
+const waitUntil = (what: string, proc: ChildProcess, check: () => Promise<boolean>): Promise<void> => waitUntilWithin(what, proc, check, 120_000);
 
 async function main(): Promise<void> {
   const temporalPort = Number(env('TEMPORAL_PORT', '7233'));
@@ -80,7 +47,7 @@ async function main(): Promise<void> {
   ];
   // Every port is checked before anything starts, so a clash is one clear line, not a half-started system.
   for (const [port, what] of checks) await assertPortFree(port, '127.0.0.1', what);
-  const apiTokens = localSecret('ITK3_API_TOKENS', 'local-api-tokens', () => `local-operator:operator:${randomBytes(24).toString('base64url')},local-service:submitter:${randomBytes(24).toString('base64url')}`);
+  const apiTokens = localSecret('ITK3_API_TOKENS', 'local-api-tokens', newLocalApiTokens);
 
   let cluster: TemporalCluster | undefined;
   let ui: UiServer | undefined;
@@ -91,12 +58,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nstopping the ITK3 Courier cluster...\n');
-    for (const { proc } of [...procs].reverse()) {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(null); }, 10_000); proc.once('exit', () => { clearTimeout(t); r(null); }); });
-      }
-    }
+    for (const { proc } of [...procs].reverse()) await stopChild(proc);
     await ui?.stop();
     await mesh?.stop();
     await cluster?.stop();

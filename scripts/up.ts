@@ -5,75 +5,29 @@
  * A second run reuses the persisted state. Ports come from environment variables; ITK3_DATA_DIR moves
  * the state (default .data/), which lets the browser tests run the same system beside a developer's.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
 import { startUiServer } from './lib/cluster';
+import { child, localSecret, newLocalApiTokens, newLocalKey, stopChild, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
 import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, startTemporal, type RunningService } from './lib/services';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const DATA = path.resolve(process.env.ITK3_DATA_DIR ?? path.join(REPO_ROOT, '.data'));
 
 /** A local store key, made once and kept with the local data (never used outside local mode). */
-function localStoreKeys(): string {
-  if (process.env.STORE_KEYS) return process.env.STORE_KEYS;
-  const file = path.join(DATA, 'local-store-keys');
-  if (!existsSync(file)) {
-    mkdirSync(DATA, { recursive: true });
-    writeFileSync(file, `local1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-  }
-  return readFileSync(file, 'utf8').trim();
-}
-
-/** A local secret, made once and kept with the local data (0600); the environment variable wins. */
-function localSecret(envName: string, fileName: string, make: () => string): string {
-  if (process.env[envName]) return process.env[envName];
-  const file = path.join(DATA, fileName);
-  if (!existsSync(file)) {
-    mkdirSync(DATA, { recursive: true });
-    writeFileSync(file, `${make()}\n`, { mode: 0o600 });
-  }
-  return readFileSync(file, 'utf8').trim();
-}
-
+const localStoreKeys = (): string => localSecret(DATA, 'STORE_KEYS', 'local-store-keys', newLocalKey);
 /** Payload codec keys: every payload in Temporal's history is encrypted with these. */
-const localCodecKeys = (): string => localSecret('ITK3_CODEC_KEYS', 'local-codec-keys', () => `local1:${randomBytes(32).toString('base64')}`);
+const localCodecKeys = (): string => localSecret(DATA, 'ITK3_CODEC_KEYS', 'local-codec-keys', newLocalKey);
 /** Operator-update actor token keys: the API signs, the worker verifies (activities/actor-token.ts). */
-const localActorKeys = (): string => localSecret('ITK3_ACTOR_KEYS', 'local-actor-keys', () => `local1:${randomBytes(32).toString('base64')}`);
+const localActorKeys = (): string => localSecret(DATA, 'ITK3_ACTOR_KEYS', 'local-actor-keys', newLocalKey);
 /** Key of the SenderReference search attribute: the API and the worker must share it. */
-const localCorrelationKey = (): string => localSecret('ITK3_CORRELATION_KEY', 'local-correlation-key', () => randomBytes(32).toString('base64'));
+const localCorrelationKey = (): string => localSecret(DATA, 'ITK3_CORRELATION_KEY', 'local-correlation-key', () => randomBytes(32).toString('base64'));
 /** Local API tokens: one operator, one submitter. */
-const localApiTokens = (): string =>
-  localSecret('ITK3_API_TOKENS', 'local-api-tokens', () => `local-operator:operator:${randomBytes(24).toString('base64url')},local-service:submitter:${randomBytes(24).toString('base64url')}`);
-const tokenOf = (tokens: string, role: string): string => tokens.split(',').map((t) => t.split(':')).find((t) => t[1] === role)?.slice(2).join(':') ?? '';
-
-function child(name: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv): ChildProcess {
-  const proc = spawn(cmd, args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = (line: string): string => `[${name}] ${line}\n`;
-  for (const stream of [proc.stdout, proc.stderr]) {
-    let buf = '';
-    stream?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const l of lines) process.stdout.write(prefix(l));
-    });
-  }
-  return proc;
-}
-
-async function waitUntil(what: string, proc: ChildProcess, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode}`);
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s`);
-}
+const localApiTokens = (): string => localSecret(DATA, 'ITK3_API_TOKENS', 'local-api-tokens', newLocalApiTokens);
+const waitUntil = (what: string, proc: ChildProcess, check: () => Promise<boolean>): Promise<void> => waitUntilWithin(what, proc, check, 60_000);
 
 async function main(): Promise<void> {
   const temporalPort = Number(env('TEMPORAL_PORT', '7233'));
@@ -100,12 +54,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nstopping ITK3 Courier...\n');
-    for (const { proc } of procs.reverse()) {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(null); }, 10_000); proc.once('exit', () => { clearTimeout(t); r(null); }); });
-      }
-    }
+    for (const { proc } of procs.reverse()) await stopChild(proc);
     for (const s of services.reverse()) await s.stop();
     process.stdout.write('stopped.\n');
     process.exit(code);

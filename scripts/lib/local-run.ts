@@ -1,0 +1,72 @@
+/**
+ * What `npm run up` and `npm run cluster` share when they run ITK3 Courier as local processes: secrets made
+ * once and kept with the local data, child processes whose output is prefixed with their name, and
+ * waiting until a child is healthy. One copy, so the two commands cannot drift apart.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** A local secret, made once and kept in `dataDir` (0600) so a second run reuses it; the environment variable wins. */
+export function localSecret(dataDir: string, envName: string, fileName: string, make: () => string): string {
+  if (process.env[envName]) return process.env[envName];
+  const file = path.join(dataDir, fileName);
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${make()}\n`, { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** A fresh 32-byte key ring entry (store, codec and actor keys all take this form). */
+export const newLocalKey = (): string => `local1:${randomBytes(32).toString('base64')}`;
+
+/** Local API tokens: one operator, one submitter. */
+export const newLocalApiTokens = (): string =>
+  `local-operator:operator:${randomBytes(24).toString('base64url')},local-service:submitter:${randomBytes(24).toString('base64url')}`;
+
+/** The token of `role` in an ITK3_API_TOKENS list (name:role:token,...). */
+export const tokenOf = (tokens: string, role: string): string => tokens.split(',').map((t) => t.split(':')).find((t) => t[1] === role)?.slice(2).join(':') ?? '';
+
+/** A child process whose stdout and stderr go to our stdout line by line, each line prefixed with its name. */
+export function child(name: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv): ChildProcess {
+  const proc = spawn(cmd, args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [proc.stdout, proc.stderr]) {
+    let buf = '';
+    stream?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) process.stdout.write(`[${name}] ${l}\n`);
+    });
+  }
+  return proc;
+}
+
+/** Polls `check` until it holds; fails at once if `proc` exits first, so a crash is not reported as a timeout. */
+export async function waitUntil(what: string, proc: ChildProcess, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s`);
+}
+
+/** SIGTERM, then SIGKILL if the child has not exited within 10 s, so Ctrl-C never hangs on one process. */
+export async function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  proc.kill('SIGTERM');
+  await new Promise((r) => {
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      r(null);
+    }, 10_000);
+    proc.once('exit', () => {
+      clearTimeout(t);
+      r(null);
+    });
+  });
+}
