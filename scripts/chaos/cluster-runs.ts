@@ -9,7 +9,7 @@
  *   npm run chaos -- cluster            (every run; CLUSTER_CHAOS_COUNT documents each, default 200)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
@@ -31,8 +31,9 @@ import {
 } from '../../bench/lib/courier-system';
 import { startCluster, type TemporalCluster } from '../lib/cluster';
 import { REPO_ROOT, VENV_BIN, freePort, startMeshSandbox, type RunningService } from '../lib/services';
+import { envNum, writeChaosResult } from './common';
 
-export const envNum = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
+export { envNum };
 
 /** The cluster, a mesh-sandbox, and what a run needs to address them. */
 export interface ClusterEnv {
@@ -258,7 +259,7 @@ export async function runOnCluster(env: ClusterEnv, opts: ClusterRunOptions): Pr
       verdict.pass = false;
       verdict.problems.push(`the other workers crashed ${f.extraCrashes} times by themselves`);
     }
-    writeResult(verdict, submitted.length);
+    writeChaosResult(verdict.name, { messages: submitted.length, verdict });
   } catch (err) {
     verdict = { name: `cluster-${opts.name}`, pass: false, counts: {}, problems: [`the run itself failed: ${err instanceof Error ? err.message : String(err)}`] };
   } finally {
@@ -266,13 +267,6 @@ export async function runOnCluster(env: ClusterEnv, opts: ClusterRunOptions): Pr
   }
   log(verdictLine(verdict));
   return verdict;
-}
-
-function writeResult(verdict: RunVerdict, messages: number): void {
-  const out = path.join(REPO_ROOT, 'bench-results');
-  mkdirSync(out, { recursive: true });
-  const file = path.join(out, `chaos-${verdict.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, messages, verdict }, null, 2));
 }
 
 const at = async (ctx: ClusterRunContext, n: number): Promise<void> => {

@@ -23,7 +23,6 @@ import {
   type CourierSystem,
   type RunVerdict,
   type Services,
-  type Submitted,
 } from '../../bench/lib/courier-system';
 import { REPO_ROOT } from '../lib/services';
 import { seeded } from './fault-proxy';
@@ -91,7 +90,7 @@ export async function runChaos(opts: ChaosOptions): Promise<RunVerdict> {
     await drain(services);
     const extra = { ...faultCounts, ...prefixed('proxy.', front?.counts() ?? {}), seconds: Math.round((Date.now() - started) / 1000) };
     verdict = (await verifyRun(opts.name, sys, services, submitted, extra)).verdict;
-    writeResult(opts.name, verdict, submitted, dir);
+    writeChaosResult(opts.name, { dir, messages: submitted.length, verdict });
   } catch (err) {
     verdict = { name: opts.name, pass: false, counts: {}, problems: [`the run itself failed: ${err instanceof Error ? err.message : String(err)}`] };
   } finally {
@@ -117,11 +116,12 @@ async function drain(services: Services): Promise<void> {
   }
 }
 
-function writeResult(name: string, verdict: RunVerdict, submitted: readonly Submitted[], dir: string): void {
+/** One run's record in bench-results/chaos-<name>-<time>.json, with the machine it ran on (results are compared across machines). */
+export function writeChaosResult(name: string, fields: { dir?: string; messages: number; verdict: RunVerdict }): void {
   const out = path.join(REPO_ROOT, 'bench-results');
   mkdirSync(out, { recursive: true });
   const file = path.join(out, `chaos-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, dir, messages: submitted.length, verdict }, null, 2));
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, ...fields }, null, 2));
 }
 
 /** Entry point helper: run, then exit 0 on PASS and 1 on FAIL. */
