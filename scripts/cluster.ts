@@ -12,8 +12,8 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
 import { startCluster, startUiServer, type TemporalCluster, type UiServer } from './lib/cluster';
-import { child, localSecret as localSecretIn, newLocalApiTokens, newLocalKey as key, stopChild, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
-import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, type RunningService } from './lib/services';
+import { child, localSecret as localSecretIn, newLocalApiTokens, newLocalKey as key, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
+import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, stopChild, type RunningService } from './lib/services';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const DATA = path.join(REPO_ROOT, '.data');

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
 import { startUiServer } from './lib/cluster';
-import { child, localSecret, newLocalApiTokens, newLocalKey, stopChild, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
-import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, startTemporal, type RunningService } from './lib/services';
+import { child, localSecret, newLocalApiTokens, newLocalKey, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
+import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, startTemporal, stopChild, type RunningService } from './lib/services';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const DATA = path.resolve(process.env.ITK3_DATA_DIR ?? path.join(REPO_ROOT, '.data'));

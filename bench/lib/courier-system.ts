@@ -15,7 +15,7 @@ import { courierDataConverter } from '../../codec/aes-gcm-codec';
 import { loadConfig } from '../../config/env';
 import { inboxPollerWorkflowId, type DeliveryState, type SubmissionInput } from '../../contracts';
 import { MeshClient } from '../../mesh';
-import { REPO_ROOT, VENV_BIN, freePort, startMeshSandbox, startTemporal, type RunningService } from '../../scripts/lib/services';
+import { REPO_ROOT, VENV_BIN, freePort, startMeshSandbox, startTemporal, stopChild, type RunningService } from '../../scripts/lib/services';
 import { stateQuery } from '../../workflows/definitions';
 
 export const COURIER_MAILBOX = 'X26ABC1';
@@ -174,14 +174,7 @@ function child(name: string, cmd: string, args: string[], env: Record<string, st
   return proc;
 }
 
-async function waitExit(proc: ChildProcess | undefined, signal: NodeJS.Signals, graceMs = 15_000): Promise<void> {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill(signal);
-  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
+const waitExit = (proc: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> => stopChild(proc, signal, 15_000);
 
 /** The environment both processes read (config/env.ts), with keys made for this run only. */
 function systemEnv(opts: SystemOptions, dir: string, taskQueue: string, apiPort: number, tokens: { submitter: string; operator: string }): Record<string, string> {

@@ -12,7 +12,7 @@ import { chmodSync, chownSync, createWriteStream, existsSync, mkdirSync, readFil
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { setUpNamespace, waitForNamespaceEverywhere } from '../temporal-setup';
-import { REPO_ROOT, assertPortFree, freePort } from './services';
+import { REPO_ROOT, assertPortFree, freePort, stopChild } from './services';
 import { startTcpBalancer, type TcpBalancer } from './tcp-balancer';
 
 /** Where build.sh put the binaries and the schema (ITK3_TOOLS_DIR, default <repo>/.cache/tools). */
@@ -76,14 +76,8 @@ function logTo(proc: ChildProcess, file: string): void {
   proc.stderr?.pipe(out);
 }
 
-async function stopProc(proc: ChildProcess | undefined, signal: NodeJS.Signals, graceMs = 20_000): Promise<void> {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill(signal);
-  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
+// Server processes flush state on the way down, so they get longer than stopChild's default before SIGKILL.
+const stopProc = (proc: ChildProcess | undefined, signal: NodeJS.Signals, graceMs = 20_000): Promise<void> => stopChild(proc, signal, graceMs);
 
 async function waitFor(what: string, proc: ChildProcess | undefined, check: () => Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

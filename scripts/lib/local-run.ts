@@ -54,19 +54,3 @@ export async function waitUntil(what: string, proc: ChildProcess, check: () => P
   }
   throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s`);
 }
-
-/** SIGTERM, then SIGKILL if the child has not exited within 10 s, so Ctrl-C never hangs on one process. */
-export async function stopChild(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  proc.kill('SIGTERM');
-  await new Promise((r) => {
-    const t = setTimeout(() => {
-      proc.kill('SIGKILL');
-      r(null);
-    }, 10_000);
-    proc.once('exit', () => {
-      clearTimeout(t);
-      r(null);
-    });
-  });
-}

@@ -76,8 +76,9 @@ function launch(name: string, cmd: string, args: string[], env: NodeJS.ProcessEn
   return child;
 }
 
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+/** Sends `signal` and waits for the exit; SIGKILL after `graceMs`, so a stop never hangs on one process. */
+export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

@@ -1,0 +1,51 @@
+/**
+ * The helpers `npm run up` and `npm run cluster` share: a local secret is made once and reused (0600, the
+ * environment wins), a child that dies is reported at once rather than as a timeout, and a child that
+ * ignores SIGTERM is killed after the grace period.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { localSecret, newLocalApiTokens, tokenOf, waitUntil } from '../../../scripts/lib/local-run';
+import { stopChild } from '../../../scripts/lib/services';
+
+describe('local-run helpers', () => {
+  const ENV = 'ITK3_LOCAL_RUN_TEST_SECRET';
+  afterEach(() => {
+    delete process.env[ENV];
+  });
+
+  it('makes a secret once, keeps it 0600 and reuses it; the environment variable wins', () => {
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'local-run-')), 'data');
+    let made = 0;
+    const make = (): string => `secret-${++made}`;
+    expect(localSecret(dir, ENV, 'f', make)).toBe('secret-1');
+    expect(localSecret(dir, ENV, 'f', make)).toBe('secret-1');
+    expect(made).toBe(1);
+    expect(statSync(path.join(dir, 'f')).mode & 0o777).toBe(0o600);
+    process.env[ENV] = 'from-env';
+    expect(localSecret(dir, ENV, 'f', make)).toBe('from-env');
+  });
+
+  it('finds the token of a role in an API token list', () => {
+    const tokens = newLocalApiTokens();
+    const operator = tokenOf(tokens, 'operator');
+    expect(operator.length).toBeGreaterThan(20);
+    expect(tokens).toContain(`local-operator:operator:${operator}`);
+    expect(tokenOf(tokens, 'submitter')).not.toBe(operator);
+    expect(tokenOf(tokens, 'auditor')).toBe('');
+  });
+
+  it('reports a child that exits before it is healthy, not a timeout', async () => {
+    const proc = spawn(process.execPath, ['-e', 'process.exit(3)']);
+    await expect(waitUntil('quitter', proc, async () => false, 10_000)).rejects.toThrow('quitter exited with code 3');
+  });
+
+  it('kills a child that ignores SIGTERM once the grace period is over', async () => {
+    const proc = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000);"]);
+    await new Promise((r) => proc.stdout.once('data', r));
+    await stopChild(proc, 'SIGTERM', 300);
+    expect(proc.signalCode).toBe('SIGKILL');
+  });
+});
