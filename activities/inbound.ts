@@ -604,8 +604,8 @@ export interface InboundActivityDeps extends Omit<RouterDeps, 'temporal' | 'rema
 }
 
 const DEFAULT_PAGE_SIZE = 500;
-// 16: the end-to-end benchmark found routing 4 at a time to be the bottleneck (responses queued
-// in the inbox, 58 s from send to ack download); 16 gave 8.3 instead of 5.0 deliveries/s, 32 no more.
+// 16: routing fewer at a time leaves responses queued in the inbox under load (the route, not MESH, is
+// the bottleneck), while more than 16 gives no more throughput (BENCHMARKS.md has the measurements).
 const DEFAULT_CONCURRENCY = 16;
 
 function inboxFor(deps: InboundActivityDeps, mailboxId: string): InboxMesh {

@@ -247,7 +247,7 @@ export function createActivities(deps: ActivityDeps) {
             });
           }
           // A retry may follow a try that reached MESH (the worker died before reporting it, or the try was
-          // timed out): look the message up by its unique file name before posting again (kill -9 chaos run).
+          // timed out): look the message up by its unique file name before posting again, so it is never sent twice.
           // An earlier attempt's heartbeat narrows that search: the id MESH gave it, or how far it searched.
           const lookupBeforeSend = {
             sentAfter: new Date(scheduledTimestampMs),

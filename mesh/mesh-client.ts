@@ -92,7 +92,7 @@ export interface MeshClientOptions {
   unknownOutcomeSettleMs?: number;
   /**
    * How far before `sentAfter` the outbox lookup starts, to allow for clock skew between this host and
-   * MESH (default 2 min; was 10 min, which made every lookup confirm ten minutes of sends).
+   * MESH (default 2 min: a wider window makes every lookup page through that much more of the outbox).
    */
   lookupSkewMs?: number;
   /** Tracking calls in flight at once while confirming lookup candidates (default 4). */

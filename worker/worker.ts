@@ -18,13 +18,12 @@ import { createWorkerMetrics, type WorkerMetrics } from './metrics';
 import { workflowSource, type WorkflowSource } from './workflow-bundle';
 
 /**
- * Workflows kept in this worker's sticky cache. The SDK default follows the V8 heap limit (2,310 on the
- * benchmark machine), so it changed with the host. A delivery is busy between submission and its
- * acknowledgements and otherwise waits hours for them; one that was evicted is replayed from its short
- * history (about 20 events) when an acknowledgement arrives. The cache must hold the deliveries in flight
- * at once: with 1,000 and a burst of 1,000 submissions (plus the poller) the LRU cache thrashed, costing
- * 78 ms of worker and 133 ms of server CPU per delivery instead of 63 and 101 with 2,000 (BENCHMARKS.md).
- * Memory once full is bounded (the waiting benchmark measures it).
+ * Workflows kept in this worker's sticky cache. The SDK default follows the V8 heap limit, so it would
+ * change with the host. A delivery is busy between submission and its acknowledgements and otherwise
+ * waits hours for them; one that was evicted is replayed from its short history (about 20 events) when an
+ * acknowledgement arrives. The cache must hold the deliveries in flight at once: a cache no bigger than a
+ * burst of submissions (plus the poller) thrashes its LRU and costs worker and server CPU on every
+ * delivery (BENCHMARKS.md has the measurements). Memory once full is bounded.
  */
 export const MAX_CACHED_WORKFLOWS = 2000;
 

@@ -1,12 +1,12 @@
 /**
  * The workflow code, bundled at build time. Bundling at worker start-up (webpack over the
- * compiled workflows) took about 10 s of CPU on the benchmark machine, so every restart, deploy and
- * scale-out left its task queue unserved for that long; loading a prebuilt bundle takes about 1 s.
+ * compiled workflows) costs seconds of CPU, during which every restart, deploy and scale-out leaves its
+ * task queue unserved; loading a prebuilt bundle is several times faster.
  *
  * `npm run build` (and scripts/setup.sh) run `node dist/worker/workflow-bundle.js` after tsc, which writes
  * `dist/workflow-bundle.js` next to `dist/workflows/`. The worker uses it only when it is at least as new
  * as every compiled workflow file it was built from; otherwise (a tsc-only build, or running from the
- * TypeScript sources as the tests do) it falls back to bundling `workflowsPath` at start-up, as before.
+ * TypeScript sources as the tests do) it falls back to bundling `workflowsPath` at start-up.
  */
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
