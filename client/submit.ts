@@ -152,38 +152,28 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
   const workflowId = deliveryWorkflowId(submission.documentId, submission.version);
   const stored = Buffer.from(JSON.stringify(submission));
   const bodyHash = sha256Hex(canonicalJson(submission));
+  const started = (): Promise<boolean> => deps.client.workflow.getHandle(workflowId).describe().then(() => true, () => false);
   if (opts.idempotencyKey !== undefined) {
     if (!deps.idempotency) throw new Error('Idempotency-Key is not supported by this deployment');
     const claim = await deps.idempotency.reserve(opts.idempotencyKey, bodyHash, workflowId, now);
     if (claim.outcome === 'conflict') throw new IdempotencyConflict(claim.record.workflowId);
-    if (claim.outcome === 'same') {
-      // A retry: if the first request got as far as starting the workflow, answer with it and store nothing.
-      const started = await deps.client.workflow.getHandle(workflowId).describe().then(() => true, () => false);
-      if (started) return { workflowId, created: false };
-    }
+    // A retry: if the first request got as far as starting the workflow, answer with it and store nothing.
+    if (claim.outcome === 'same' && (await started())) return { workflowId, created: false };
   }
   // The same document id and version with different content is a conflict, as with an Idempotency-Key:
   // a changed document is a new version or an operator correction, never a silent no-op. Decided before
   // anything is stored, from a record claimed atomically (two racing bodies cannot both win) or, for a
   // delivery started before such records existed, from the hashes of the content it carried.
-  if (deps.idempotency) {
-    const claim = await deps.idempotency.reserve(contentKey(workflowId), bodyHash, workflowId, now);
-    if (claim.outcome === 'conflict') throw new SubmissionConflict(workflowId);
-    if (claim.outcome === 'same') {
-      // The same content again: if it was started, answer with it and store nothing.
-      const started = await deps.client.workflow.getHandle(workflowId).describe().then(() => true, () => false);
-      if (started) return { workflowId, created: false };
-    }
-    if (claim.outcome === 'new') {
-      const earlier = await storedContentHashes(deps, workflowId);
-      if (earlier && !earlier.has(sha256Hex(stored.toString('utf8')))) {
-        await deps.idempotency.release(contentKey(workflowId));
-        throw new SubmissionConflict(workflowId);
-      }
-    }
-  } else {
+  const claim = deps.idempotency ? await deps.idempotency.reserve(contentKey(workflowId), bodyHash, workflowId, now) : undefined;
+  if (claim?.outcome === 'conflict') throw new SubmissionConflict(workflowId);
+  // The same content again: if it was started, answer with it and store nothing.
+  if (claim?.outcome === 'same' && (await started())) return { workflowId, created: false };
+  if (!claim || claim.outcome === 'new') {
     const earlier = await storedContentHashes(deps, workflowId);
-    if (earlier && !earlier.has(sha256Hex(stored.toString('utf8')))) throw new SubmissionConflict(workflowId);
+    if (earlier && !earlier.has(sha256Hex(stored.toString('utf8')))) {
+      await deps.idempotency?.release(contentKey(workflowId));
+      throw new SubmissionConflict(workflowId);
+    }
   }
   const replacement = await replacementIssues(deps, submission);
   if (replacement.length > 0) {
