@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import {
   CourierError,
   SubmissionSchema,
+  replacementPatientIssues,
+  senderMailboxIssues,
   type CheckStoredSubmissionInput,
   type CheckStoredSubmissionResult,
   type Issue,
@@ -44,13 +46,8 @@ export function createSubmissionCheckActivities(deps: Pick<ActivityDeps, 'store'
       if (input.purpose === 'CORRECTION' && s.version !== input.version) {
         issues.push({ path: 'version', message: `a correction keeps the version (${input.version}); a new version is a replacement` });
       }
-      // As at the API: acknowledgements go to sender.meshMailbox, so only a mailbox of this deployment.
-      if (!deps.config.senderMailboxes.includes(s.sender.meshMailbox)) {
-        issues.push({ path: 'sender.meshMailbox', message: 'must be a MESH mailbox of this deployment (MESH_MAILBOX_ID or MESH_MAILBOXES)', requirementId: 'GPCM-SD-046' });
-      }
+      issues.push(...senderMailboxIssues(s, deps.config.senderMailboxes));
       if (input.purpose === 'REPLACEMENT' && input.currentSubmissionRef) {
-        // The receiver archives the replaced document under the replacement (GPCM-SD-126): a replacement
-        // about another patient would file one patient's record in another's.
         const current = await deps.store.get(input.currentSubmissionRef).then(
           (b) => SubmissionSchema.safeParse(JSON.parse(b.toString('utf8'))),
           (err: unknown) => {
@@ -59,9 +56,7 @@ export function createSubmissionCheckActivities(deps: Pick<ActivityDeps, 'store'
           },
         );
         if (!current?.success) issues.push({ path: 'currentSubmissionRef', message: 'the submission being replaced cannot be read, so the patient cannot be compared' });
-        else if (current.data.patient.nhsNumber !== s.patient.nhsNumber || current.data.patient.birthDate !== s.patient.birthDate) {
-          issues.push({ path: 'patient', message: 'a replacement must be about the same patient (NHS number and birth date) as the version it replaces', requirementId: 'GPCM-SD-126' });
-        }
+        else issues.push(...replacementPatientIssues(current.data, s));
       }
       if (input.purpose === 'REPLACEMENT') {
         if (s.version !== input.version + 1) issues.push({ path: 'version', message: `a replacement must be version ${input.version + 1}`, requirementId: 'GPCM-SD-098' });

@@ -11,6 +11,8 @@ import {
   SubmissionSchema,
   deliveryWorkflowId,
   firstAttemptSearchAttributes,
+  replacementPatientIssues,
+  senderMailboxIssues,
   type AckDeadlines,
   type Issue,
   type SendDocumentInput,
@@ -80,12 +82,7 @@ export function validateSubmission(deps: Pick<SubmitDeps, 'activity' | 'now' | '
     throw new SubmissionRejected(ErrorType.SUBMISSION_INVALID, 'the submission is invalid', issues);
   }
   const submission = parsed.data;
-  const issues: Issue[] = [];
-  // The practice sends its acknowledgements to sender.meshMailbox: only a mailbox this deployment reads
-  // may be named, or a submitter could route another organisation's acknowledgements (or ours) anywhere.
-  if (!deps.activity.senderMailboxes.includes(submission.sender.meshMailbox)) {
-    issues.push({ path: 'sender.meshMailbox', message: 'must be a MESH mailbox of this deployment (MESH_MAILBOX_ID or MESH_MAILBOXES)', requirementId: 'GPCM-SD-046' });
-  }
+  const issues: Issue[] = senderMailboxIssues(submission, deps.activity.senderMailboxes);
   // Bounded, so every deadline the workflow computes is a date it can compute and a timer worth setting.
   if (submission.deadlines) issues.push(...deadlineBoundProblems(submission.deadlines, deps.deadlineBounds ?? DEFAULT_DEADLINE_BOUNDS));
   if (issues.length > 0) throw new SubmissionRejected(ErrorType.SUBMISSION_INVALID, 'the submission is invalid', issues);
@@ -127,12 +124,7 @@ async function replacementIssues(deps: SubmitDeps, submission: Submission): Prom
   }
   const earlier = SubmissionSchema.safeParse(JSON.parse((await deps.store.get(earlierRef)).toString('utf8')));
   if (!earlier.success) return [{ path: 'replaces', message: 'the replaced version cannot be read' }];
-  const a = earlier.data.patient;
-  const b = submission.patient;
-  if (a.nhsNumber !== b.nhsNumber || a.birthDate !== b.birthDate) {
-    return [{ path: 'patient', message: 'a replacement must be about the same patient (NHS number and birth date) as the version it replaces', requirementId: 'GPCM-SD-126' }];
-  }
-  return [];
+  return replacementPatientIssues(earlier.data, submission);
 }
 
 /** The content hashes (sha256 of the stored JSON) of every submission an existing delivery has carried. */

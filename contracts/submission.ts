@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DeliveryDeadlinesSchema } from './delivery';
+import type { Issue } from './errors';
 
 /**
  * A Send Document submission from a backend service: what to send, about whom, from whom. This is the
@@ -247,3 +248,25 @@ export const SubmissionSchema = z.object({
 });
 export type Submission = z.infer<typeof SubmissionSchema>;
 export type SubmissionInput = z.input<typeof SubmissionSchema>;
+
+/**
+ * The practice sends its acknowledgements to `sender.meshMailbox`: only a mailbox this deployment reads
+ * may be named, or a submitter could route another organisation's acknowledgements (or ours) anywhere.
+ * Checked at the API and again for an operator's correction or replacement.
+ */
+export function senderMailboxIssues(submission: Submission, ownMailboxes: readonly string[]): Issue[] {
+  if (ownMailboxes.includes(submission.sender.meshMailbox)) return [];
+  return [{ path: 'sender.meshMailbox', message: 'must be a MESH mailbox of this deployment (MESH_MAILBOX_ID or MESH_MAILBOXES)', requirementId: 'GPCM-SD-046' }];
+}
+
+/**
+ * The receiver archives the replaced document under the replacement (GPCM-SD-126), so a replacement about
+ * another patient would file one patient's record in another's. Checked at the API and for the operator's
+ * `replace` update.
+ */
+export function replacementPatientIssues(replaced: Submission, replacement: Submission): Issue[] {
+  const a = replaced.patient;
+  const b = replacement.patient;
+  if (a.nhsNumber === b.nhsNumber && a.birthDate === b.birthDate) return [];
+  return [{ path: 'patient', message: 'a replacement must be about the same patient (NHS number and birth date) as the version it replaces', requirementId: 'GPCM-SD-126' }];
+}
