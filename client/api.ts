@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Role } from '../config/env';
-import { isCredentialQueryKey } from '../config/logger';
+import { credentialQueryKeys } from '../config/logger';
 import { CourierError, ErrorType, type Issue } from '../contracts';
 import { OperatorRefusalCode } from '../contracts';
 import {
@@ -110,13 +110,6 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
   if (r.success) return r.data;
   const prefix = where === 'body' ? '' : `${where}.`;
   throw new ApiError(400, 'INVALID_REQUEST', `the request ${where} is invalid`, r.error.issues.map((i) => ({ path: `${prefix}${i.path.join('.')}`.replace(/\.$/, ''), message: i.message })));
-}
-
-/** The query-string keys of `url` that name a credential (decoded, as sent). */
-function credentialQueryKeys(url: string): string[] {
-  const q = url.indexOf('?');
-  if (q < 0) return [];
-  return [...new URLSearchParams(url.slice(q + 1)).keys()].filter(isCredentialQueryKey);
 }
 
 const UPDATES = {

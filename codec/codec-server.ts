@@ -12,7 +12,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type Authenticator, type Principal, SessionSigner } from '../client/auth';
-import { isCredentialQueryKey } from '../config/logger';
+import { credentialQueryKeys } from '../config/logger';
 
 export interface CodecServerDeps {
   codec: PayloadCodec;
@@ -90,9 +90,7 @@ export function buildCodecServer(deps: CodecServerDeps): FastifyInstance {
   // Credentials travel in the Authorization header or the session cookie, never in a URL (proxy logs,
   // browser history, Referer): refuse one in the query string before anything else.
   app.addHook('onRequest', async (req, reply) => {
-    const q = req.url.indexOf('?');
-    const keys = q < 0 ? [] : [...new URLSearchParams(req.url.slice(q + 1)).keys()].filter(isCredentialQueryKey);
-    if (keys.length > 0) return reply.status(400).send({ error: 'CREDENTIAL_IN_QUERY', message: 'credentials are not accepted in the query string; send them in the Authorization header' });
+    if (credentialQueryKeys(req.url).length > 0) return reply.status(400).send({ error: 'CREDENTIAL_IN_QUERY', message: 'credentials are not accepted in the query string; send them in the Authorization header' });
     return undefined;
   });
 

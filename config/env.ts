@@ -296,7 +296,7 @@ export interface AppConfig {
   apiTokens: ApiToken[];
   /** Client-certificate CN -> role, for mutual TLS. */
   clientCertRoles: Map<string, Role>;
-  /** Keys that sign and verify operator-update actor tokens (client/actor-token.ts). */
+  /** Keys that sign and verify operator-update actor tokens (activities/actor-token.ts). */
   actorKeys: KeyRing;
 }
 

@@ -36,6 +36,13 @@ export function isCredentialQueryKey(key: string): boolean {
   return CREDENTIAL_QUERY_KEYS.has(key.toLowerCase());
 }
 
+/** The query-string keys of a request URL that name a credential (decoded, as sent): the servers refuse those. */
+export function credentialQueryKeys(url: string): string[] {
+  const q = url.indexOf('?');
+  if (q < 0) return [];
+  return [...new URLSearchParams(url.slice(q + 1)).keys()].filter(isCredentialQueryKey);
+}
+
 /**
  * A URL as it may be logged: every query value under a credential key is replaced. Redaction by key
  * cannot see inside a URL string, and HTTP servers log the request URL before any route runs.

@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { runInNewContext } from 'node:vm';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
-import { createLogger, loggableUrl } from '../../../config/logger';
+import { createLogger, credentialQueryKeys, loggableUrl } from '../../../config/logger';
 import { forwardToPino } from '../../../worker/runtime';
 
 function capture() {
@@ -67,5 +67,13 @@ describe('credentials in request URLs', () => {
     expect(out).toContain('incoming request');
     expect(out).toContain('status=SENT');
     expect(out).not.toContain('SECRET-IN-URL-123');
+  });
+});
+
+describe('credentialQueryKeys (what the API and the codec server refuse)', () => {
+  it('names every credential key, decoded and case-insensitive, and nothing else', () => {
+    expect(credentialQueryKeys('/v1/deliveries')).toEqual([]);
+    expect(credentialQueryKeys('/v1/deliveries?status=ESCALATED&limit=5')).toEqual([]);
+    expect(credentialQueryKeys('/decode?Access_Token=x&limit=1&api%5Fkey=y')).toEqual(['Access_Token', 'api_key']);
   });
 });
