@@ -192,7 +192,7 @@ function pemFileProblem(file: string, kind: 'CERTIFICATE' | 'PRIVATE KEY'): stri
   return ok ? undefined : `is not a PEM ${kind === 'CERTIFICATE' ? 'certificate' : 'private key'} file`;
 }
 
-/** Checks of the issue-7 keys; every problem is reported, no value is echoed. */
+/** Checks of the operator and integrator surface keys; every problem is reported, no value is echoed. */
 function checkSurfaces(
   env: { [k: string]: unknown } & Record<'ITK3_CODEC_KEYS' | 'ITK3_MODE', string>,
   ctx: z.RefinementCtx,

@@ -1,21 +1,13 @@
 /** ITK3_CORRELATION_KEY: the key of the SenderReference search attribute, required in production. */
-import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../../config/env';
+import { loadConfig } from '../../../config/env';
 import { activityConfig } from '../../../worker/compose';
+import { configProblems, newKey } from '../../helpers/config-problems';
 
-const key = (): string => randomBytes(32).toString('base64');
+const key = newKey;
 const base = { STORE_KEYS: `s1:${key()}`, ITK3_RECIPIENT_MAILBOX: 'X26ABC2', ITK3_CODEC_KEYS: `c1:${key()}` };
 const production = { ITK3_MODE: 'production', MESH_URL: 'https://mesh.example', MESH_CLIENT_CERT: 'c', MESH_CLIENT_KEY: 'k', ITK3_API_TOKENS: 'ops:operator:0123456789abcdef', ITK3_ACTOR_KEYS: `a1:${key()}` };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig({ ...base, ...env });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = (env: Record<string, string>): string[] => configProblems({ ...base, ...env });
 
 describe('ITK3_CORRELATION_KEY', () => {
   it('is required in production, and never echoed when too short', () => {

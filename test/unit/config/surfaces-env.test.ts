@@ -1,21 +1,13 @@
-/** The issue-7 configuration keys: every problem reported at once, no secret echoed. */
-import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig, parseApiTokens, parseKeyRing } from '../../../config/env';
+/** The operator and integrator surface keys (API tokens, API TLS, codec keys): every problem reported at once, no secret echoed. */
+import { loadConfig, parseApiTokens, parseKeyRing } from '../../../config/env';
+import { configProblems, newKey } from '../../helpers/config-problems';
 
-const key = (): string => randomBytes(32).toString('base64');
+const key = newKey;
 const base = { STORE_KEYS: `s1:${key()}`, ITK3_RECIPIENT_MAILBOX: 'X26ABC2', ITK3_CODEC_KEYS: `c2:${key()},c1:${key()}` };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig({ ...base, ...env });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = (env: Record<string, string>): string[] => configProblems({ ...base, ...env });
 
-describe('issue-7 configuration', () => {
+describe('operator and integrator surface configuration', () => {
   it('parses codec keys (first encrypts), tokens and client-certificate roles', () => {
     const c = loadConfig({ ...base, ITK3_API_TOKENS: 'alice:operator:0123456789abcdef,billing:submitter:fedcba9876543210', ITK3_API_TLS_CERT: 'c', ITK3_API_TLS_KEY: 'k', ITK3_API_TLS_CA: 'ca', ITK3_API_CLIENT_CERT_ROLES: 'oncall-console:operator' });
     expect(c.codecKeys.activeKeyId).toBe('c2');

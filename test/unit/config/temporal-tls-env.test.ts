@@ -3,28 +3,20 @@
  * naming the variable and never a file's content; and the one builder every process uses turns them
  * into the connection options of both Connection and NativeConnection.
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { ConfigError, loadConfig } from '../../../config/env';
+import { loadConfig } from '../../../config/env';
 import { temporalConnectionOptions } from '../../../worker/compose';
 import { certKit } from '../../helpers/certs';
+import { configProblems, newKey } from '../../helpers/config-problems';
 
-const key = (): string => randomBytes(32).toString('base64');
+const key = newKey;
 const base = { STORE_KEYS: `s1:${key()}`, ITK3_RECIPIENT_MAILBOX: 'X26ABC2', ITK3_CODEC_KEYS: `c1:${key()}` };
 const kit = certKit('itk3-temporal-tls-');
 kit.ca('ca');
 kit.cert('worker', 'ca');
 writeFileSync(kit.file('not-pem.txt'), 'hello');
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig({ ...base, ...env });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = (env: Record<string, string>): string[] => configProblems({ ...base, ...env });
 
 describe('TEMPORAL_TLS_* configuration', () => {
   const good = { TEMPORAL_TLS_CERT: kit.file('worker.crt'), TEMPORAL_TLS_KEY: kit.file('worker.key'), TEMPORAL_TLS_CA: kit.file('ca.crt') };
