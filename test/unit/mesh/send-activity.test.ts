@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, localDeadlineMs, type StoredMessage } from '../../../activities';
+import { createActivities, localDeadlineMs, type ActivityConfig, type StoredMessage } from '../../../activities';
 import type { InboundTemporal } from '../../../activities/inbound';
 import { SentMessageIndex } from '../../../activities/sent-index';
 import { createLogger } from '../../../config/logger';
@@ -47,12 +47,19 @@ function network(answer: (call: Call) => Response | 'hang' | undefined) {
 const meshOver = (fetchImpl: typeof fetch): MeshClient =>
   new MeshClient({ baseUrl: 'http://127.0.0.1:1', mailboxId: 'X26ABC1', password: 'p', sharedKey: 'k', fetch: fetchImpl, unknownOutcomeSettleMs: 1, retryBaseDelayMs: 1 });
 
-function sendActivity(fetchImpl: typeof fetch, sentIndex?: SentMessageIndex, meshClient?: MeshClient) {
+/** The real activity over a scripted network; `over` swaps the stored message or the deployment's profile and routing. */
+function sendActivity(
+  fetchImpl: typeof fetch,
+  sentIndex?: SentMessageIndex,
+  meshClient?: MeshClient,
+  over: { message?: StoredMessage; profile?: ActivityConfig['profile']; routing?: ActivityConfig['routing'] } = {},
+) {
   const mesh = meshClient ?? meshOver(fetchImpl);
   const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
+  const routing = over.routing ?? { mode: 'mailbox', mailboxId: 'X26ABC2' };
   return createActivities({
-    config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
-    store,
+    config: { profile: over.profile ?? '1.x', routing, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
+    store: over.message ? { ...store, get: async () => Buffer.from(JSON.stringify(over.message)) } : store,
     mesh,
     temporal: {} as Client,
     logger,
@@ -138,15 +145,7 @@ describe('sendMeshMessage activity', () => {
     const index = new SentMessageIndex();
     const net = network((c) => (c.path.endsWith('/outbox') ? json(202, { message_id: 'M-10' }) : undefined));
     const withOds: StoredMessage = { ...stored, routing: 'mailbox', recipientOds: 'X26' };
-    const activity = createActivities({
-      config: { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
-      store: { ...store, get: async () => Buffer.from(JSON.stringify(withOds)) },
-      mesh: meshOver(net.fetch),
-      temporal: {} as Client,
-      logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) }),
-      inboundPort: {} as InboundTemporal,
-      sentIndex: index,
-    }).sendMeshMessage;
+    const activity = sendActivity(net.fetch, index, undefined, { message: withOds });
     const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, workflowExecution: { workflowId: 'delivery-8', runId: 'r' } });
     expect(await env.run(activity, input)).toMatchObject({ meshMessageId: 'M-10', routing: 'mailbox', recipientMailbox: 'X26ABC2' });
     expect(index.entryOf(input.messageHeaderId)).toEqual({ workflowId: 'delivery-8', recipientMailbox: 'X26ABC2', recipientOds: 'X26', meshMessageId: 'M-10' });
@@ -156,15 +155,7 @@ describe('sendMeshMessage activity', () => {
     const index = new SentMessageIndex();
     const net = network((c) => (c.path.endsWith('/outbox') ? json(202, { message_id: 'M-11' }) : undefined));
     const gp: StoredMessage = { ...stored, mesh: { ...stored.mesh, to: 'GPPROVIDER_9990000018_09011957_Testpatient' }, routing: 'gpprovider', recipientOds: 'X26' };
-    const activity = createActivities({
-      config: { profile: '2.x', routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' }, maxMessageBytes: 1_000_000, namespace: 'default', taskQueue: 'q', senderMailboxes: ['X26ABC1'] },
-      store: { ...store, get: async () => Buffer.from(JSON.stringify(gp)) },
-      mesh: meshOver(net.fetch),
-      temporal: {} as Client,
-      logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) }),
-      inboundPort: {} as InboundTemporal,
-      sentIndex: index,
-    }).sendMeshMessage;
+    const activity = sendActivity(net.fetch, index, undefined, { message: gp, profile: '2.x', routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' } });
     const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, workflowExecution: { workflowId: 'delivery-9', runId: 'r' } });
     const result = await env.run(activity, input);
     expect(result).toMatchObject({ routing: 'gpprovider' });
