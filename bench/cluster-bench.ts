@@ -8,21 +8,14 @@
  * DELIVERED. Stops at the first size that does not finish within the time budget
  * (CLUSTER_BENCH_BUDGET_MIN, 60) and says so.
  */
-import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { operatorQueries } from '../scripts/lib/operator-queries';
 import { startClusterEnv, startFleet } from '../scripts/chaos/cluster-runs';
 import { sleep, submitLoad, waitForStatus } from './lib/courier-system';
+import { sampleProc } from './lib/proc';
 
-const rssMiB = (pid: number | undefined): number => {
-  if (!pid) return 0;
-  try {
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    return Math.round(kb / 1024);
-  } catch {
-    return 0;
-  }
-};
+/** Resident memory of a process in MiB (0 when it has gone), read as every other benchmark reads it. */
+const rssMiB = (pid: number | undefined): number => Math.round((sampleProc(pid)?.rssBytes ?? 0) / 2 ** 20);
 
 const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] ?? 0;
 
