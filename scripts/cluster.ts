@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
 import { startCluster, startUiServer, type TemporalCluster, type UiServer } from './lib/cluster';
-import { child, localSecret as localSecretIn, newLocalApiTokens, newLocalKey as key, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
+import { child, localSecret as localSecretIn, localSettings, newLocalApiTokens, newLocalKey as key, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
 import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, stopChild, type RunningService } from './lib/services';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
@@ -27,15 +27,8 @@ const localSecret = (envName: string, fileName: string, make: () => string): str
 const waitUntil = (what: string, proc: ChildProcess, check: () => Promise<boolean>): Promise<void> => waitUntilWithin(what, proc, check, 120_000);
 
 async function main(): Promise<void> {
-  const temporalPort = Number(env('TEMPORAL_PORT', '7233'));
-  const uiPort = Number(env('TEMPORAL_UI_PORT', '8233'));
-  const meshPort = Number(env('MESH_PORT', '8700'));
-  const apiPort = Number(env('ITK3_API_PORT', '3000'));
-  const codecPort = Number(env('ITK3_CODEC_SERVER_PORT', '8888'));
-  const metricsPort = Number(env('ITK3_WORKER_METRICS_PORT', '9464'));
+  const { temporalPort, uiPort, meshPort, apiPort, codecPort, metricsPort, namespace, sharedKey } = localSettings();
   const pgPort = Number(env('ITK3_POSTGRES_PORT', '55432'));
-  const namespace = env('TEMPORAL_NAMESPACE', 'courier');
-  const sharedKey = env('MESH_SHARED_KEY', 'TestKey');
   const checks: Array<[number, string]> = [
     [temporalPort, 'Temporal frontend balancer (TEMPORAL_PORT)'],
     [uiPort, 'Temporal Web UI (TEMPORAL_UI_PORT)'],

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
 import { startUiServer } from './lib/cluster';
-import { child, localSecret, newLocalApiTokens, newLocalKey, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
+import { child, localSecret, localSettings, newLocalApiTokens, newLocalKey, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
 import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, startTemporal, stopChild, type RunningService } from './lib/services';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
@@ -30,19 +30,12 @@ const localApiTokens = (): string => localSecret(DATA, 'ITK3_API_TOKENS', 'local
 const waitUntil = (what: string, proc: ChildProcess, check: () => Promise<boolean>): Promise<void> => waitUntilWithin(what, proc, check, 60_000);
 
 async function main(): Promise<void> {
-  const temporalPort = Number(env('TEMPORAL_PORT', '7233'));
-  const uiPort = Number(env('TEMPORAL_UI_PORT', '8233'));
-  const meshPort = Number(env('MESH_PORT', '8700'));
-  const apiPort = Number(env('ITK3_API_PORT', '3000'));
-  const namespace = env('TEMPORAL_NAMESPACE', 'courier');
-  const sharedKey = env('MESH_SHARED_KEY', 'TestKey');
+  const { temporalPort, uiPort, meshPort, apiPort, codecPort, metricsPort, namespace, sharedKey } = localSettings();
   // Every port is checked before anything starts, so a clash is one clear line, not a half-started system.
   await assertPortFree(temporalPort, '127.0.0.1', 'Temporal gRPC (TEMPORAL_PORT)');
   await assertPortFree(uiPort, '127.0.0.1', 'Temporal Web UI (TEMPORAL_UI_PORT)');
   await assertPortFree(meshPort, '127.0.0.1', 'mesh-sandbox (MESH_PORT)');
   await assertPortFree(apiPort, '127.0.0.1', 'ITK3 Courier API (ITK3_API_PORT)');
-  const codecPort = Number(env('ITK3_CODEC_SERVER_PORT', '8888'));
-  const metricsPort = Number(env('ITK3_WORKER_METRICS_PORT', '9464'));
   await assertPortFree(codecPort, '127.0.0.1', 'codec server (ITK3_CODEC_SERVER_PORT)');
   await assertPortFree(metricsPort, '127.0.0.1', 'worker metrics (ITK3_WORKER_METRICS_PORT)');
   const apiTokens = localApiTokens();

@@ -8,6 +8,30 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+/** The ports and names both commands take from the environment, with the same defaults, so they agree. */
+export function localSettings(): {
+  temporalPort: number;
+  uiPort: number;
+  meshPort: number;
+  apiPort: number;
+  codecPort: number;
+  metricsPort: number;
+  namespace: string;
+  sharedKey: string;
+} {
+  const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
+  return {
+    temporalPort: Number(env('TEMPORAL_PORT', '7233')),
+    uiPort: Number(env('TEMPORAL_UI_PORT', '8233')),
+    meshPort: Number(env('MESH_PORT', '8700')),
+    apiPort: Number(env('ITK3_API_PORT', '3000')),
+    codecPort: Number(env('ITK3_CODEC_SERVER_PORT', '8888')),
+    metricsPort: Number(env('ITK3_WORKER_METRICS_PORT', '9464')),
+    namespace: env('TEMPORAL_NAMESPACE', 'courier'),
+    sharedKey: env('MESH_SHARED_KEY', 'TestKey'),
+  };
+}
+
 /** A local secret, made once and kept in `dataDir` (0600) so a second run reuses it; the environment variable wins. */
 export function localSecret(dataDir: string, envName: string, fileName: string, make: () => string): string {
   if (process.env[envName]) return process.env[envName];

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { localSecret, newLocalApiTokens, tokenOf, waitUntil } from '../../../scripts/lib/local-run';
+import { localSecret, localSettings, newLocalApiTokens, tokenOf, waitUntil } from '../../../scripts/lib/local-run';
 import { stopChild } from '../../../scripts/lib/services';
 
 describe('local-run helpers', () => {
@@ -26,6 +26,17 @@ describe('local-run helpers', () => {
     expect(statSync(path.join(dir, 'f')).mode & 0o777).toBe(0o600);
     process.env[ENV] = 'from-env';
     expect(localSecret(dir, ENV, 'f', make)).toBe('from-env');
+  });
+
+  it('reads the ports both commands share, with their documented defaults', () => {
+    const saved = process.env.MESH_PORT;
+    process.env.MESH_PORT = '18700';
+    try {
+      expect(localSettings()).toMatchObject({ meshPort: 18700, codecPort: Number(process.env.ITK3_CODEC_SERVER_PORT ?? 8888), namespace: process.env.TEMPORAL_NAMESPACE ?? 'courier' });
+    } finally {
+      if (saved === undefined) delete process.env.MESH_PORT;
+      else process.env.MESH_PORT = saved;
+    }
   });
 
   it('finds the token of a role in an API token list', () => {
