@@ -3,35 +3,17 @@
  * then per recipient ODS, then per submission), what `submitDocument` puts into the workflow input, and
  * the `checkStoredSubmission` activity behind the correct/replace updates. Synthetic fixtures only.
  */
-import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ActivityConfig } from '../../activities';
 import { createSubmissionCheckActivities } from '../../activities/submission-check';
 import { submitDocument } from '../../client/submit';
 import { DEFAULT_DELIVERY_DEADLINES, DeadlineConfigError, deadlinePolicyFrom, loadDeadlinePolicy, resolveDeadlines } from '../../config/deadlines';
 import type { ContentRef, SendDocumentInput } from '../../contracts';
-import type { ContentStore } from '../../store/content-store';
 import { DOCUMENT_ID, PATIENTS, submission } from '../fixtures/itk3/submissions';
+import { MemoryStore } from '../helpers/memory-store';
 
 const HOUR = 3_600_000;
 const ACK = { infrastructureAckMs: 4 * HOUR, businessAckMs: 48 * HOUR };
-
-class MemoryStore implements ContentStore {
-  readonly items = new Map<string, Buffer>();
-  async put(kind: string, content: Uint8Array): Promise<ContentRef> {
-    const key = `${kind}/${this.items.size + 1}`;
-    this.items.set(key, Buffer.from(content));
-    return { key, sha256: createHash('sha256').update(content).digest('hex'), size: content.byteLength };
-  }
-  async get(ref: ContentRef): Promise<Buffer> {
-    const item = this.items.get(ref.key);
-    if (!item) {
-      const { CourierError } = await import('../../contracts/errors');
-      throw new CourierError('STORE_NOT_FOUND', `content ${ref.key} not found`);
-    }
-    return item;
-  }
-}
 
 const activityConfig: ActivityConfig = {
   profile: '2.x',

@@ -4,7 +4,6 @@
  * the content was recorded by the API (the idempotency store) or only carried by an existing delivery.
  * A refusal gives the record back, so the original content can still be submitted. Synthetic fixtures only.
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,24 +12,10 @@ import type { ActivityConfig } from '../../../activities';
 import { IdempotencyStore } from '../../../client/idempotency';
 import { SubmissionConflict, submitDocument, type SubmitDeps } from '../../../client/submit';
 import type { ContentRef } from '../../../contracts';
-import type { ContentStore } from '../../../store/content-store';
 import { submission } from '../../fixtures/itk3/submissions';
+import { MemoryStore } from '../../helpers/memory-store';
 
 const HOUR = 3_600_000;
-
-class MemoryStore implements ContentStore {
-  readonly items = new Map<string, Buffer>();
-  async put(kind: string, content: Uint8Array): Promise<ContentRef> {
-    const key = `${kind}/${this.items.size + 1}`;
-    this.items.set(key, Buffer.from(content));
-    return { key, sha256: createHash('sha256').update(content).digest('hex'), size: content.byteLength };
-  }
-  async get(ref: ContentRef): Promise<Buffer> {
-    const item = this.items.get(ref.key);
-    if (!item) throw new Error(`content ${ref.key} not found`);
-    return item;
-  }
-}
 
 const activity: ActivityConfig = {
   profile: '2.x',
