@@ -39,7 +39,11 @@ async function main(): Promise<void> {
     ...Array.from({ length: CLUSTER_WORKERS }, (_, i): [number, string] => [metricsPort + i, `worker ${i + 1} metrics (ITK3_WORKER_METRICS_PORT + ${i})`]),
   ];
   // Every port is checked before anything starts, so a clash is one clear line, not a half-started system.
-  for (const [port, what] of checks) await assertPortFree(port, '127.0.0.1', what);
+  for (const [port, what] of checks) {
+    const same = checks.find(([p, w]) => p === port && w !== what);
+    if (same) throw new Error(`${what} and ${same[1]} are both port ${port}: choose different ports.`);
+    await assertPortFree(port, '127.0.0.1', what);
+  }
   const apiTokens = localSecret('ITK3_API_TOKENS', 'local-api-tokens', newLocalApiTokens);
 
   let cluster: TemporalCluster | undefined;
@@ -60,6 +64,17 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stopAll(0));
   process.once('SIGTERM', () => void stopAll(0));
+  /** From the moment it is spawned, a process that exits by itself stops everything (also during start-up). */
+  const started = (name: string, proc: ChildProcess): ChildProcess => {
+    procs.push({ name, proc });
+    proc.once('exit', (code) => {
+      if (!stopping) {
+        process.stderr.write(`${name} exited unexpectedly (code ${code}); stopping everything\n`);
+        void stopAll(1);
+      }
+    });
+    return proc;
+  };
 
   try {
     const say = (l: string): void => void process.stdout.write(`${l}\n`);
@@ -82,15 +97,14 @@ async function main(): Promise<void> {
       ITK3_CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`,
     };
     const dist = path.join(REPO_ROOT, 'dist');
-    const codec = child('codec-server', process.execPath, [path.join(dist, 'codec', 'main.js')], appEnv);
-    procs.push({ name: 'codec-server', proc: codec });
+    const codec = started('codec-server', child('codec-server', process.execPath, [path.join(dist, 'codec', 'main.js')], appEnv));
     await waitUntil('codec server', codec, async () => (await fetch(`http://127.0.0.1:${codecPort}/health`)).ok);
     ui = await startUiServer({ port: uiPort, temporalAddress: cluster.address, namespace, codecEndpoint: `http://127.0.0.1:${codecPort}`, logFile: path.join(STATE, 'logs', 'ui-server.log') });
     const identities: string[] = [];
     for (let i = 0; i < CLUSTER_WORKERS; i++) {
       const identity = `cluster-worker-${i + 1}`;
       identities.push(identity);
-      procs.push({ name: identity, proc: child(identity, process.execPath, [path.join(dist, 'worker', 'main.js')], { ...appEnv, ITK3_WORKER_IDENTITY: identity, ITK3_WORKER_METRICS_PORT: String(metricsPort + i) }) });
+      started(identity, child(identity, process.execPath, [path.join(dist, 'worker', 'main.js')], { ...appEnv, ITK3_WORKER_IDENTITY: identity, ITK3_WORKER_METRICS_PORT: String(metricsPort + i) }));
     }
     const connection = await Connection.connect({ address: cluster.address });
     await waitUntil('every worker polling', procs[procs.length - 1]!.proc, async () => {
@@ -99,20 +113,9 @@ async function main(): Promise<void> {
       return identities.every((id) => polling.has(id));
     });
     await connection.close();
-    const api = child('api', process.execPath, [path.join(dist, 'client', 'api-main.js')], appEnv);
-    procs.push({ name: 'api', proc: api });
+    const api = started('api', child('api', process.execPath, [path.join(dist, 'client', 'api-main.js')], appEnv));
     await waitUntil('API', api, async () => (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok);
-    const peer = child('gp-practice', path.join(VENV_BIN, 'python'), [path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'), '--url', `http://127.0.0.1:${meshPort}`, '--shared-key', sharedKey, '--record', path.join(STATE, 'gp-practice-received.jsonl')], {});
-    procs.push({ name: 'gp-practice', proc: peer });
-
-    for (const { name, proc } of procs) {
-      proc.once('exit', (code) => {
-        if (!stopping) {
-          process.stderr.write(`${name} exited unexpectedly (code ${code}); stopping everything\n`);
-          void stopAll(1);
-        }
-      });
-    }
+    started('gp-practice', child('gp-practice', path.join(VENV_BIN, 'python'), [path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'), '--url', `http://127.0.0.1:${meshPort}`, '--shared-key', sharedKey, '--record', path.join(STATE, 'gp-practice-received.jsonl')], {}));
     for (const n of cluster.nodes) {
       n.process()?.once('exit', (code, signal) => {
         if (!stopping) process.stderr.write(`Temporal node ${n.index} exited (${code ?? signal}); the other node takes over its shards (log: ${n.logFile})\n`);

@@ -47,6 +47,9 @@ async function startSystem(): Promise<System> {
       ITK3_API_PORT: String(ports.api),
       ITK3_CODEC_SERVER_PORT: String(ports.codec),
       ITK3_WORKER_METRICS_PORT: String(ports.metrics),
+      // The test escalates a delivery through a 3-second infrastructure-ack deadline, below the
+      // one-minute floor a deployment keeps by default.
+      ITK3_DEADLINE_MIN: '1s',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

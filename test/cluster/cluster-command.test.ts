@@ -18,10 +18,11 @@ jest.setTimeout(10 * 60_000);
 
 const portFree = (port: number): Promise<boolean> => assertPortFree(port, '127.0.0.1', 'check').then(() => true, () => false);
 
-/** Three consecutive free ports (the workers' metrics ports follow ITK3_WORKER_METRICS_PORT). */
-async function freeRun(n: number): Promise<number> {
+/** Consecutive free ports (the workers' metrics ports follow ITK3_WORKER_METRICS_PORT), none of `taken`. */
+async function freeRun(n: number, taken: number[]): Promise<number> {
   for (;;) {
     const base = 40_000 + Math.floor(Math.random() * 20_000);
+    if (taken.some((p) => p >= base && p < base + n)) continue;
     const all = await Promise.all(Array.from({ length: n }, (_, i) => portFree(base + i)));
     if (all.every(Boolean)) return base;
   }
@@ -34,16 +35,28 @@ describe('npm run cluster', () => {
     expect(r.status).toBe(0);
   });
 
+  it('refuses two roles on one port before starting anything', async () => {
+    const port = await freePort();
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'cluster.js')], {
+      env: { ...process.env, TEMPORAL_PORT: String(port), ITK3_API_PORT: String(port), ITK3_CLUSTER_DIR: mkdtempSync(path.join(os.tmpdir(), 'itk3-cluster-clash-')) },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`are both port ${port}`);
+    expect(r.stdout).not.toContain('starting PostgreSQL');
+  });
+
   it('brings everything up, prints URLs that answer, delivers a document, and stops everything on Ctrl-C', async () => {
-    const ports = {
+    const some = {
       TEMPORAL_PORT: await freePort(),
       TEMPORAL_UI_PORT: await freePort(),
       MESH_PORT: await freePort(),
       ITK3_API_PORT: await freePort(),
       ITK3_CODEC_SERVER_PORT: await freePort(),
       ITK3_POSTGRES_PORT: await freePort(),
-      ITK3_WORKER_METRICS_PORT: await freeRun(3),
     };
+    const ports = { ...some, ITK3_WORKER_METRICS_PORT: await freeRun(3, Object.values(some)) };
     const operator = randomBytes(24).toString('base64url');
     const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'cluster.js')], {
       env: {
