@@ -52,7 +52,8 @@ export async function setUpNamespace(address: string, namespace: string, retenti
 /** Until every frontend answers for the namespace and lists every search attribute (a new namespace takes a moment to reach all of them). */
 export async function waitForNamespaceEverywhere(frontends: readonly string[], namespace: string, timeoutMs = 60_000): Promise<void> {
   for (const address of frontends) {
-    const connection = await Connection.connect({ address });
+    // Each frontend with the same TEMPORAL_TLS_* as the set-up itself: an mTLS cluster refuses a plain connection.
+    const connection = await Connection.connect(temporalConnectionOptions({ ...process.env, TEMPORAL_ADDRESS: address }));
     try {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
