@@ -18,6 +18,7 @@ import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { CourierHttpClient } from '../../client/http-client';
 import { loadConfig, type AppConfig } from '../../config/env';
+import { toolsDir } from '../../scripts/lib/cluster';
 import { freePort, REPO_ROOT, startMeshSandbox, type RunningService } from '../../scripts/lib/services';
 import { createMeshClient, createNativeConnection, createStore, createTemporalClient } from '../../worker/compose';
 import { createCourierWorker } from '../../worker/worker';
@@ -26,7 +27,8 @@ import { startLocalApi } from '../helpers/local-api';
 
 jest.setTimeout(180_000);
 
-const SERVER_BIN = process.env.TEMPORAL_SERVER_BIN ?? path.join(REPO_ROOT, '.cache', 'tools', 'bin', 'temporal-server');
+// The binary the project's build script made (ITK3_TOOLS_DIR, as for the rest of the cluster suite), unless one is named.
+const SERVER_BIN = process.env.TEMPORAL_SERVER_BIN ?? path.join(toolsDir(), 'bin', 'temporal-server');
 const NAMESPACE = 'courier';
 const kit = certKit('itk3-temporal-mtls-');
 const f = kit.file;
