@@ -18,10 +18,14 @@ jest.setTimeout(10 * 60_000);
 
 const portFree = (port: number): Promise<boolean> => assertPortFree(port, '127.0.0.1', 'check').then(() => true, () => false);
 
-/** Consecutive free ports (the workers' metrics ports follow ITK3_WORKER_METRICS_PORT), none of `taken`. */
+/**
+ * Consecutive free ports (the workers' metrics ports follow ITK3_WORKER_METRICS_PORT), none of `taken`.
+ * Drawn below Linux's ephemeral range (32768 up), where no outgoing connection can take one between
+ * this check and the worker's listen.
+ */
 async function freeRun(n: number, taken: number[]): Promise<number> {
   for (;;) {
-    const base = 40_000 + Math.floor(Math.random() * 20_000);
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     if (taken.some((p) => p >= base && p < base + n)) continue;
     const all = await Promise.all(Array.from({ length: n }, (_, i) => portFree(base + i)));
     if (all.every(Boolean)) return base;
