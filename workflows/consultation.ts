@@ -41,6 +41,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ESCALATION_ACTIVITY, STORE_ACTIVITY } from './activity-profiles';
 import { deliveryWorkflowId } from '../contracts/ids';
 import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } from '../contracts/search-attributes';
 import type {
@@ -66,15 +67,8 @@ const SEEN_EVENTS_MAX = 500;
 const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
 const VOID_CODE = '20014';
 
-const store = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  // Content problems come back as data; what is thrown (store unreachable) heals by retrying.
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-const notify = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-});
+const store = proxyActivities<Activities>(STORE_ACTIVITY);
+const notify = proxyActivities<Activities>(ESCALATION_ACTIVITY);
 
 interface Finished {
   index: number;

@@ -29,6 +29,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ESCALATION_ACTIVITY } from './activity-profiles';
 import type { PollMeshInboxResult } from '../contracts';
 import type { InboxFailure } from '../contracts/inbound';
 
@@ -119,10 +120,7 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
     startToCloseTimeout: '2 minutes',
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3 },
   });
-  const { raiseEscalation } = proxyActivities<Activities>({
-    startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-  });
+  const { raiseEscalation } = proxyActivities<Activities>(ESCALATION_ACTIVITY);
 
   const carry: InboxPollerCarry = input.carry ?? { run: 1, totals: { ...EMPTY_TOTALS }, failures: [] };
   const status: InboxPollerStatus = {

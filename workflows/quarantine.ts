@@ -21,6 +21,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ESCALATION_ACTIVITY } from './activity-profiles';
 import { QuarantineStatusKey } from '../contracts/search-attributes';
 import type { QuarantineActionResult, QuarantineEntry, QuarantineInput, QuarantineStatus, RerouteQuarantineInput, ResolveQuarantineInput } from '../contracts/inbound';
 import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from './quarantine-definitions';
@@ -29,10 +30,7 @@ const routing = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['INBOUND_REROUTE_REJECTED', 'STORE_NOT_FOUND', 'STORE_INTEGRITY'] },
 });
-const notify = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-});
+const notify = proxyActivities<Activities>(ESCALATION_ACTIVITY);
 
 const WORKFLOW_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 const CODE = /^[123]\d{4}$/;

@@ -40,6 +40,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { ESCALATION_ACTIVITY, STORE_ACTIVITY } from './activity-profiles';
 // Values come from the search-attribute module and pure helpers alone; everything else is type-only,
 // so that no zod schema is instantiated inside the workflow sandbox (sdk-typescript#2227).
 import {
@@ -90,10 +91,7 @@ import { canMove, deadlineKey, eventForAction, meshTrackingSaysUndeliverable, ne
 import { actorProblems, contentRefProblems, deadlineProblems, refusalFailure, rejectIf } from './operator-checks';
 import { operatorRefusal, type OperatorRefusalReason } from '../contracts/errors';
 
-const store = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const store = proxyActivities<Activities>(STORE_ACTIVITY);
 const mesh = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   // sendMeshMessage heartbeats while it works: a dead worker's attempt is retried after 30 s, and a live
@@ -106,10 +104,7 @@ const tracking = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3 },
 });
-const notify = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-});
+const notify = proxyActivities<Activities>(ESCALATION_ACTIVITY);
 
 /** Continue as new past this many history events unless the server suggests it earlier. */
 const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
