@@ -6,7 +6,7 @@
  * (the API stores it encrypted and passes the reference).
  */
 import { z } from 'zod';
-import { msToNumber } from '@temporalio/common';
+import { DurationSchema } from '../config/duration';
 import {
   DeliveryDeadlinesSchema,
   DeliveryStateSchema,
@@ -107,20 +107,6 @@ export type TimelineResponse = z.infer<typeof TimelineResponseSchema>;
 
 export { DeliveryStateSchema, OperatorActionResultSchema };
 
-/** A duration as milliseconds or as text such as 30m, 4h, 2d. */
-const DurationSchema = z.union([
-  z.number().int().positive(),
-  z
-    .string()
-    .refine((v) => {
-      try {
-        return msToNumber(v as never) > 0;
-      } catch {
-        return false;
-      }
-    }, 'must be a duration such as 30m, 4h or 2d')
-    .transform((v) => msToNumber(v as never)),
-]);
 
 // --- operator actions ---
 export const CorrectBodySchema = z

@@ -21,7 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common';
+import { DURATION_HINT, parseDuration } from '../config/duration';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -78,13 +78,9 @@ export function consultationSettingsFromEnv(env: Record<string, string | undefin
   const duration = (name: string, fallback: number): number => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return fallback;
-    try {
-      const ms = msToNumber(raw.trim() as never);
-      if (Number.isInteger(ms) && ms > 0) return ms;
-    } catch {
-      // reported below
-    }
-    problems.push(`${name} must be a duration such as 30s, 15m, 3h or 2d`);
+    const ms = parseDuration(raw);
+    if (ms !== undefined) return ms;
+    problems.push(`${name} ${DURATION_HINT}`);
     return fallback;
   };
   const settings: ConsultationSettings = {

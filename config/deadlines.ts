@@ -19,9 +19,9 @@
  * The configured defaults above are the operator's own choice and are not bounded by them.
  */
 import { z } from 'zod';
-import { msToNumber } from '@temporalio/common';
 import type { AckDeadlines, DeliveryDeadlines } from '../contracts';
 import { deadlineBounds, type DeadlineBounds } from '../contracts/deadline-bounds';
+import { DurationTextSchema } from './duration';
 import type { Env } from './env';
 
 const HOUR = 3_600_000;
@@ -42,16 +42,7 @@ export interface DeadlinePolicy {
   byRecipientOds: Readonly<Record<string, DeadlineOverride>>;
 }
 
-const duration = z
-  .string()
-  .refine((v) => {
-    try {
-      return msToNumber(v as never) > 0;
-    } catch {
-      return false;
-    }
-  }, 'must be a duration such as 30s, 15m, 4h or 2d')
-  .transform((v) => msToNumber(v as never));
+const duration = DurationTextSchema;
 
 const RecipientOverrideSchema = z
   .object({

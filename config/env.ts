@@ -5,21 +5,12 @@
 import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { msToNumber } from '@temporalio/common';
 import { DEADLINE_MAX_CEILING_MS } from '../contracts/deadline-bounds';
+import { DurationTextSchema } from './duration';
 import { checkInboundEnv } from './inbound';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
-const duration = z
-  .string()
-  .refine((v) => {
-    try {
-      return msToNumber(v as never) > 0;
-    } catch {
-      return false;
-    }
-  }, 'must be a duration such as 30s, 15m, 4h or 2d')
-  .transform((v) => msToNumber(v as never));
+const duration = DurationTextSchema;
 const port = z.coerce.number().int().min(1).max(65535);
 const byteCount = z.coerce.number().int().min(1024, 'must be at least 1024 bytes').max(2 ** 31, 'must be at most 2 GiB');
 const mailbox = z.string().regex(/^[A-Z0-9]{3,20}$/, 'must be an upper-case MESH mailbox id');

@@ -3,7 +3,7 @@
  * an unmatched message waits for a second correlation before an operator is told. Read from the keys
  * that config/env.ts declares; checked there at start-up with every other key (values never echoed).
  */
-import { msToNumber } from '@temporalio/common';
+import { parseDuration } from './duration';
 import type { z } from 'zod';
 import type { Env } from './env';
 
@@ -51,13 +51,9 @@ function parseDurations(value: string): number[] | undefined {
   if (value.trim().toLowerCase() === 'none') return [];
   const out: number[] = [];
   for (const part of splitList(value)) {
-    try {
-      const ms = msToNumber(part as never);
-      if (!(ms > 0)) return undefined;
-      out.push(ms);
-    } catch {
-      return undefined;
-    }
+    const ms = parseDuration(part);
+    if (ms === undefined) return undefined;
+    out.push(ms);
   }
   return out;
 }
