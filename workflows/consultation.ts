@@ -41,6 +41,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { failureName } from './failure';
 import { ESCALATION_ACTIVITY, STORE_ACTIVITY } from './activity-profiles';
 import { deliveryWorkflowId } from '../contracts/ids';
 import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } from '../contracts/search-attributes';
@@ -444,11 +445,4 @@ export async function consultationWorkflow(input: ConsultationWorkflowInput): Pr
     }
     await condition(() => changes !== before);
   }
-}
-
-/** The failure's type or class name, never its message (which could in principle echo data). */
-function failureName(err: unknown): string {
-  const e = err as { name?: string; cause?: { name?: string; type?: string } };
-  const cause = e.cause?.type ?? e.cause?.name;
-  return cause ? `${e.name ?? 'Error'}: ${cause}` : (e.name ?? 'Error');
 }

@@ -15,8 +15,6 @@
  * Signals: pollNow. Queries: inboxPollerStatus. Never completes: continues as new to keep history small.
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -29,6 +27,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { failureType } from './failure';
 import { ESCALATION_ACTIVITY } from './activity-profiles';
 import type { PollMeshInboxResult } from '../contracts';
 import type { InboxFailure } from '../contracts/inbound';
@@ -280,9 +279,4 @@ function count(t: InboxTotals, r: PollMeshInboxResult): void {
   t.reports += r.reports;
   t.quarantined += r.quarantined ?? r.unmatched;
   t.duplicates += r.duplicates ?? 0;
-}
-
-function failureType(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure ? (cause.type ?? 'ApplicationFailure') : 'UNKNOWN';
 }

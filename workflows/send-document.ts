@@ -21,7 +21,6 @@
  * the encrypted content store. Ids for each attempt come from the workflow's deterministic uuid4().
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
   allHandlersFinished,
@@ -40,6 +39,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { failureType } from './failure';
 import { ESCALATION_ACTIVITY, STORE_ACTIVITY } from './activity-profiles';
 // Values come from the search-attribute module and pure helpers alone; everything else is type-only,
 // so that no zod schema is instantiated inside the workflow sandbox (sdk-typescript#2227).
@@ -1110,11 +1110,4 @@ export async function sendDocumentWorkflow(input: SendDocumentInput): Promise<De
       if (ms > 0) await condition(wake, ms);
     }
   }
-}
-
-/** The failure type of a failed activity (ApplicationFailure.type), by string, never by class. */
-function failureType(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type) return err.cause.type;
-  if (err instanceof ApplicationFailure && err.type) return err.type;
-  return 'UNKNOWN';
 }
