@@ -4,7 +4,7 @@
  * resolves to. The HTTP behind them is covered by client.test.ts and the sandbox integration tests.
  */
 import { ErrorType } from '../../../contracts/errors';
-import { MeshError, SendReconciler, outcomeUnknown, type OutboxReader, type ReconciliationSettings, type SentMessageProbe } from '../../../mesh';
+import { MeshError, SendReconciler, outcomeUnknown, type OutboxReader, type ReconciliationSettings, type SentMessageLookup, type SentMessageProbe } from '../../../mesh';
 import type { RichOutboxPage } from '../../../mesh/schemas';
 import type { LookupContext, LookupProgress } from '../../../mesh/reconciliation';
 
@@ -19,6 +19,7 @@ const listed = (id: string, over: Partial<Listed> = {}): Listed => ({
   workflow_id: 'GPFED_CONSULT_REPORT',
   local_id: 'X26',
   sent_date: iso(NOW - 1_000),
+  status: 'accepted',
   ...over,
 });
 
@@ -178,7 +179,8 @@ describe('SendReconciler.confirmKnownMessage', () => {
 describe('outcomeUnknown', () => {
   it('lets only an incomplete search be retried; every other outcome needs an operator', () => {
     expect(outcomeUnknown({ outcome: 'INCOMPLETE', unchecked: 1, method: 'OUTBOX_RICH' }, undefined)).toMatchObject({ type: ErrorType.MESH_SEND_OUTCOME_UNKNOWN, retryable: true });
-    for (const lookup of [{ outcome: 'AMBIGUOUS', messageIds: [] }, { outcome: 'UNSUPPORTED' }, { outcome: 'NOT_FOUND', method: 'OUTBOX_RICH' }] as const) {
+    const others: SentMessageLookup[] = [{ outcome: 'AMBIGUOUS', messageIds: [] }, { outcome: 'UNSUPPORTED' }, { outcome: 'NOT_FOUND', method: 'OUTBOX_RICH' }];
+    for (const lookup of others) {
       expect(outcomeUnknown(lookup, undefined)).toMatchObject({ type: ErrorType.MESH_SEND_OUTCOME_UNKNOWN, retryable: false });
     }
   });
