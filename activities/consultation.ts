@@ -17,7 +17,7 @@ import {
   type PrepareConsultationSubmissionResult,
 } from '../contracts/consultation';
 import { dryRunIssues } from '../itk3';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 export function createConsultationActivities(deps: Pick<ActivityDeps, 'store' | 'config' | 'logger'> & { now?: () => Date }) {
   const now = deps.now ?? (() => new Date());

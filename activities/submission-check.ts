@@ -14,7 +14,7 @@ import {
   type Issue,
 } from '../contracts';
 import { dryRunIssues } from '../itk3';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 export function createSubmissionCheckActivities(deps: Pick<ActivityDeps, 'store' | 'config'> & { now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
