@@ -30,7 +30,7 @@ import {
   type SubjectParts,
 } from './mesh-metadata';
 
-/** How the message is addressed in MESH (reference §5.3). */
+/** How the message is addressed in MESH: a GPPROVIDER routing address built from the demographics, or a fixed mailbox. */
 export type Routing =
   | {
       mode: 'gpprovider';
@@ -54,9 +54,9 @@ export interface BuildMessageInput {
   routing: Routing;
   /** Refuse messages larger than this (default 5 000 000 bytes, ITK3 20015 recommendation). */
   maxMessageBytes?: number;
-  /** Wire format; XML unless asked (ITK3 mandates XML support; JSON acceptance is unverified, reference §2). */
+  /** Wire format; XML unless asked (ITK3 mandates that receivers accept XML; whether they accept JSON is not established). */
   format?: OutputFormat;
-  /** ITK RecipientType: FA (default) or FI for an information copy (reference §3.3). */
+  /** ITK RecipientType: FA (default) or FI for an information copy (ITK-RecipientType-1). */
   recipientType?: RecipientTypeCode;
 }
 

@@ -251,7 +251,7 @@ interface RequestSpec {
 }
 
 
-/** Header limits from the sandbox/SPEC. */
+/** Header lengths MESH (and the sandbox) accept. */
 const HEADER_LIMITS = { to: 100, workflowId: 300, subject: 500, localId: 300, fileName: 300, contentType: 100 } as const;
 // Latin-1 printable only: a control character gives MESH error 06, and fetch rejects non-Latin-1 header values.
 const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]*$/;
@@ -881,7 +881,7 @@ export class MeshClient {
   /** One HTTP exchange. Resolves with the response (body unread) for an expected status, else throws a typed error. */
   private async exchange(spec: RequestSpec): Promise<WireResponse> {
     const headers: Record<string, string> = { Accept: MESH_ACCEPT, ...spec.headers };
-    // A fresh token per request: a new nonce each time, so no token is ever reused (SPEC: reuse → 403).
+    // A fresh token per request: a new nonce each time, so no token is ever reused (MESH refuses a reused one with 403).
     if (spec.auth !== false) headers.Authorization = this.authorization();
     spec.signal?.throwIfAborted();
     const started = Date.now();
