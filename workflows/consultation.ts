@@ -35,6 +35,7 @@ import {
   continueAsNew,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -48,7 +49,8 @@ import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } fr
 import type { ConsultationView, ConsultationWorkflowInput, PrepareConsultationSubmissionResult } from '../contracts/consultation';
 import type { DeliveryResult, SendDocumentInput } from '../contracts/delivery';
 import { consultationEventSignal, consultationViewQuery } from './consultation-definitions';
-import { ConsultationCase, type ConsultationEffect, type SearchAttributesEffect, type StartDeliveryEffect } from './consultation-case';
+import { ConsultationCase, type ConsultationEffect, type ConsultationStep, type SearchAttributesEffect, type StartDeliveryEffect } from './consultation-case';
+import { consultationDetails, type ConsultationWaiting } from './metadata';
 
 /** The delivery workflow, started by its type name: its implementation is another module's business. */
 type DeliveryWorkflow = (input: SendDocumentInput) => Promise<DeliveryResult>;
@@ -58,6 +60,29 @@ const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
 
 const store = proxyActivities<Activities>(STORE_ACTIVITY);
 const notify = proxyActivities<Activities>(ESCALATION_ACTIVITY);
+const HOUR_MS = 3_600_000;
+
+/** The current step in the words of the Web UI's current details. */
+function waitingOf(step: ConsultationStep): ConsultationWaiting {
+  switch (step.kind) {
+    case 'wait':
+      return step.for === 'deliveryOutcome' ? { for: 'deliveryOutcome' } : { for: step.for, until: step.until };
+    case 'settle':
+      return { for: 'nothing', doing: 'recording a delivery outcome' };
+    case 'noticeDeletion':
+      return { for: 'nothing', doing: 'deleted: telling an operator if anything was reported' };
+    case 'end':
+      return { for: 'nothing', doing: 'deleted: finishing' };
+    case 'send':
+      return { for: 'nothing', doing: 'sending the waiting content' };
+    case 'continueAsNew':
+      return { for: 'nothing', doing: 'continuing as a new run to keep history small' };
+    default: {
+      const unknown: never = step;
+      return unknown;
+    }
+  }
+}
 
 export async function consultationWorkflow(input: ConsultationWorkflowInput): Promise<ConsultationView> {
   const { workflowId } = workflowInfo();
@@ -82,7 +107,9 @@ export async function consultationWorkflow(input: ConsultationWorkflowInput): Pr
         case 'escalate': {
           const { escalationId, documentId, code } = effect.escalation;
           log.warn('consultation escalation', { workflowId, escalationId, documentId: documentId || undefined, version: effect.version, code });
-          await notify.raiseEscalation(effect.escalation);
+          // The escalation id without the workflow id: it names the case (e.g. voided-<document>-v2).
+          const summary = `escalate to an operator: ${escalationId.slice(workflowId.length + 1)}`;
+          await notify.raiseEscalation.executeWithOptions({ summary }, [effect.escalation]);
           break;
         }
         case 'startDelivery':
@@ -104,6 +131,7 @@ export async function consultationWorkflow(input: ConsultationWorkflowInput): Pr
         args: [deliveryInput],
         // A delivery outlives a deleted or retired consultation: it may be waiting for acknowledgements.
         parentClosePolicy: 'ABANDON',
+        staticSummary: `delivery of document ${deliveryInput.documentId} v${deliveryInput.version} to ${deliveryInput.recipientOds}${deliveryInput.replaces ? `, replacing v${deliveryInput.replaces.version}` : ''} (consultation ${input.consultationId})`,
       });
     } catch (err) {
       await perform(kase.apply({ type: 'deliveryNotStarted', index, failure: failureName(err) }, Date.now()));
@@ -121,7 +149,9 @@ export async function consultationWorkflow(input: ConsultationWorkflowInput): Pr
     const plan = kase.planSend(uuid4);
     let result: PrepareConsultationSubmissionResult;
     try {
-      result = await store.prepareConsultationSubmission(plan.prepare);
+      const { documentId, version } = plan.prepare;
+      const summary = `prepare document ${documentId} v${version} from the content of event ${plan.pending.eventId}`;
+      result = await store.prepareConsultationSubmission.executeWithOptions({ summary }, [plan.prepare]);
     } catch (err) {
       result = { valid: false, issues: [{ message: `preparing the submission failed: ${(err as Error).name}` }] };
     }
@@ -132,6 +162,9 @@ export async function consultationWorkflow(input: ConsultationWorkflowInput): Pr
   // Signal effects are search-attribute upserts only: synchronous, so they land in this handler's activation.
   setHandler(consultationEventSignal, (event) => void perform(kase.apply(event, Date.now())));
 
+  /** Current details for the Web UI: no commands, so showing them never changes what history records. */
+  const show = (waiting: ConsultationWaiting): void => setCurrentDetails(consultationDetails(kase.view, waiting));
+
   const historyTooLong = (): boolean => {
     const info = workflowInfo();
     return info.continueAsNewSuggested || info.historyLength > (input.historyEventLimit ?? DEFAULT_HISTORY_EVENT_LIMIT);
@@ -140,6 +173,7 @@ export async function consultationWorkflow(input: ConsultationWorkflowInput): Pr
   await perform(kase.publish(Date.now()));
   for (;;) {
     const step = kase.nextStep(Date.now(), { historyTooLong: historyTooLong() });
+    if (step.kind !== 'wait') show(waitingOf(step));
     switch (step.kind) {
       case 'settle':
         await perform(kase.settleNext(Date.now()));
@@ -149,6 +183,7 @@ export async function consultationWorkflow(input: ConsultationWorkflowInput): Pr
         break;
       case 'end':
         await perform(kase.publish(Date.now()));
+        show({ for: 'nothing', doing: 'deleted: closed' });
         return kase.view;
       case 'send':
         await send();
@@ -162,18 +197,23 @@ export async function consultationWorkflow(input: ConsultationWorkflowInput): Pr
       }
       case 'wait': {
         await perform(kase.publish(Date.now()));
+        show(waitingOf(step));
         const before = kase.revision;
         const changed = (): boolean => kase.revision !== before;
         if (step.for === 'deliveryOutcome') {
           await condition(changed);
         } else if (step.for === 'sendWindow') {
-          await condition(changed, step.until - Date.now());
+          const pending = kase.view.pending;
+          const summary = `send window ends: send the content of event ${pending?.eventId ?? '?'} to ${pending?.recipientOds ?? '?'}`;
+          await condition(changed, step.until - Date.now(), { summary });
         } else {
-          const woke = step.until > Date.now() && (await condition(changed, step.until - Date.now()));
+          const summary = `retire after ${Math.round(kase.view.settings.retireAfterIdleMs / HOUR_MS)} h with no event`;
+          const woke = step.until > Date.now() && (await condition(changed, step.until - Date.now(), { summary }));
           if (!woke && !changed()) {
             await condition(allHandlersFinished);
             if (!changed()) {
               await perform(kase.retire(Date.now()));
+              show({ for: 'nothing', doing: 'retired: any new event resumes it' });
               return kase.view;
             }
           }

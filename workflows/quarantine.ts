@@ -17,6 +17,7 @@ import {
   allHandlersFinished,
   condition,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -26,6 +27,7 @@ import { QuarantineStatusKey } from '../contracts/search-attributes';
 import type { QuarantineActionResult, QuarantineInput, RerouteQuarantineInput, ResolveQuarantineInput } from '../contracts/inbound';
 import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from './quarantine-definitions';
 import { QuarantineCase, type QuarantineAction, type QuarantineStatusEffect } from './quarantine-case';
+import { quarantineDetails } from './metadata';
 
 const routing = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -37,8 +39,11 @@ export async function inboundQuarantineWorkflow(input: QuarantineInput): Promise
   const q = new QuarantineCase(input);
   const { entry } = q;
 
+  /** Current details for the Web UI (no commands: showing them never changes what history records). */
+  const show = (rematch?: { rematch: number; of: number; until: number }): void => setCurrentDetails(quarantineDetails(entry, rematch));
   const closed = ({ status }: QuarantineStatusEffect): void => {
     upsertSearchAttributes([{ key: QuarantineStatusKey, value: status }]);
+    show();
   };
   /** Update validators throw the case's refusal, so a refused update leaves nothing in history. */
   const guard = (action: QuarantineAction): void => {
@@ -53,7 +58,9 @@ export async function inboundQuarantineWorkflow(input: QuarantineInput): Promise
     async (req: RerouteQuarantineInput): Promise<QuarantineActionResult> => {
       q.busy = true;
       try {
-        const routed = await routing.routeQuarantinedMessage({ quarantineId: entry.quarantineId, contentRef: entry.contentRef, reroute: req });
+        const routed = await routing.routeQuarantinedMessage.executeWithOptions({ summary: `operator reroute to ${req.targetWorkflowId}` }, [
+          { quarantineId: entry.quarantineId, contentRef: entry.contentRef, reroute: req },
+        ]);
         const { effect, result } = q.rerouted(req, routed, Date.now());
         closed(effect);
         return result;
@@ -74,14 +81,19 @@ export async function inboundQuarantineWorkflow(input: QuarantineInput): Promise
   );
 
   // Unmatched: perhaps visibility had not caught up with the delivery yet. Try again before telling anyone.
-  for (const delay of input.rematchDelaysMs) {
-    if (await condition(() => !q.open, delay)) break;
+  show();
+  const rematches = input.rematchDelaysMs.length;
+  for (const [i, delay] of input.rematchDelaysMs.entries()) {
+    show({ rematch: i + 1, of: rematches, until: Date.now() + delay });
+    if (await condition(() => !q.open, delay, { summary: `rematch attempt ${i + 1} of ${rematches}: the delivery may not have been visible yet` })) break;
     await condition(() => !q.busy);
     if (!q.open) break;
     q.busy = true;
     try {
       entry.rematchAttempts += 1;
-      const routed = await routing.routeQuarantinedMessage({ quarantineId: entry.quarantineId, contentRef: entry.contentRef });
+      const routed = await routing.routeQuarantinedMessage.executeWithOptions({ summary: `rematch attempt ${entry.rematchAttempts} of ${rematches}` }, [
+        { quarantineId: entry.quarantineId, contentRef: entry.contentRef },
+      ]);
       const effect = q.rematched(routed, Date.now());
       if (effect) closed(effect);
     } catch {
@@ -89,14 +101,19 @@ export async function inboundQuarantineWorkflow(input: QuarantineInput): Promise
     } finally {
       q.busy = false;
     }
+    show();
   }
 
   // Raised once: this runs once in the workflow's history, whatever happens to workers.
-  if (q.open) await notify.raiseEscalation(q.raise(Date.now()));
+  if (q.open) {
+    const raised = q.raise(Date.now());
+    show();
+    await notify.raiseEscalation.executeWithOptions({ summary: `raise to an operator: ${entry.reason}` }, [raised]);
+  }
 
   await condition(() => !q.open && !q.busy);
   const notice = q.closingNotice();
-  if (notice) await notify.raiseEscalation(notice);
+  if (notice) await notify.raiseEscalation.executeWithOptions({ summary: `resolve the operator escalation: ${entry.status}` }, [notice]);
   await condition(allHandlersFinished);
   return q.result();
 }
