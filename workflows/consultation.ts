@@ -27,6 +27,10 @@
  *
  * Outcome (returned): the final view, status DELETED or RETIRED. Patient data never enters this
  * workflow: content travels as claim checks, texts name ids, codes and ODS codes only.
+ *
+ * The rules live in the pure case (workflows/consultation-case.ts); this file is the shell that feeds it
+ * events (signals, activity and child results), asks it for the next step, performs its effects in the
+ * order given, and keeps the Web UI's current details up to date (workflows/metadata.ts).
  */
 import {
   type ChildWorkflowHandle,

@@ -12,6 +12,7 @@
  * Updates: rerouteQuarantine (to a delivery workflow and attempt; REROUTED), resolveQuarantine (RESOLVED).
  * Queries: quarantineEntry. Search attributes: QuarantineReason, QuarantineStatus.
  * Outcome (returned): the final status, and where it went.
+ * The rules (refusals, closing, what the operator is told) are in workflows/quarantine-case.ts.
  */
 import {
   allHandlersFinished,
