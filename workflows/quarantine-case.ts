@@ -77,6 +77,12 @@ export class QuarantineCase {
     return this.close('RESOLVED', { actor: req.actor, reason: req.reason, at: iso(now) });
   }
 
+  /** An automatic correlation attempt starts: counted, and operator actions wait until it is done. */
+  beginRematch(): void {
+    this.busy = true;
+    this.entry.rematchAttempts += 1;
+  }
+
   /** What an automatic correlation attempt found: its delivery (AUTO_ROUTED), more candidates, or nothing. */
   rematched(routed: RouteQuarantinedResult, now: number): QuarantineStatusEffect | undefined {
     if (routed.routed) {

@@ -89,9 +89,8 @@ export async function inboundQuarantineWorkflow(input: QuarantineInput): Promise
     if (await condition(() => !q.open, delay, { summary: `rematch attempt ${i + 1} of ${rematches}: the delivery may not have been visible yet` })) break;
     await condition(() => !q.busy);
     if (!q.open) break;
-    q.busy = true;
+    q.beginRematch();
     try {
-      entry.rematchAttempts += 1;
       const routed = await routing.routeQuarantinedMessage.executeWithOptions({ summary: `rematch attempt ${entry.rematchAttempts} of ${rematches}` }, [
         { quarantineId: entry.quarantineId, contentRef: entry.contentRef },
       ]);

@@ -63,6 +63,10 @@ describe('quarantine case', () => {
 
   it('a rematch that finds the delivery closes it AUTO_ROUTED; one that does not adds its candidates', () => {
     const q = new QuarantineCase(input());
+    q.beginRematch();
+    expect(q.entry.rematchAttempts).toBe(1);
+    expect(q.refusal(resolve())).toBe('quarantine entry is being delivered right now; try again shortly');
+    q.busy = false;
     expect(q.rematched({ routed: false, candidates: ['send-document-a-v1', 'send-document-c-v1'] }, NOW)).toBeUndefined();
     expect(q.entry.candidates).toEqual(['send-document-a-v1', 'send-document-c-v1']);
     expect(q.open).toBe(true);
