@@ -57,6 +57,7 @@ import type { ContentStore } from '../store/content-store';
 import type { SentMessageIndex } from './sent-index';
 import { senderReferenceDigest } from './correlation';
 import { itk3ResponseSignal, meshReportSignal, stateQuery } from '../workflows/definitions';
+import { quarantineStaticDetails, quarantineStaticSummary } from '../workflows/metadata';
 
 // ---------------------------------------------------------------------------------------------------
 // Ports: what the router needs from MESH and from Temporal, so unit tests can hand it fakes.
@@ -205,6 +206,9 @@ export function temporalInbound(client: Client, taskQueue: string, sent?: SentMe
           taskQueue,
           args: [input],
           memo: memo as unknown as Record<string, unknown>,
+          // What the Web UI shows for this entry: ids, mailbox and reason code, never the message.
+          staticSummary: quarantineStaticSummary(input),
+          staticDetails: quarantineStaticDetails(input),
           typedSearchAttributes: [
             { key: QuarantineReasonKey, value: input.reason },
             { key: QuarantineStatusKey, value: 'OPEN' },

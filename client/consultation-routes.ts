@@ -45,6 +45,7 @@ import {
 import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } from '../contracts/search-attributes';
 import type { consultationWorkflow } from '../workflows/consultation';
 import { consultationEventSignal, consultationViewQuery } from '../workflows/consultation-definitions';
+import { consultationStaticDetails, consultationStaticSummary } from '../workflows/metadata';
 import type { RouteHelpers } from './api';
 import { ErrorBodySchema } from './api-schemas';
 import { validateSubmission, type SubmitDeps } from './submit';
@@ -164,6 +165,9 @@ export async function recordConsultationEvent(deps: ConsultationRouteDeps, key: 
       signalArgs: [event],
       // A closed consultation is not silently restarted from nothing: see below.
       workflowIdReusePolicy: carryOver ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+      // What the Web UI shows for this workflow: ids and ODS codes only.
+      staticSummary: consultationStaticSummary(key),
+      staticDetails: consultationStaticDetails(key),
       typedSearchAttributes: [
         { key: ConsultationStatusKey, value: carryOver ? carryOver.view.status : 'AWAITING_CONTENT' },
         { key: SenderOdsKey, value: key.senderOds },

@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/env';
 import { inboundSettings } from '../config/inbound';
 import type { MeshClient } from '../mesh';
 import type { InboxPollerInput } from '../workflows/inbox-poller';
+import { inboxPollerStaticDetails, inboxPollerStaticSummary } from '../workflows/metadata';
 import { createMeshClient } from './compose';
 
 /** MESH clients by mailbox id; the sending mailbox reuses the client the worker already has. */
@@ -38,6 +39,8 @@ export async function ensureInboxPollers(client: Client, config: AppConfig, over
       taskQueue: config.env.ITK3_TASK_QUEUE,
       args: [input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      staticSummary: inboxPollerStaticSummary(input.mailboxId),
+      staticDetails: inboxPollerStaticDetails(input.mailboxId, input.pollIntervalMs),
     });
     ids.push(workflowId);
   }

@@ -27,13 +27,19 @@
  *
  * Outcome (returned): the final view, status DELETED or RETIRED. Patient data never enters this
  * workflow: content travels as claim checks, texts name ids, codes and ODS codes only.
+ *
+ * The rules live in the pure case (workflows/consultation-case.ts); this file is the shell that feeds it
+ * events (signals, activity and child results), asks it for the next step, performs its effects in the
+ * order given, and keeps the Web UI's current details up to date (workflows/metadata.ts).
  */
 import {
+  type ChildWorkflowHandle,
   allHandlersFinished,
   condition,
   continueAsNew,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -43,406 +49,185 @@ import {
 import type { Activities } from '../activities';
 import { failureName } from './failure';
 import { ESCALATION_ACTIVITY, STORE_ACTIVITY } from './activity-profiles';
-import { deliveryWorkflowId } from '../contracts/ids';
 import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } from '../contracts/search-attributes';
-import type {
-  ConsultationCarryOver,
-  ConsultationEvent,
-  ConsultationStatus,
-  ConsultationTimelineEntry,
-  ConsultationVersion,
-  ConsultationView,
-  ConsultationWorkflowInput,
-  PendingContent,
-  PrepareConsultationSubmissionResult,
-} from '../contracts/consultation';
+import type { ConsultationView, ConsultationWorkflowInput, PrepareConsultationSubmissionResult } from '../contracts/consultation';
 import type { DeliveryResult, SendDocumentInput } from '../contracts/delivery';
 import { consultationEventSignal, consultationViewQuery } from './consultation-definitions';
+import { ConsultationCase, type ConsultationEffect, type ConsultationStep, type SearchAttributesEffect, type StartDeliveryEffect } from './consultation-case';
+import { consultationDetails, type ConsultationWaiting } from './metadata';
 
 /** The delivery workflow, started by its type name: its implementation is another module's business. */
 type DeliveryWorkflow = (input: SendDocumentInput) => Promise<DeliveryResult>;
 const DELIVERY_WORKFLOW_TYPE = 'sendDocumentWorkflow';
 
-const TIMELINE_MAX = 200;
-const SEEN_EVENTS_MAX = 500;
 const DEFAULT_HISTORY_EVENT_LIMIT = 2000;
-const VOID_CODE = '20014';
 
 const store = proxyActivities<Activities>(STORE_ACTIVITY);
 const notify = proxyActivities<Activities>(ESCALATION_ACTIVITY);
+const HOUR_MS = 3_600_000;
 
-interface Finished {
-  index: number;
-  result?: DeliveryResult;
-  failure?: string;
+/** The current step in the words of the Web UI's current details. */
+function waitingOf(step: ConsultationStep): ConsultationWaiting {
+  switch (step.kind) {
+    case 'wait':
+      return step.for === 'deliveryOutcome' ? { for: 'deliveryOutcome' } : { for: step.for, until: step.until };
+    case 'settle':
+      return { for: 'nothing', doing: 'recording a delivery outcome' };
+    case 'noticeDeletion':
+      return { for: 'nothing', doing: 'deleted: telling an operator if anything was reported' };
+    case 'end':
+      return { for: 'nothing', doing: 'deleted: finishing' };
+    case 'send':
+      return { for: 'nothing', doing: 'sending the waiting content' };
+    case 'continueAsNew':
+      return { for: 'nothing', doing: 'continuing as a new run to keep history small' };
+    default: {
+      const unknown: never = step;
+      return unknown;
+    }
+  }
 }
 
 export async function consultationWorkflow(input: ConsultationWorkflowInput): Promise<ConsultationView> {
   const { workflowId } = workflowInfo();
-  const nowIso = (): string => new Date().toISOString();
-  const carried = input.carryOver;
-  const view: ConsultationView = carried
-    ? { ...carried.view, workflowId, settings: input.settings, run: carried.view.run + 1 }
-    : {
-        workflowId,
-        senderOds: input.senderOds,
-        consultationId: input.consultationId,
-        status: 'AWAITING_CONTENT',
-        registeredHere: false,
-        deleted: false,
-        lastEventAt: nowIso(),
-        versions: [],
-        escalations: [],
-        timeline: [],
-        settings: input.settings,
-        run: 1,
-      };
-  const seen: string[] = [...(carried?.seenEventIds ?? [])];
-  const seenSet = new Set(seen);
-  // Set by signal handlers and finished deliveries; the main loop wakes on every change.
-  let changes = 0;
-  let inFlight: number | undefined = view.versions.findIndex((v) => v.outcome === undefined);
-  if (inFlight < 0) inFlight = undefined;
-  const finished: Finished[] = [];
-  let published: { status?: ConsultationStatus; due?: string; recipient?: string } = {};
+  const kase = new ConsultationCase(input, workflowId, Date.now());
 
-  const record = (kind: ConsultationTimelineEntry['kind'], detail: string, eventId?: string): void => {
-    view.timeline.push({ at: nowIso(), kind, detail, ...(eventId ? { eventId } : {}) });
-    if (view.timeline.length > TIMELINE_MAX) view.timeline.splice(0, view.timeline.length - TIMELINE_MAX);
-  };
-  if (carried) {
-    if (inFlight !== undefined) {
-      // Never happens through continue-as-new (it waits for a quiet point); a resumed RETIRED view has
-      // nothing in flight either. Should it happen, the old run's child cannot report here: mark it.
-      const lost = view.versions[inFlight]!;
-      lost.outcome = 'FAILED';
-      lost.endedAt = nowIso();
-      inFlight = undefined;
-      record('OUTCOME', `${lost.workflowId}: outcome not carried over, see that workflow`);
-    }
-    record(carried.view.status === 'RETIRED' ? 'RESUMED' : 'CONTINUED', `run ${view.run}`);
-  }
-
-  /**
-   * The version the practice has filed: the latest one DELIVERED and not voided. A later version that
-   * failed (rejected, abandoned) does not change what the practice holds, so the next replacement still
-   * replaces this one (and reuses the failed version's number: version = replaced + 1, GPCM-SD-098).
-   */
-  const onRecord = (): ConsultationVersion | undefined => [...view.versions].reverse().find((v) => v.outcome === 'DELIVERED' && !v.voided);
-  const dueMs = (): number | undefined => (view.sendDueAt ? Date.parse(view.sendDueAt) : undefined);
-  const sendable = (): boolean => !!view.pending && !view.registeredHere && !view.deleted;
-
-  const statusNow = (): ConsultationStatus => {
-    if (view.deleted) return 'DELETED';
-    if (view.registeredHere) return 'SUPPRESSED';
-    if (inFlight !== undefined) return view.pending ? 'WAITING_FOR_OUTCOME' : 'DELIVERING';
-    if (view.pending) return 'WAITING_TO_SEND';
-    const last = view.versions[view.versions.length - 1];
-    if (!last) return view.lastSavedAt ? 'NOT_DELIVERED' : 'AWAITING_CONTENT';
-    return last.outcome === 'DELIVERED' && !last.voided ? 'SENT' : 'NOT_DELIVERED';
-  };
-  /** Search attributes change only when something visible changed (each upsert is a history event). */
-  const publish = (): void => {
-    const status = statusNow();
-    if (status !== view.status) record('STATE', status);
-    view.status = status;
-    const due = sendable() ? view.sendDueAt : undefined;
-    const recipient = view.pending?.recipientOds ?? view.versions[view.versions.length - 1]?.recipientOds;
-    if (published.status === status && published.due === due && published.recipient === recipient) return;
+  const upsert = (e: SearchAttributesEffect): void => {
     upsertSearchAttributes([
-      { key: ConsultationStatusKey, value: status },
-      { key: SendDueAtKey, value: due ? new Date(due) : null },
-      { key: SenderOdsKey, value: view.senderOds },
-      ...(recipient ? [{ key: RecipientOdsKey, value: recipient }] : []),
+      { key: ConsultationStatusKey, value: e.status },
+      { key: SendDueAtKey, value: e.sendDueAt ? new Date(e.sendDueAt) : null },
+      ...(e.senderOds ? [{ key: SenderOdsKey, value: e.senderOds }] : []),
+      ...(e.recipientOds ? [{ key: RecipientOdsKey, value: e.recipientOds }] : []),
     ]);
-    published = { status, due, recipient };
   };
 
-  /** One escalation per case (its id is stable), through the shared escalation activity. */
-  const escalate = async (key: string, reason: string, about: { documentId?: string; version?: number; code?: string } = {}): Promise<void> => {
-    const escalationId = `${workflowId}:${key}`;
-    if (view.escalations.some((e) => e.escalationId === escalationId)) return;
-    view.escalations.push({ escalationId, at: nowIso(), reason, ...about });
-    record('ESCALATION', reason);
-    log.warn('consultation escalation', { workflowId, escalationId, documentId: about.documentId, version: about.version, code: about.code });
-    await notify.raiseEscalation({
-      workflowId,
-      documentId: about.documentId ?? '',
-      state: view.status,
-      reason,
-      ...(about.code ? { code: about.code } : {}),
-      kind: 'RAISED',
-      escalationId,
-    });
-  };
-
-  const apply = (event: ConsultationEvent): void => {
-    if (seenSet.has(event.eventId)) return; // a client retry of an event already applied
-    seenSet.add(event.eventId);
-    seen.push(event.eventId);
-    if (seen.length > SEEN_EVENTS_MAX) seenSet.delete(seen.shift()!);
-    view.lastEventAt = nowIso();
-    if (view.deleted) {
-      record('IGNORED', `${event.type} after the consultation was deleted`, event.eventId);
-      return;
-    }
-    switch (event.type) {
-      case 'saved': {
-        const pending: PendingContent = {
-          contentRef: event.contentRef,
-          eventId: event.eventId,
-          recipientOds: event.recipientOds,
-          deadlines: event.deadlines,
-          savedAt: nowIso(),
-        };
-        view.pending = pending;
-        view.lastSavedAt = pending.savedAt;
-        // Edits inside the window restart it (GPC-SD07 process map).
-        view.sendDueAt = new Date(Date.now() + view.settings.sendWindowMs).toISOString();
-        record('EVENT', `saved; due ${view.sendDueAt}`, event.eventId);
-        break;
-      }
-      case 'finalised':
-        if (view.pending) {
-          view.sendDueAt = nowIso();
-          record('EVENT', 'finalised: the rest of the window is skipped', event.eventId);
-        } else {
-          record('IGNORED', 'finalised with nothing waiting to send', event.eventId);
+  /** Performs effects one after another, in the case's order: that order is the order of commands in history. */
+  const perform = async (effects: ConsultationEffect[]): Promise<void> => {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'searchAttributes':
+          upsert(effect);
+          break;
+        case 'escalate': {
+          const { escalationId, documentId, code } = effect.escalation;
+          log.warn('consultation escalation', { workflowId, escalationId, documentId: documentId || undefined, version: effect.version, code });
+          // The escalation id without the workflow id: it names the case (e.g. voided-<document>-v2).
+          const summary = `escalate to an operator: ${escalationId.slice(workflowId.length + 1)}`;
+          await notify.raiseEscalation.executeWithOptions({ summary }, [effect.escalation]);
+          break;
         }
-        break;
-      case 'deleted':
-        view.deleted = true;
-        view.pending = undefined;
-        view.sendDueAt = undefined;
-        record('EVENT', 'deleted in the sending system', event.eventId);
-        break;
-      case 'registeredHere':
-        view.registeredHere = event.registeredHere;
-        record('EVENT', event.registeredHere ? 'patient registered at the sending organisation: sending suppressed' : 'patient no longer registered here: sending resumed', event.eventId);
-        break;
-      default: {
-        const unknown: never = event;
-        record('IGNORED', `unknown event ${(unknown as { type?: string }).type ?? ''}`);
+        case 'startDelivery':
+          await startDelivery(effect);
+          break;
+        default: {
+          const unknown: never = effect;
+          throw new Error(`unknown effect ${(unknown as { type?: string }).type ?? ''}`);
+        }
       }
     }
-    changes++;
-    publish();
   };
 
-  setHandler(consultationViewQuery, () => view);
-  setHandler(consultationEventSignal, apply);
-
-  /** Sends the waiting content as the next version, or drops it with an escalation if it cannot pass. */
-  const sendPending = async (): Promise<void> => {
-    const pending = view.pending!;
-    const replaced = onRecord();
-    const documentId = replaced?.documentId ?? uuid4();
-    const version = replaced ? replaced.version + 1 : 1;
-    const replaces = replaced ? { documentId: replaced.documentId, version: replaced.version } : undefined;
-    let prepared: PrepareConsultationSubmissionResult;
+  const startDelivery = async ({ index, workflowId: childId, input: deliveryInput }: StartDeliveryEffect): Promise<void> => {
+    let started: ChildWorkflowHandle<DeliveryWorkflow>;
     try {
-      prepared = await store.prepareConsultationSubmission({
-        consultationWorkflowId: workflowId,
-        senderOds: view.senderOds,
-        contentRef: pending.contentRef,
-        documentId,
-        version,
-        ...(replaces ? { replaces } : {}),
-      });
-    } catch (err) {
-      prepared = { valid: false, issues: [{ message: `preparing the submission failed: ${(err as Error).name}` }] };
-    }
-    // Events may have arrived meanwhile: a newer save wins, a deletion or registration stops this one.
-    if (view.pending !== pending || !sendable()) return;
-    if (!prepared.valid) {
-      view.pending = undefined;
-      view.sendDueAt = undefined;
-      record('CONTENT_INVALID', prepared.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}${i.requirementId ? ` [${i.requirementId}]` : ''}`).join('; '), pending.eventId);
-      publish();
-      await escalate(
-        `content-invalid-${pending.eventId}`,
-        `content saved by event ${pending.eventId} cannot be sent (${prepared.issues.length} problem(s), see the consultation timeline); the next save is sent as usual`,
-      );
-      return;
-    }
-
-    const childId = deliveryWorkflowId(documentId, version);
-    const original = view.versions.find((v) => v.documentId === documentId && v.version === 1);
-    const sinceOriginalMs = replaces && original ? Date.now() - Date.parse(original.startedAt) : 0;
-    const entry: ConsultationVersion = {
-      documentId,
-      version,
-      workflowId: childId,
-      contentRef: pending.contentRef,
-      contentEventId: pending.eventId,
-      recipientOds: prepared.recipientOds,
-      startedAt: nowIso(),
-      ...(replaces ? { replaces } : {}),
-      voided: false,
-      lateReplacement: sinceOriginalMs > view.settings.replacementGuidanceMs,
-    };
-    const index = view.versions.push(entry) - 1;
-    view.pending = undefined;
-    view.sendDueAt = undefined;
-    const deliveryInput: SendDocumentInput = {
-      documentId,
-      version,
-      senderOds: view.senderOds,
-      recipientOds: prepared.recipientOds,
-      submissionRef: prepared.submissionRef,
-      // This workflow makes the replacements, so a delivery need not stay open for `replace` after DELIVERED:
-      // it closes at its outcome and this workflow learns it at once.
-      deadlines: { ...pending.deadlines, replacementWindowMs: 0 },
-      submittedAt: entry.startedAt,
-      ...(replaces ? { replaces: { ...replaces, workflowId: deliveryWorkflowId(replaces.documentId, replaces.version) } } : {}),
-    };
-    try {
-      const child = await startChild<DeliveryWorkflow>(DELIVERY_WORKFLOW_TYPE, {
+      started = await startChild<DeliveryWorkflow>(DELIVERY_WORKFLOW_TYPE, {
         workflowId: childId,
         args: [deliveryInput],
         // A delivery outlives a deleted or retired consultation: it may be waiting for acknowledgements.
         parentClosePolicy: 'ABANDON',
+        staticSummary: `delivery of document ${deliveryInput.documentId} v${deliveryInput.version} to ${deliveryInput.recipientOds}${deliveryInput.replaces ? `, replacing v${deliveryInput.replaces.version}` : ''} (consultation ${input.consultationId})`,
       });
-      inFlight = index;
-      record('STARTED', `${replaces ? `replacement of v${replaces.version}` : 'original'}: document ${documentId} v${version} (${childId})`, pending.eventId);
-      void child.result().then(
-        (result) => {
-          finished.push({ index, result });
-          changes++;
-        },
-        (err: unknown) => {
-          finished.push({ index, failure: failureName(err) });
-          changes++;
-        },
-      );
     } catch (err) {
-      finished.push({ index, failure: `not started: ${failureName(err)}` });
+      await perform(kase.apply({ type: 'deliveryNotStarted', index, failure: failureName(err) }, Date.now()));
+      return;
     }
-    publish();
-    if (entry.lateReplacement) {
-      await escalate(
-        `late-replacement-${documentId}-v${version}`,
-        `replacement v${version} of document ${documentId} was sent ${Math.round(sinceOriginalMs / 3_600_000)} h after the original, outside the ${Math.round(view.settings.replacementGuidanceMs / 3_600_000)}-hour guidance (GPCM-SD-037): the practice may already have acted on v${version - 1}; tell practice ${entry.recipientOds} if the change matters clinically`,
-        { documentId, version },
-      );
-    }
+    void started.result().then(
+      (result) => void kase.apply({ type: 'deliveryFinished', index, result }, Date.now()),
+      (err: unknown) => void kase.apply({ type: 'deliveryFailed', index, failure: failureName(err) }, Date.now()),
+    );
+    await perform(kase.apply({ type: 'deliveryStarted', index }, Date.now()));
   };
 
-  /** Records what each finished delivery came to, and escalates what needs a person. */
-  const settle = async (): Promise<void> => {
-    while (finished.length > 0) {
-      const done = finished.shift()!;
-      const v = view.versions[done.index]!;
-      if (inFlight === done.index) inFlight = undefined;
-      v.endedAt = nowIso();
-      view.lastEventAt = v.endedAt;
-      if (!done.result) {
-        v.outcome = 'FAILED';
-        record('OUTCOME', `${v.workflowId}: delivery workflow failed (${done.failure ?? 'unknown'})`);
-        publish();
-        await escalate(`delivery-failed-${v.documentId}-v${v.version}`, `delivery workflow ${v.workflowId} failed (${done.failure ?? 'unknown'}): document ${v.documentId} v${v.version} may not have reached practice ${v.recipientOds}; the next save is sent as usual`, {
-          documentId: v.documentId,
-          version: v.version,
-        });
-        continue;
-      }
-      const r = done.result;
-      v.outcome = r.status;
-      v.attempts = r.attempts;
-      if (r.finalCode) v.finalCode = r.finalCode;
-      record('OUTCOME', `${v.workflowId}: ${r.status}${r.finalCode ? ` ${r.finalCode}` : ''}`);
-      if (r.status === 'VOIDED' || r.finalCode === VOID_CODE) {
-        // GPCM-SD-034/035: the practice could not process the replacement and marked both void; so do we.
-        v.voided = true;
-        const target = v.replaces ? view.versions.find((x) => x.documentId === v.replaces!.documentId && x.version === v.replaces!.version && x.outcome === 'DELIVERED') : undefined;
-        if (target) target.voided = true;
-        publish();
-        await escalate(
-          `voided-${v.documentId}-v${v.version}`,
-          `practice ${v.recipientOds} could not process ${v.replaces ? `replacement v${v.version} of document ${v.documentId} and marked v${v.replaces.version} and v${v.version} void` : `document ${v.documentId} v${v.version} and marked it void`} (${r.finalCode ?? r.status}); both are marked void here. Operator: check with the practice what it holds; the next save of consultation ${view.consultationId} (or a finalise after it) is sent as a new document, version 1`,
-          { documentId: v.documentId, version: v.version, code: r.finalCode ?? VOID_CODE },
-        );
-        continue;
-      }
-      publish();
+  /** Sends the waiting content as the next version (or drops it with an escalation if it cannot pass). */
+  const send = async (): Promise<void> => {
+    const plan = kase.planSend(uuid4);
+    let result: PrepareConsultationSubmissionResult;
+    try {
+      const { documentId, version } = plan.prepare;
+      const summary = `prepare document ${documentId} v${version} from the content of event ${plan.pending.eventId}`;
+      result = await store.prepareConsultationSubmission.executeWithOptions({ summary }, [plan.prepare]);
+    } catch (err) {
+      result = { valid: false, issues: [{ message: `preparing the submission failed: ${(err as Error).name}` }] };
     }
+    await perform(kase.apply({ type: 'prepared', plan, result }, Date.now()));
   };
 
-  /** Deleted: escalate if anything was reported (CS-077), then wait for the delivery in flight to finish. */
-  const finishDeletion = async (): Promise<void> => {
-    const reported = view.versions.filter((v) => !v.voided && (v.outcome === undefined || v.outcome === 'DELIVERED'));
-    if (reported.length > 0) {
-      const latest = reported[reported.length - 1]!;
-      const list = reported.map((v) => `${v.documentId} v${v.version} ${v.outcome ?? 'in flight'} (${v.workflowId})`).join(', ');
-      await escalate(
-        'deleted-after-report',
-        `consultation ${view.consultationId} of ${view.senderOds} was deleted after it was reported to practice ${latest.recipientOds}: ${list}. ` +
-          `Operator: warn the user who deleted it (GPCM-SD-CS-077, 1.3.1 GPCM-SD-135) with the patient name, NHS number, consultation date and registered practice ` +
-          `(read them from the stored submission of ${latest.workflowId} or the sending system; they are not in this message), and ask practice ${latest.recipientOds} ` +
-          `to remove the report or mark it entered in error. Nothing further is sent automatically.`,
-        { documentId: latest.documentId, version: latest.version },
-      );
-    } else {
-      record('STATE', 'deleted before anything was reported: nothing to tell anyone');
-    }
-    while (inFlight !== undefined || finished.length > 0) {
-      await condition(() => finished.length > 0);
-      await settle();
-    }
-    publish();
-  };
+  setHandler(consultationViewQuery, () => kase.view);
+  // Signal effects are search-attribute upserts only: synchronous, so they land in this handler's activation.
+  setHandler(consultationEventSignal, (event) => void perform(kase.apply(event, Date.now())));
+
+  /** Current details for the Web UI: no commands, so showing them never changes what history records. */
+  const show = (waiting: ConsultationWaiting): void => setCurrentDetails(consultationDetails(kase.view, waiting));
 
   const historyTooLong = (): boolean => {
     const info = workflowInfo();
     return info.continueAsNewSuggested || info.historyLength > (input.historyEventLimit ?? DEFAULT_HISTORY_EVENT_LIMIT);
   };
 
-  publish();
+  await perform(kase.publish(Date.now()));
   for (;;) {
-    await settle();
-    if (view.deleted) {
-      await finishDeletion();
-      return view;
-    }
-    const due = dueMs();
-    if (inFlight === undefined && sendable() && due !== undefined && due <= Date.now()) {
-      await sendPending();
-      continue;
-    }
-    if (inFlight === undefined && finished.length === 0 && historyTooLong()) {
-      // A quiet point: no delivery whose result only this run could receive. Let handlers finish first.
-      await condition(allHandlersFinished);
-      if (finished.length === 0 && !view.deleted) {
-        record('CONTINUED', `history of ${workflowInfo().historyLength} events`);
-        const next: ConsultationCarryOver = { view, seenEventIds: seen };
-        await continueAsNew<typeof consultationWorkflow>({ ...input, settings: view.settings, carryOver: next });
-      }
-      continue;
-    }
-    publish();
-    const before = changes;
-    if (inFlight === undefined && sendable() && due !== undefined) {
-      await condition(() => changes !== before, due - Date.now());
-      continue;
-    }
-    if (inFlight === undefined) {
-      // Nothing to do until the next event; retire after a long quiet spell (the API resumes it later).
-      const retireAt = Date.parse(view.lastEventAt) + view.settings.retireAfterIdleMs;
-      const woke = retireAt > Date.now() && (await condition(() => changes !== before, retireAt - Date.now()));
-      if (!woke && changes === before) {
+    const step = kase.nextStep(Date.now(), { historyTooLong: historyTooLong() });
+    if (step.kind !== 'wait') show(waitingOf(step));
+    switch (step.kind) {
+      case 'settle':
+        await perform(kase.settleNext(Date.now()));
+        break;
+      case 'noticeDeletion':
+        await perform(kase.noticeDeletion(Date.now()));
+        break;
+      case 'end':
+        await perform(kase.publish(Date.now()));
+        show({ for: 'nothing', doing: 'deleted: closed' });
+        return kase.view;
+      case 'send':
+        await send();
+        break;
+      case 'continueAsNew': {
+        // A quiet point: no delivery whose result only this run could receive. Let handlers finish first.
         await condition(allHandlersFinished);
-        if (changes === before) {
-          view.status = 'RETIRED';
-          record('STATE', 'RETIRED');
-          upsertSearchAttributes([
-            { key: ConsultationStatusKey, value: 'RETIRED' },
-            { key: SendDueAtKey, value: null },
-          ]);
-          return view;
-        }
+        const carryOver = kase.continueAsNew(Date.now(), workflowInfo().historyLength);
+        if (carryOver) await continueAsNew<typeof consultationWorkflow>({ ...input, settings: kase.view.settings, carryOver });
+        break;
       }
-      continue;
+      case 'wait': {
+        await perform(kase.publish(Date.now()));
+        show(waitingOf(step));
+        const before = kase.revision;
+        const changed = (): boolean => kase.revision !== before;
+        if (step.for === 'deliveryOutcome') {
+          await condition(changed);
+        } else if (step.for === 'sendWindow') {
+          const pending = kase.view.pending;
+          const summary = `send window ends: send the content of event ${pending?.eventId ?? '?'} to ${pending?.recipientOds ?? '?'}`;
+          await condition(changed, step.until - Date.now(), { summary });
+        } else {
+          const summary = `retire after ${Math.round(kase.view.settings.retireAfterIdleMs / HOUR_MS)} h with no event`;
+          const woke = step.until > Date.now() && (await condition(changed, step.until - Date.now(), { summary }));
+          if (!woke && !changed()) {
+            await condition(allHandlersFinished);
+            if (!changed()) {
+              await perform(kase.retire(Date.now()));
+              show({ for: 'nothing', doing: 'retired: any new event resumes it' });
+              return kase.view;
+            }
+          }
+        }
+        break;
+      }
+      default: {
+        const unknown: never = step;
+        throw new Error(`unknown step ${(unknown as { kind?: string }).kind ?? ''}`);
+      }
     }
-    await condition(() => changes !== before);
   }
 }

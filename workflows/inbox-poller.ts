@@ -22,6 +22,7 @@ import {
   log,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   workflowInfo,
@@ -31,6 +32,7 @@ import { failureType } from './failure';
 import { ESCALATION_ACTIVITY } from './activity-profiles';
 import type { PollMeshInboxResult } from '../contracts';
 import type { InboxFailure } from '../contracts/inbound';
+import { inboxPollerDetails } from './metadata';
 
 export interface InboxFailureRecord extends InboxFailure {
   /** Consecutive passes in which it failed. */
@@ -119,7 +121,10 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
     startToCloseTimeout: '2 minutes',
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3 },
   });
-  const { raiseEscalation } = proxyActivities<Activities>(ESCALATION_ACTIVITY);
+  const notify = proxyActivities<Activities>(ESCALATION_ACTIVITY);
+  // A summary (merged into the proxy's options) names each escalation in the Web UI's event history.
+  const raiseEscalation = (e: Parameters<Activities['raiseEscalation']>[0]): Promise<void> =>
+    notify.raiseEscalation.executeWithOptions({ summary: `${e.kind === 'RESOLVED' ? 'resolve' : 'raise'} escalation: ${e.code ?? 'MESH inbox'}` }, [e]);
 
   const carry: InboxPollerCarry = input.carry ?? { run: 1, totals: { ...EMPTY_TOTALS }, failures: [] };
   const status: InboxPollerStatus = {
@@ -136,6 +141,9 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
     wake = true;
   });
   setHandler(inboxPollerStatusQuery, () => status);
+  /** Current details for the Web UI (no commands: showing them never changes what history records). */
+  const show = (): void => setCurrentDetails(inboxPollerDetails(status));
+  show();
 
   const handshakeEvery = input.handshakeIntervalMs ?? DAY_MS;
   const reportAfter = input.failureReportAfter ?? 3;
@@ -154,7 +162,7 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
   for (let pass = 0; pass < passesPerRun && !workflowInfo().continueAsNewSuggested; pass++) {
     if (!status.lastHandshakeAt || Date.now() - Date.parse(status.lastHandshakeAt) >= handshakeEvery) {
       try {
-        await handshakeMeshMailbox({ mailboxId: input.mailboxId });
+        await handshakeMeshMailbox.executeWithOptions({ summary: `daily MESH handshake of ${input.mailboxId}` }, [{ mailboxId: input.mailboxId }]);
         // Workflow time, so the daily check compares like with like.
         const at = new Date().toISOString();
         status.lastHandshakeAt = at;
@@ -169,19 +177,26 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
     let result: PollMeshInboxResult;
     try {
       if (longPoll && delayNextMs > 0) status.nextPollAt = new Date(Date.now() + delayNextMs).toISOString();
-      result = await pollMeshInbox({
-        mailboxId: input.mailboxId,
-        ...(input.pageSize ? { pageSize: input.pageSize } : {}),
-        ...(input.concurrency ? { concurrency: input.concurrency } : {}),
-        knownFailures: status.failures.map((f) => f.meshMessageId),
-        ...(longPoll ? { pollIntervalMs: input.pollIntervalMs, waitForMailMs: waitBound(), ...(delayNextMs > 0 ? { delayFirstListMs: delayNextMs } : {}) } : {}),
-      });
+      show();
+      const summary = `poll pass ${status.totals.passes + 1} of MESH inbox ${input.mailboxId}${longPoll && delayNextMs > 0 ? `, after waiting ${Math.round(delayNextMs / 1000)} s` : ''}`;
+      result = await pollMeshInbox.executeWithOptions({ summary }, [
+        {
+          mailboxId: input.mailboxId,
+          ...(input.pageSize ? { pageSize: input.pageSize } : {}),
+          ...(input.concurrency ? { concurrency: input.concurrency } : {}),
+          knownFailures: status.failures.map((f) => f.meshMessageId),
+          ...(longPoll ? { pollIntervalMs: input.pollIntervalMs, waitForMailMs: waitBound(), ...(delayNextMs > 0 ? { delayFirstListMs: delayNextMs } : {}) } : {}),
+        },
+      ]);
       if (longPoll) delete status.nextPollAt;
     } catch (err) {
       // The whole pass failed in a way retries do not fix (e.g. MESH_AUTH_FAILED): keep the poller alive,
       // tell a person once, and try again after the interval.
       await passFailed(failureType(err));
-      await condition(() => wake, input.pollIntervalMs);
+      status.nextPollAt = new Date(Date.now() + input.pollIntervalMs).toISOString();
+      show();
+      await condition(() => wake, input.pollIntervalMs, { summary: `poll again after a failed pass (${status.passError?.errorType ?? 'error'})` });
+      delete status.nextPollAt;
       delayNextMs = 0;
       continue;
     }
@@ -193,6 +208,7 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
     count(status.totals, result);
     status.lastResult = { ...result, failed: result.failed?.length ?? 0, recovered: result.recovered?.length ?? 0 };
     await trackFailures(result);
+    show();
 
     if (longPoll) {
       // The next pass sleeps the interval inside its activity, unless more is waiting or pollNow came.
@@ -200,7 +216,8 @@ export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<
     } else if (!result.morePending) {
       const nextMs = Date.now() + input.pollIntervalMs;
       status.nextPollAt = new Date(nextMs).toISOString();
-      await condition(() => wake, input.pollIntervalMs);
+      show();
+      await condition(() => wake, input.pollIntervalMs, { summary: `next poll of MESH inbox ${input.mailboxId}` });
       delete status.nextPollAt;
     }
   }

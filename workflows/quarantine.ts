@@ -12,19 +12,23 @@
  * Updates: rerouteQuarantine (to a delivery workflow and attempt; REROUTED), resolveQuarantine (RESOLVED).
  * Queries: quarantineEntry. Search attributes: QuarantineReason, QuarantineStatus.
  * Outcome (returned): the final status, and where it went.
+ * The rules (refusals, closing, what the operator is told) are in workflows/quarantine-case.ts.
  */
 import {
   allHandlersFinished,
   condition,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ESCALATION_ACTIVITY } from './activity-profiles';
 import { QuarantineStatusKey } from '../contracts/search-attributes';
-import type { QuarantineActionResult, QuarantineEntry, QuarantineInput, QuarantineStatus, RerouteQuarantineInput, ResolveQuarantineInput } from '../contracts/inbound';
+import type { QuarantineActionResult, QuarantineInput, RerouteQuarantineInput, ResolveQuarantineInput } from '../contracts/inbound';
 import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from './quarantine-definitions';
+import { QuarantineCase, type QuarantineAction, type QuarantineStatusEffect } from './quarantine-case';
+import { quarantineDetails } from './metadata';
 
 const routing = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -32,34 +36,20 @@ const routing = proxyActivities<Activities>({
 });
 const notify = proxyActivities<Activities>(ESCALATION_ACTIVITY);
 
-const WORKFLOW_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
-const CODE = /^[123]\d{4}$/;
-
-function requireText(value: unknown, what: string, max: number): void {
-  if (typeof value !== 'string' || value.trim().length === 0) throw new Error(`${what} is required`);
-  if (value.length > max) throw new Error(`${what} is longer than ${max} characters`);
-}
-
 export async function inboundQuarantineWorkflow(input: QuarantineInput): Promise<QuarantineActionResult> {
-  const { rematchDelaysMs, ...fields } = input;
-  const entry: QuarantineEntry = { ...fields, status: 'OPEN', rematchAttempts: 0 };
-  // An activity (operator reroute or automatic rematch) is delivering it right now.
-  let busy = false;
+  const q = new QuarantineCase(input);
+  const { entry } = q;
 
-  const result = (): QuarantineActionResult => ({
-    quarantineId: entry.quarantineId,
-    status: entry.status,
-    ...(entry.resolution?.targetWorkflowId ? { targetWorkflowId: entry.resolution.targetWorkflowId } : {}),
-    ...(entry.resolution?.signal ? { signal: entry.resolution.signal } : {}),
-  });
-  const close = (status: Exclude<QuarantineStatus, 'OPEN'>, resolution: NonNullable<QuarantineEntry['resolution']>): void => {
-    entry.status = status;
-    entry.resolution = resolution;
+  /** Current details for the Web UI (no commands: showing them never changes what history records). */
+  const show = (rematch?: { rematch: number; of: number; until: number }): void => setCurrentDetails(quarantineDetails(entry, rematch));
+  const closed = ({ status }: QuarantineStatusEffect): void => {
     upsertSearchAttributes([{ key: QuarantineStatusKey, value: status }]);
+    show();
   };
-  const mustBeOpen = (): void => {
-    if (entry.status !== 'OPEN') throw new Error(`quarantine entry is ${entry.status}, not OPEN`);
-    if (busy) throw new Error('quarantine entry is being delivered right now; try again shortly');
+  /** Update validators throw the case's refusal, so a refused update leaves nothing in history. */
+  const guard = (action: QuarantineAction): void => {
+    const refused = q.refusal(action);
+    if (refused) throw new Error(refused);
   };
 
   setHandler(quarantineEntryQuery, () => entry);
@@ -67,98 +57,63 @@ export async function inboundQuarantineWorkflow(input: QuarantineInput): Promise
   setHandler(
     rerouteQuarantineUpdate,
     async (req: RerouteQuarantineInput): Promise<QuarantineActionResult> => {
-      busy = true;
+      q.busy = true;
       try {
-        const routed = await routing.routeQuarantinedMessage({ quarantineId: entry.quarantineId, contentRef: entry.contentRef, reroute: req });
-        close('REROUTED', {
-          actor: req.actor,
-          reason: req.reason,
-          at: new Date().toISOString(),
-          ...(routed.targetWorkflowId ? { targetWorkflowId: routed.targetWorkflowId } : {}),
-          ...(routed.signal ? { signal: routed.signal } : {}),
-        });
-        return { ...result(), ...(routed.respondsTo ? { respondsTo: routed.respondsTo } : {}), ...(routed.code ? { code: routed.code } : {}) };
+        const routed = await routing.routeQuarantinedMessage.executeWithOptions({ summary: `operator reroute to ${req.targetWorkflowId}` }, [
+          { quarantineId: entry.quarantineId, contentRef: entry.contentRef, reroute: req },
+        ]);
+        const { effect, result } = q.rerouted(req, routed, Date.now());
+        closed(effect);
+        return result;
       } finally {
-        busy = false;
+        q.busy = false;
       }
     },
-    {
-      validator: (req: RerouteQuarantineInput) => {
-        mustBeOpen();
-        requireText(req?.actor, 'actor', 200);
-        requireText(req?.reason, 'reason', 2000);
-        if (typeof req.targetWorkflowId !== 'string' || !WORKFLOW_ID.test(req.targetWorkflowId)) throw new Error('targetWorkflowId is not a workflow id');
-        if (req.attempt !== undefined && (!Number.isInteger(req.attempt) || req.attempt < 1)) throw new Error('attempt must be a positive integer');
-        if (req.code !== undefined && (typeof req.code !== 'string' || !CODE.test(req.code))) throw new Error('code must be five digits starting 1, 2 or 3');
-      },
-    },
+    { validator: (req: RerouteQuarantineInput) => guard({ update: 'rerouteQuarantine', input: req }) },
   );
 
   setHandler(
     resolveQuarantineUpdate,
     (req: ResolveQuarantineInput): QuarantineActionResult => {
-      close('RESOLVED', { actor: req.actor, reason: req.reason, at: new Date().toISOString() });
-      return result();
+      closed(q.resolved(req, Date.now()));
+      return q.result();
     },
-    {
-      validator: (req: ResolveQuarantineInput) => {
-        mustBeOpen();
-        requireText(req?.actor, 'actor', 200);
-        requireText(req?.reason, 'reason', 2000);
-      },
-    },
+    { validator: (req: ResolveQuarantineInput) => guard({ update: 'resolveQuarantine', input: req }) },
   );
 
   // Unmatched: perhaps visibility had not caught up with the delivery yet. Try again before telling anyone.
-  for (const delay of rematchDelaysMs) {
-    if (await condition(() => entry.status !== 'OPEN', delay)) break;
-    await condition(() => !busy);
-    if (entry.status !== 'OPEN') break;
-    busy = true;
+  show();
+  const rematches = input.rematchDelaysMs.length;
+  for (const [i, delay] of input.rematchDelaysMs.entries()) {
+    show({ rematch: i + 1, of: rematches, until: Date.now() + delay });
+    if (await condition(() => !q.open, delay, { summary: `rematch attempt ${i + 1} of ${rematches}: the delivery may not have been visible yet` })) break;
+    await condition(() => !q.busy);
+    if (!q.open) break;
+    q.beginRematch();
     try {
-      entry.rematchAttempts += 1;
-      const routed = await routing.routeQuarantinedMessage({ quarantineId: entry.quarantineId, contentRef: entry.contentRef });
-      if (routed.routed) {
-        close('AUTO_ROUTED', {
-          actor: 'inbound-router',
-          reason: 'matched its delivery on a later correlation attempt',
-          at: new Date().toISOString(),
-          ...(routed.targetWorkflowId ? { targetWorkflowId: routed.targetWorkflowId } : {}),
-          ...(routed.signal ? { signal: routed.signal } : {}),
-        });
-      } else if (routed.candidates?.length) {
-        entry.candidates = [...new Set([...entry.candidates, ...routed.candidates])];
-      }
+      const routed = await routing.routeQuarantinedMessage.executeWithOptions({ summary: `rematch attempt ${entry.rematchAttempts} of ${rematches}` }, [
+        { quarantineId: entry.quarantineId, contentRef: entry.contentRef },
+      ]);
+      const effect = q.rematched(routed, Date.now());
+      if (effect) closed(effect);
     } catch {
       // A failed rematch is not fatal: the entry stays open and goes to an operator below.
     } finally {
-      busy = false;
+      q.busy = false;
     }
+    show();
   }
 
-  if (entry.status === 'OPEN') {
-    // Raised once: this runs once in the workflow's history, whatever happens to workers.
-    entry.raisedAt = new Date().toISOString();
-    await notify.raiseEscalation({
-      workflowId: entry.quarantineId,
-      documentId: '',
-      state: 'QUARANTINED',
-      reason: `inbound MESH message quarantined (${entry.reason}): ${entry.detail}`,
-      ...(entry.summary.code ?? entry.summary.statusCode ? { code: (entry.summary.code ?? entry.summary.statusCode)! } : {}),
-      kind: 'RAISED',
-    });
+  // Raised once: this runs once in the workflow's history, whatever happens to workers.
+  if (q.open) {
+    const raised = q.raise(Date.now());
+    show();
+    await notify.raiseEscalation.executeWithOptions({ summary: `raise to an operator: ${entry.reason}` }, [raised]);
   }
 
-  await condition(() => entry.status !== 'OPEN' && !busy);
-  if (entry.raisedAt) {
-    await notify.raiseEscalation({
-      workflowId: entry.quarantineId,
-      documentId: '',
-      state: entry.status,
-      reason: `quarantined inbound MESH message ${entry.status.toLowerCase()}${entry.resolution?.targetWorkflowId ? ` to ${entry.resolution.targetWorkflowId}` : ''}`,
-      kind: 'RESOLVED',
-    });
-  }
+  await condition(() => !q.open && !q.busy);
+  const notice = q.closingNotice();
+  if (notice) await notify.raiseEscalation.executeWithOptions({ summary: `resolve the operator escalation: ${entry.status}` }, [notice]);
   await condition(allHandlersFinished);
-  return result();
+  return q.result();
 }

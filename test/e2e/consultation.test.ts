@@ -52,6 +52,27 @@ describe('consultation lifecycle end to end', () => {
       return ok(v) ? v : undefined;
     }, 90_000, what);
 
+  /**
+   * What the Temporal Web UI shows: the static summary and details the API set at start, the current
+   * details, and the delivery's static summary set by the consultation. Ids and ODS codes, never the
+   * patient in the saved content.
+   */
+  const expectWebUiMetadata = async (ods: string, consultationId: string, v1: ConsultationView): Promise<void> => {
+    const handle = h.temporal.workflow.getHandle(`consultation-${ods}-${consultationId}`);
+    const described = await handle.describe();
+    const summary = await described.staticSummary();
+    const details = await described.staticDetails();
+    expect(summary).toBe(`Consultation ${consultationId} from ${ods}`);
+    expect(details).toContain(`POST /v1/consultations/${ods}/${consultationId}/events`);
+    const current = (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+    expect(current).toContain('**Status:** SENT');
+    const delivery = await h.temporal.workflow.getHandle(v1.versions[0]!.workflowId).describe();
+    expect(await delivery.staticSummary()).toBe(`delivery of document ${v1.versions[0]!.documentId} v1 to ${v1.versions[0]!.recipientOds} (consultation ${consultationId})`);
+    const { nhsNumber, givenName, familyName, birthDate } = example.patient as { nhsNumber: string; givenName: string; familyName: string; birthDate: string };
+    const identifiers = [nhsNumber, givenName, familyName, birthDate];
+    for (const text of [summary, details, current]) for (const value of identifiers) expect(text).not.toContain(value);
+  };
+
   it('sends the original after the window, then an edit as version 2 replacing version 1; the practice receives both', async () => {
     const consultationId = `cons-${randomUUID()}`;
     const encounterId = `enc-${randomUUID()}`;
@@ -70,6 +91,7 @@ describe('consultation lifecycle end to end', () => {
     const documentId = v1.versions[0]!.documentId;
     expect(v1.versions[0]).toMatchObject({ version: 1, finalCode: '30001', voided: false });
     expect(v1.status).toBe('SENT');
+    await expectWebUiMetadata(ods, consultationId, v1);
     const atPeer1 = received(encounterId);
     expect(atPeer1).toHaveLength(1);
     expect(atPeer1[0]).toMatchObject({ documentId, version: '1' });

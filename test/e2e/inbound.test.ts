@@ -186,6 +186,14 @@ describe('inbound: quarantine, never drop', () => {
     ]);
     const shown = await h.quarantine.show(entry.quarantineId, true);
     expect(shown.content?.body).toContain('<Bundle xmlns="http://hl7.org/fhir"><id value="broken"/>');
+    // The Web UI: the router's start gave a summary and details; the workflow keeps its current details.
+    const quarantineHandle = h.temporal.workflow.getHandle(entry.quarantineId);
+    const described = await quarantineHandle.describe();
+    expect(await described.staticSummary()).toBe(`Quarantined MESH message ${sent!.meshMessageId} in X26ABC1: MALFORMED`);
+    expect(await described.staticDetails()).toContain(`itk3 quarantine show ${entry.quarantineId}`);
+    const current = (await quarantineHandle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+    expect(current).toContain(`itk3 quarantine reroute ${entry.quarantineId}`);
+    expect(current).not.toContain('broken');
     expect(await h.responsesSignalled(workflowId)).toEqual([]);
 
     await expect(h.quarantine.reroute(entry.quarantineId, { actor: 'ops.test', reason: 'no code given', targetWorkflowId: workflowId })).rejects.toMatchObject({ status: 409, error: 'INBOUND_REROUTE_REJECTED' });
@@ -306,6 +314,8 @@ describe('inbound: several mailboxes', () => {
         return s.lastHandshakeAt && s.totals.passes > 0 ? s : undefined;
       }, 30_000, `poller ${mailbox}`);
       expect(status.mailboxId).toBe(mailbox);
+      const described = await h.temporal.workflow.getHandle(inboxPollerWorkflowId(mailbox)).describe();
+      expect(await described.staticSummary()).toBe(`MESH inbox poller for ${mailbox}`);
     }
     // A response that arrives in the second mailbox is routed just the same.
     const ref = enc('second-mailbox');

@@ -10,6 +10,8 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { PATIENTS } from '../fixtures/itk3/submissions';
 import type { Activities } from '../../activities';
 import type { ContentRef, DeliveryDeadlines, EscalationInput, SendDocumentInput } from '../../contracts';
 import { deliveryWorkflowId } from '../../contracts/ids';
@@ -182,6 +184,24 @@ async function withConsultation(
     }
   });
 }
+
+/** The current details the Web UI shows (the SDK's built-in metadata query). */
+async function currentDetails(handle: WorkflowHandle): Promise<string> {
+  const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return meta.currentDetails ?? '';
+}
+
+/** Every user-metadata summary in the workflow's history (timers, activities, child workflows). */
+async function historySummaries(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const payload = e.userMetadata?.summary;
+    return payload ? [defaultPayloadConverter.fromPayload<string>(payload)] : [];
+  });
+}
+
+/** A synthetic patient's identifiers, which must never reach what the Web UI shows. */
+const PATIENT_VALUES = [PATIENTS.ada.nhsNumber, PATIENTS.ada.givenName, PATIENTS.ada.familyName, PATIENTS.ada.birthDate];
 
 const settled = (v: ConsultationView): boolean => v.versions.length > 0 && v.versions.every((x) => x.outcome !== undefined);
 
@@ -541,6 +561,57 @@ describe('consultation workflow', () => {
       expect(v.run).toBe(2);
       expect(v.versions[1]).toMatchObject({ documentId: retired!.versions[0]!.documentId, version: 2, replaces: { version: 1 }, lateReplacement: true });
       expect(v.timeline.some((t) => t.kind === 'RESUMED')).toBe(true);
+    });
+  });
+
+  it('explains itself in the Web UI: status, what it waits for and until when, the action that fits, and no patient data', async () => {
+    const consultationId = `cons-${randomUUID()}`;
+    await withConsultation({ consultationId }, async (c) => {
+      await c.save(1);
+      const waiting = await c.until((v) => v.status === 'WAITING_TO_SEND' && v, 'the save');
+      let details = await currentDetails(c.handle);
+      expect(details).toContain(`Consultation \`${consultationId}\`: ${SENDER} → ${PRACTICE}`);
+      expect(details).toContain('**Status:** WAITING_TO_SEND');
+      expect(details).toContain(`the send window to end, until **${waiting.sendDueAt}**`);
+      expect(details).toContain(`itk3 consultation finalise ${SENDER} ${consultationId}`);
+      expect(details).toContain(`POST /v1/consultations/${SENDER}/${consultationId}/events`);
+      expect(details).toContain('signal `consultationEvent`');
+
+      await c.finalise();
+      await c.until((v) => settled(v) && v, 'the delivery');
+      await env.sleep(MINUTE);
+      details = await currentDetails(c.handle);
+      expect(details).toContain('**Status:** SENT');
+      expect(details).toContain('v1 DELIVERED 30001');
+      expect(details).toContain(`itk3 consultation save ${SENDER} ${consultationId}`);
+      expect(details).toContain('with none, it retires at');
+
+      // The time-skipping server keeps timer and activity summaries; it drops the child workflow's static summary.
+      const summaries = await historySummaries(c.handle);
+      expect(summaries).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^send window ends: send the content of event ev-1 to X26$/),
+          expect.stringMatching(/^prepare document [0-9a-f-]{36} v1 from the content of event ev-1$/),
+        ]),
+      );
+      for (const text of [details, ...summaries]) for (const value of PATIENT_VALUES) expect(text).not.toContain(value);
+    });
+  });
+
+  it('names the escalation activity after its case and tells the operator what to do when suppressed', async () => {
+    const consultationId = `cons-${randomUUID()}`;
+    await withConsultation({ invalidContent: [1], consultationId }, async (c) => {
+      const eventId = await c.save(1);
+      await c.finalise();
+      await c.until((x) => x.escalations.length === 1 && x, 'the escalation');
+      await c.registeredHere(true);
+      await c.until((v) => v.status === 'SUPPRESSED' && v, 'suppression');
+      await env.sleep(MINUTE);
+      const details = await currentDetails(c.handle);
+      expect(details).toContain('**Status:** SUPPRESSED');
+      expect(details).toContain(`itk3 consultation registered-here ${SENDER} ${consultationId} --not`);
+      expect(details).toContain(`\`${c.workflowId}:content-invalid-${eventId}\``);
+      expect(await historySummaries(c.handle)).toContain(`escalate to an operator: content-invalid-${eventId}`);
     });
   });
 });

@@ -3,7 +3,7 @@
  * short real durations: cadence, immediate re-poll on full pages, the daily handshake (interval shortened),
  * failures raised once and resolved, a failing pass that does not kill the poller, continue-as-new.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import type { EscalationInput, PollMeshInboxInput, PollMeshInboxResult } from '../../contracts';
@@ -174,6 +174,23 @@ describe('meshInboxPollerWorkflow', () => {
       expect(status.run).toBeGreaterThanOrEqual(3);
       expect(status.totals).toMatchObject({ passes: 5, routed: 5 });
       expect(calls.handshakes).toHaveLength(1);
+    });
+  });
+
+  it('explains itself in the Web UI: mailbox, last pass, totals, failures and next poll, with summaries on its timers and activities', async () => {
+    const { activities } = mocks((_i, n) => (n === 1 ? empty({ listed: 2, routed: 1, failed: [{ meshMessageId: 'MSG410', errorType: 'MESH_GONE', httpStatus: 410 }] }) : empty()));
+    await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 120_000, failureReportAfter: 1 }, async (handle) => {
+      const details = async (): Promise<string> => (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+      await until('the details after the first pass', async () => (await details()).includes('**Totals:** 1 passes'));
+      const status = await handle.query(inboxPollerStatusQuery);
+      const text = await details();
+      expect(text).toContain('### MESH inbox `X26ABC1` (run 1)');
+      expect(text).toContain(`**Last pass:** ${status.lastPollAt} · **next poll:** ${status.nextPollAt}`);
+      expect(text).toContain('**Totals:** 1 passes · 2 listed · 1 routed');
+      expect(text).toContain('- `MSG410` MESH_GONE × 1 (raised)');
+      expect(text).toContain('signal `pollNow`');
+      const summaries = ((await handle.fetchHistory()).events ?? []).flatMap((e) => (e.userMetadata?.summary ? [defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary)] : []));
+      expect(summaries).toEqual(['daily MESH handshake of X26ABC1', 'poll pass 1 of MESH inbox X26ABC1', 'raise escalation: MESH_GONE', 'next poll of MESH inbox X26ABC1']);
     });
   });
 });

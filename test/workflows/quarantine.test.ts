@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { PATIENTS } from '../fixtures/itk3/submissions';
 import type { Activities } from '../../activities';
 import type { EscalationInput } from '../../contracts';
 import type { QuarantineInput, RouteQuarantinedInput, RouteQuarantinedResult } from '../../contracts/inbound';
@@ -62,6 +63,12 @@ async function run(activities: Mocks, input: QuarantineInput, body: (handle: Wor
     }
   });
 }
+
+const currentDetails = async (handle: WorkflowHandle): Promise<string> => (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+const historySummaries = async (handle: WorkflowHandle): Promise<string[]> =>
+  ((await handle.fetchHistory()).events ?? []).flatMap((e) => (e.userMetadata?.summary ? [defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary)] : []));
+/** A synthetic patient's identifiers, which must never reach what the Web UI shows. */
+const PATIENT_VALUES = [PATIENTS.ada.nhsNumber, PATIENTS.ada.givenName, PATIENTS.ada.familyName, PATIENTS.ada.birthDate];
 
 const routedTo = (wf: string): RouteQuarantinedResult => ({ routed: true, targetWorkflowId: wf, signal: 'itk3Response', respondsTo: 'h1', code: '20013' });
 
@@ -145,6 +152,43 @@ describe('inboundQuarantineWorkflow', () => {
       expect(entry).toMatchObject({ status: 'OPEN', rematchAttempts: 2, candidates: ['send-document-maybe-v1'] });
       await pause(500);
       expect(calls.escalations).toHaveLength(1);
+    });
+  });
+
+  it('explains itself in the Web UI: why it was quarantined, the rematch it waits for, and the operator actions, with no patient data', async () => {
+    const { calls, activities } = mocks((i) => (i.reroute ? routedTo(i.reroute.targetWorkflowId) : { routed: false, candidates: ['send-document-maybe-v1'] }));
+    const input = entryInput({ reason: 'UNMATCHED_RESPONSE', detail: 'response.identifier and SenderReference match no delivery', summary: { code: '20013' }, rematchDelaysMs: [1_500] });
+    await run(activities, input, async (handle) => {
+      await until('the rematch wait', async () => (await currentDetails(handle)).includes('rematch attempt 1 of 1'));
+      const waiting = await currentDetails(handle);
+      expect(waiting).toContain('**Reason:** UNMATCHED_RESPONSE · code 20013');
+      expect(waiting).toContain('**Status:** OPEN');
+
+      await until('the escalation', () => calls.escalations.length === 1);
+      await until('the details after raising', async () => (await currentDetails(handle)).includes('Waiting for:** an operator'));
+      const open = await currentDetails(handle);
+      expect(open).toContain('raised to an operator at');
+      expect(open).toContain('`send-document-maybe-v1`');
+      expect(open).toContain(`itk3 quarantine reroute ${input.quarantineId} --to send-document-maybe-v1 --reason "<why>"`);
+      expect(open).toContain(`POST /v1/quarantine/${input.quarantineId}/reroute`);
+      expect(open).toContain('update `rerouteQuarantine`');
+      expect(open).toContain(`itk3 quarantine resolve ${input.quarantineId} --reason "<why>"`);
+      expect(open).toContain('update `resolveQuarantine`');
+
+      await handle.executeUpdate(rerouteQuarantineUpdate, { args: [{ actor: 'ops.jane', reason: 'the only candidate', targetWorkflowId: 'send-document-maybe-v1' }] });
+      await handle.result();
+      const closed = await currentDetails(handle);
+      expect(closed).toContain('**Closed:** REROUTED by ops.jane');
+      expect(closed).not.toContain('Operator actions now');
+      const summaries = await historySummaries(handle);
+      expect(summaries).toEqual([
+        'rematch attempt 1 of 1: the delivery may not have been visible yet',
+        'rematch attempt 1 of 1',
+        'raise to an operator: UNMATCHED_RESPONSE',
+        'operator reroute to send-document-maybe-v1',
+        'resolve the operator escalation: REROUTED',
+      ]);
+      for (const text of [waiting, open, closed, ...summaries]) for (const value of PATIENT_VALUES) expect(text).not.toContain(value);
     });
   });
 });
