@@ -69,7 +69,7 @@ describe('tokens the codec server issues for Web UI updates', () => {
     expect(verifyActorToken(ring, forOther, { ...at, input: { ...input, actor: 'ops.smith' } })).toEqual({ valid: false, reason: 'issued for another actor' });
     // An API token has no input binding: it still needs its own workflow and update.
     const api = issueActorToken(ring, claims, { now: NOW });
-    expect(verifyActorToken(ring, api, { ...at, input })).toEqual({ valid: false, reason: 'issued for another workflow' });
+    expect(verifyActorToken(ring, api, { ...at, input })).toEqual({ valid: false, reason: 'issued for another update' });
   });
 
   it('digest the input without its token, with keys in any order', () => {
