@@ -211,8 +211,8 @@ describe('the Temporal Web UI as the operator console (Chromium)', () => {
     await page.setViewportSize({ width: 2000, height: 800 });
     await shot(page, '6-delivered');
     await page.setViewportSize({ width: 1400, height: 900 });
-    const timeline = (await (await fetch(`${system!.api}/v1/documents/${workflowId}/timeline`, { headers: { authorization: `Bearer ${system!.tokens.operator}` } })).json()) as { entries: Array<Record<string, unknown>> };
-    const resend = timeline.entries.find((e) => e.kind === 'OPERATOR' && String(e.detail).includes('resend'));
+    const timeline = (await (await fetch(`${system!.api}/v1/documents/${workflowId}/timeline`, { headers: { authorization: `Bearer ${system!.tokens.operator}` } })).json()) as { timeline: Array<Record<string, unknown>> };
+    const resend = timeline.timeline.find((e) => e.kind === 'OPERATOR' && String(e.detail).includes('resend'));
     expect(resend).toMatchObject({ actor: 'local-operator', actorVerified: true, reason: 'practice fixed its mailbox' });
 
     // An action the state does not allow is refused in the UI with the workflow's reason, as the API
