@@ -5,7 +5,6 @@
  * encrypted for the delivery workflow. Problems come back as data (paths and rules, never values), so
  * the workflow can escalate and wait for the next save instead of retrying something that cannot pass.
  */
-import { randomUUID } from 'node:crypto';
 import {
   CourierError,
   SubmissionSchema,
@@ -17,8 +16,8 @@ import {
   type PrepareConsultationSubmissionInput,
   type PrepareConsultationSubmissionResult,
 } from '../contracts/consultation';
-import { buildSendDocumentMessage } from '../itk3';
-import type { ActivityDeps } from './index';
+import { dryRunIssues } from '../itk3';
+import type { ActivityDeps } from './deps';
 
 export function createConsultationActivities(deps: Pick<ActivityDeps, 'store' | 'config' | 'logger'> & { now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
@@ -59,20 +58,8 @@ export function createConsultationActivities(deps: Pick<ActivityDeps, 'store' | 
       if (!parsed.success) return invalid(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
       const submission: Submission = parsed.data;
       // The same dry run as the API: whatever a receiver must reject is refused before anything is sent.
-      try {
-        buildSendDocumentMessage({
-          submission,
-          profile: deps.config.profile,
-          ids: { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() },
-          newId: randomUUID,
-          now: now().toISOString(),
-          routing: deps.config.routing,
-          maxMessageBytes: deps.config.maxMessageBytes,
-        });
-      } catch (err) {
-        if (!(err instanceof CourierError)) throw err;
-        return invalid(err.issues.length > 0 ? err.issues : [{ message: err.type }]);
-      }
+      const refused = dryRunIssues(submission, deps.config, now());
+      if (refused.length > 0) return invalid(refused);
       // A retry after a crash stores a second copy; only the returned reference is ever used.
       const submissionRef = await deps.store.put('submission', Buffer.from(JSON.stringify(submission)));
       deps.logger.info(

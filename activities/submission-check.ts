@@ -4,7 +4,6 @@
  * decides whether the workflow may send it. Problems come back as data (never thrown), so the
  * workflow can refuse the update with the issues; they name paths and rules, never values.
  */
-import { randomUUID } from 'node:crypto';
 import {
   CourierError,
   SubmissionSchema,
@@ -14,8 +13,8 @@ import {
   type CheckStoredSubmissionResult,
   type Issue,
 } from '../contracts';
-import { buildSendDocumentMessage } from '../itk3';
-import type { ActivityDeps } from './index';
+import { dryRunIssues } from '../itk3';
+import type { ActivityDeps } from './deps';
 
 export function createSubmissionCheckActivities(deps: Pick<ActivityDeps, 'store' | 'config'> & { now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
@@ -65,20 +64,7 @@ export function createSubmissionCheckActivities(deps: Pick<ActivityDeps, 'store'
         }
       }
       // The same dry run as at submission: whatever a receiver must reject is refused before sending.
-      try {
-        buildSendDocumentMessage({
-          submission: s,
-          profile: deps.config.profile,
-          ids: { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() },
-          newId: randomUUID,
-          now: now().toISOString(),
-          routing: deps.config.routing,
-          maxMessageBytes: deps.config.maxMessageBytes,
-        });
-      } catch (err) {
-        if (!(err instanceof CourierError)) throw err;
-        issues.push(...(err.issues.length > 0 ? err.issues : [{ message: err.message }]));
-      }
+      issues.push(...dryRunIssues(s, deps.config, now()));
       return {
         valid: issues.length === 0,
         issues,

@@ -13,6 +13,9 @@ import {
   parseItk3Response,
   readSendDocumentMessage,
   wrapDocumentBundle,
+  type BuildMessageInput,
+  type OutputFormat,
+  type Routing,
 } from '../itk3';
 import type { Submission } from '../contracts/submission';
 
@@ -37,6 +40,7 @@ const IDS = {
   bundleIdentifier: '22222222-2222-4222-8222-222222222222',
 };
 const NOW = '2024-05-01T10:00:00+01:00';
+const ROUTING: Routing = { mode: 'gpprovider', dobFormat: 'DDMMYYYY' };
 
 function submission(): Submission {
   return {
@@ -110,15 +114,8 @@ export interface Itk3BenchOptions {
 export async function runItk3Bench(options: Itk3BenchOptions = {}): Promise<object> {
   const seconds = options.seconds ?? 2;
   const s = submission();
-  const build = () =>
-    buildSendDocumentMessage({
-      submission: s,
-      profile: '2.x',
-      ids: IDS,
-      newId: counterIds(),
-      now: NOW,
-      routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
-    });
+  const input = (format: OutputFormat): BuildMessageInput => ({ submission: s, profile: '2.x', ids: IDS, newId: counterIds(), now: NOW, routing: ROUTING, format });
+  const build = () => buildSendDocumentMessage(input('xml'));
   const message = build();
   const bodyBytes = Buffer.from(message.xml, 'utf8');
 
@@ -130,15 +127,7 @@ export async function runItk3Bench(options: Itk3BenchOptions = {}): Promise<obje
   const readMessage = measure(() => readSendDocumentMessage(bodyBytes, '2.x'), seconds);
   const docJson = (
     JSON.parse(
-      buildSendDocumentMessage({
-        submission: s,
-        profile: '2.x',
-        ids: IDS,
-        newId: counterIds(),
-        now: NOW,
-        routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
-        format: 'json',
-      }).xml,
+      buildSendDocumentMessage(input('json')).xml,
     ) as { entry: { resource: object }[] }
   ).entry[2]?.resource;
   const wrapJson = measure(
@@ -149,7 +138,7 @@ export async function runItk3Bench(options: Itk3BenchOptions = {}): Promise<obje
         ids: IDS,
         newId: counterIds(),
         now: NOW,
-        routing: { mode: 'gpprovider', dobFormat: 'DDMMYYYY' },
+        routing: ROUTING,
         sender: { meshMailbox: 'Y12345OT001' },
         senderReference: 'enc-2024-000123',
       }),

@@ -19,7 +19,7 @@ import {
   type Submission,
 } from '../contracts';
 import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems, type DeadlineBounds } from '../contracts/deadline-bounds';
-import { buildSendDocumentMessage } from '../itk3';
+import { assertDryRun } from '../itk3';
 import type { ActivityConfig } from '../activities';
 import { senderReferenceDigest } from '../activities/correlation';
 import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../config/deadlines';
@@ -86,16 +86,7 @@ export function validateSubmission(deps: Pick<SubmitDeps, 'activity' | 'now' | '
   // Bounded, so every deadline the workflow computes is a date it can compute and a timer worth setting.
   if (submission.deadlines) issues.push(...deadlineBoundProblems(submission.deadlines, deps.deadlineBounds ?? DEFAULT_DEADLINE_BOUNDS));
   if (issues.length > 0) throw new SubmissionRejected(ErrorType.SUBMISSION_INVALID, 'the submission is invalid', issues);
-  const now = (deps.now ?? (() => new Date()))();
-  buildSendDocumentMessage({
-    submission,
-    profile: deps.activity.profile,
-    ids: { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() },
-    newId: randomUUID,
-    now: now.toISOString(),
-    routing: deps.activity.routing,
-    maxMessageBytes: deps.activity.maxMessageBytes,
-  });
+  assertDryRun(submission, deps.activity, (deps.now ?? (() => new Date()))());
   return submission;
 }
 

@@ -13,7 +13,7 @@ import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AesGcmPayloadCodec, METADATA_KEY_ID } from '../codec/aes-gcm-codec';
+import { AesGcmPayloadCodec, METADATA_KEY_ID } from '../payload-codec/aes-gcm-codec';
 
 /** What a listing says about an entry it could not decode (the API's response and the log line). */
 export const UNDECODABLE_MESSAGE = 'cannot be decoded with the configured keys';

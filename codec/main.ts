@@ -2,7 +2,7 @@
 import { Authenticator } from '../client/auth';
 import { loadConfigOrExit } from '../config/env';
 import { createLogger } from '../config/logger';
-import { AesGcmPayloadCodec } from './aes-gcm-codec';
+import { AesGcmPayloadCodec } from '../payload-codec/aes-gcm-codec';
 import { buildCodecServer } from './codec-server';
 
 async function main(): Promise<void> {

@@ -27,10 +27,11 @@ import {
   routingAddressMismatches,
   surnameRoutingIssues,
   type DobFormat,
+  type RoutingDemographics,
   type SubjectParts,
 } from './mesh-metadata';
 
-/** How the message is addressed in MESH (reference §5.3). */
+/** How the message is addressed in MESH: a GPPROVIDER routing address built from the demographics, or a fixed mailbox. */
 export type Routing =
   | {
       mode: 'gpprovider';
@@ -54,9 +55,9 @@ export interface BuildMessageInput {
   routing: Routing;
   /** Refuse messages larger than this (default 5 000 000 bytes, ITK3 20015 recommendation). */
   maxMessageBytes?: number;
-  /** Wire format; XML unless asked (ITK3 mandates XML support; JSON acceptance is unverified, reference §2). */
+  /** Wire format; XML unless asked (ITK3 mandates that receivers accept XML; whether they accept JSON is not established). */
   format?: OutputFormat;
-  /** ITK RecipientType: FA (default) or FI for an information copy (reference §3.3). */
+  /** ITK RecipientType: FA (default) or FI for an information copy (ITK-RecipientType-1). */
   recipientType?: RecipientTypeCode;
 }
 
@@ -92,6 +93,54 @@ export interface BuiltMessage {
 }
 
 const CONTENT_TYPE: Record<OutputFormat, string> = { xml: 'application/fhir+xml', json: 'application/fhir+json' };
+
+/**
+ * The MESH address of a message: the GPPROVIDER routing address built from the patient's demographics
+ * (which must match any address supplied with the message, GPCM-SD-038), or the configured mailbox.
+ */
+export function routingAddressFor(routing: Routing, demographics: RoutingDemographics): string {
+  if (routing.mode !== 'gpprovider') return routing.mailboxId;
+  if (routing.to !== undefined) {
+    const mismatches = routingAddressMismatches(routing.to, demographics, routing.dobFormat);
+    if (mismatches.length) throw buildRejected('patient demographics do not match the MESH routing address', mismatches);
+  }
+  return gpProviderAddress(demographics, routing.dobFormat);
+}
+
+/** The size of a serialised message in bytes; refused past the limit, since receivers answer 20015. */
+export function checkedMessageSize(body: string, maxMessageBytes: number | undefined): number {
+  const sizeBytes = utf8ByteLength(body);
+  const maxBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (sizeBytes > maxBytes) {
+    throw buildRejected('message is larger than the configured limit', [
+      {
+        path: 'message',
+        message: `${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes; receivers answer 20015`,
+        requirementId: EXTRA_REQUIREMENT.messageSize,
+      },
+    ]);
+  }
+  return sizeBytes;
+}
+
+/** The MESH headers of a Send Document: the file name is the bundle identifier, unique per attempt. */
+export function meshMetadataFor(input: {
+  profile: SpecProfile;
+  format: OutputFormat;
+  to: string;
+  subject: string;
+  senderOds: string;
+  bundleIdentifier: string;
+}): MeshMetadata {
+  return {
+    to: input.to,
+    workflowId: MESH_WORKFLOWS[input.profile].document,
+    subject: input.subject,
+    localId: input.senderOds,
+    fileName: `${input.bundleIdentifier}.${input.format}`,
+    contentType: CONTENT_TYPE[input.format],
+  };
+}
 
 /** Validate the routing/size/meta inputs common to both build routes. */
 export function checkBuildOptions(input: {
@@ -392,29 +441,8 @@ export function buildSendDocumentMessage(input: BuildMessageInput): BuiltMessage
       ? JSON.stringify(envelopeJson(envelope, document))
       : envelopeXml(envelope, fromFhirJson(document));
 
-  let to: string;
-  if (input.routing.mode === 'gpprovider') {
-    to = gpProviderAddress(s.patient, input.routing.dobFormat);
-    if (input.routing.to !== undefined) {
-      const mismatches = routingAddressMismatches(input.routing.to, s.patient, input.routing.dobFormat);
-      if (mismatches.length)
-        throw buildRejected('patient demographics do not match the MESH routing address', mismatches);
-    }
-  } else {
-    to = input.routing.mailboxId;
-  }
-
-  const sizeBytes = utf8ByteLength(body);
-  const maxBytes = input.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  if (sizeBytes > maxBytes) {
-    throw buildRejected('message is larger than the configured limit', [
-      {
-        path: 'message',
-        message: `${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes; receivers answer 20015`,
-        requirementId: EXTRA_REQUIREMENT.messageSize,
-      },
-    ]);
-  }
+  const to = routingAddressFor(input.routing, s.patient);
+  const sizeBytes = checkedMessageSize(body, input.maxMessageBytes);
 
   // Read our own output back with the parser and the checks the inbound path and the conformance run
   // use: a message that does not parse back, or that the checks refuse, is never sent.
@@ -427,14 +455,7 @@ export function buildSendDocumentMessage(input: BuildMessageInput): BuiltMessage
     xml: body,
     format,
     sizeBytes,
-    mesh: {
-      to,
-      workflowId: MESH_WORKFLOWS[profile].document,
-      subject: meshSubject(profile, parts),
-      localId: s.sender.odsCode,
-      fileName: `${input.ids.bundleIdentifier}.${format}`,
-      contentType: CONTENT_TYPE[format],
-    },
+    mesh: meshMetadataFor({ profile, format, to, subject: meshSubject(profile, parts), senderOds: s.sender.odsCode, bundleIdentifier: input.ids.bundleIdentifier }),
     built: {
       messageHeaderId: input.ids.messageHeaderId,
       bundleIdentifier: input.ids.bundleIdentifier,

@@ -39,7 +39,7 @@ export const SYSTEM = {
   snomed: 'http://snomed.info/sct',
 } as const;
 
-/** The six handling keys of Extension-ITK-MessageHandling-2, all 1..1 since ITK3 2.5.0 (reference §3.3). */
+/** The six handling keys of Extension-ITK-MessageHandling-2, all 1..1 since ITK3 2.5.0. */
 export const HANDLING_KEYS = [
   'BusAckRequested',
   'InfAckRequested',
@@ -52,7 +52,7 @@ export const HANDLING_KEYS = [
 export const MESSAGE_DEFINITION = {
   sendDocument: 'https://fhir.nhs.uk/STU3/MessageDefinition/ITK-GPConnectSendDocument-MessageDefinition-1',
   response: 'https://fhir.nhs.uk/STU3/MessageDefinition/ITK-Response-MessageDefinition-1',
-  /** Old URL used by every official ITK3 response example (reference §9 item 2): tolerated on input. */
+  /** The `-Instance-1` URL every official ITK3 response example uses instead of the resource URL: tolerated on input. */
   responseLegacyInstance: 'https://fhir.nhs.uk/STU3/MessageDefinition/ITK-Response-MessageDefinition-Instance-1',
 } as const;
 
@@ -71,13 +71,13 @@ export type RecipientTypeCode = keyof typeof RECIPIENT_TYPE;
 export const REPORT_OF_CLINICAL_ENCOUNTER = { code: '371531000', display: 'Report of clinical encounter' } as const;
 export const CONSULTATION_REPORT_TITLE = 'Consultation report';
 
-/** ITK3 20015 "Message too large": recommended maximum 5 MB per message (reference §5.5), read conservatively as decimal bytes. */
+/** ITK3 20015 "Message too large": recommended maximum 5 MB per message (ITK3 2.9+), read conservatively as decimal bytes. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 5_000_000;
 
 /** Maximum length of SenderReference (Extension-ITK-MessageHandling-2, valueString maxLength 255). */
 export const SENDER_REFERENCE_MAX = 255;
 
-/** Per-generation constants (reference §1, §3.3, §5.3). */
+/** What differs between the 1.x and 2.x generations of Send Document: MESH workflow ids, the LocalExtension value, where the version goes and whether confidential consultations may be sent. */
 export interface ProfileConstants {
   document: string;
   ack: string;

@@ -27,7 +27,7 @@ export interface Finding extends Issue {
   severity: 'error' | 'warning';
 }
 
-/** MIME types SD2 lists for attachments (reference §3.6); others are answered 20004/20005. */
+/** MIME types the SD2 guide lists for attachments (its attachment-types page); others are answered 20004/20005. */
 export const APPROVED_CONTENT_TYPES: readonly string[] = [
   'application/pdf',
   'application/msword',
@@ -362,7 +362,7 @@ export interface EnvelopeSummary {
   timestamp?: string;
 }
 
-/** Check the ITK3 envelope of an outbound Send Document (GPCM-SD-039..049, GPCM-SD-103, GPCM-SD-108, reference §3.1–§3.5). */
+/** Check the ITK3 envelope of an outbound Send Document (GPCM-SD-039..049, GPCM-SD-103, GPCM-SD-108: bundle, header, handling extension, code systems and sender organisation). */
 export function checkEnvelope(
   root: FNode,
   profile: SpecProfile,

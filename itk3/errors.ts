@@ -25,7 +25,7 @@ export function responseInvalid(message: string, issues: Issue[] = []): Itk3Erro
 
 /** Requirement ids used in refusals that are not in the 1.3.x requirements catalogue. */
 export const EXTRA_REQUIREMENT = {
-  /** ITK3 2.9+ code 20015 "Message too large", recommended maximum 5 MB (reference §5.5). */
+  /** ITK3 2.9+ code 20015 "Message too large", recommended maximum 5 MB. */
   messageSize: 'ITK3-20015',
   /** SD2 2.0.2: confidential consultations must not be sent; receivers reject confidentiality R with 20009. */
   confidentiality2x: 'SD2-2.0.2-CONFIDENTIALITY',

@@ -170,8 +170,8 @@ export function surnameRoutingIssues(familyName: string): Issue[] {
 }
 
 /**
- * `GPPROVIDER_<NHS number>_<DOB>_<Surname>` (GPCM-SD-060/063; DOB format per configuration, reference §9
- * item 5). The surname is written in its header form (`toHeaderText`): Mex-To is a header.
+ * `GPPROVIDER_<NHS number>_<DOB>_<Surname>` (GPCM-SD-060/063). The DOB format is configuration: GP Connect 1.x and every .CTL
+ * example use DDMMYYYY, the SD2 MESH API page YYYYMMDD, and which one MESH expects is not settled. The surname is written in its header form (`toHeaderText`): Mex-To is a header.
  */
 export function gpProviderAddress(p: RoutingDemographics, dobFormat: DobFormat): string {
   return `GPPROVIDER_${p.nhsNumber}_${formatDob(p.birthDate, dobFormat)}_${headerSafeText(p.familyName)}`;
@@ -239,14 +239,14 @@ export interface SubjectParts {
   title?: string;
   patientName: string;
   nhsNumber: string;
-  /** Omitted for a confidential (R) consultation: practice items are left out (reference §3.6, GPCM-SD-102). */
+  /** Omitted for a confidential (R) consultation: practice items are left out (GPCM-SD-102). */
   practiceName?: string;
   odsCode?: string;
   version: number;
 }
 
 /**
- * MESH subject (reference §5.3). 1.x (GPCM 1.3.1, GPCM-SD-061/064 + GPCM-SD-091 version):
+ * MESH subject. 1.x (GPCM 1.3.1, GPCM-SD-061/064 + GPCM-SD-091 version):
  * `Consultation report for {Patient Name}, NHS Number {NHS Number}, seen at {Practice Name}, ODS Code {ODS Code}, Version {Version Number}`;
  * 2.x (SD2 MESH API): `[payload-title] for [patient-name], NHS Number: [nhs-number], seen at [practice-name], ODS code: [ods-code], version [version]`.
  * Every part is written in its header form (`toHeaderText`); `compositionSummary` keeps the names as they are.

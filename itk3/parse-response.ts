@@ -18,8 +18,8 @@ import { classifyResponseCode, type Polarity, type ResponseCode, type ResponseLe
 
 /**
  * Reading ITK3 Responses: XML or JSON into a typed, classified result.
- * Tolerates the documented quirks of the official examples (reference §4.7, §9 items 2, 8, 9) and
- * lists them in `quirks`; refuses anything else that is not an ITK3 Response with `ITK3_RESPONSE_INVALID`.
+ * Tolerates the quirks of the official examples (the `-Instance-1` MessageDefinition URL, ack flags set
+ * true and SenderReference `None` on business acks, 20015 coded ok with severity fatal) and lists them in `quirks`; refuses anything else that is not an ITK3 Response with `ITK3_RESPONSE_INVALID`.
  */
 export interface ParsedItk3Response {
   /** Bundle.identifier of the response itself: the idempotency key for duplicate deliveries. */
@@ -27,7 +27,7 @@ export interface ParsedItk3Response {
   messageHeaderId: string;
   /** MessageHeader.response.identifier: the outbound MessageHeader.id it answers. */
   respondsTo: string;
-  /** True when respondsTo is UNREADABLE-IN-ORIGINAL-MESSAGE (10009 defaults, reference §4.6). */
+  /** True when respondsTo is UNREADABLE-IN-ORIGINAL-MESSAGE (what a receiver sends for a message it could not read, code 10009). */
   uncorrelatable: boolean;
   responseCode: ResponseCode;
   code: string;
@@ -152,7 +152,7 @@ export function extractResponse(root: FNode): ParsedItk3Response {
     fail('MessageHeader.response.code is not ok, transient-error or fatal-error', 'MessageHeader.response.code');
   }
 
-  // Handling extension: required, six keys; ack flags true on a response are a tolerated quirk (§4.7).
+  // Handling extension: required, six keys; ack flags true on a response are a tolerated quirk (the official examples set InfAckRequested on business acks).
   const handling = extensionByUrl(header, EXT.messageHandling);
   if (!handling)
     fail('MessageHeader has no ITK message handling extension', 'MessageHeader.extension(ITKMessageHandling)');

@@ -4,7 +4,7 @@ import { responseInvalid } from './errors';
 /**
  * ITK-ResponseCodes-1 (https://fhir.nhs.uk/STU3/CodeSystem/ITK-ResponseCodes-1, v1.5.0), every code
  * 10001–30025 with display, level, polarity, the FHIR mapping receivers use and
- * the sender's next action (derived classification, reference §4.4, contracts/itk3-response.ts).
+ * the sender's next action (our classification of retryable and fatal codes, contracts/itk3-response.ts).
  */
 export type ResponseLevel = 'infrastructure' | 'business';
 export type Polarity = 'positive' | 'negative';

@@ -1,10 +1,13 @@
 import type { SpecProfile } from '../contracts/delivery';
 import { ErrorType, type Issue } from '../contracts/errors';
-import { DEFAULT_MAX_MESSAGE_BYTES, MESH_WORKFLOWS, SENDER_REFERENCE_MAX, type RecipientTypeCode } from './constants';
+import { DEFAULT_MAX_MESSAGE_BYTES, SENDER_REFERENCE_MAX, type RecipientTypeCode } from './constants';
 import {
   checkBuildOptions,
   checkedIdSource,
+  checkedMessageSize,
+  meshMetadataFor,
   readBackIssues,
+  routingAddressFor,
   type BuiltMessage,
   type OutputFormat,
   type Routing,
@@ -13,9 +16,9 @@ import { checkDocumentBundle } from './document-checks';
 import { Itk3Error, EXTRA_REQUIREMENT, buildRejected } from './errors';
 import { fromFhirJson, type JsonObject } from './fhir-json';
 import { reorderForXml, toFhirJson } from './fhir-structure';
-import { child, utf8ByteLength, type FNode } from './fhir-xml';
+import { child, type FNode } from './fhir-xml';
 import { envelopeJson, envelopeXml, type EnvelopeInput } from './message';
-import { gpProviderAddress, meshSubject, routingAddressMismatches, surnameRoutingIssues } from './mesh-metadata';
+import { meshSubject, surnameRoutingIssues } from './mesh-metadata';
 import { readFhir } from './parse-response';
 
 /**
@@ -43,7 +46,6 @@ export interface WrapDocumentInput {
 }
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const CONTENT_TYPE: Record<OutputFormat, string> = { xml: 'application/fhir+xml', json: 'application/fhir+json' };
 
 function asBuildError(e: unknown): never {
   if (e instanceof Itk3Error && e.type === ErrorType.ITK3_RESPONSE_INVALID) {
@@ -141,16 +143,7 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
   if (issues.length) throw buildRejected('document refused: a receiver would reject it', issues);
 
   // 3. Routing address (GPCM-SD-038: demographics must match it).
-  let to: string;
-  if (input.routing.mode === 'gpprovider') {
-    const demographics = { nhsNumber: p.nhsNumber ?? '', birthDate: p.birthDate ?? '', familyName: p.familyName ?? '' };
-    to = gpProviderAddress(demographics, input.routing.dobFormat);
-    if (input.routing.to !== undefined) {
-      const mismatches = routingAddressMismatches(input.routing.to, demographics, input.routing.dobFormat);
-      if (mismatches.length)
-        throw buildRejected('patient demographics do not match the MESH routing address', mismatches);
-    }
-  } else to = input.routing.mailboxId;
+  const to = routingAddressFor(input.routing, { nhsNumber: p.nhsNumber ?? '', birthDate: p.birthDate ?? '', familyName: p.familyName ?? '' });
 
   // 4. Envelope.
   const nextId = checkedIdSource(input.newId, new Set([input.ids.messageHeaderId, input.ids.bundleIdentifier]));
@@ -188,16 +181,7 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
       : envelopeXml(envelope, doc);
   const readBack = readBackIssues(body, input.profile);
   if (readBack.length) throw buildRejected('the wrapped message does not read back as a conformant Send Document', readBack);
-  const sizeBytes = utf8ByteLength(body);
-  if (sizeBytes > maxBytes) {
-    throw buildRejected('message is larger than the configured limit', [
-      {
-        path: 'message',
-        message: `${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes; receivers answer 20015`,
-        requirementId: EXTRA_REQUIREMENT.messageSize,
-      },
-    ]);
-  }
+  const sizeBytes = checkedMessageSize(body, input.maxMessageBytes);
   const version = summary.version ?? input.version ?? 1;
   const confidential = summary.confidentiality === 'R';
   const subject = meshSubject(input.profile, {
@@ -213,14 +197,7 @@ export function wrapDocumentBundle(input: WrapDocumentInput): BuiltMessage {
     xml: body,
     format,
     sizeBytes,
-    mesh: {
-      to,
-      workflowId: MESH_WORKFLOWS[input.profile].document,
-      subject,
-      localId: senderOds as string,
-      fileName: `${input.ids.bundleIdentifier}.${format}`,
-      contentType: CONTENT_TYPE[format],
-    },
+    mesh: meshMetadataFor({ profile: input.profile, format, to, subject, senderOds: senderOds as string, bundleIdentifier: input.ids.bundleIdentifier }),
     built: {
       messageHeaderId: input.ids.messageHeaderId,
       bundleIdentifier: input.ids.bundleIdentifier,

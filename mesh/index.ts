@@ -20,9 +20,8 @@ export {
   type SendProgress,
   type ListInboxOptions,
   type MeshInboundStream,
-  type SentMessageLookup,
-  type SentMessageProbe,
 } from './mesh-client';
+export { SendReconciler, outcomeUnknown, type OutboxReader, type ReconciliationSettings, type SentMessageLookup, type SentMessageProbe } from './reconciliation';
 export { classifyReport, parseChunkRange, type MeshInboundMessage, type MeshInboundMetadata, type MeshOversize, type MeshReport, type MeshReportKind } from './inbound';
 export { MeshTrackingSchema, type MeshTracking } from './schemas';
 export { bytesBodySource, fileBodySource, planChunks, type MeshBody, type MeshBodySource } from './body-source';

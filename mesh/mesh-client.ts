@@ -27,6 +27,16 @@ import {
   TrackingV1Schema,
   type MeshTracking,
 } from './schemas';
+import {
+  MESH_CLOCK_MARGIN_MS,
+  SendReconciler,
+  outcomeUnknown,
+  type LookupContext,
+  type LookupProgress,
+  type OutboxReader,
+  type SentMessageLookup,
+  type SentMessageProbe,
+} from './reconciliation';
 import { fetchTransport, readText, undiciTransport, type Transport, type WireBody, type WireResponse } from './transport';
 
 const gzip = promisify(gzipCb);
@@ -45,85 +55,78 @@ export interface MeshLogger {
   warn(obj: Record<string, unknown>, msg: string): void;
 }
 
-export interface MeshClientOptions {
+/** A function-valued option: checked to be a function, kept as given. */
+const fn = <T extends (...args: never[]) => unknown>() => z.custom<T>((v) => typeof v === 'function', 'must be a function');
+
+/**
+ * The client's options, declared once: this schema checks them, fills in every default, and is the
+ * source of the `MeshClientOptions` type (its input) and of the settings the client runs on (its output).
+ */
+const OptionsSchema = z.object({
   /** e.g. `https://msg.intspineservices.nhs.uk`, or `http://127.0.0.1:8700` for the local sandbox. */
-  baseUrl: string;
-  mailboxId: string;
-  password: string;
-  sharedKey: string;
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  mailboxId: z.string().regex(/^[A-Za-z0-9]{1,20}$/, 'mailbox id must be 1-20 letters or digits'),
+  password: z.string().min(1),
+  sharedKey: z.string().min(1),
   /** mTLS / proxy / test injection; build one with `createMeshDispatcher`. */
-  dispatcher?: Dispatcher;
+  dispatcher: z.custom<Dispatcher>((v) => typeof v === 'object' && v !== null, 'must be an undici Dispatcher').optional(),
   /**
    * Injectable fetch. Without it the client uses undici's `request` on `dispatcher` (faster, no body
    * copies, `Content-Encoding` decoded by the client). With it, responses follow Fetch semantics
    * (bodies already content-decoded by fetch).
    */
-  fetch?: typeof fetch;
-  clock?: () => Date;
+  fetch: fn<typeof fetch>().optional(),
+  clock: fn<() => Date>().default(() => () => new Date()),
   /** A fresh unique value per call (default `randomUUID`): token nonces and default file names. */
-  nonce?: () => string;
+  nonce: fn<() => string>().default(() => randomUUID),
   /** Send chunking threshold in bytes of uncompressed data (default 20 MiB). */
-  chunkSize?: number;
+  chunkSize: z.number().int().min(1).max(MAX_CHUNK_SIZE).default(DEFAULT_CHUNK_SIZE),
   /** gzip each chunk on send with `Content-Encoding: gzip` (default false, like mesh-client). */
-  compress?: boolean;
+  compress: z.boolean().default(false),
   /** Per HTTP request, including reading its body (default 120 000). */
-  timeoutMs?: number;
+  timeoutMs: z.number().int().positive().default(120_000),
   /** Extra attempts for operations that are safe to repeat (default 3). */
-  maxRetries?: number;
+  maxRetries: z.number().int().min(0).max(10).default(3),
   /** Sent in `mex-ClientVersion` and `User-Agent` on the handshake. */
-  clientVersion?: string;
+  clientVersion: z.string().min(1).max(100).default(DEFAULT_CLIENT_VERSION),
   /**
    * `Accept-Encoding` on downloads (default `gzip`, like mesh-client): MESH may then send chunks gzipped,
    * which the client decodes. `identity` asks for plain bytes (the sandbox then never gzips on the fly).
    */
-  downloadEncoding?: 'gzip' | 'identity';
+  downloadEncoding: z.enum(['gzip', 'identity']).default('gzip'),
   /**
    * Bounds of `downloadMessage` (default `DEFAULT_DOWNLOAD_LIMITS`): past either, reading and decoding
    * stop and the message comes back marked `oversize` with a bounded prefix of its body.
    */
-  downloadLimits?: MeshDownloadLimits;
+  downloadLimits: z
+    .object({ maxCompressedBytes: z.number().int().positive(), maxBytes: z.number().int().positive() })
+    .default(() => ({ ...DEFAULT_DOWNLOAD_LIMITS })),
   /** Allow `http://` to a host other than loopback (default false: plain HTTP is for the local sandbox only). */
-  allowPlainHttp?: boolean;
+  allowPlainHttp: z.boolean().default(false),
   /** First backoff step in ms (default 250); full jitter, doubled per attempt, capped at `maxRetryDelayMs`. */
-  retryBaseDelayMs?: number;
+  retryBaseDelayMs: z.number().int().min(0).default(250),
   /** Cap of one backoff wait and of an honoured Retry-After (default 30 000); longer waits are the caller's. */
-  maxRetryDelayMs?: number;
+  maxRetryDelayMs: z.number().int().min(0).default(30_000),
   /** How long to let an in-flight send settle before looking it up after an unknown outcome (default 2 000). */
-  unknownOutcomeSettleMs?: number;
+  unknownOutcomeSettleMs: z.number().int().min(0).default(2_000),
   /**
    * How far before `sentAfter` the outbox lookup starts, to allow for clock skew between this host and
    * MESH (default 2 min: a wider window makes every lookup page through that much more of the outbox).
    */
-  lookupSkewMs?: number;
+  lookupSkewMs: z.number().int().min(0).default(2 * 60_000),
   /** Tracking calls in flight at once while confirming lookup candidates (default 4). */
-  lookupConcurrency?: number;
+  lookupConcurrency: z.number().int().min(1).max(32).default(4),
   /** Per-request timeout of the small GETs of a lookup (listing, tracking), default 30 000. */
-  lookupTimeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  logger?: MeshLogger;
-}
-
-const OptionsSchema = z.object({
-  baseUrl: z.url({ protocol: /^https?$/ }),
-  mailboxId: z.string().regex(/^[A-Za-z0-9]{1,20}$/, 'mailbox id must be 1-20 letters or digits'),
-  password: z.string().min(1),
-  sharedKey: z.string().min(1),
-  chunkSize: z.number().int().min(1).max(MAX_CHUNK_SIZE).optional(),
-  compress: z.boolean().optional(),
-  timeoutMs: z.number().int().positive().optional(),
-  maxRetries: z.number().int().min(0).max(10).optional(),
-  clientVersion: z.string().min(1).max(100).optional(),
-  allowPlainHttp: z.boolean().optional(),
-  downloadEncoding: z.enum(['gzip', 'identity']).optional(),
-  downloadLimits: z.object({ maxCompressedBytes: z.number().int().positive(), maxBytes: z.number().int().positive() }).optional(),
-  retryBaseDelayMs: z.number().int().min(0).optional(),
-  maxRetryDelayMs: z.number().int().min(0).optional(),
-  unknownOutcomeSettleMs: z.number().int().min(0).optional(),
-  lookupSkewMs: z.number().int().min(0).optional(),
-  lookupConcurrency: z.number().int().min(1).max(32).optional(),
-  lookupTimeoutMs: z.number().int().positive().optional(),
+  lookupTimeoutMs: z.number().int().positive().default(30_000),
+  sleep: fn<(ms: number) => Promise<void>>().default(() => (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+  random: fn<() => number>().default(() => Math.random),
+  /** Only ids, statuses and counts are ever logged. */
+  logger: z.custom<MeshLogger>((v) => typeof v === 'object' && v !== null, 'must be a logger').optional(),
 });
+
+export type MeshClientOptions = z.input<typeof OptionsSchema>;
+/** The options with every default filled in. */
+type MeshClientSettings = z.output<typeof OptionsSchema>;
 
 export interface SendMessageRequest {
   /** Recipient mailbox id (or a GP Connect `GPPROVIDER_...` routing address). Never logged. */
@@ -173,9 +176,7 @@ export interface SendMessageRequest {
 
 /** What a send has done so far; no patient data (message ids and counts only). */
 export type SendProgress =
-  | { step: 'looking-up'; candidatesChecked: number }
-  /** A complete search found nothing: no message with this file name was sent before `notBefore` (MESH's clock). */
-  | { step: 'searched'; notBefore: string }
+  | LookupProgress
   /**
    * About to post a first chunk. `notBefore` (MESH's clock, when this client has seen a MESH `Date`):
    * this call's first POST cannot have reached MESH before it. With no earlier bound, a later attempt
@@ -194,46 +195,6 @@ export interface SendMessageResult {
   recovered: boolean;
   totalChunks: number;
 }
-
-/** What an outbox lookup for a send found (see mesh/README.md, "Unknown send outcomes"). */
-export type SentMessageLookup =
-  | { outcome: 'FOUND'; messageId: string; status?: string; method: 'OUTBOX_RICH' | 'LOCAL_ID_TRACKING' }
-  | { outcome: 'NOT_FOUND'; method: 'OUTBOX_RICH' | 'LOCAL_ID_TRACKING' }
-  | { outcome: 'AMBIGUOUS'; messageIds: string[] }
-  /** No candidate matched, but `unchecked` candidates could not be confirmed (their tracking kept failing). */
-  | { outcome: 'INCOMPLETE'; unchecked: number; method: 'OUTBOX_RICH' }
-  | { outcome: 'UNSUPPORTED' };
-
-export interface SentMessageProbe {
-  fileName: string;
-  to: string;
-  workflowId: string;
-  localId?: string;
-  /** Only messages sent at or after this time (minus `lookupSkewMs`) are considered. */
-  sentAfter: Date;
-  /** On MESH's clock, no skew allowance added: only messages sent at or after this are considered either. */
-  notBefore?: Date;
-  /** The local id is unique per attempt, so the deprecated track-by-local-id may be used as a fallback. */
-  localIdIsUnique?: boolean;
-  /** Abort the lookup (its requests and waits) when this aborts. */
-  signal?: AbortSignal;
-}
-
-/** Per-call state of one send: its caller's signal and progress hook, and the candidates already ruled out. */
-interface SendContext {
-  signal?: AbortSignal;
-  onProgress?: (progress: SendProgress) => void;
-  /** Candidate ids whose tracking showed another file name: not confirmed again within this call. */
-  ruledOut: Set<string>;
-  /** MESH's time at the start of the first POST of this call, once there was one. */
-  firstPostAt?: Date;
-}
-
-/**
- * Allowance for MESH's `Date` header (whole seconds) and the time between a request leaving and MESH
- * acting on it, when a bound on MESH's clock is taken from it.
- */
-const MESH_CLOCK_MARGIN_MS = 5_000;
 
 export interface ListInboxOptions {
   /** Page size sent as `max_results` (10..5000, MESH default 500); all pages are followed. */
@@ -290,7 +251,7 @@ interface RequestSpec {
 }
 
 
-/** Header limits from the sandbox/SPEC. */
+/** Header lengths MESH (and the sandbox) accept. */
 const HEADER_LIMITS = { to: 100, workflowId: 300, subject: 500, localId: 300, fileName: 300, contentType: 100 } as const;
 // Latin-1 printable only: a control character gives MESH error 06, and fetch rejects non-Latin-1 header values.
 const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]*$/;
@@ -306,29 +267,11 @@ const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]*$/;
  * - 401/403, 404, 410, 417, 423 and other 4xx are never retried.
  */
 export class MeshClient {
+  private readonly settings: MeshClientSettings;
   private readonly baseUrl: string;
   private readonly mailboxId: string;
-  private readonly password: string;
-  private readonly sharedKey: string;
   private readonly transport: Transport;
-  private readonly downloadEncoding: 'gzip' | 'identity';
-  private readonly downloadLimits: MeshDownloadLimits;
-  private readonly clock: () => Date;
-  private readonly nonce: () => string;
-  private readonly chunkSize: number;
-  private readonly compress: boolean;
-  private readonly timeoutMs: number;
-  private readonly maxRetries: number;
-  private readonly clientVersion: string;
-  private readonly retryBaseDelayMs: number;
-  private readonly maxRetryDelayMs: number;
-  private readonly settleMs: number;
-  private readonly lookupSkewMs: number;
-  private readonly lookupConcurrency: number;
-  private readonly lookupTimeoutMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
-  private readonly logger?: MeshLogger;
+  private readonly reconciler: SendReconciler;
   /** MESH's clock minus ours, from the `Date` header of the latest response (undefined until one had it). */
   private meshClockOffsetMs: number | undefined;
 
@@ -338,39 +281,35 @@ export class MeshClient {
       ? []
       : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     if (parsed.success) {
-      const url = new URL(opts.baseUrl);
+      const url = new URL(parsed.data.baseUrl);
       const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-      if (url.protocol === 'http:' && !loopback && !opts.allowPlainHttp) {
+      if (url.protocol === 'http:' && !loopback && !parsed.data.allowPlainHttp) {
         issues.push({ path: 'baseUrl', message: 'plain http is only allowed to loopback (the local sandbox) unless allowPlainHttp is set' });
       }
     }
-    if (issues.length > 0) {
+    if (!parsed.success || issues.length > 0) {
       // Values are never echoed: the password and shared key are among them.
       throw new CourierError(ErrorType.CONFIG_INVALID, `Invalid MESH client options: ${issues.map((i) => i.path).join(', ')}`, issues);
     }
-    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
-    this.mailboxId = opts.mailboxId.toUpperCase();
-    this.password = opts.password;
-    this.sharedKey = opts.sharedKey;
-    this.transport = opts.fetch ? fetchTransport(opts.fetch, opts.dispatcher) : undiciTransport(opts.dispatcher);
-    this.downloadEncoding = opts.downloadEncoding ?? 'gzip';
-    this.downloadLimits = opts.downloadLimits ?? DEFAULT_DOWNLOAD_LIMITS;
-    this.clock = opts.clock ?? (() => new Date());
-    this.nonce = opts.nonce ?? randomUUID;
-    this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    this.compress = opts.compress ?? false;
-    this.timeoutMs = opts.timeoutMs ?? 120_000;
-    this.maxRetries = opts.maxRetries ?? 3;
-    this.clientVersion = opts.clientVersion ?? DEFAULT_CLIENT_VERSION;
-    this.retryBaseDelayMs = opts.retryBaseDelayMs ?? 250;
-    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 30_000;
-    this.settleMs = opts.unknownOutcomeSettleMs ?? 2_000;
-    this.lookupSkewMs = opts.lookupSkewMs ?? 2 * 60_000;
-    this.lookupConcurrency = opts.lookupConcurrency ?? 4;
-    this.lookupTimeoutMs = opts.lookupTimeoutMs ?? 30_000;
-    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.random = opts.random ?? Math.random;
-    if (opts.logger) this.logger = opts.logger;
+    this.settings = parsed.data;
+    this.baseUrl = this.settings.baseUrl.replace(/\/+$/, '');
+    this.mailboxId = this.settings.mailboxId.toUpperCase();
+    this.transport = this.settings.fetch ? fetchTransport(this.settings.fetch, this.settings.dispatcher) : undiciTransport(this.settings.dispatcher);
+    this.reconciler = new SendReconciler(this.outboxReader(), {
+      settleMs: this.settings.unknownOutcomeSettleMs,
+      lookupSkewMs: this.settings.lookupSkewMs,
+      lookupConcurrency: this.settings.lookupConcurrency,
+      lookupTimeoutMs: this.settings.lookupTimeoutMs,
+      ...(this.settings.logger ? { logger: this.settings.logger } : {}),
+    });
+  }
+
+  private get logger(): MeshLogger | undefined {
+    return this.settings.logger;
+  }
+
+  private clock(): Date {
+    return this.settings.clock();
   }
 
   /** The mailbox this client authenticates as (upper case). */
@@ -387,12 +326,12 @@ export class MeshClient {
    */
   async handshake(): Promise<void> {
     const headers = {
-      'mex-ClientVersion': this.clientVersion,
+      'mex-ClientVersion': this.settings.clientVersion,
       'mex-OSName': os.type(),
       'mex-OSVersion': os.release(),
       'mex-OSArchitecture': os.arch(),
       'mex-JavaVersion': 'N/A',
-      'User-Agent': `${this.clientVersion};node/${process.versions.node};${os.type()}`,
+      'User-Agent': `${this.settings.clientVersion};node/${process.versions.node};${os.type()}`,
     };
     await this.withRetry('handshake', async () => {
       const res = await this.exchange({ op: 'handshake', method: 'POST', path: this.mailboxPath(''), ok: [200], headers });
@@ -408,7 +347,7 @@ export class MeshClient {
    * first (mesh/README.md "Unknown send outcomes").
    */
   async sendMessage(req: SendMessageRequest): Promise<SendMessageResult> {
-    const fileName = req.fileName ?? `${this.nonce()}.dat`;
+    const fileName = req.fileName ?? `${this.settings.nonce()}.dat`;
     this.validateSend(req, fileName);
     const source: MeshBodySource = isBodySource(req.body) ? req.body : bytesBodySource(req.body);
     if (source.size === 0) {
@@ -418,8 +357,8 @@ export class MeshClient {
         meshErrorCode: '02',
       });
     }
-    const compress = req.compress ?? this.compress;
-    const plan = planChunks(source.size, this.chunkSize);
+    const compress = req.compress ?? this.settings.compress;
+    const plan = planChunks(source.size, this.settings.chunkSize);
     const total = plan.length;
     const probe: SentMessageProbe = {
       fileName,
@@ -430,20 +369,20 @@ export class MeshClient {
       ...(req.lookupBeforeSend?.notBefore ? { notBefore: req.lookupBeforeSend.notBefore } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
     };
-    const ctx: SendContext = { ruledOut: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) };
+    const ctx: LookupContext & { onProgress?: (progress: SendProgress) => void } = { ruledOut: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) };
     req.signal?.throwIfAborted();
 
     let messageId: string | undefined;
     let recovered = false;
     if (req.lookupBeforeSend) {
       const known = req.lookupBeforeSend.knownMessageId;
-      let found: SentMessageLookup | undefined = known !== undefined ? await this.confirmKnownMessage(known, fileName, ctx) : undefined;
+      let found: SentMessageLookup | undefined = known !== undefined ? await this.reconciler.confirmKnownMessage(known, fileName, ctx) : undefined;
       if (found === undefined) {
         try {
-          found = await this.lookup(probe, ctx);
+          found = await this.reconciler.lookup(probe, ctx);
         } catch (err) {
           if (req.signal?.aborted || !(err instanceof MeshError) || !err.retryable) throw err;
-          throw this.outcomeUnknown({ outcome: 'INCOMPLETE', unchecked: 0, method: 'OUTBOX_RICH' }, err);
+          throw outcomeUnknown({ outcome: 'INCOMPLETE', unchecked: 0, method: 'OUTBOX_RICH' }, err);
         }
       }
       if (found.outcome === 'FOUND') {
@@ -451,7 +390,7 @@ export class MeshClient {
         recovered = true;
         if (found.status !== 'uploading') return { messageId, fileName, recovered, totalChunks: total };
       } else if (found.outcome !== 'NOT_FOUND') {
-        throw this.outcomeUnknown(found, undefined);
+        throw outcomeUnknown(found, undefined);
       }
     }
 
@@ -561,7 +500,7 @@ export class MeshClient {
    * "Download message chunk"). The body is held once; use `downloadMessageStream` for large messages.
    */
   async downloadMessage(messageId: string): Promise<MeshInboundMessage> {
-    const { maxCompressedBytes, maxBytes } = this.downloadLimits;
+    const { maxCompressedBytes, maxBytes } = this.settings.downloadLimits;
     const stream = await this.downloadMessageStream(messageId);
     const { totalChunks: _total, ...rest } = stream.metadata;
     const declared = stream.declaredBytes;
@@ -600,7 +539,7 @@ export class MeshClient {
    */
   async downloadMessageStream(messageId: string): Promise<MeshInboundStream> {
     const id = messageId;
-    const acceptEncoding = { 'Accept-Encoding': this.downloadEncoding };
+    const acceptEncoding = { 'Accept-Encoding': this.settings.downloadEncoding };
     const first = await this.withRetry('downloadMessage', () =>
       this.exchange({
         op: 'downloadMessage',
@@ -746,28 +685,7 @@ export class MeshClient {
    * back to the deprecated track-by-local-id only when the local id is unique.
    */
   async findSentMessage(probe: SentMessageProbe): Promise<SentMessageLookup> {
-    return this.lookup(probe, { ruledOut: new Set(), ...(probe.signal ? { signal: probe.signal } : {}) });
-  }
-
-  private async lookup(probe: SentMessageProbe, ctx: SendContext): Promise<SentMessageLookup> {
-    ctx.onProgress?.({ step: 'looking-up', candidatesChecked: 0 });
-    const rich = await this.findViaRichOutbox(probe, ctx);
-    if (rich.outcome !== 'UNSUPPORTED') return rich;
-    if (probe.localIdIsUnique && probe.localId) return this.findViaLocalIdTracking(probe, ctx);
-    return rich;
-  }
-
-  /** One tracking call for an id an earlier attempt was given; undefined when it cannot settle the question. */
-  private async confirmKnownMessage(messageId: string, fileName: string, ctx: SendContext): Promise<SentMessageLookup | undefined> {
-    try {
-      const t = await this.trackMessage(messageId, { ...(ctx.signal ? { signal: ctx.signal } : {}), timeoutMs: this.lookupTimeoutMs });
-      if (t.filename !== fileName) return undefined;
-      const status = t.status?.toLowerCase();
-      return { outcome: 'FOUND', messageId, method: 'OUTBOX_RICH', ...(status !== undefined ? { status } : {}) };
-    } catch (err) {
-      if (ctx.signal?.aborted || !(err instanceof MeshError)) throw err;
-      return undefined;
-    }
+    return this.reconciler.lookup(probe, { ruledOut: new Set(), ...(probe.signal ? { signal: probe.signal } : {}) });
   }
 
   /**
@@ -786,6 +704,63 @@ export class MeshClient {
     return this.meshClockOffsetMs === undefined ? undefined : new Date(this.clock().getTime() + this.meshClockOffsetMs);
   }
 
+  /** The MESH calls reconciliation makes (mesh/reconciliation.ts), over this client's HTTP and retries. */
+  private outboxReader(): OutboxReader {
+    return {
+      listOutboxPage: async (cursor, opts) => {
+        // The sandbox compares start_time with naive UTC datetimes, so send ISO without a zone designator.
+        const path =
+          'since' in cursor
+            ? this.mailboxPath(`/outbox/rich?start_time=${encodeURIComponent(cursor.since.toISOString().replace(/Z$/, ''))}&max_results=100`)
+            : this.relativePath(cursor.next);
+        let meshDateMs: number | undefined;
+        try {
+          const page = await this.withRetry(
+            'listOutbox',
+            async () => {
+              const res = await this.exchange({ op: 'listOutbox', method: 'GET', path, ok: [200], ...opts });
+              meshDateMs ??= meshDate(res);
+              return this.parseJson('listOutbox', res, RichOutboxPageSchema);
+            },
+            opts.signal,
+          );
+          return { page, ...(meshDateMs !== undefined ? { meshDateMs } : {}) };
+        } catch (err) {
+          if (err instanceof MeshError && (err.httpStatus === 404 || err.httpStatus === 405 || err.httpStatus === 501)) return 'UNSUPPORTED';
+          throw err;
+        }
+      },
+      trackMessage: (messageId, opts) => this.trackMessage(messageId, opts),
+      trackByLocalId: async (localId, opts) => {
+        let res: WireResponse;
+        try {
+          res = await this.withRetry(
+            'trackByLocalId',
+            () =>
+              this.exchange({
+                op: 'trackByLocalId',
+                method: 'GET',
+                path: this.mailboxPath(`/outbox/tracking/${encodeURIComponent(localId)}`),
+                ok: [200, 300],
+                ...opts,
+              }),
+            opts.signal,
+          );
+        } catch (err) {
+          if (err instanceof MeshError && err.type === ErrorType.MESH_NOT_FOUND) return { kind: 'NONE' };
+          throw err;
+        }
+        if (res.status === 300) {
+          await drain(res);
+          return { kind: 'SEVERAL' };
+        }
+        const json = (await this.parseJson('trackByLocalId', res, TrackingV1Schema)) as Record<string, unknown>;
+        return { kind: 'ONE', messageId: String(json.messageId), fileName: json.fileName, status: json.status };
+      },
+      pause: (ms, signal) => this.pause(ms, signal),
+    };
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Send internals
 
@@ -793,7 +768,7 @@ export class MeshClient {
     headers: Record<string, string>,
     body: WireBody,
     probe: SentMessageProbe,
-    ctx: SendContext,
+    ctx: LookupContext & { onProgress?: (progress: SendProgress) => void },
   ): Promise<{ messageId: string; recovered: boolean; status?: string }> {
     const { signal } = ctx;
     for (let attempt = 0; ; attempt += 1) {
@@ -811,7 +786,7 @@ export class MeshClient {
         res = await this.exchange({ op: 'sendMessage', method: 'POST', path: this.mailboxPath('/outbox'), ok: [202], headers, body, ...(signal ? { signal } : {}) });
       } catch (err) {
         if (signal?.aborted || !(err instanceof MeshError)) throw err;
-        const canRepeat = attempt < this.maxRetries;
+        const canRepeat = attempt < this.settings.maxRetries;
         // Refused before MESH took it (429/425, or the connection never opened): sending again is safe.
         if (err.type === ErrorType.MESH_RATE_LIMITED || (err.type === ErrorType.MESH_NETWORK_ERROR && isDefinitelyNotSent(err.cause))) {
           const wait = this.retryDelay(err, attempt);
@@ -823,7 +798,7 @@ export class MeshClient {
         }
         if (err.type !== ErrorType.MESH_NETWORK_ERROR && err.type !== ErrorType.MESH_SERVER_ERROR) throw err;
         // The request may have reached MESH: find out before sending again.
-        const resolved = await this.resolveUnknownSend(probe, err, ctx);
+        const resolved = await this.reconciler.resolveUnknownSend(probe, err, ctx);
         if (resolved.outcome === 'FOUND') {
           return { messageId: resolved.messageId, recovered: true, ...(resolved.status !== undefined ? { status: resolved.status } : {}) };
         }
@@ -831,7 +806,7 @@ export class MeshClient {
           this.logger?.warn({ operation: 'sendMessage', attempt }, 'MESH send outcome resolved as not sent; sending again');
           continue;
         }
-        throw this.outcomeUnknown(resolved, err);
+        throw outcomeUnknown(resolved, err);
       }
       try {
         const messageId = await this.parseJson('sendMessage', res, SendMessageResponseSchema);
@@ -839,194 +814,11 @@ export class MeshClient {
       } catch (err) {
         // 202 arrived, so MESH has the message, but we could not read its id: look it up, never resend.
         if (signal?.aborted) throw err;
-        const resolved = await this.resolveUnknownSend(probe, err, ctx);
+        const resolved = await this.reconciler.resolveUnknownSend(probe, err, ctx);
         if (resolved.outcome === 'FOUND') return { messageId: resolved.messageId, recovered: true };
-        throw this.outcomeUnknown(resolved, err);
+        throw outcomeUnknown(resolved, err);
       }
     }
-  }
-
-  private async resolveUnknownSend(probe: SentMessageProbe, cause: unknown, ctx: SendContext): Promise<SentMessageLookup> {
-    this.logger?.warn(
-      { operation: 'sendMessage', errorType: cause instanceof MeshError ? cause.type : 'UNKNOWN' },
-      'MESH send outcome unknown; looking the message up before any resend',
-    );
-    let last: SentMessageLookup = { outcome: 'UNSUPPORTED' };
-    // Two looks, each after a settle delay, so a POST still being processed when we gave up is not missed.
-    // Candidates ruled out by the first look are not confirmed again by the second.
-    for (let look = 0; look < 2; look += 1) {
-      await this.pause(this.settleMs, ctx.signal);
-      try {
-        // Nothing of this call's can predate its first POST (an earlier attempt's was ruled out by the complete
-        // search that preceded it, or there was none): on MESH's clock, that bounds the search tightly.
-        const notBefore = ctx.firstPostAt ? new Date(ctx.firstPostAt.getTime() - MESH_CLOCK_MARGIN_MS) : undefined;
-        last = await this.lookup(notBefore && !(probe.notBefore && probe.notBefore > notBefore) ? { ...probe, notBefore } : probe, ctx);
-      } catch (err) {
-        if (ctx.signal?.aborted || !(err instanceof MeshError)) throw err;
-        this.logger?.warn({ operation: 'sendMessage', errorType: err.type }, 'MESH send lookup failed');
-        if (!err.retryable) return { outcome: 'UNSUPPORTED' };
-        // The listing itself kept failing: nothing is known yet, so the caller may try again later (with
-        // lookupBeforeSend), but this call must not post.
-        return { outcome: 'INCOMPLETE', unchecked: 0, method: 'OUTBOX_RICH' };
-      }
-      if (last.outcome !== 'NOT_FOUND') return last;
-    }
-    return last;
-  }
-
-  private outcomeUnknown(lookup: SentMessageLookup, cause: unknown): MeshError {
-    const why =
-      lookup.outcome === 'AMBIGUOUS'
-        ? 'several sent messages match the file name'
-        : lookup.outcome === 'UNSUPPORTED'
-          ? 'the outbox cannot be searched for this message'
-          : lookup.outcome === 'INCOMPLETE'
-            ? 'the outbox search could not be completed (look again later, before any resend)'
-            : 'the message was not found and no resend is left';
-    return new MeshError(ErrorType.MESH_SEND_OUTCOME_UNKNOWN, `MESH sendMessage outcome unknown: ${why}; not resent`, {
-      operation: 'sendMessage',
-      // An incomplete search may be repeated (a retry that calls sendMessage with lookupBeforeSend looks
-      // again before posting); the other outcomes need an operator.
-      retryable: lookup.outcome === 'INCOMPLETE',
-      issues: [{ path: 'fileName', message: 'reconcile by Mex-FileName in the MESH outbox before sending this attempt again' }],
-      ...(cause !== undefined ? { cause } : {}),
-    });
-  }
-
-  private async findViaRichOutbox(probe: SentMessageProbe, ctx: SendContext): Promise<SentMessageLookup> {
-    const since = new Date(Math.max(probe.sentAfter.getTime() - this.lookupSkewMs, probe.notBefore?.getTime() ?? -Infinity));
-    let listedAt: number | undefined;
-    // The sandbox compares start_time with naive UTC datetimes, so send ISO without a zone designator.
-    const start = since.toISOString().replace(/Z$/, '');
-    let path: string | undefined = this.mailboxPath(`/outbox/rich?start_time=${encodeURIComponent(start)}&max_results=100`);
-    const to = probe.to.toUpperCase();
-    const candidates: Array<{ id: string; sentMs: number; order: number }> = [];
-    const seen = new Set<string>();
-    const request = { ...(ctx.signal ? { signal: ctx.signal } : {}), timeoutMs: this.lookupTimeoutMs };
-    for (let page = 0; path !== undefined && page < 100; page += 1) {
-      seen.add(path);
-      const current: string = path;
-      let body;
-      try {
-        body = await this.withRetry(
-          'listOutbox',
-          async () => {
-            const res = await this.exchange({ op: 'listOutbox', method: 'GET', path: current, ok: [200], ...request });
-            if (listedAt === undefined) listedAt = meshDate(res);
-            return this.parseJson('listOutbox', res, RichOutboxPageSchema);
-          },
-          ctx.signal,
-        );
-      } catch (err) {
-        if (err instanceof MeshError && (err.httpStatus === 404 || err.httpStatus === 405 || err.httpStatus === 501)) {
-          return { outcome: 'UNSUPPORTED' };
-        }
-        throw err;
-      }
-      for (const m of body.messages) {
-        if ((m.message_type ?? 'DATA').toUpperCase() !== 'DATA') continue;
-        if ((m.recipient ?? '').toUpperCase() !== to) continue;
-        if (m.workflow_id !== probe.workflowId) continue;
-        if (probe.localId !== undefined && (m.local_id ?? '') !== probe.localId) continue;
-        const sentMs = m.sent_date ? Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(m.sent_date) ? m.sent_date : `${m.sent_date}Z`) : Number.NaN;
-        // A listing that ignored start_time must not widen the search.
-        if (Number.isFinite(sentMs) && sentMs < since.getTime()) continue;
-        candidates.push({ id: m.message_id, sentMs, order: candidates.length });
-      }
-      const next = body.links?.next;
-      path = next && body.messages.length > 0 && !seen.has(next) ? this.relativePath(next) : undefined;
-    }
-    // Which first: with a bound on MESH's clock (the first POST of this call, or where an earlier attempt's
-    // complete search ended) the message, if any, was made just after it, so oldest first from there; with
-    // only a skew window, newest first (a lookup runs soon after the send it looks for). An undated
-    // candidate keeps its listing position (the sandbox lists newest first).
-    const direction = probe.notBefore !== undefined ? 1 : -1;
-    candidates.sort((a, b) => (Number.isFinite(a.sentMs) && Number.isFinite(b.sentMs) && a.sentMs !== b.sentMs ? direction * (a.sentMs - b.sentMs) : a.order - b.order));
-    const { match, unchecked } = await this.confirmCandidates(
-      candidates.map((c) => c.id),
-      probe.fileName,
-      ctx,
-    );
-    if (match) return { outcome: 'FOUND', messageId: match.id, method: 'OUTBOX_RICH', ...(match.status !== undefined ? { status: match.status.toLowerCase() } : {}) };
-    if (unchecked > 0) return { outcome: 'INCOMPLETE', unchecked, method: 'OUTBOX_RICH' };
-    // Complete and empty: nothing with this file name was sent before the listing (MESH's clock), which a
-    // later attempt may use as its lower bound (`lookupBeforeSend.notBefore`).
-    if (listedAt !== undefined) ctx.onProgress?.({ step: 'searched', notBefore: new Date(listedAt - MESH_CLOCK_MARGIN_MS).toISOString() });
-    return { outcome: 'NOT_FOUND', method: 'OUTBOX_RICH' };
-  }
-
-  /**
-   * The listing has no file name: confirm candidates with tracking, which has. In order, a few at a time,
-   * and stop at the first match (file names are unique per attempt, so there is at most one). A candidate
-   * whose tracking keeps failing is skipped and counted, not allowed to sink the whole lookup.
-   */
-  private async confirmCandidates(ids: string[], fileName: string, ctx: SendContext): Promise<{ match?: { id: string; status?: string }; unchecked: number }> {
-    const stop = new AbortController();
-    const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
-    const todo = ids.filter((id) => !ctx.ruledOut.has(id));
-    let next = 0;
-    let checked = 0;
-    let unchecked = 0;
-    let match: { id: string; status?: string } | undefined;
-    const worker = async (): Promise<void> => {
-      while (match === undefined && next < todo.length) {
-        const id = todo[next]!;
-        next += 1;
-        try {
-          const t = await this.trackMessage(id, { signal, timeoutMs: this.lookupTimeoutMs });
-          if (t.filename === fileName) {
-            match ??= { id, ...(t.status ? { status: t.status } : {}) };
-            stop.abort();
-            return;
-          }
-          ctx.ruledOut.add(id);
-        } catch (err) {
-          if (ctx.signal?.aborted) throw err;
-          if (stop.signal.aborted) return;
-          if (err instanceof MeshError && err.type === ErrorType.MESH_NOT_FOUND) {
-            ctx.ruledOut.add(id);
-          } else {
-            unchecked += 1;
-            this.logger?.warn({ operation: 'trackMessage', messageId: id, errorType: err instanceof MeshError ? err.type : 'UNKNOWN' }, 'MESH lookup candidate could not be checked; skipped');
-          }
-        }
-        checked += 1;
-        ctx.onProgress?.({ step: 'looking-up', candidatesChecked: checked });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.lookupConcurrency, todo.length) }, () => worker()));
-    return { ...(match ? { match } : {}), unchecked: match ? 0 : unchecked };
-  }
-
-  private async findViaLocalIdTracking(probe: SentMessageProbe, ctx: SendContext): Promise<SentMessageLookup> {
-    const localId = probe.localId!;
-    let res: WireResponse;
-    try {
-      res = await this.withRetry(
-        'trackByLocalId',
-        () =>
-          this.exchange({
-            op: 'trackByLocalId',
-            method: 'GET',
-            path: this.mailboxPath(`/outbox/tracking/${encodeURIComponent(localId)}`),
-            ok: [200, 300],
-            ...(ctx.signal ? { signal: ctx.signal } : {}),
-            timeoutMs: this.lookupTimeoutMs,
-          }),
-        ctx.signal,
-      );
-    } catch (err) {
-      if (err instanceof MeshError && err.type === ErrorType.MESH_NOT_FOUND) return { outcome: 'NOT_FOUND', method: 'LOCAL_ID_TRACKING' };
-      throw err;
-    }
-    if (res.status === 300) {
-      await drain(res);
-      return { outcome: 'AMBIGUOUS', messageIds: [] };
-    }
-    const json = (await this.parseJson('trackByLocalId', res, TrackingV1Schema)) as Record<string, unknown>;
-    if (json.fileName !== probe.fileName) return { outcome: 'AMBIGUOUS', messageIds: [String(json.messageId)] };
-    const status = typeof json.status === 'string' ? json.status.toLowerCase() : undefined;
-    return { outcome: 'FOUND', messageId: String(json.messageId), method: 'LOCAL_ID_TRACKING', ...(status !== undefined ? { status } : {}) };
   }
 
   private validateSend(req: SendMessageRequest, fileName: string): void {
@@ -1078,9 +870,9 @@ export class MeshClient {
   private authorization(): string {
     return buildAuthorizationHeader({
       mailboxId: this.mailboxId,
-      password: this.password,
-      sharedKey: this.sharedKey,
-      nonce: this.nonce(),
+      password: this.settings.password,
+      sharedKey: this.settings.sharedKey,
+      nonce: this.settings.nonce(),
       nonceCount: 0,
       timestamp: this.clock(),
     });
@@ -1089,11 +881,11 @@ export class MeshClient {
   /** One HTTP exchange. Resolves with the response (body unread) for an expected status, else throws a typed error. */
   private async exchange(spec: RequestSpec): Promise<WireResponse> {
     const headers: Record<string, string> = { Accept: MESH_ACCEPT, ...spec.headers };
-    // A fresh token per request: a new nonce each time, so no token is ever reused (SPEC: reuse → 403).
+    // A fresh token per request: a new nonce each time, so no token is ever reused (MESH refuses a reused one with 403).
     if (spec.auth !== false) headers.Authorization = this.authorization();
     spec.signal?.throwIfAborted();
     const started = Date.now();
-    const timeout = AbortSignal.timeout(spec.timeoutMs ?? this.timeoutMs);
+    const timeout = AbortSignal.timeout(spec.timeoutMs ?? this.settings.timeoutMs);
     let res: WireResponse;
     try {
       res = await this.transport({
@@ -1167,9 +959,9 @@ export class MeshClient {
 
   /** Delay before retry `attempt` (0-based), or undefined when the error should not be waited out here. */
   private retryDelay(err: MeshError, attempt: number): number | undefined {
-    if (err.retryAfterMs !== undefined) return err.retryAfterMs <= this.maxRetryDelayMs ? err.retryAfterMs : undefined;
-    const ceiling = Math.min(this.maxRetryDelayMs, this.retryBaseDelayMs * 2 ** attempt);
-    return Math.floor(this.random() * ceiling);
+    if (err.retryAfterMs !== undefined) return err.retryAfterMs <= this.settings.maxRetryDelayMs ? err.retryAfterMs : undefined;
+    const ceiling = Math.min(this.settings.maxRetryDelayMs, this.settings.retryBaseDelayMs * 2 ** attempt);
+    return Math.floor(this.settings.random() * ceiling);
   }
 
   /** Run an operation that is safe to repeat, retrying retryable typed errors with backoff and jitter. */
@@ -1178,7 +970,7 @@ export class MeshClient {
       try {
         return await fn();
       } catch (err) {
-        if (signal?.aborted || !(err instanceof MeshError) || !err.retryable || attempt >= this.maxRetries) throw err;
+        if (signal?.aborted || !(err instanceof MeshError) || !err.retryable || attempt >= this.settings.maxRetries) throw err;
         const wait = this.retryDelay(err, attempt);
         if (wait === undefined) throw err;
         this.logger?.debug({ operation: op, attempt: attempt + 1, waitMs: wait, errorType: err.type }, 'MESH retry');
@@ -1189,7 +981,7 @@ export class MeshClient {
 
   /** `sleep`, cut short (rejecting with the reason) when the signal aborts. */
   private async pause(ms: number, signal?: AbortSignal): Promise<void> {
-    if (!signal) return this.sleep(ms);
+    if (!signal) return this.settings.sleep(ms);
     signal.throwIfAborted();
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
@@ -1197,7 +989,7 @@ export class MeshClient {
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      await Promise.race([this.sleep(ms), aborted]);
+      await Promise.race([this.settings.sleep(ms), aborted]);
     } finally {
       signal.removeEventListener('abort', onAbort!);
     }

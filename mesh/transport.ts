@@ -149,8 +149,8 @@ async function* counting(raw: Readable, onWire: (bytes: number) => void): AsyncG
 
 /** gunzip `source` as it is consumed; `raw` (the socket body behind it) is destroyed when iteration stops. */
 async function* streamGunzip(source: AsyncIterable<Buffer>, raw: Readable): AsyncGenerator<Buffer> {
-  // Each write to a zlib stream is a thread-pool round trip: feeding it socket-sized pieces (16-64 KiB)
-  // and taking 16 KiB outputs costs 5-8x the CPU of 1 MiB inputs and 256 KiB outputs (measured, 20 MB).
+  // Each write to a zlib stream is a thread-pool round trip, so it is fed large pieces and gives large
+  // outputs: far less CPU per byte than socket-sized pieces (BENCHMARKS.md, "MESH client").
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   // One block in flight ahead of the consumer (Readable.from defaults to 16): what is read off the wire
   // stays within a block or two of what the caller has taken, so its size limits hold.

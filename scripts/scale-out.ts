@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { CourierHttpClient } from '../client/http-client';
-import { courierDataConverter } from '../codec/aes-gcm-codec';
+import { courierDataConverter } from '../payload-codec/aes-gcm-codec';
 import { parseKeyRing } from '../config/env';
 import { startCluster } from './lib/cluster';
 import { REPO_ROOT, VENV_BIN, freePort, startMeshSandbox, startTemporal, type RunningService } from './lib/services';

@@ -8,7 +8,7 @@ import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import { courierDataConverter } from '../codec/aes-gcm-codec';
+import { courierDataConverter } from '../payload-codec/aes-gcm-codec';
 import type { AppConfig } from '../config/env';
 import { inboundSettings } from '../config/inbound';
 import { MeshClient } from '../mesh';

@@ -11,7 +11,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { courierDataConverter } from '../../codec/aes-gcm-codec';
+import { courierDataConverter } from '../../payload-codec/aes-gcm-codec';
 import { loadConfig } from '../../config/env';
 import { inboxPollerWorkflowId, type DeliveryState, type SubmissionInput } from '../../contracts';
 import { MeshClient } from '../../mesh';

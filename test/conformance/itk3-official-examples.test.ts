@@ -1,6 +1,6 @@
 /**
- * Conformance run over every official example in ../shared/spec/examples (read from that folder at run
- * time, never copied into the project). Each ITK3 Response example must parse with the documented
+ * Conformance run over every official ITK3 and GP Connect example (read at run time from the examples
+ * folder beside the repository, never copied into the project). Each ITK3 Response example must parse with the documented
  * quirks tolerated; each outbound Send Document example must be read, and its deviations from the
  * sender-side requirements are pinned here so a change in the checker or in the examples is noticed.
  * Override the folder with ITK3_EXAMPLES_DIR.
@@ -170,7 +170,7 @@ describe('official ITK3 examples', () => {
       attachments: [{ contentType: 'application/pdf' }],
     });
     expect(result.findings.map((f) => `${f.severity} ${f.requirementId ?? '-'} ${f.path}`)).toEqual([
-      'warning GPCM-SD-044 LocalExtension', // example says ConsultationSummary, the requirement ConsultationReport (reference §9 item 3)
+      'warning GPCM-SD-044 LocalExtension', // example says ConsultationSummary, the requirement ConsultationReport: the sources disagree
       'warning - Bundle.meta.lastUpdated',
       'error GPCM-SD-035 Patient.identifier(nhsNumber)', // 9989453456 fails modulus 11
     ]);

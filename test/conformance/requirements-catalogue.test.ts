@@ -1,6 +1,6 @@
 /**
  * The requirement id snapshot that the unit traceability test uses (so that it runs on a clone without
- * ../shared) must equal the catalogue in ../shared/spec. Runs in CI beside the official examples.
+ * the specification folder) must equal the requirements catalogue in it (ITK3_REQUIREMENTS_YML). Runs in CI beside the official examples.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -65,7 +65,7 @@ describe('inbound router: MESH reports for any attempt', () => {
         const port = temporalInbound(t.env.client, taskQueue);
         // Visibility is eventually consistent: wait until the delivery is listed under the older id.
         await until('visibility of MeshMessageIds', async () => (await port.find('MeshMessageIds', older)).length === 1);
-        // The old key alone (current attempt only) would not find it: that is what this change fixes.
+        // The single-valued key names only the current attempt, so it alone would not find the earlier one.
         expect(await port.find('MeshMessageId', older)).toEqual([]);
 
         const { mesh, reportId, acked } = inboxWithReport(older);

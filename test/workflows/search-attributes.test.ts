@@ -143,7 +143,7 @@ describe('search attributes', () => {
 
   it('started without first ids (a child delivery, or one started before they existed), upserts once before the send, once after it and once at DELIVERED', async () => {
     const input = sendInput();
-    // Started as the API used to start it: status and ODS codes already set (no upsert needed for those).
+    // Started with status and ODS codes already set but no first ids (no upsert needed for those).
     const run = await normalDelivery(input, [
       { key: DeliveryStatusKey, value: 'SENDING' },
       { key: RecipientOdsKey, value: input.recipientOds },

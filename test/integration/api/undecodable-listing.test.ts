@@ -14,7 +14,7 @@ import { createLogger } from '../../../config/logger';
 import { consultationWorkflowId } from '../../../contracts/consultation';
 import { QUARANTINE_WORKFLOW_TYPE, quarantineWorkflowId } from '../../../contracts/inbound';
 import { ConsultationStatusKey, DeliveryStatusKey, QuarantineReasonKey, QuarantineStatusKey, RecipientOdsKey, SenderOdsKey } from '../../../contracts/search-attributes';
-import { courierDataConverter } from '../../../codec/aes-gcm-codec';
+import { courierDataConverter } from '../../../payload-codec/aes-gcm-codec';
 import { CONSULTATION_WORKFLOW_TYPE } from '../../../client/consultation-routes';
 import { DELIVERY_WORKFLOW_TYPE } from '../../../client/delivery-list';
 import { createStore } from '../../../worker/compose';

@@ -119,7 +119,7 @@ describe('bad submissions through the API', () => {
   it('characters XML cannot carry, in every text field, name the field', async () => {
     const base = exampleSubmission();
     const paths = stringPaths(base).map((p) => p.join('.')).filter((p) => FREE_TEXT.has(p));
-    // U+FFFF and U+FFFE used to pass and reach the practice as a message that is not well formed.
+    // Noncharacters such as U+FFFF and U+FFFE are valid JSON but make the XML not well formed: the practice could not read it.
     for (const p of paths) {
       for (const [what, ch] of [['U+FFFF', '\uffff'], ['U+FFFE', '\ufffe'], ['a lone surrogate', '\ud800'], ['U+FDD0', '\ufdd0']] as const) {
         expectSpecific(await postJson(`${what} in ${p}`, withField(base, p.split('.'), `A${ch}b`)), 400, 'SUBMISSION_INVALID', p);

@@ -17,7 +17,7 @@ import { log as activityLog } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Authenticator } from '../../../client/auth';
-import { AesGcmPayloadCodec, courierDataConverter } from '../../../codec/aes-gcm-codec';
+import { AesGcmPayloadCodec, courierDataConverter } from '../../../payload-codec/aes-gcm-codec';
 import { buildCodecServer } from '../../../codec/codec-server';
 import { parseKeyRing } from '../../../config/env';
 import { createLogger } from '../../../config/logger';

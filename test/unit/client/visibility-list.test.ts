@@ -9,7 +9,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
-import { AesGcmPayloadCodec, courierDataConverter } from '../../../codec/aes-gcm-codec';
+import { AesGcmPayloadCodec, courierDataConverter } from '../../../payload-codec/aes-gcm-codec';
 import { parseKeyRing } from '../../../config/env';
 import { UNDECODABLE_MESSAGE, listExecutions } from '../../../client/visibility-list';
 

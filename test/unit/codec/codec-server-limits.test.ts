@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { Authenticator } from '../../../client/auth';
-import { AesGcmPayloadCodec } from '../../../codec/aes-gcm-codec';
+import { AesGcmPayloadCodec } from '../../../payload-codec/aes-gcm-codec';
 import { buildCodecServer } from '../../../codec/codec-server';
 import { parseKeyRing } from '../../../config/env';
 

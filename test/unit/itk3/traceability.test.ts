@@ -4,7 +4,7 @@ import path from 'path';
 /**
  * docs/requirements.md must list every requirement of the catalogue exactly once, and every row marked
  * implemented must name tests that exist. The catalogue ids are kept in test/fixtures/itk3 so this runs
- * on a clone without ../shared; where ../shared/spec is present the snapshot must equal the catalogue.
+ * on a clone without the specification folder; where it is present the snapshot must equal the catalogue.
  */
 const ROOT = path.resolve(__dirname, '../../..');
 const TABLE = readFileSync(path.join(ROOT, 'docs/requirements.md'), 'utf8');
@@ -54,7 +54,7 @@ const SNAPSHOT = (
 describe('requirement traceability (docs/requirements.md)', () => {
   const catalogue = SNAPSHOT;
 
-  // The snapshot is checked against ../shared/spec in the conformance project (test/conformance).
+  // The snapshot is checked against the catalogue itself in the conformance project (test/conformance).
   const table = rows(TABLE);
   const titles = testTitles();
 

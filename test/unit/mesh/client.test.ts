@@ -80,6 +80,17 @@ describe('MeshClient request basics', () => {
     expect(JSON.stringify(e)).not.toContain('SuperSecret');
   });
 
+  it('checks injected functions and objects too: a clock or sleep that is not a function is refused up front', () => {
+    let err: unknown;
+    try {
+      new MeshClient({ baseUrl: 'https://mesh.example.nhs.uk', mailboxId: 'X26ABC1', password: 'p', sharedKey: 'k', clock: 'now' as never, sleep: 5 as never, logger: 'console' as never });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { type: string }).type).toBe(ErrorType.CONFIG_INVALID);
+    expect((err as { issues: Array<{ path: string }> }).issues.map((i) => i.path).sort()).toEqual(['clock', 'logger', 'sleep']);
+  });
+
   it('allows plain http only to loopback unless told otherwise', () => {
     const base = { mailboxId: 'X26ABC1', password: 'p', sharedKey: 'k' };
     expect(() => new MeshClient({ ...base, baseUrl: 'http://127.0.0.1:8700' })).not.toThrow();

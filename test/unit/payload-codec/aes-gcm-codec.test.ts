@@ -1,7 +1,7 @@
 /** The payload codec: round trip, key id in metadata, rotation, tamper detection, pass-through. */
 import { randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { AesGcmPayloadCodec, ENCODING_ENCRYPTED, METADATA_KEY_ID } from '../../../codec/aes-gcm-codec';
+import { AesGcmPayloadCodec, ENCODING_ENCRYPTED, METADATA_KEY_ID } from '../../../payload-codec/aes-gcm-codec';
 import { parseKeyRing } from '../../../config/env';
 
 const k1 = `k1:${randomBytes(32).toString('base64')}`;

@@ -1,0 +1,149 @@
+/**
+ * Sending one attempt: build its ITK3 message from the stored submission (stored encrypted, so the
+ * workflow carries only a reference), then post it through MESH without ever posting it twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import {
+  ErrorType,
+  SubmissionSchema,
+  type BuildItk3MessageInput,
+  type BuildItk3MessageResult,
+  type SendMeshMessageInput,
+  type SendMeshMessageResult,
+} from '../contracts';
+import { buildSendDocumentMessage } from '../itk3';
+import { MeshError } from '../mesh';
+import type { ActivityDeps } from './deps';
+import { atEdge } from './edge';
+import type { SentMessageIndex } from './sent-index';
+
+/**
+ * Heartbeat of `sendMeshMessage`, for the next attempt: the step reached, the message id once MESH gave one,
+ * and the latest instant (MESH's clock) before which a complete search found nothing with this file name.
+ */
+const SendHeartbeatSchema = z.object({ step: z.string(), messageId: z.string().min(1).optional(), notBefore: z.iso.datetime().optional() });
+type SendHeartbeat = z.infer<typeof SendHeartbeatSchema>;
+/** Heartbeat at least this often while sending (the workflow's heartbeat timeout is 30 s). */
+const HEARTBEAT_EVERY_MS = 5_000;
+
+/**
+ * When an attempt stops itself: before the server's start-to-close timeout (counted from the server's start,
+ * a little before ours), so that it is never still running, and able to post, when the next attempt starts.
+ */
+export function localDeadlineMs(startToCloseTimeoutMs: number): number {
+  return Math.max(startToCloseTimeoutMs / 2, startToCloseTimeoutMs - 30_000);
+}
+
+/** What the store holds for one built attempt: the XML and the MESH metadata it must go with. */
+export interface StoredMessage {
+  xml: string;
+  mesh: { to: string; workflowId: string; subject: string; localId: string; fileName: string; contentType: string };
+  /** How `mesh.to` addresses the practice, and the practice's ODS code (absent in messages stored before). */
+  routing?: 'mailbox' | 'gpprovider';
+  recipientOds?: string;
+}
+
+export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store' | 'mesh' | 'logger'> & { now: () => Date; sentIndex: SentMessageIndex }) {
+  const { now, sentIndex } = deps;
+  return {
+    /** Builds one attempt's ITK3 message from the stored submission and stores the result encrypted. */
+    async buildItk3Message(input: BuildItk3MessageInput): Promise<BuildItk3MessageResult> {
+      return atEdge(async () => {
+        const submission = SubmissionSchema.parse(JSON.parse((await deps.store.get(input.submissionRef)).toString('utf8')));
+        const built = buildSendDocumentMessage({
+          submission,
+          profile: deps.config.profile,
+          ids: { messageHeaderId: input.messageHeaderId, bundleIdentifier: input.bundleIdentifier },
+          newId: randomUUID,
+          now: now().toISOString(),
+          routing: deps.config.routing,
+          maxMessageBytes: deps.config.maxMessageBytes,
+        });
+        const stored: StoredMessage = { xml: built.xml, mesh: built.mesh, routing: deps.config.routing.mode, recipientOds: submission.recipient.odsCode };
+        const messageRef = await deps.store.put('itk3-message', Buffer.from(JSON.stringify(stored)));
+        return { messageRef, sizeBytes: built.sizeBytes, meshWorkflowId: built.mesh.workflowId };
+      });
+    },
+
+    /**
+     * Sends one built attempt through MESH. The MESH client never blindly re-posts a first chunk, and this
+     * attempt never posts once Temporal has given up on it: it heartbeats while it works (so the server
+     * learns within the heartbeat timeout that a worker died, and the attempt learns that it was timed out
+     * or cancelled), and hands the client a signal that aborts on cancellation or shortly before the
+     * attempt's own start-to-close deadline (without it, two live attempts of one send could each post).
+     */
+    async sendMeshMessage(input: SendMeshMessageInput): Promise<SendMeshMessageResult> {
+      return atEdge(async () => {
+        const ctx = Context.current();
+        const { attempt, scheduledTimestampMs, startToCloseTimeoutMs, heartbeatTimeoutMs, heartbeatDetails } = ctx.info;
+        const previous = SendHeartbeatSchema.safeParse(heartbeatDetails);
+        const carried = previous.success ? previous.data : undefined;
+        // The first try of this ITK3 attempt: nothing with its file name can have reached MESH before now. Put
+        // that (on MESH's clock) in the first heartbeat, the one the SDK sends at once (later ones are
+        // throttled to one per 24 s), so a retry after a kill during the POST searches from here.
+        const bound = attempt === 1 && !carried?.notBefore ? deps.mesh.meshClockBound() : undefined;
+        let progress: SendHeartbeat = { ...carried, step: 'starting', ...(bound ? { notBefore: bound } : {}) };
+        const beat = (): void => ctx.heartbeat(progress);
+        beat();
+        const every = Math.max(1_000, Math.min(HEARTBEAT_EVERY_MS, Math.floor((heartbeatTimeoutMs ?? HEARTBEAT_EVERY_MS * 3) / 3)));
+        const timer = setInterval(beat, every);
+        const deadline = new AbortController();
+        const deadlineTimer = setTimeout(
+          () => deadline.abort(new MeshError(ErrorType.MESH_NETWORK_ERROR, 'MESH sendMessage stopped: the attempt reached its deadline', { operation: 'sendMessage', retryable: true })),
+          localDeadlineMs(startToCloseTimeoutMs),
+        );
+        const sender = ctx.info.workflowExecution?.workflowId;
+        try {
+          const stored = JSON.parse((await deps.store.get(input.messageRef)).toString('utf8')) as StoredMessage;
+          const routing = stored.routing ?? (stored.mesh.to.startsWith('GPPROVIDER_') ? 'gpprovider' : 'mailbox');
+          // Who may answer: with mailbox routing Mex-To is the practice's mailbox. A GPPROVIDER address holds
+          // patient identifiers and names no mailbox, so it is never kept; MESH tracking tells the mailbox later.
+          const recipientMailbox = routing === 'mailbox' ? stored.mesh.to.toUpperCase() : undefined;
+          // Before the post: the response can be downloaded before the post's own answer arrives.
+          if (sender) {
+            sentIndex.remember(input.messageHeaderId, sender, {
+              ...(recipientMailbox ? { recipientMailbox } : {}),
+              ...(stored.recipientOds ? { recipientOds: stored.recipientOds } : {}),
+            });
+          }
+          // A retry may follow a try that reached MESH (the worker died before reporting it, or the try was
+          // timed out): look the message up by its unique file name before posting again, so it is never sent twice.
+          // An earlier attempt's heartbeat narrows that search: the id MESH gave it, or how far it searched.
+          const lookupBeforeSend = {
+            sentAfter: new Date(scheduledTimestampMs),
+            ...(carried?.messageId ? { knownMessageId: carried.messageId } : {}),
+            ...(carried?.notBefore ? { notBefore: new Date(carried.notBefore) } : {}),
+          };
+          const { messageId } = await deps.mesh.sendMessage({
+            ...(attempt > 1 ? { lookupBeforeSend } : {}),
+            to: stored.mesh.to,
+            workflowId: stored.mesh.workflowId,
+            body: stored.xml,
+            subject: stored.mesh.subject,
+            localId: stored.mesh.localId,
+            fileName: stored.mesh.fileName,
+            contentType: stored.mesh.contentType,
+            signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
+            onProgress: (p) => {
+              // Ids and counts only (heartbeat details reach history): never the subject or recipient.
+              const messageId = 'messageId' in p ? p.messageId : progress.messageId;
+              // A complete search moves the bound up; a first POST sets one only where there was none (an
+              // earlier attempt's post may predate this one's, and its bound is then the one to keep).
+              const notBefore = p.step === 'searched' ? p.notBefore : (progress.notBefore ?? (p.step === 'posting-first-chunk' ? p.notBefore : undefined));
+              progress = { step: p.step, ...(messageId ? { messageId } : {}), ...(notBefore ? { notBefore } : {}) };
+              beat();
+            },
+          });
+          deps.logger.info({ meshMessageId: messageId, attempt: input.attempt, messageHeaderId: input.messageHeaderId }, 'ITK3 message sent via MESH');
+          sentIndex.learn(input.messageHeaderId, { meshMessageId: messageId });
+          return { meshMessageId: messageId, sentAt: now().toISOString(), routing, ...(recipientMailbox ? { recipientMailbox } : {}) };
+        } finally {
+          clearInterval(timer);
+          clearTimeout(deadlineTimer);
+        }
+      });
+    },
+  };
+}
