@@ -14,7 +14,7 @@ export function createActorTokenActivities(deps: Pick<ActivityDeps, 'config' | '
       const check =
         typeof input.token !== 'string' ? ({ valid: false, reason: 'no valid token' } as const)
         : !keys ? ({ valid: false, reason: 'invalid token: no actor keys configured' } as const)
-        : verifyActorToken(keys, input.token, { workflowId: input.workflowId, update: input.update, now: input.at });
+        : verifyActorToken(keys, input.token, { workflowId: input.workflowId, update: input.update, now: input.at, ...(input.namespace !== undefined ? { namespace: input.namespace } : {}), input: input.input });
       if (check.valid) return { verified: true, principal: check.principal };
       const reason = check.reason.startsWith('no valid token') || check.reason.startsWith('invalid token') ? check.reason : `invalid token: ${check.reason}`;
       deps.logger.warn({ workflowId: input.workflowId, update: input.update, claimedActor: input.claimedActor, reason }, 'unverified actor on an operator update');

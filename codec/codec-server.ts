@@ -6,12 +6,20 @@
  * the ui-server config of `npm run up` does).
  * Anyone else gets 401 and keeps seeing ciphertext. Each request leaves an audit line: who, which
  * namespace, how many payloads; never a payload.
+ *
+ * Operator updates typed into the Web UI's "Send an Update" form are encoded here before the UI sends
+ * them. With actor keys configured, an operator-action input (a JSON object with a `reason` or `note`)
+ * is stamped on its way through: `actor` becomes the signed-in principal, whatever was typed, and an
+ * `actorToken` binds that principal to the namespace and the exact input, so the workflow records a
+ * verified actor. A name typed into the form is never enough on its own.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type Authenticator, type Principal, SessionSigner } from '../client/auth';
+import { issueInputActorToken } from '../activities/actor-token';
+import type { KeyRing } from '../config/env';
 import { credentialQueryKeys } from '../config/logger';
 
 export interface CodecServerDeps {
@@ -24,6 +32,8 @@ export interface CodecServerDeps {
   sessions?: SessionSigner;
   /** Largest request body read, in bytes (ITK3_CODEC_BODY_LIMIT); a larger one is refused with 413 unread. */
   bodyLimitBytes?: number;
+  /** ITK3_ACTOR_KEYS: when set, operator-action inputs encoded here are stamped with the principal and a token. */
+  actorKeys?: KeyRing;
 }
 
 /** Default request body limit: the UI decodes one history page of small claim-check payloads at a time. */
@@ -57,6 +67,28 @@ function toJson(p: Payload): { metadata: Record<string, string>; data: string } 
     metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')])),
     data: Buffer.from(p.data ?? []).toString('base64'),
   };
+}
+
+/**
+ * An operator-action input as the UI sends it to be encoded, stamped for `who`; any other payload is
+ * returned as it came. Only plain JSON objects with a reason or note qualify: workflow inputs and
+ * signals the UI encodes pass untouched.
+ */
+function stampOperatorInput(p: Payload, who: Principal, namespace: string, keys: KeyRing): { payload: Payload; stamped: boolean } {
+  if (Buffer.from(p.metadata?.encoding ?? []).toString('utf8') !== 'json/plain') return { payload: p, stamped: false };
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(p.data ?? []).toString('utf8'));
+  } catch {
+    return { payload: p, stamped: false };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { payload: p, stamped: false };
+  const o = value as Record<string, unknown>;
+  if (typeof o.reason !== 'string' && typeof o.note !== 'string') return { payload: p, stamped: false };
+  const { actorToken: _typed, ...rest } = o;
+  const input = { ...rest, actor: who.name };
+  const actorToken = issueInputActorToken(keys, { principal: who.name, namespace, input });
+  return { payload: { ...p, data: Buffer.from(JSON.stringify({ ...input, actorToken }), 'utf8') }, stamped: true };
 }
 
 function cookie(req: FastifyRequest, name: string): string | undefined {
@@ -137,7 +169,16 @@ export function buildCodecServer(deps: CodecServerDeps): FastifyInstance {
     if (!body.success) {
       return reply.status(400).send({ error: 'INVALID_BODY', message: 'expected {"payloads":[{"metadata":{...},"data":"<base64>"}]}' });
     }
-    const input = body.data.payloads.map(fromJson);
+    let input = body.data.payloads.map(fromJson);
+    let stamped = 0;
+    if (direction === 'encode' && deps.actorKeys) {
+      const keys = deps.actorKeys;
+      input = input.map((p) => {
+        const r = stampOperatorInput(p, who, namespace, keys);
+        if (r.stamped) stamped += 1;
+        return r.payload;
+      });
+    }
     let output: Payload[];
     try {
       output = direction === 'encode' ? await deps.codec.encode(input) : await deps.codec.decode(input);
@@ -145,7 +186,7 @@ export function buildCodecServer(deps: CodecServerDeps): FastifyInstance {
       deps.logger.warn({ audit: true, action: `codec.${direction}`, outcome: 'failed', namespace, principal: who.name, error: (err as Error).message }, 'codec request failed');
       return reply.status(422).send({ error: 'CODEC_FAILED', message: (err as Error).message });
     }
-    deps.logger.info({ audit: true, action: `codec.${direction}`, outcome: 'ok', namespace, principal: who.name, via: who.via, payloads: input.length }, 'codec request');
+    deps.logger.info({ audit: true, action: `codec.${direction}`, outcome: 'ok', namespace, principal: who.name, via: who.via, payloads: input.length, ...(stamped > 0 ? { actorStamped: stamped } : {}) }, 'codec request');
     return { payloads: output.map(toJson) };
   };
   for (const direction of ['decode', 'encode'] as const) {

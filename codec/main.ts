@@ -16,6 +16,8 @@ async function main(): Promise<void> {
     allowedOrigins: config.env.ITK3_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     logger,
     bodyLimitBytes: config.env.ITK3_CODEC_BODY_LIMIT,
+    // The same keys the workers verify with: updates sent from the Web UI then carry a verified actor.
+    actorKeys: config.actorKeys,
   });
   await app.listen({ host: config.env.ITK3_CODEC_SERVER_HOST, port: config.env.ITK3_CODEC_SERVER_PORT });
   const stop = async (): Promise<void> => {

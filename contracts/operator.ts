@@ -151,6 +151,12 @@ export const VerifyActorTokenInputSchema = z.object({
   update: z.string().min(1),
   /** The workflow's time when it handled the update, ms since the epoch. */
   at: z.number(),
+  /**
+   * The workflow's namespace and the update's input as received: a token the codec server issued for a
+   * Web UI update is bound to these instead of the workflow id and update name.
+   */
+  namespace: z.string().optional(),
+  input: z.unknown().optional(),
 });
 export type VerifyActorTokenInput = z.infer<typeof VerifyActorTokenInputSchema>;
 export type VerifyActorTokenResult = { verified: true; principal: string } | { verified: false; reason: string };

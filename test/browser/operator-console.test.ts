@@ -2,8 +2,10 @@
  * The Temporal Web UI as the operator console, in a real browser (Debian's Chromium driven by
  * playwright-core) against the system exactly as `npm run up` starts it (dist/scripts/up.js, on free
  * ports with its own data directory). Journey: sign in at the codec server; list the escalated
- * deliveries for one practice; open one and read its decoded payloads. And the other side: a browser
- * that has not signed in sees ciphertext and the sign-in hint, never the decoded input.
+ * deliveries for one practice; open one and read its decoded payloads; send `resend` from the UI's
+ * "Send an Update" form and watch the delivery reach DELIVERED, recorded for the signed-in operator; an
+ * action the state does not allow is refused in the UI with the reason the API gives. And the other
+ * side: a browser that has not signed in sees ciphertext and the sign-in hint, never the decoded input.
  * Screenshots of each step go to test-artifacts/browser/ (git-ignored).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -96,6 +98,17 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** Opens "Send an Update" under More Actions, picks the update and types its input, then submits. */
+async function sendUpdate(page: Page, name: string, input: string): Promise<void> {
+  await page.getByRole('button', { name: 'More Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Send an Update' }).click();
+  const dialog = page.locator('dialog[open]');
+  await dialog.getByTestId('update-select-button').click();
+  await dialog.getByRole('option', { name, exact: true }).click();
+  await dialog.getByRole('textbox', { name: 'Data' }).fill(input);
+  await dialog.getByTestId('confirm-modal-button').click();
+}
+
 const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 
 describe('the Temporal Web UI as the operator console (Chromium)', () => {
@@ -180,6 +193,42 @@ describe('the Temporal Web UI as the operator console (Chromium)', () => {
     expect(text).toContain('"infrastructureAckMs":3000');
     expect(text).not.toContain('sign in at the codec server');
     await shot(page, '3-decoded-delivery');
+
+    // (4) The practice is back (it now answers 20013 then 30001), so the operator resends from the UI.
+    // The form's input goes through our codec server, which writes the signed-in principal into it.
+    writeFileSync(path.join(system!.dataDir, 'gp-practice-scenarios.json'), JSON.stringify({ [encounterId]: ['20013', '30001'] }));
+    await sendUpdate(page, 'resend', '{"reason": "practice fixed its mailbox"}');
+    await page.locator('dialog[open]').waitFor({ state: 'detached', timeout: 30_000 });
+    await shot(page, '5-resend-sent');
+
+    // (5) Watch it reach DELIVERED, in the list as the operator sees it, and in the timeline.
+    await until('the delivery to be DELIVERED', async () => {
+      const s = await fetch(`${system!.api}/v1/documents/${workflowId}`, { headers: { authorization: `Bearer ${system!.tokens.operator}` } });
+      return s.ok && ((await s.json()) as { status?: string }).status === 'DELIVERED' ? true : undefined;
+    }, 120_000);
+    await page.goto(`${system!.ui}/namespaces/courier/workflows?query=${encodeURIComponent(`WorkflowId = '${workflowId}'`)}`);
+    await page.getByRole('row').filter({ has: page.getByRole('link', { name: workflowId }) }).getByText('DELIVERED').waitFor({ timeout: 30_000 });
+    await page.setViewportSize({ width: 2000, height: 800 });
+    await shot(page, '6-delivered');
+    await page.setViewportSize({ width: 1400, height: 900 });
+    const timeline = (await (await fetch(`${system!.api}/v1/documents/${workflowId}/timeline`, { headers: { authorization: `Bearer ${system!.tokens.operator}` } })).json()) as { timeline: Array<Record<string, unknown>> };
+    const resend = timeline.timeline.find((e) => e.kind === 'OPERATOR' && String(e.detail).includes('resend'));
+    expect(resend).toMatchObject({ actor: 'local-operator', actorVerified: true, reason: 'practice fixed its mailbox' });
+
+    // An action the state does not allow is refused in the UI with the workflow's reason, as the API
+    // refuses it (DELIVERED_CANNOT_BE_ABANDONED).
+    await page.goto(`${system!.ui}/namespaces/courier/workflows/${workflowId}`);
+    await page.getByTestId('workflow-id-heading').waitFor();
+    await sendUpdate(page, 'abandon', '{"reason": "no longer needed"}');
+    await page.locator('dialog[open]').getByText('the document was delivered and cannot be abandoned').first().waitFor({ timeout: 30_000 });
+    await shot(page, '7-abandon-refused');
+    const viaApi = await fetch(`${system!.api}/v1/documents/${workflowId}/abandon`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${system!.tokens.operator}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'no longer needed' }),
+    });
+    expect(viaApi.status).toBe(409);
+    expect(((await viaApi.json()) as { refusal?: string }).refusal).toBe('DELIVERED_CANNOT_BE_ABANDONED');
     await context.close();
   });
 
@@ -190,7 +239,7 @@ describe('the Temporal Web UI as the operator console (Chromium)', () => {
     await page.getByTestId('workflow-id-heading').waitFor();
     // The UI shows the codec server's refusal with the link configured in ui-server's config.
     await page.getByText('sign in at the codec server to see them decoded').waitFor({ timeout: 30_000 });
-    await shot(page, '4-not-signed-in');
+    await shot(page, '8-not-signed-in');
     const html = await page.content();
     expect(html).toContain(`${system!.codec}/login`);
     expect(html).not.toContain('submissionRef');

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createActivities, type ActivityConfig } from '../../../activities';
-import { ACTOR_TOKEN_TTL_MS, issueActorToken, verifyActorToken } from '../../../activities/actor-token';
+import { ACTOR_TOKEN_TTL_MS, actionInputDigest, issueActorToken, issueInputActorToken, verifyActorToken } from '../../../activities/actor-token';
 import { parseKeyRing } from '../../../config/env';
 import { createLogger } from '../../../config/logger';
 import type { ContentStore } from '../../../store/content-store';
@@ -49,6 +49,35 @@ describe('actor tokens', () => {
   });
 });
 
+describe('tokens the codec server issues for Web UI updates', () => {
+  const input = { actor: 'ops.jones', reason: 'practice fixed its mailbox', overrideBusinessRejection: false };
+  const at = { workflowId: 'send-document-abc-v1', update: 'resend', now: NOW, namespace: 'default' };
+
+  it('verify for the namespace and exact input, whatever the key order, on any workflow and update', () => {
+    const token = issueInputActorToken(ring, { principal: 'ops.jones', namespace: 'default', input }, { now: NOW });
+    const reordered = { overrideBusinessRejection: false, reason: input.reason, actor: 'ops.jones', actorToken: token };
+    expect(verifyActorToken(ring, token, { ...at, input: reordered })).toEqual({ valid: true, principal: 'ops.jones' });
+    expect(verifyActorToken(ring, token, { ...at, update: 'abandon', input: reordered })).toEqual({ valid: true, principal: 'ops.jones' });
+  });
+
+  it('refuse another namespace, a changed input, no input, an input naming someone else, and an API token checked as one', () => {
+    const token = issueInputActorToken(ring, { principal: 'ops.jones', namespace: 'default', input }, { now: NOW });
+    expect(verifyActorToken(ring, token, { ...at, namespace: 'prod', input })).toEqual({ valid: false, reason: 'issued for another namespace' });
+    expect(verifyActorToken(ring, token, { ...at, input: { ...input, overrideBusinessRejection: true } })).toEqual({ valid: false, reason: 'issued for another input' });
+    expect(verifyActorToken(ring, token, { ...at })).toEqual({ valid: false, reason: 'issued for another input' });
+    const forOther = issueInputActorToken(ring, { principal: 'ops.jones', namespace: 'default', input: { ...input, actor: 'ops.smith' } }, { now: NOW });
+    expect(verifyActorToken(ring, forOther, { ...at, input: { ...input, actor: 'ops.smith' } })).toEqual({ valid: false, reason: 'issued for another actor' });
+    // An API token has no input binding: it still needs its own workflow and update.
+    const api = issueActorToken(ring, claims, { now: NOW });
+    expect(verifyActorToken(ring, api, { ...at, input })).toEqual({ valid: false, reason: 'issued for another update' });
+  });
+
+  it('digest the input without its token, with keys in any order', () => {
+    expect(actionInputDigest({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: 'x' } })).toBe(actionInputDigest({ a: { c: 'x', d: [1, { e: 3, f: 2 }] }, b: 1, actorToken: 't' }));
+    expect(actionInputDigest({ a: 1 })).not.toBe(actionInputDigest({ a: '1' }));
+  });
+});
+
 describe('the verifyActorToken activity', () => {
   function activities(actorKeys?: ActivityConfig['actorKeys']) {
     const lines: string[] = [];
@@ -63,6 +92,15 @@ describe('the verifyActorToken activity', () => {
     const token = issueActorToken(ring, claims);
     await expect(acts.verifyActorToken({ token, claimedActor: 'anyone', workflowId: claims.workflowId, update: 'abandon', at: Date.now() })).resolves.toEqual({ verified: true, principal: 'ops.jones' });
     expect(lines).toEqual([]);
+  });
+
+  it('checks a codec-issued token against the namespace and input the workflow passes', async () => {
+    const { acts } = activities(ring);
+    const input = { actor: 'ops.jones', reason: 'stop' };
+    const token = issueInputActorToken(ring, { principal: 'ops.jones', namespace: 'n', input });
+    const base = { token, claimedActor: 'ops.jones', workflowId: claims.workflowId, update: 'abandon', at: Date.now() };
+    await expect(acts.verifyActorToken({ ...base, namespace: 'n', input: { ...input, actorToken: token } })).resolves.toEqual({ verified: true, principal: 'ops.jones' });
+    await expect(acts.verifyActorToken({ ...base, namespace: 'n', input: { ...input, reason: 'other' } })).resolves.toEqual({ verified: false, reason: 'invalid token: issued for another input' });
   });
 
   it.each([
