@@ -17,6 +17,7 @@ import {
   TimelineEntrySchema,
   WaitingForSchema,
 } from '../contracts';
+import type { OperatorActionName } from '../contracts/operator-actions';
 
 export const IssueSchema = z.object({
   path: z.string().optional(),
@@ -154,13 +155,20 @@ export type AbandonBody = z.input<typeof AbandonBodySchema>;
 export type AcknowledgeBody = z.input<typeof AcknowledgeBodySchema>;
 export type ChangeDeadlinesBody = z.input<typeof ChangeDeadlinesBodySchema>;
 
-/** URL segment -> workflow update name and body schema. */
-export const OPERATOR_ACTIONS = {
-  correct: { update: 'correct', body: CorrectBodySchema, summary: 'Send a corrected submission as a new ITK3 message' },
-  resend: { update: 'resend', body: ResendBodySchema, summary: 'Send the current submission again as a new ITK3 message' },
-  replace: { update: 'replace', body: ReplaceBodySchema, summary: 'Replace a DELIVERED document with version + 1' },
-  abandon: { update: 'abandon', body: AbandonBodySchema, summary: 'Stop trying; the delivery ends ABANDONED' },
-  'acknowledge-escalation': { update: 'acknowledgeEscalation', body: AcknowledgeBodySchema, summary: 'Take the open escalation; reminders stop' },
-  'change-deadlines': { update: 'changeDeadlines', body: ChangeDeadlinesBodySchema, summary: "Change this delivery's deadlines" },
-} as const;
-export type OperatorActionPath = keyof typeof OPERATOR_ACTIONS;
+/**
+ * Each operator action's request body, by the action's wire name; what the action is, its route and its
+ * CLI command come from the registry (contracts/operator-actions.ts). Declared over every
+ * `OperatorActionName`, so an action added to the registry without its body does not compile.
+ */
+export const OPERATOR_ACTION_BODIES = {
+  correct: CorrectBodySchema,
+  resend: ResendBodySchema,
+  replace: ReplaceBodySchema,
+  abandon: AbandonBodySchema,
+  acknowledgeEscalation: AcknowledgeBodySchema,
+  changeDeadlines: ChangeDeadlinesBodySchema,
+} as const satisfies Record<OperatorActionName, z.ZodType>;
+/** The request body of one operator action, as a caller writes it (durations as text or milliseconds). */
+export type OperatorActionBody<N extends OperatorActionName> = z.input<(typeof OPERATOR_ACTION_BODIES)[N]>;
+
+export { OPERATOR_ACTIONS, OPERATOR_ACTION_NAMES, type OperatorActionName, type OperatorActionSpec } from '../contracts/operator-actions';

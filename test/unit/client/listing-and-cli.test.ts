@@ -3,7 +3,7 @@ import { ListQuerySchema } from '../../../client/api-schemas';
 import { formatList, formatTimeline, table } from '../../../client/cli-commands';
 import { InvalidCursor, decodeCursor, encodeCursor, visibilityQuery } from '../../../client/delivery-list';
 import { buildOpenApi } from '../../../client/openapi';
-import { OPERATOR_ACTIONS, ErrorBodySchema } from '../../../client/api-schemas';
+import { OPERATOR_ACTION_BODIES, ErrorBodySchema } from '../../../client/api-schemas';
 
 describe('delivery listing', () => {
   it('turns filters into one visibility query', () => {
@@ -43,7 +43,7 @@ describe('CLI output', () => {
 describe('OpenAPI generation', () => {
   it('names request and error schemas once under components and references them', () => {
     const doc = buildOpenApi([
-      { method: 'POST', url: '/v1/documents/:id/actions/abandon', operationId: 'abandon', summary: 's', role: 'operator', body: OPERATOR_ACTIONS.abandon.body, responses: { 409: { description: 'd', schema: ErrorBodySchema } } },
+      { method: 'POST', url: '/v1/documents/:id/actions/abandon', operationId: 'abandon', summary: 's', role: 'operator', body: OPERATOR_ACTION_BODIES.abandon, responses: { 409: { description: 'd', schema: ErrorBodySchema } } },
     ]) as { paths: Record<string, { post: { requestBody: unknown; responses: Record<string, unknown>; 'x-itk3-role': string } }>; components: { schemas: Record<string, unknown> } };
     const op = doc.paths['/v1/documents/{id}/actions/abandon']!.post;
     expect(op['x-itk3-role']).toBe('operator');
