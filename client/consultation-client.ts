@@ -4,7 +4,7 @@
  * HTTP API. The fetch function is injectable.
  */
 import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../contracts/consultation';
-import type { ConsultationEventAccepted, ConsultationSummary } from './consultation-routes';
+import type { ConsultationEventAccepted, ConsultationSummary } from './api-schemas';
 import { requestJson } from './http-client';
 
 export class ConsultationHttpClient {

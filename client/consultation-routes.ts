@@ -46,9 +46,9 @@ import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } fr
 import type { consultationWorkflow } from '../workflows/consultation';
 import { consultationEventSignal, consultationViewQuery } from '../workflows/consultation-definitions';
 import type { RouteHelpers } from './api';
-import { ErrorBodySchema } from './api-schemas';
+import { ConsultationSummarySchema, ErrorBodySchema, type ConsultationEventAccepted, type ConsultationSummary } from './api-schemas';
 import { validateSubmission, type SubmitDeps } from './submit';
-import { UndecodableSchema, listExecutions } from './visibility-list';
+import { listExecutions } from './visibility-list';
 
 export const CONSULTATION_WORKFLOW_TYPE = 'consultationWorkflow';
 
@@ -90,15 +90,6 @@ export function consultationSettingsFromEnv(env: Record<string, string | undefin
   };
   if (problems.length > 0) throw new ConsultationConfigError(`Invalid consultation configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return settings;
-}
-
-export interface ConsultationEventAccepted {
-  workflowId: string;
-  eventId: string;
-  type: ConsultationEvent['type'];
-  /** True when the consultation had RETIRED and this event started a new run from its result. */
-  resumed: boolean;
-  viewUrl: string;
 }
 
 /**
@@ -217,20 +208,6 @@ export const ConsultationListQuerySchema = z.object({
 });
 export type ConsultationListQuery = z.input<typeof ConsultationListQuerySchema>;
 
-export const ConsultationSummarySchema = z
-  .object({
-    workflowId: z.string(),
-    senderOds: z.string(),
-    consultationId: z.string(),
-    status: z.string(),
-    sendDueAt: z.string().optional(),
-    recipientOds: z.string().optional(),
-    executionStatus: z.string(),
-    startTime: z.string(),
-    undecodable: UndecodableSchema.optional().describe('Set when the workflow cannot be decoded with the configured codec keys'),
-  })
-  .meta({ id: 'ConsultationSummary' });
-export type ConsultationSummary = z.infer<typeof ConsultationSummarySchema>;
 const ConsultationListSchema = z.object({ items: z.array(ConsultationSummarySchema) }).meta({ id: 'ConsultationList' });
 
 /** Consultations by status from the visibility store; those with a due time first, soonest first. */

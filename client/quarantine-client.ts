@@ -4,7 +4,7 @@
  */
 import type { QuarantineActionResult, QuarantineReason, RerouteQuarantineInput, ResolveQuarantineInput } from '../contracts/inbound';
 import { requestJson } from './http-client';
-import type { QuarantineDetail, QuarantineListItem } from './quarantine-routes';
+import type { QuarantineDetail, QuarantineListItem } from './api-schemas';
 
 export class QuarantineHttpClient {
   constructor(

@@ -18,7 +18,6 @@ import { QuarantineReasonKey, QuarantineStatusKey } from '../contracts';
 import {
   QUARANTINE_WORKFLOW_TYPE,
   QuarantineActionResultSchema,
-  QuarantineEntrySchema,
   QuarantineReasonSchema,
   QuarantineStatusSchema,
   RerouteQuarantineInputSchema,
@@ -30,8 +29,8 @@ import {
 import type { ContentStore } from '../store/content-store';
 import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from '../workflows/quarantine-definitions';
 import type { RouteHelpers } from './api';
-import { ErrorBodySchema } from './api-schemas';
-import { UndecodableSchema, listExecutions } from './visibility-list';
+import { ErrorBodySchema, QuarantineDetailSchema, QuarantineListItemSchema, type QuarantineDetail, type QuarantineListItem } from './api-schemas';
+import { listExecutions } from './visibility-list';
 
 export interface QuarantineRouteDeps {
   client: Client;
@@ -39,28 +38,7 @@ export interface QuarantineRouteDeps {
   logger: Logger;
 }
 
-export const QuarantineListItemSchema = z
-  .object({
-    quarantineId: z.string(),
-    status: z.string(),
-    reason: z.string(),
-    mailboxId: z.string().optional(),
-    meshMessageId: z.string().optional(),
-    messageType: z.string().optional(),
-    code: z.string().optional(),
-    receivedAt: z.string().optional(),
-    closedAt: z.string().optional(),
-    undecodable: UndecodableSchema.optional().describe('Set when the entry cannot be decoded with the configured codec keys: it is listed by id and search attributes only'),
-  })
-  .meta({ id: 'QuarantineListItem' });
-export type QuarantineListItem = z.infer<typeof QuarantineListItemSchema>;
 const QuarantineListSchema = z.object({ items: z.array(QuarantineListItemSchema) }).meta({ id: 'QuarantineList' });
-
-export const QuarantineDetailSchema = QuarantineEntrySchema.extend({
-  /** Only with `?content=true`: what MESH delivered, decrypted from the store. May hold patient data. */
-  content: z.object({ headers: z.record(z.string(), z.string()), encoding: z.enum(['utf8', 'base64']), body: z.string() }).optional(),
-}).meta({ id: 'QuarantineEntry' });
-export type QuarantineDetail = z.infer<typeof QuarantineDetailSchema>;
 
 const IdParams = z.object({ id: z.string().regex(/^inbound-quarantine-[A-Za-z0-9_.:-]{1,200}$/, 'not a quarantine id') });
 const ListQuery = z.object({
