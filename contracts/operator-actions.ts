@@ -2,12 +2,12 @@
  * The operator actions on a delivery, each described once: its wire name, what it does, when the
  * workflow allows it, its API route segment, its CLI command and options, and the shape of its input
  * beyond the actor. Every surface is derived from this table: the workflow's update definitions
- * (workflows/definitions.ts), the HTTP routes and so `/openapi.json` (client/api.ts), the HTTP client's
- * methods (client/http-client.ts) and the `itk3` commands (client/cli-commands.ts).
+ * (workflows/definitions.ts), the HTTP routes and so `/openapi.json` (client/api/api.ts), the HTTP client's
+ * methods (client/lib/http-client.ts) and the `itk3` commands (client/cli/cli-commands.ts).
  *
  * Plain data with no zod, so workflow code may import it: the schemas that check each action's input
  * sit on the Node side and are joined to this table by name (`OPERATOR_INPUT_SCHEMAS` in
- * contracts/operator.ts, `OPERATOR_ACTION_BODIES` in client/api-schemas.ts), each declared exhaustive
+ * contracts/operator.ts, `OPERATOR_ACTION_BODIES` in client/lib/api-schemas.ts), each declared exhaustive
  * over `OperatorActionName`, so an action added here without its schemas does not compile.
  */
 

@@ -1,9 +1,9 @@
 /** Pure parts of listing and the CLI: visibility queries, cursors bound to their filters, tables. */
-import { ListQuerySchema } from '../../../client/api-schemas';
-import { formatList, formatTimeline, table } from '../../../client/cli-commands';
-import { InvalidCursor, decodeCursor, encodeCursor, visibilityQuery } from '../../../client/delivery-list';
-import { buildOpenApi } from '../../../client/openapi';
-import { OPERATOR_ACTION_BODIES, ErrorBodySchema } from '../../../client/api-schemas';
+import { ListQuerySchema } from '../../../client/lib/api-schemas';
+import { formatList, formatTimeline, table } from '../../../client/cli/cli-commands';
+import { InvalidCursor, decodeCursor, encodeCursor, visibilityQuery } from '../../../client/api/delivery-list';
+import { buildOpenApi } from '../../../client/api/openapi';
+import { OPERATOR_ACTION_BODIES, ErrorBodySchema } from '../../../client/lib/api-schemas';
 
 describe('delivery listing', () => {
   it('turns filters into one visibility query', () => {

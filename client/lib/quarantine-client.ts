@@ -2,7 +2,7 @@
  * A typed client for the quarantine routes (client/quarantine-routes.ts), for the `itk3` CLI and tests.
  * Errors come back as `CourierApiError`, like the rest of the HTTP API. The fetch function is injectable.
  */
-import type { QuarantineActionResult, QuarantineReason, RerouteQuarantineInput, ResolveQuarantineInput } from '../contracts/inbound';
+import type { QuarantineActionResult, QuarantineReason, RerouteQuarantineInput, ResolveQuarantineInput } from '../../contracts/inbound';
 import { requestJson } from './http-client';
 import type { QuarantineDetail, QuarantineListItem } from './api-schemas';
 

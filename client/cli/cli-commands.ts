@@ -6,10 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import type { DeliveryState, OperatorActionResult, TimelineEntry } from '../contracts';
-import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS, type OperatorActionSpec } from '../contracts/operator-actions';
-import type { DeliverySummary } from './api-schemas';
-import type { CourierHttpClient } from './http-client';
+import type { DeliveryState, OperatorActionResult, TimelineEntry } from '../../contracts';
+import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS, type OperatorActionSpec } from '../../contracts/operator-actions';
+import type { DeliverySummary } from '../lib/api-schemas';
+import type { CourierHttpClient } from '../lib/http-client';
 
 export interface CliContext {
   client(): CourierHttpClient;

@@ -12,8 +12,8 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
-import { AesGcmPayloadCodec, METADATA_KEY_ID } from '../codec/aes-gcm-codec';
-import { UNDECODABLE_MESSAGE, type Undecodable } from './api-schemas';
+import { AesGcmPayloadCodec, METADATA_KEY_ID } from '../../codec/aes-gcm-codec';
+import { UNDECODABLE_MESSAGE, type Undecodable } from '../lib/api-schemas';
 
 export interface ListedExecution {
   /** Its `memo` is undefined when `undecodable` is set. */

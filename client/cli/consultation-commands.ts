@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../contracts/consultation';
-import { ConsultationHttpClient } from './consultation-client';
+import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../../contracts/consultation';
+import { ConsultationHttpClient } from '../lib/consultation-client';
 
 export interface ConsultationCommandContext {
   apiUrl(): string;

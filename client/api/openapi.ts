@@ -3,7 +3,7 @@
  * so the document cannot drift from the code. OpenAPI 3.1, whose schema dialect is JSON Schema 2020-12.
  */
 import { z } from 'zod';
-import type { Role } from '../config/env';
+import type { Role } from '../../config/env';
 
 export interface RouteSpec {
   method: 'GET' | 'POST';

@@ -3,8 +3,8 @@
  * come from the same zod schemas the API validates with. The fetch function is injectable; errors are
  * one class, `CourierApiError`, carrying the HTTP status, the error code and the issues.
  */
-import type { DeliveryState, Issue, OperatorActionResult, SubmissionInput } from '../contracts';
-import { OPERATOR_ACTIONS, type OperatorActionName } from '../contracts/operator-actions';
+import type { DeliveryState, Issue, OperatorActionResult, SubmissionInput } from '../../contracts';
+import { OPERATOR_ACTIONS, type OperatorActionName } from '../../contracts/operator-actions';
 import type { ListQuery, ListResponse, OperatorActionBody, SubmitResponse, TimelineResponse } from './api-schemas';
 
 export type { SubmitResponse, ListQuery, ListResponse, TimelineResponse } from './api-schemas';

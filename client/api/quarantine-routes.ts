@@ -14,7 +14,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { QuarantineReasonKey, QuarantineStatusKey } from '../contracts';
+import { QuarantineReasonKey, QuarantineStatusKey } from '../../contracts';
 import {
   QUARANTINE_WORKFLOW_TYPE,
   QuarantineActionResultSchema,
@@ -25,11 +25,11 @@ import {
   type QuarantineEntry,
   type QuarantineMemo,
   type StoredInboundMessage,
-} from '../contracts/inbound';
-import type { ContentStore } from '../store/content-store';
-import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from '../workflows/quarantine-definitions';
+} from '../../contracts/inbound';
+import type { ContentStore } from '../../store/content-store';
+import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from '../../workflows/quarantine-definitions';
 import type { RouteHelpers } from './api';
-import { ErrorBodySchema, QuarantineDetailSchema, QuarantineListItemSchema, type QuarantineDetail, type QuarantineListItem } from './api-schemas';
+import { ErrorBodySchema, QuarantineDetailSchema, QuarantineListItemSchema, type QuarantineDetail, type QuarantineListItem } from '../lib/api-schemas';
 import { listExecutions } from './visibility-list';
 
 export interface QuarantineRouteDeps {

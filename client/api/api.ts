@@ -11,12 +11,12 @@ import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedErr
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Role } from '../config/env';
-import { credentialQueryKeys } from '../config/logger';
-import { CourierError, ErrorType, type Issue } from '../contracts';
-import { OperatorRefusalCode } from '../contracts';
-import { OPERATOR_UPDATES, stateQuery, timelineQuery } from '../workflows/definitions';
-import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS, OPERATOR_INPUT_SCHEMAS, type OperatorActionName } from '../contracts';
+import type { Role } from '../../config/env';
+import { credentialQueryKeys } from '../../config/logger';
+import { CourierError, ErrorType, type Issue } from '../../contracts';
+import { OperatorRefusalCode } from '../../contracts';
+import { OPERATOR_UPDATES, stateQuery, timelineQuery } from '../../workflows/definitions';
+import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS, OPERATOR_INPUT_SCHEMAS, type OperatorActionName } from '../../contracts';
 import {
   DeliveryStateSchema,
   ErrorBodySchema,
@@ -27,18 +27,18 @@ import {
   OperatorActionResultSchema,
   SubmitResponseSchema,
   TimelineResponseSchema,
-} from './api-schemas';
-import { issueActorToken } from '../activities/actor-token';
-import { type Authenticator, type Principal, roleAllows } from './auth';
+} from '../lib/api-schemas';
+import { issueActorToken } from '../../activities/actor-token';
+import { type Authenticator, type Principal, roleAllows } from '../auth';
 import { DELIVERY_WORKFLOW_TYPE, InvalidCursor, listDeliveries } from './delivery-list';
 import { IDEMPOTENCY_KEY } from './idempotency';
 import { quarantineRoutes } from './quarantine-routes';
 import { consultationRoutes } from './consultation-routes';
-import type { ConsultationSettings } from '../contracts/consultation';
+import type { ConsultationSettings } from '../../contracts/consultation';
 import { buildOpenApi, type RouteSpec } from './openapi';
-import { SubmissionSchema } from '../contracts';
+import { SubmissionSchema } from '../../contracts';
 import { IdempotencyConflict, SubmissionConflict, submitDocument, validateSubmission, type SubmitDeps } from './submit';
-import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems } from '../contracts/deadline-bounds';
+import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems } from '../../contracts/deadline-bounds';
 
 export interface ApiDeps extends SubmitDeps {
   /** Consultation send window and guidance; read from ITK3_CONSULTATION_* when absent. */

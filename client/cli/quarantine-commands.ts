@@ -3,8 +3,8 @@
  * not be routed to a delivery. Registered on the `itk3` program by client/cli.ts.
  */
 import type { Command } from 'commander';
-import type { QuarantineReason } from '../contracts/inbound';
-import { QuarantineHttpClient } from './quarantine-client';
+import type { QuarantineReason } from '../../contracts/inbound';
+import { QuarantineHttpClient } from '../lib/quarantine-client';
 
 export interface QuarantineCommandContext {
   apiUrl(): string;

@@ -21,12 +21,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
-import { DURATION_HINT, parseDuration } from '../config/duration';
+import { DURATION_HINT, parseDuration } from '../../config/duration';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { deadlinePolicyFrom, resolveDeadlines } from '../config/deadlines';
-import { CourierError, ErrorType, type Issue } from '../contracts';
+import { deadlinePolicyFrom, resolveDeadlines } from '../../config/deadlines';
+import { CourierError, ErrorType, type Issue } from '../../contracts';
 import {
   ConsultationEventRequestSchema,
   ConsultationKeySchema,
@@ -41,12 +41,12 @@ import {
   type ConsultationSettings,
   type ConsultationView,
   type ConsultationWorkflowInput,
-} from '../contracts/consultation';
-import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } from '../contracts/search-attributes';
-import type { consultationWorkflow } from '../workflows/consultation';
-import { consultationEventSignal, consultationViewQuery } from '../workflows/consultation-definitions';
+} from '../../contracts/consultation';
+import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } from '../../contracts/search-attributes';
+import type { consultationWorkflow } from '../../workflows/consultation';
+import { consultationEventSignal, consultationViewQuery } from '../../workflows/consultation-definitions';
 import type { RouteHelpers } from './api';
-import { ConsultationSummarySchema, ErrorBodySchema, type ConsultationEventAccepted, type ConsultationSummary } from './api-schemas';
+import { ConsultationSummarySchema, ErrorBodySchema, type ConsultationEventAccepted, type ConsultationSummary } from '../lib/api-schemas';
 import { validateSubmission, type SubmitDeps } from './submit';
 import { listExecutions } from './visibility-list';
 

@@ -3,7 +3,7 @@
  * `itk3 consultation` commands and the tests. Errors come back as `CourierApiError`, like the rest of the
  * HTTP API. The fetch function is injectable.
  */
-import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../contracts/consultation';
+import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../../contracts/consultation';
 import type { ConsultationEventAccepted, ConsultationSummary } from './api-schemas';
 import { requestJson } from './http-client';
 

@@ -8,7 +8,7 @@
  * (the API stores it encrypted and passes the reference).
  */
 import { z } from 'zod';
-import { DurationSchema } from '../config/duration';
+import { DurationSchema } from '../../config/duration';
 import {
   DeliveryDeadlinesSchema,
   DeliveryStateSchema,
@@ -18,10 +18,10 @@ import {
   SubmissionSchema,
   TimelineEntrySchema,
   WaitingForSchema,
-} from '../contracts';
-import type { ConsultationEvent } from '../contracts/consultation';
-import { QuarantineEntrySchema } from '../contracts/inbound';
-import type { OperatorActionName } from '../contracts/operator-actions';
+} from '../../contracts';
+import type { ConsultationEvent } from '../../contracts/consultation';
+import { QuarantineEntrySchema } from '../../contracts/inbound';
+import type { OperatorActionName } from '../../contracts/operator-actions';
 
 export const IssueSchema = z.object({
   path: z.string().optional(),
@@ -233,4 +233,4 @@ export const ConsultationSummarySchema = z
   .meta({ id: 'ConsultationSummary' });
 export type ConsultationSummary = z.infer<typeof ConsultationSummarySchema>;
 
-export { OPERATOR_ACTIONS, OPERATOR_ACTION_NAMES, type OperatorActionName, type OperatorActionSpec } from '../contracts/operator-actions';
+export { OPERATOR_ACTIONS, OPERATOR_ACTION_NAMES, type OperatorActionName, type OperatorActionSpec } from '../../contracts/operator-actions';
