@@ -1,6 +1,6 @@
 /**
  * The consultation lifecycle over HTTP: a backend service says what happened to a consultation
- * and ITK3 Courier decides when and what to send (workflows/consultation.ts). Registered by client/api.ts
+ * and ITK3 Courier decides when and what to send (workflows/consultation.ts). Registered by client/api/api.ts
  * behind the same authentication, audit and OpenAPI document as the other routes.
  *
  *   POST /v1/consultations/:senderOds/:consultationId/events   {type: saved|finalised|deleted|registeredHere, ...}
@@ -251,7 +251,7 @@ const EventAcceptedSchema = z
 const EventRequestDoc = ConsultationEventRequestSchema.meta({ id: 'ConsultationEvent' });
 const ViewDoc = ConsultationViewSchema.meta({ id: 'ConsultationView' });
 
-/** The route group, in the shape client/api.ts registers: same auth, audit and OpenAPI as the rest. */
+/** The route group, in the shape client/api/api.ts registers: same auth, audit and OpenAPI as the rest. */
 export function consultationRoutes(deps: ConsultationRouteDeps): (app: FastifyInstance, helpers: RouteHelpers) => void {
   const resolved: ConsultationRouteDeps = { ...deps, consultation: deps.consultation ?? consultationSettingsFromEnv(process.env) };
   return (_app, helpers) => {

@@ -1,7 +1,7 @@
 /**
  * The inbound quarantine's operator surface: list entries, show one (optionally with its
  * decrypted content), reroute one to a delivery workflow, or resolve it. A route plug-in of
- * client/api.ts, so it sits behind the same authentication (operator role), audit and OpenAPI listing.
+ * client/api/api.ts, so it sits behind the same authentication (operator role), audit and OpenAPI listing.
  *
  *   GET  /v1/quarantine?status=OPEN|REROUTED|AUTO_ROUTED|RESOLVED|ALL&reason=...&limit=100
  *   GET  /v1/quarantine/:id[?content=true]
@@ -81,7 +81,7 @@ function decodeBody(b64: string): { encoding: 'utf8' | 'base64'; body: string } 
 
 const send = (reply: FastifyReply, status: number, error: string, message: string): FastifyReply => reply.status(status).send({ error, message, issues: [] });
 
-/** The route plug-in; client/api.ts registers it. */
+/** The route plug-in; client/api/api.ts registers it. */
 export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstance, helpers: RouteHelpers) => void {
   return (_app, { route, parse, principal }) => {
     const idOf = (req: FastifyRequest): string => {

@@ -2,7 +2,7 @@
  * The delivery commands of `itk3`, one per API operation: submit, status, timeline, list, and one per
  * operator action of the registry (contracts/operator-actions.ts gives each its command, help and
  * options). Human-readable tables by default, `--json` for scripts. Registered on the program by
- * client/cli.ts.
+ * client/cli/cli.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';

@@ -1,6 +1,6 @@
 /**
  * `itk3 quarantine list|show|reroute|resolve`: the operator's view of inbound MESH messages that could
- * not be routed to a delivery. Registered on the `itk3` program by client/cli.ts.
+ * not be routed to a delivery. Registered on the `itk3` program by client/cli/cli.ts.
  */
 import type { Command } from 'commander';
 import type { QuarantineReason } from '../../contracts/inbound';

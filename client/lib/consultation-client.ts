@@ -1,5 +1,5 @@
 /**
- * A typed client for the consultation routes (client/consultation-routes.ts), for backend services, the
+ * A typed client for the consultation routes (client/api/consultation-routes.ts), for backend services, the
  * `itk3 consultation` commands and the tests. Errors come back as `CourierApiError`, like the rest of the
  * HTTP API. The fetch function is injectable.
  */

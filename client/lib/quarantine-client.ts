@@ -1,5 +1,5 @@
 /**
- * A typed client for the quarantine routes (client/quarantine-routes.ts), for the `itk3` CLI and tests.
+ * A typed client for the quarantine routes (client/api/quarantine-routes.ts), for the `itk3` CLI and tests.
  * Errors come back as `CourierApiError`, like the rest of the HTTP API. The fetch function is injectable.
  */
 import type { QuarantineActionResult, QuarantineReason, RerouteQuarantineInput, ResolveQuarantineInput } from '../../contracts/inbound';
