@@ -316,7 +316,7 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
   };
 
   await system.startWorker();
-  const api = child('api', process.execPath, [path.join(DIST, 'client', 'api-main.js')], env, path.join(dir, 'api.log'));
+  const api = child('api', process.execPath, [path.join(DIST, 'client', 'api', 'api-main.js')], env, path.join(dir, 'api.log'));
   others.api = api;
   const apiDeadline = Date.now() + 60_000;
   while (!(await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false))) {
