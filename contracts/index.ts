@@ -8,4 +8,5 @@ export * from './ids';
 export * from './activities';
 export * from './operator';
 export * from './operator-actions';
+export * from './quarantine-actions';
 export * from './deadline-bounds';

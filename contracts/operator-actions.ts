@@ -29,9 +29,10 @@ export interface OperatorCliOption {
   readonly in?: 'deadlines';
   /**
    * text: the value as given; switch: `true` when present; json-file: the JSON read from that file;
-   * duration: the value as given (the API reads `30m`, `4h`, `2d` or milliseconds).
+   * duration: the value as given (the API reads `30m`, `4h`, `2d` or milliseconds); integer: a whole
+   * number; ignored: accepted so older scripts keep working, never sent.
    */
-  readonly value: 'text' | 'switch' | 'json-file' | 'duration';
+  readonly value: 'text' | 'switch' | 'json-file' | 'duration' | 'integer' | 'ignored';
 }
 
 export interface OperatorActionSpec<N extends OperatorActionName = OperatorActionName> {

@@ -4,10 +4,10 @@
  * options). Human-readable tables by default, `--json` for scripts. Registered on the program by
  * client/cli/cli.ts.
  */
-import { readFile } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { DeliveryState, OperatorActionResult, TimelineEntry } from '../../contracts';
 import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS, type OperatorActionSpec } from '../../contracts/operator-actions';
+import { CliUsageError, actionBody, actionHelp, addActionOptions, readJson } from './action-options';
 import type { DeliverySummary } from '../lib/api-schemas';
 import type { CourierHttpClient } from '../lib/http-client';
 
@@ -16,8 +16,7 @@ export interface CliContext {
   asJson(): boolean;
 }
 
-/** A local problem (unreadable file, bad option): exit code 1. */
-export class CliUsageError extends Error {}
+export { CliUsageError };
 
 const out = (s: string): void => void process.stdout.write(s);
 
@@ -66,14 +65,6 @@ export function formatList(items: DeliverySummary[]): string {
 function formatResult(r: OperatorActionResult): string {
   const extra = r.replacementWorkflowId ? `; replacement ${r.replacementWorkflowId} (v${r.replacementVersion})` : '';
   return `${r.action} accepted at ${r.at}: now ${r.status}, waiting for ${r.waitingFor}${r.waitingUntil ? ` until ${r.waitingUntil}` : ''} (attempt ${r.attempt})${extra}\n`;
-}
-
-async function readJson(file: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new CliUsageError(`cannot read ${file}: ${(err as Error).message}`);
-  }
 }
 
 export function registerDeliveryCommands(program: Command, ctx: CliContext): void {
@@ -143,8 +134,7 @@ export function registerDeliveryCommands(program: Command, ctx: CliContext): voi
 
   for (const name of OPERATOR_ACTION_NAMES) {
     const action = OPERATOR_ACTIONS[name];
-    const command = program.command(action.cli.command).description(operatorHelp(action)).argument('<workflowId>');
-    for (const o of action.cli.options) command.addOption(o.required ? new Option(o.flags, o.help).makeOptionMandatory() : new Option(o.flags, o.help));
+    const command = addActionOptions(program.command(action.cli.command).description(operatorHelp(action)).argument('<workflowId>'), action.cli.options);
     command.action(async (id: string, opts: Record<string, unknown>) => {
       const r = await ctx.client().operatorActionJson(name, id, await operatorBody(action, opts));
       print(r, () => formatResult(r));
@@ -154,20 +144,12 @@ export function registerDeliveryCommands(program: Command, ctx: CliContext): voi
 
 /** The help line of an action's command: the registry's summary, marked as needing the operator role. */
 export function operatorHelp(action: OperatorActionSpec): string {
-  return `${action.summary.charAt(0).toLowerCase()}${action.summary.slice(1)} (operator)`;
+  return actionHelp(action.summary);
 }
 
-/** The request body from an action's parsed options, as its registry entry maps them. */
+/** The request body from an action's parsed options; changing deadlines needs at least one. */
 async function operatorBody(action: OperatorActionSpec, opts: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const body: Record<string, unknown> = {};
-  const deadlines: Record<string, unknown> = {};
-  for (const o of action.cli.options) {
-    const given = opts[new Option(o.flags).attributeName()];
-    if (given === undefined || given === false) continue;
-    const value = o.value === 'switch' ? true : o.value === 'json-file' ? await readJson(String(given)) : given;
-    if (o.in === 'deadlines') deadlines[o.field] = value;
-    else body[o.field] = value;
-  }
+  const { body, deadlines } = await actionBody(action.cli.options, opts);
   if (action.changesDeadlines) {
     if (Object.keys(deadlines).length === 0) throw new CliUsageError('name at least one deadline to change');
     body.deadlines = deadlines;

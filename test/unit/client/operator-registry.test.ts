@@ -17,12 +17,18 @@ import type { OperatorActionBody } from '../../../client/lib/api-schemas';
 import { Authenticator } from '../../../client/auth';
 import { operatorHelp, registerDeliveryCommands } from '../../../client/cli/cli-commands';
 import { CourierHttpClient } from '../../../client/lib/http-client';
-import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS, OPERATOR_INPUT_SCHEMAS, type OperatorActionName, type OperatorActionResult } from '../../../contracts';
+import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS, OPERATOR_INPUT_SCHEMAS, QUARANTINE_ACTION_NAMES, QUARANTINE_ACTIONS, type OperatorActionName, type OperatorActionResult, type QuarantineActionName } from '../../../contracts';
+import { QUARANTINE_INPUT_SCHEMAS } from '../../../contracts/inbound';
+import { actionHelp } from '../../../client/cli/action-options';
+import { registerQuarantineCommands } from '../../../client/cli/quarantine-commands';
+import { QuarantineHttpClient } from '../../../client/lib/quarantine-client';
+import * as quarantineDefinitions from '../../../workflows/quarantine-definitions';
 import * as definitions from '../../../workflows/definitions';
 import { submission } from '../../fixtures/itk3/submissions';
 import { MemoryStore } from '../../helpers/memory-store';
 
 const RUNNING = 'send-document-00000000-0000-4000-8000-000000000001-v1';
+const QUARANTINED = 'inbound-quarantine-X26ABC1-Q1';
 const OPERATOR_TOKEN = 'operator-secret-for-registry-test';
 
 /** A valid request body for each action; the type makes an action without one a compile error. */
@@ -64,16 +70,16 @@ const result = (action: OperatorActionName): OperatorActionResult => ({ action, 
 function fakeTemporal(): { client: Client; updates: Array<{ workflowId: string; name: string; input: Record<string, unknown> }> } {
   const updates: Array<{ workflowId: string; name: string; input: Record<string, unknown> }> = [];
   const known = (id: string): void => {
-    if (id !== RUNNING) throw new WorkflowNotFoundError('not found', id, undefined);
+    if (id !== RUNNING && id !== QUARANTINED) throw new WorkflowNotFoundError('not found', id, undefined);
   };
   const client = {
     workflow: {
       getHandle: (id: string) => ({
         describe: async () => (known(id), { type: 'sendDocumentWorkflow', status: { name: 'RUNNING' } }),
-        executeUpdate: async (def: { name: OperatorActionName }, options: { args: [Record<string, unknown>] }) => {
+        executeUpdate: async (def: { name: string }, options: { args: [Record<string, unknown>] }) => {
           known(id);
           updates.push({ workflowId: id, name: def.name, input: options.args[0] });
-          return result(def.name);
+          return id === QUARANTINED ? { quarantineId: id, status: 'RESOLVED' } : result(def.name as OperatorActionName);
         },
       }),
     },
@@ -184,7 +190,84 @@ describe.each(OPERATOR_ACTION_NAMES.map((name) => [name]))('operator action %s o
   });
 });
 
+/** A valid body for each quarantine action, and `itk3 quarantine` arguments with the body they must send. */
+const QUARANTINE_CASES: { [N in QuarantineActionName]: { body: Record<string, unknown>; args: string[]; sent: Record<string, unknown> } } = {
+  rerouteQuarantine: {
+    body: { reason: 'confirmed by phone', targetWorkflowId: RUNNING, code: '20013' },
+    args: ['--to', RUNNING, '--reason', 'confirmed by phone', '--attempt', '2', '--actor', 'someone-else'],
+    sent: { targetWorkflowId: RUNNING, reason: 'confirmed by phone', attempt: 2 },
+  },
+  resolveQuarantine: { body: { reason: 'a report about another system' }, args: ['--reason', 'not ours'], sent: { reason: 'not ours' } },
+};
+
+describe.each(QUARANTINE_ACTION_NAMES.map((name) => [name]))('quarantine action %s on every surface', (name) => {
+  const action = QUARANTINE_ACTIONS[name];
+
+  it('is the quarantine workflow update of that wire name, with one schema for its input', () => {
+    expect(action.name).toBe(name);
+    expect(Object.values(quarantineDefinitions).filter((d) => typeof d === 'object' && d !== null && 'type' in d && d.type === 'update' && 'name' in d && d.name === name)).toHaveLength(1);
+    expect(QUARANTINE_INPUT_SCHEMAS[name]).toBeDefined();
+  });
+
+  it('has an API route that sends the update with the caller as actor, 404 for an unknown entry, and is in /openapi.json', async () => {
+    const { app, call, updates } = await api();
+    const url = (id: string): string => `/v1/quarantine/${id}/${action.route}`;
+    const ok = await call('POST', url(QUARANTINED), { ...QUARANTINE_CASES[name].body, actor: 'claimed-by-body' });
+    expect(ok.status).toBe(200);
+    expect(updates).toEqual([{ workflowId: QUARANTINED, name, input: { ...QUARANTINE_CASES[name].body, actor: 'ops-1' } }]);
+    expect(QUARANTINE_INPUT_SCHEMAS[name].safeParse(updates[0]!.input).success).toBe(true);
+    const missing = await call('POST', url('inbound-quarantine-X26ABC1-NOPE'), QUARANTINE_CASES[name].body);
+    expect(missing.status).toBe(404);
+    expect(missing.json).toMatchObject({ error: 'NOT_FOUND', message: 'no quarantine entry inbound-quarantine-X26ABC1-NOPE' });
+    const doc = (await call('GET', '/openapi.json')).json as { paths: Record<string, Record<string, { operationId: string; summary: string }>> };
+    expect(doc.paths[`/v1/quarantine/{id}/${action.route}`]?.post).toMatchObject({ operationId: name, summary: action.summary });
+    await app.close();
+  });
+
+  it('is a method of the quarantine client and an `itk3 quarantine` command with its help line, posting to its route', async () => {
+    const calls: Array<{ url: string; body: unknown }> = [];
+    const fetchFn = (async (url: URL, init: RequestInit) => {
+      calls.push({ url: String(url), body: JSON.parse(String(init.body)) });
+      return new Response(JSON.stringify({ quarantineId: QUARANTINED, status: 'RESOLVED' }), { status: 200 });
+    }) as typeof fetch;
+    const route = `http://courier.test/v1/quarantine/${QUARANTINED}/${action.route}`;
+    await new QuarantineHttpClient('http://courier.test', fetchFn).action(name, QUARANTINED, QUARANTINE_CASES[name].body);
+    expect(calls).toEqual([{ url: route, body: QUARANTINE_CASES[name].body }]);
+
+    calls.length = 0;
+    const program = new Command().exitOverride();
+    registerQuarantineCommands(program, { apiUrl: () => 'http://courier.test', asJson: () => false });
+    const command = program.commands.find((c) => c.name() === 'quarantine')?.commands.find((c) => c.name() === action.cli.command);
+    expect(command?.description()).toBe(actionHelp(action.summary));
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = fetchFn;
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await program.parseAsync(['node', 'itk3', 'quarantine', action.cli.command, QUARANTINED, ...QUARANTINE_CASES[name].args]);
+      expect(write).toHaveBeenCalledWith(expect.stringContaining(`${QUARANTINED}: RESOLVED`));
+    } finally {
+      globalThis.fetch = realFetch;
+      write.mockRestore();
+    }
+    expect(calls).toEqual([{ url: route, body: QUARANTINE_CASES[name].sent }]);
+  });
+});
+
 describe('operator registry', () => {
+  it('refuses `itk3 quarantine reroute --attempt` that is not a whole number before calling the API', async () => {
+    const fetchFn = jest.fn();
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = fetchFn as unknown as typeof fetch;
+    const program = new Command().exitOverride();
+    registerQuarantineCommands(program, { apiUrl: () => 'http://courier.test', asJson: () => false });
+    try {
+      await expect(program.parseAsync(['node', 'itk3', 'quarantine', 'reroute', QUARANTINED, '--to', RUNNING, '--reason', 'r', '--attempt', 'two'])).rejects.toThrow('--attempt must be a whole number');
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(fetchFn).not.toHaveBeenCalled();
+  });
+
   it('gives every action its own route and command', () => {
     const routes = OPERATOR_ACTION_NAMES.map((n) => OPERATOR_ACTIONS[n].route);
     const commands = OPERATOR_ACTION_NAMES.map((n) => OPERATOR_ACTIONS[n].cli.command);
