@@ -18,4 +18,4 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
 USER node
-CMD ["node", "dist/client/api-main.js"]
+CMD ["node", "dist/client/api/api-main.js"]

@@ -1,5 +1,7 @@
-// ESLint flat config with type information, and import boundaries that keep workflows deterministic and
-// the pure layers (itk3, contracts, mesh) free of I/O and of each other.
+// ESLint flat config with type information, and import boundaries that keep workflows deterministic,
+// the pure layers (itk3, contracts, mesh) free of I/O and of each other, and the three roles of client/
+// (the API server, the CLI, the published client library) apart: a role builds on the library, never on
+// another role, so the CLI and a backend service never load the server, and the library ships alone.
 import tseslint from 'typescript-eslint';
 
 const banned = (patterns, message) => ['error', { patterns: patterns.map((group) => ({ group: [group], message })) }];
@@ -44,5 +46,31 @@ export default tseslint.config(
         'the MESH client knows nothing of ITK3 or Temporal',
       ),
     },
+  },
+  {
+    files: ['client/api/**/*.ts'],
+    rules: { 'no-restricted-imports': banned(['../cli', '../cli/*'], 'the API server does not build on the CLI; share code through client/lib') },
+  },
+  {
+    files: ['client/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': banned(
+        ['../api', '../api/*', '../auth', '../../workflows', '../../workflows/*', '../../activities', '../../activities/*'],
+        'the CLI talks to the API over HTTP through client/lib; it never loads the server or the workflows',
+      ),
+    },
+  },
+  {
+    files: ['client/lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': banned(
+        ['../api', '../api/*', '../cli', '../cli/*', '../auth', '../../workflows', '../../workflows/*'],
+        'the client library is what backend services import: no server, CLI or workflow code',
+      ),
+    },
+  },
+  {
+    files: ['codec/**/*.ts', 'worker/**/*.ts'],
+    rules: { 'no-restricted-imports': banned(['../client/api', '../client/api/*', '../client/cli', '../client/cli/*'], 'other roles do not build on the API server or the CLI') },
   },
 );

@@ -2,7 +2,7 @@
  * End-to-end throughput: N consultation reports submitted through the HTTP API, built, sent through
  * mesh-sandbox, answered by the GP practice peer (NHS England's mesh-client: infrastructure ack 20013,
  * then business ack 30001), routed back by the inbox poller, DELIVERED. The worker and the API run as
- * child processes (dist/worker/main.js, dist/client/api-main.js), so their memory and CPU are measured
+ * child processes (dist/worker/main.js, dist/client/api/api-main.js), so their memory and CPU are measured
  * from outside.
  *
  * Baseline in the same run, on the same Temporal dev server, before and after ours: a minimal workflow

@@ -134,7 +134,7 @@ export const ConsultationStatusSchema = z.enum([
   /** The patient is registered at the sending organisation: nothing is sent. */
   'SUPPRESSED',
   'DELETED',
-  /** Idle long enough to complete; a later event resumes it (client/consultation-routes.ts). */
+  /** Idle long enough to complete; a later event resumes it (client/api/consultation-routes.ts). */
   'RETIRED',
 ]);
 export type ConsultationStatus = z.infer<typeof ConsultationStatusSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { QuarantineActionName } from './quarantine-actions';
 import { ContentRefSchema } from './delivery';
 
 /**
@@ -146,6 +147,16 @@ export type RerouteQuarantineInput = z.infer<typeof RerouteQuarantineInputSchema
 
 export const ResolveQuarantineInputSchema = z.object({ actor: Actor, reason: Reason });
 export type ResolveQuarantineInput = z.infer<typeof ResolveQuarantineInputSchema>;
+
+/**
+ * Each quarantine action's update input, by wire name (contracts/quarantine-actions.ts); declared over
+ * every `QuarantineActionName`, so an action added there without its schema does not compile.
+ */
+export const QUARANTINE_INPUT_SCHEMAS = {
+  rerouteQuarantine: RerouteQuarantineInputSchema,
+  resolveQuarantine: ResolveQuarantineInputSchema,
+} as const satisfies Record<QuarantineActionName, z.ZodType>;
+export type QuarantineActionInputs = { [N in QuarantineActionName]: z.infer<(typeof QUARANTINE_INPUT_SCHEMAS)[N]> };
 
 export const QuarantineActionResultSchema = z.object({
   quarantineId: z.string(),

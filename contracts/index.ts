@@ -7,4 +7,6 @@ export * from './delivery';
 export * from './ids';
 export * from './activities';
 export * from './operator';
+export * from './operator-actions';
+export * from './quarantine-actions';
 export * from './deadline-bounds';

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { ContentRefSchema, DeliveryDeadlinesSchema, DeliveryStatusSchema, WaitingForSchema } from './delivery';
 import { ErrorType, OperatorRefusalCode } from './errors';
+import { OPERATOR_ACTION_NAMES, type OperatorActionName } from './operator-actions';
 
 /**
- * Operator actions on a delivery workflow, sent as Temporal updates (workflows/definitions.ts). Every
+ * The inputs of the operator actions on a delivery workflow (contracts/operator-actions.ts describes
+ * each action), sent as Temporal updates (workflows/definitions.ts). Every
  * action names who did it and why (GPCM-SD-094/095 in 1.3.1: a person is told, and acts). The HTTP API
  * and the CLI parse with these schemas at the edge; inside the workflow the update validators repeat
  * the structural checks without zod (workflows/operator-checks.ts) and check that the action is allowed
@@ -95,9 +97,24 @@ export const ChangeDeadlinesInputSchema = z
   });
 export type ChangeDeadlinesInput = z.infer<typeof ChangeDeadlinesInputSchema>;
 
+/**
+ * Each action's update input schema, by wire name. Declared over every `OperatorActionName`, so an
+ * action added to the registry without its schema does not compile.
+ */
+export const OPERATOR_INPUT_SCHEMAS = {
+  correct: CorrectInputSchema,
+  resend: ResendInputSchema,
+  replace: ReplaceInputSchema,
+  abandon: AbandonInputSchema,
+  acknowledgeEscalation: AcknowledgeEscalationInputSchema,
+  changeDeadlines: ChangeDeadlinesInputSchema,
+} as const satisfies Record<OperatorActionName, z.ZodType>;
+/** The update input of each action, by wire name. */
+export type OperatorActionInputs = { [N in OperatorActionName]: z.infer<(typeof OPERATOR_INPUT_SCHEMAS)[N]> };
+
 /** What every operator update answers: the state the workflow is in once the action is accepted. */
 export const OperatorActionResultSchema = z.object({
-  action: z.enum(['correct', 'resend', 'replace', 'abandon', 'acknowledgeEscalation', 'changeDeadlines']),
+  action: z.enum(OPERATOR_ACTION_NAMES),
   at: z.string(),
   status: DeliveryStatusSchema,
   waitingFor: WaitingForSchema,

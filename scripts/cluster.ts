@@ -113,7 +113,7 @@ async function main(): Promise<void> {
       return identities.every((id) => polling.has(id));
     });
     await connection.close();
-    const api = started('api', child('api', process.execPath, [path.join(dist, 'client', 'api-main.js')], appEnv));
+    const api = started('api', child('api', process.execPath, [path.join(dist, 'client', 'api', 'api-main.js')], appEnv));
     await waitUntil('API', api, async () => (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok);
     started('gp-practice', child('gp-practice', path.join(VENV_BIN, 'python'), [path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'), '--url', `http://127.0.0.1:${meshPort}`, '--shared-key', sharedKey, '--record', path.join(STATE, 'gp-practice-received.jsonl')], {}));
     for (const n of cluster.nodes) {

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { CourierHttpClient } from '../client/http-client';
+import { CourierHttpClient } from '../client/lib/http-client';
 import { courierDataConverter } from '../payload-codec/aes-gcm-codec';
 import { parseKeyRing } from '../config/env';
 import { startCluster } from './lib/cluster';
@@ -44,7 +44,7 @@ export interface ScaleOutResult {
 
 const distCommand = (role: 'worker' | 'api' | 'codec') => ({
   cmd: process.execPath,
-  args: [path.join(REPO_ROOT, 'dist', { worker: 'worker/main.js', api: 'client/api-main.js', codec: 'codec/main.js' }[role])],
+  args: [path.join(REPO_ROOT, 'dist', { worker: 'worker/main.js', api: 'client/api/api-main.js', codec: 'codec/main.js' }[role])],
 });
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, procs: ChildProcess[] = []): Promise<void> {

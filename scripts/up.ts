@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       return (tq.pollers ?? []).length > 0;
     });
     await connection.close();
-    const api = child('api', process.execPath, [path.join(dist, 'client', 'api-main.js')], appEnv);
+    const api = child('api', process.execPath, [path.join(dist, 'client', 'api', 'api-main.js')], appEnv);
     procs.push({ name: 'api', proc: api });
     await waitUntil('API', api, async () => (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok);
     const peer = child('gp-practice', path.join(VENV_BIN, 'python'), [path.join(REPO_ROOT, 'scripts', 'gp_practice_peer.py'), '--url', `http://127.0.0.1:${meshPort}`, '--shared-key', sharedKey, '--record', path.join(DATA, 'gp-practice-received.jsonl'), '--scenarios', path.join(DATA, 'gp-practice-scenarios.json')], {});

@@ -2,7 +2,8 @@
  * Signals, queries and updates of the delivery workflow: the public API that the inbound router, the
  * HTTP API and the CLI use. The wire name equals the stem and is stored in history: never
  * rename one. Safe to import from Node code. Payload schemas live in contracts/delivery.ts and
- * contracts/operator.ts; clients parse with them before sending.
+ * contracts/operator.ts; clients parse with them before sending. The operator updates are the actions
+ * of the registry in contracts/operator-actions.ts, which says what each does and when it is allowed.
  *
  * Updates have validators: a rejection (action not allowed in the current state, malformed input)
  * comes back to the caller as an ApplicationFailure whose `type` is a code of the refusal catalogue
@@ -12,22 +13,19 @@
  * type `SUBMISSION_REF_INVALID` (issues in `details[0]`), and if the state changed meanwhile, with the
  * refusal code that applies now; either way nothing changes.
  */
+import type { UpdateDefinition } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
-  AbandonInput,
-  AcknowledgeEscalationInput,
-  ChangeDeadlinesInput,
-  CorrectInput,
   DeliveryState,
   Itk3ResponseReceived,
   MeshReportReceived,
+  OperatorActionInputs,
   OperatorActionResult,
-  ReplaceInput,
   ReplacementOutcome,
-  ResendInput,
   TimelineEntry,
   Waiting,
 } from '../contracts';
+import type { OperatorActionName } from '../contracts/operator-actions';
 
 // Inbound: routed by the MESH inbox poller (activities/inbound.ts). Idempotent on redelivery.
 export const itk3ResponseSignal = defineSignal<[Itk3ResponseReceived]>('itk3Response');
@@ -40,16 +38,25 @@ export const stateQuery = defineQuery<DeliveryState>('state');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 export const waitingQuery = defineQuery<Waiting>('waiting');
 
-// Operator updates: each records who acted and why.
-/** Send a corrected submission as a new ITK3 message. Allowed when awaiting correction or an operator, after a business rejection (other route, or override), or once an ack deadline has passed. */
-export const correctUpdate = defineUpdate<OperatorActionResult, [CorrectInput]>('correct');
-/** Send the current submission again as a new ITK3 message. After a business rejection only with `overrideBusinessRejection`. */
-export const resendUpdate = defineUpdate<OperatorActionResult, [ResendInput]>('resend');
-/** Replace a DELIVERED document: version + 1 with relatesTo, delivered by its own (child) workflow. */
-export const replaceUpdate = defineUpdate<OperatorActionResult, [ReplaceInput]>('replace');
-/** Stop; the workflow ends ABANDONED. Not allowed once DELIVERED. */
-export const abandonUpdate = defineUpdate<OperatorActionResult, [AbandonInput]>('abandon');
-/** Take the open escalation: reminders stop, the case stays escalated until resolved. */
-export const acknowledgeEscalationUpdate = defineUpdate<OperatorActionResult, [AcknowledgeEscalationInput]>('acknowledgeEscalation');
-/** Change this delivery's deadlines; acknowledgement deadlines stay measured from the MESH send time. */
-export const changeDeadlinesUpdate = defineUpdate<OperatorActionResult, [ChangeDeadlinesInput]>('changeDeadlines');
+/** The update of one operator action: its wire name is the action's name, its argument the action's input. */
+export type OperatorUpdate<N extends OperatorActionName> = UpdateDefinition<OperatorActionResult, [OperatorActionInputs[N]], N>;
+const operatorUpdate = <N extends OperatorActionName>(name: N): OperatorUpdate<N> => defineUpdate<OperatorActionResult, [OperatorActionInputs[N]], N>(name);
+
+/**
+ * Operator updates, one per action of the registry, by name; each records who acted and why. The type
+ * makes the list exhaustive and each definition's wire name its key.
+ */
+export const OPERATOR_UPDATES: { readonly [N in OperatorActionName]: OperatorUpdate<N> } = {
+  correct: operatorUpdate('correct'),
+  resend: operatorUpdate('resend'),
+  replace: operatorUpdate('replace'),
+  abandon: operatorUpdate('abandon'),
+  acknowledgeEscalation: operatorUpdate('acknowledgeEscalation'),
+  changeDeadlines: operatorUpdate('changeDeadlines'),
+};
+export const correctUpdate = OPERATOR_UPDATES.correct;
+export const resendUpdate = OPERATOR_UPDATES.resend;
+export const replaceUpdate = OPERATOR_UPDATES.replace;
+export const abandonUpdate = OPERATOR_UPDATES.abandon;
+export const acknowledgeEscalationUpdate = OPERATOR_UPDATES.acknowledgeEscalation;
+export const changeDeadlinesUpdate = OPERATOR_UPDATES.changeDeadlines;

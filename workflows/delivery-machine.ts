@@ -9,6 +9,7 @@
  */
 import type { DeliveryState, DeliveryStatus, SenderAction } from '../contracts';
 import { operatorRefusal, type OperatorRefusalReason } from '../contracts/errors';
+import type { OperatorActionName } from '../contracts/operator-actions';
 
 export type DeliveryEvent =
   /** Workflow start: the first attempt is built and sent. */
@@ -158,7 +159,7 @@ export function meshTrackingSaysUndeliverable(status: string): boolean {
 export const deadlineKey = (status: 'AWAITING_INFRASTRUCTURE_ACK' | 'AWAITING_BUSINESS_ACK', attempt: number): string =>
   `${status === 'AWAITING_INFRASTRUCTURE_ACK' ? 'NO_INFRASTRUCTURE_ACK' : 'NO_BUSINESS_ACK'}:${attempt}`;
 
-export type OperatorAction = 'correct' | 'resend' | 'replace' | 'abandon' | 'acknowledgeEscalation' | 'changeDeadlines';
+export type OperatorAction = OperatorActionName;
 
 /**
  * Why an operator action is not allowed in this state, or undefined when it is: a code from the refusal

@@ -1,6 +1,6 @@
 /**
  * The whole of ITK3 Courier as separate processes, the way it runs in production: the worker
- * (dist/worker/main.js) and the HTTP API (dist/client/api-main.js) as child processes configured by
+ * (dist/worker/main.js) and the HTTP API (dist/client/api/api-main.js) as child processes configured by
  * environment variables, plus the GP practice peer (NHS England's mesh-client). Used by the benchmarks
  * (worker memory and CPU are measured from outside the process) and by the chaos scripts (the worker is
  * killed with SIGKILL and started again; the Temporal dev server is restarted on the same SQLite file).
@@ -316,7 +316,7 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
   };
 
   await system.startWorker();
-  const api = child('api', process.execPath, [path.join(DIST, 'client', 'api-main.js')], env, path.join(dir, 'api.log'));
+  const api = child('api', process.execPath, [path.join(DIST, 'client', 'api', 'api-main.js')], env, path.join(dir, 'api.log'));
   others.api = api;
   const apiDeadline = Date.now() + 60_000;
   while (!(await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false))) {

@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CourierHttpClient } from '../../client/http-client';
+import { CourierHttpClient } from '../../client/lib/http-client';
 import { syntheticSubmission } from '../../bench/lib/courier-system';
 import { CONFIG_DIR, toolsDir } from '../../scripts/lib/cluster';
 import { REPO_ROOT, assertPortFree, freePort } from '../../scripts/lib/services';

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import pino from 'pino';
-import { CourierHttpClient } from '../../client/http-client';
+import { CourierHttpClient } from '../../client/lib/http-client';
 import { loadConfig, type AppConfig } from '../../config/env';
 import { toolsDir } from '../../scripts/lib/cluster';
 import { freePort, REPO_ROOT, startMeshSandbox, type RunningService } from '../../scripts/lib/services';

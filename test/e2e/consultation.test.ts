@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ConsultationContentInput, ConsultationView } from '../../contracts/consultation';
-import { ConsultationHttpClient } from '../../client/consultation-client';
+import { ConsultationHttpClient } from '../../client/lib/consultation-client';
 import { eventually, startHarness, type Harness, type PeerRecord } from '../helpers/courier-harness';
 
 jest.setTimeout(180_000);
@@ -119,7 +119,7 @@ describe('consultation lifecycle end to end', () => {
     const cli = await execFileAsync(process.execPath, [
       '-r',
       path.join(__dirname, '../integration/api/swc-register.js'),
-      path.join(__dirname, '../../client/cli.ts'),
+      path.join(__dirname, '../../client/cli/cli.ts'),
       '--api',
       h.apiUrl,
       '--token',

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { inboxPollerWorkflowId } from '../../contracts';
 import { QUARANTINE_WORKFLOW_TYPE, quarantineWorkflowId } from '../../contracts/inbound';
-import { listExecutions } from '../../client/visibility-list';
+import { listExecutions } from '../../client/api/visibility-list';
 import { inboxPollerStatusQuery } from '../../workflows/inbox-poller';
 import { eventually, startInboundHarness, type InboundHarness } from '../helpers/inbound-harness';
 

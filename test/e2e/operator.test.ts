@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CourierApiError } from '../../client/http-client';
+import { CourierApiError } from '../../client/lib/http-client';
 import { NOTIFICATION_ID_HEADER, SIGNATURE_HEADER, verifyWebhookSignature } from '../../activities/notify/webhook';
 import { eventually, startHarness, type Harness } from '../helpers/courier-harness';
 import { startSmtpReceiver, startWebhookReceiver } from '../integration/notify/receivers';

@@ -14,8 +14,8 @@ import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-wor
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import type { InboundHooks } from '../../activities/inbound';
-import { CourierHttpClient } from '../../client/http-client';
-import { QuarantineHttpClient } from '../../client/quarantine-client';
+import { CourierHttpClient } from '../../client/lib/http-client';
+import { QuarantineHttpClient } from '../../client/lib/quarantine-client';
 import { loadConfig, type AppConfig } from '../../config/env';
 import { inboundSettings } from '../../config/inbound';
 import { inboxPollerWorkflowId, type DeliveryState, type Itk3ResponseReceived, type MeshReportReceived } from '../../contracts';

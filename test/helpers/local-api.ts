@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { buildApi } from '../../client/api';
+import { buildApi } from '../../client/api/api';
 import { Authenticator } from '../../client/auth';
-import { IdempotencyStore } from '../../client/idempotency';
+import { IdempotencyStore } from '../../client/api/idempotency';
 import { deadlineBoundsFromEnv } from '../../config/deadlines';
 import type { AppConfig } from '../../config/env';
 import type { ContentStore } from '../../store/content-store';

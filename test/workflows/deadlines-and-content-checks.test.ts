@@ -6,7 +6,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ActivityConfig } from '../../activities';
 import { createSubmissionCheckActivities } from '../../activities/submission-check';
-import { submitDocument } from '../../client/submit';
+import { submitDocument } from '../../client/api/submit';
 import { DEFAULT_DELIVERY_DEADLINES, DeadlineConfigError, deadlinePolicyFrom, loadDeadlinePolicy, resolveDeadlines } from '../../config/deadlines';
 import type { ContentRef, SendDocumentInput } from '../../contracts';
 import { DOCUMENT_ID, PATIENTS, submission } from '../fixtures/itk3/submissions';

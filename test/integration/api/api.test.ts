@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { CourierApiError, CourierHttpClient } from '../../../client/http-client';
+import { CourierApiError, CourierHttpClient } from '../../../client/lib/http-client';
 import { eventually, startHarness, type Harness } from '../../helpers/courier-harness';
 
 jest.setTimeout(120_000);

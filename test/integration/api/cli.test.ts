@@ -28,7 +28,7 @@ describe('itk3 CLI', () => {
 
   // Asynchronous on purpose: the API runs in this process, so a blocking spawn would starve it.
   function itk3(args: string[], token: string | undefined = h.tokens.operator, api = h.apiUrl): Promise<{ code: number; out: string; err: string }> {
-    const child = spawn(process.execPath, ['-r', path.join(__dirname, 'swc-register.js'), path.join(ROOT, 'client/cli.ts'), '--api', api, ...args], {
+    const child = spawn(process.execPath, ['-r', path.join(__dirname, 'swc-register.js'), path.join(ROOT, 'client/cli/cli.ts'), '--api', api, ...args], {
       env: { ...process.env, ITK3_API_TOKEN: token ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

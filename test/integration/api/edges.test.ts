@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { CourierApiError } from '../../../client/http-client';
+import { CourierApiError } from '../../../client/lib/http-client';
 import { inboxPollerWorkflowId } from '../../../contracts';
 import { abandonUpdate } from '../../../workflows/definitions';
 import { eventually, startHarness, type Harness } from '../../helpers/courier-harness';

@@ -65,7 +65,7 @@ describe('docker-compose.yml', () => {
     const workers = names.filter((n) => commandOf(services[n]!).includes('dist/worker/main.js'));
     expect(workers.length).toBeGreaterThanOrEqual(2);
     expect(new Set(workers.map((w) => services[w]!.environment?.ITK3_WORKER_IDENTITY)).size).toBe(workers.length);
-    expect(commandOf(services.api!)).toContain('dist/client/api-main.js');
+    expect(commandOf(services.api!)).toContain('dist/client/api/api-main.js');
     expect(commandOf(services['codec-server']!)).toContain('dist/codec/main.js');
   });
 

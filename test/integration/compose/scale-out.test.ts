@@ -10,7 +10,7 @@ import { testServices } from '../../helpers/services';
 jest.setTimeout(300_000);
 
 const ROOT = path.join(__dirname, '../../..');
-const entry = { worker: 'worker/main.ts', api: 'client/api-main.ts', codec: 'codec/main.ts' } as const;
+const entry = { worker: 'worker/main.ts', api: 'client/api/api-main.ts', codec: 'codec/main.ts' } as const;
 
 describe('scale-out without Docker', () => {
   it('spreads the work of one batch across worker processes', async () => {

@@ -1,10 +1,10 @@
 /** The typed client library: what it sends (auth, idempotency, query strings) and how it reports errors. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as lib from '../../../client';
-import { ConsultationHttpClient } from '../../../client/consultation-client';
-import { CourierApiError, CourierHttpClient } from '../../../client/http-client';
-import { QuarantineHttpClient } from '../../../client/quarantine-client';
+import * as lib from '../../../client/lib';
+import { ConsultationHttpClient } from '../../../client/lib/consultation-client';
+import { CourierApiError, CourierHttpClient } from '../../../client/lib/http-client';
+import { QuarantineHttpClient } from '../../../client/lib/quarantine-client';
 
 function fakeFetch(status: number, body: unknown) {
   const calls: Array<{ url: string; init: RequestInit }> = [];
@@ -105,9 +105,9 @@ describe('ConsultationHttpClient and QuarantineHttpClient (one request helper wi
 describe('the package entry point', () => {
   it('exports the client library from package.json main/exports', () => {
     const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')) as { main: string; types: string; exports: Record<string, { default: string; types: string }> };
-    expect(pkg.main).toBe('dist/client/index.js');
-    expect(pkg.exports['.']!.default).toBe('./dist/client/index.js');
-    expect(pkg.exports['.']!.types).toBe('./dist/client/index.d.ts');
+    expect(pkg.main).toBe('dist/client/lib/index.js');
+    expect(pkg.exports['.']!.default).toBe('./dist/client/lib/index.js');
+    expect(pkg.exports['.']!.types).toBe('./dist/client/lib/index.d.ts');
     expect(typeof lib.CourierHttpClient).toBe('function');
     expect(typeof lib.verifyWebhookSignature).toBe('function');
     expect(lib.SubmissionSchema).toBeDefined();

@@ -1,9 +1,9 @@
 /** Pure parts of listing and the CLI: visibility queries, cursors bound to their filters, tables. */
-import { ListQuerySchema } from '../../../client/api-schemas';
-import { formatList, formatTimeline, table } from '../../../client/cli-commands';
-import { InvalidCursor, decodeCursor, encodeCursor, visibilityQuery } from '../../../client/delivery-list';
-import { buildOpenApi } from '../../../client/openapi';
-import { OPERATOR_ACTIONS, ErrorBodySchema } from '../../../client/api-schemas';
+import { ListQuerySchema } from '../../../client/lib/api-schemas';
+import { formatList, formatTimeline, table } from '../../../client/cli/cli-commands';
+import { InvalidCursor, decodeCursor, encodeCursor, visibilityQuery } from '../../../client/api/delivery-list';
+import { buildOpenApi } from '../../../client/api/openapi';
+import { OPERATOR_ACTION_BODIES, ErrorBodySchema } from '../../../client/lib/api-schemas';
 
 describe('delivery listing', () => {
   it('turns filters into one visibility query', () => {
@@ -43,7 +43,7 @@ describe('CLI output', () => {
 describe('OpenAPI generation', () => {
   it('names request and error schemas once under components and references them', () => {
     const doc = buildOpenApi([
-      { method: 'POST', url: '/v1/documents/:id/actions/abandon', operationId: 'abandon', summary: 's', role: 'operator', body: OPERATOR_ACTIONS.abandon.body, responses: { 409: { description: 'd', schema: ErrorBodySchema } } },
+      { method: 'POST', url: '/v1/documents/:id/actions/abandon', operationId: 'abandon', summary: 's', role: 'operator', body: OPERATOR_ACTION_BODIES.abandon, responses: { 409: { description: 'd', schema: ErrorBodySchema } } },
     ]) as { paths: Record<string, { post: { requestBody: unknown; responses: Record<string, unknown>; 'x-itk3-role': string } }>; components: { schemas: Record<string, unknown> } };
     const op = doc.paths['/v1/documents/{id}/actions/abandon']!.post;
     expect(op['x-itk3-role']).toBe('operator');

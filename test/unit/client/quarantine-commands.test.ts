@@ -1,7 +1,7 @@
 /** `itk3 quarantine list`: an entry the API could not decode is printed with why, not as a blank row. */
 import { Command } from 'commander';
-import { registerQuarantineCommands } from '../../../client/quarantine-commands';
-import { UNDECODABLE_MESSAGE } from '../../../client/visibility-list';
+import { registerQuarantineCommands } from '../../../client/cli/quarantine-commands';
+import { UNDECODABLE_MESSAGE } from '../../../client/lib/api-schemas';
 
 describe('itk3 quarantine list', () => {
   afterEach(() => jest.restoreAllMocks());

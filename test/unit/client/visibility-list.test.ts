@@ -11,7 +11,8 @@ import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import { AesGcmPayloadCodec, courierDataConverter } from '../../../payload-codec/aes-gcm-codec';
 import { parseKeyRing } from '../../../config/env';
-import { UNDECODABLE_MESSAGE, listExecutions } from '../../../client/visibility-list';
+import { UNDECODABLE_MESSAGE } from '../../../client/lib/api-schemas';
+import { listExecutions } from '../../../client/api/visibility-list';
 
 const ours = parseKeyRing(`live:${randomBytes(32).toString('base64')},older:${randomBytes(32).toString('base64')}`);
 const retired = new AesGcmPayloadCodec(parseKeyRing(`retired:${randomBytes(32).toString('base64')}`));

@@ -1,5 +1,5 @@
 /**
- * Bad submissions, checked where the API checks them (client/submit.ts `validateSubmission`: the zod
+ * Bad submissions, checked where the API checks them (client/api/submit.ts `validateSubmission`: the zod
  * schema plus a dry run of the ITK3 builder), for every string field of a submission:
  * - structured fields (ids, codes, dates, NHS number, base64, enums) refuse every injection attempt with
  *   an issue naming the field;
@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { XMLValidator } from 'fast-xml-parser';
 import type { ActivityConfig } from '../../../activities';
-import { validateSubmission } from '../../../client/submit';
+import { validateSubmission } from '../../../client/api/submit';
 import { CourierError, SubmissionSchema, isValidNhsNumber, type SubmissionInput } from '../../../contracts';
 import { buildSendDocumentMessage } from '../../../itk3';
 import { MeshClient } from '../../../mesh';

@@ -4,14 +4,14 @@
  * validation resources, run by the JDK's XSD validator; test/helpers/stu3-schema.ts). The property
  * generates wild submissions (noncharacters, lone surrogates, controls, odd offsets and dates, all-zero
  * NHS numbers, fake PDFs, both spec generations and routings), puts each through the API's own check
- * (client/submit.ts `validateSubmission`), builds every accepted one as the worker would, reads it back
+ * (client/api/submit.ts `validateSubmission`), builds every accepted one as the worker would, reads it back
  * with the inbound parser, and validates all of them against the schema in one JVM run. Wrapped
  * documents supplied as XML in another element order are validated the same way.
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { ActivityConfig } from '../../../activities';
-import { validateSubmission } from '../../../client/submit';
+import { validateSubmission } from '../../../client/api/submit';
 import { CourierError, SubmissionSchema, isValidNhsNumber, type Submission } from '../../../contracts';
 import { buildSendDocumentMessage, readSendDocumentMessage, wrapDocumentBundle } from '../../../itk3';
 import { childrenNamed, parseFhirXml, resourceOf, writeXml, type FNode } from '../../../itk3/fhir-xml';

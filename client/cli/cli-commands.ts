@@ -1,21 +1,22 @@
 /**
- * The delivery commands of `itk3`, one per API operation: submit, status, timeline, list, and the
- * operator actions correct, resend, replace, abandon, ack, deadlines. Human-readable tables by default,
- * `--json` for scripts. Registered on the program by client/cli.ts.
+ * The delivery commands of `itk3`, one per API operation: submit, status, timeline, list, and one per
+ * operator action of the registry (contracts/operator-actions.ts gives each its command, help and
+ * options). Human-readable tables by default, `--json` for scripts. Registered on the program by
+ * client/cli/cli.ts.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { DeliveryState, OperatorActionResult, TimelineEntry } from '../contracts';
-import type { DeliverySummary } from './api-schemas';
-import type { CourierHttpClient } from './http-client';
+import type { DeliveryState, OperatorActionResult, TimelineEntry } from '../../contracts';
+import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS, type OperatorActionSpec } from '../../contracts/operator-actions';
+import { CliUsageError, actionBody, actionHelp, addActionOptions, readJson } from './action-options';
+import type { DeliverySummary } from '../lib/api-schemas';
+import type { CourierHttpClient } from '../lib/http-client';
 
 export interface CliContext {
   client(): CourierHttpClient;
   asJson(): boolean;
 }
 
-/** A local problem (unreadable file, bad option): exit code 1. */
-export class CliUsageError extends Error {}
+export { CliUsageError };
 
 const out = (s: string): void => void process.stdout.write(s);
 
@@ -64,14 +65,6 @@ export function formatList(items: DeliverySummary[]): string {
 function formatResult(r: OperatorActionResult): string {
   const extra = r.replacementWorkflowId ? `; replacement ${r.replacementWorkflowId} (v${r.replacementVersion})` : '';
   return `${r.action} accepted at ${r.at}: now ${r.status}, waiting for ${r.waitingFor}${r.waitingUntil ? ` until ${r.waitingUntil}` : ''} (attempt ${r.attempt})${extra}\n`;
-}
-
-async function readJson(file: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new CliUsageError(`cannot read ${file}: ${(err as Error).message}`);
-  }
 }
 
 export function registerDeliveryCommands(program: Command, ctx: CliContext): void {
@@ -139,66 +132,27 @@ export function registerDeliveryCommands(program: Command, ctx: CliContext): voi
       print(page, () => formatList(page.items) + (page.nextCursor ? `\nmore: itk3 list ... --cursor ${page.nextCursor}\n` : ''));
     });
 
-  const action = (name: string, description: string) =>
-    program.command(name).description(`${description} (operator)`).argument('<workflowId>');
-
-  action('correct', 'send a corrected submission as a new ITK3 message')
-    .requiredOption('--submission <file>', 'the corrected submission JSON (same document id and version)')
-    .requiredOption('--reason <text>', 'why (kept in the timeline; no patient data)')
-    .option('--override-business-rejection', 'send to a route that gave a business rejection')
-    .action(async (id: string, o: { submission: string; reason: string; overrideBusinessRejection?: boolean }) => {
-      const r = await ctx.client().correct(id, { reason: o.reason, submission: (await readJson(o.submission)) as never, ...(o.overrideBusinessRejection ? { overrideBusinessRejection: true } : {}) });
+  for (const name of OPERATOR_ACTION_NAMES) {
+    const action = OPERATOR_ACTIONS[name];
+    const command = addActionOptions(program.command(action.cli.command).description(operatorHelp(action)).argument('<workflowId>'), action.cli.options);
+    command.action(async (id: string, opts: Record<string, unknown>) => {
+      const r = await ctx.client().operatorActionJson(name, id, await operatorBody(action, opts));
       print(r, () => formatResult(r));
     });
+  }
+}
 
-  action('resend', 'send the current submission again as a new ITK3 message')
-    .requiredOption('--reason <text>', 'why')
-    .option('--override-business-rejection', 'send to a route that gave a business rejection')
-    .action(async (id: string, o: { reason: string; overrideBusinessRejection?: boolean }) => {
-      const r = await ctx.client().resend(id, { reason: o.reason, ...(o.overrideBusinessRejection ? { overrideBusinessRejection: true } : {}) });
-      print(r, () => formatResult(r));
-    });
+/** The help line of an action's command: the registry's summary, marked as needing the operator role. */
+export function operatorHelp(action: OperatorActionSpec): string {
+  return actionHelp(action.summary);
+}
 
-  action('replace', 'replace a DELIVERED document with version + 1')
-    .requiredOption('--submission <file>', 'the replacement submission JSON')
-    .requiredOption('--reason <text>', 'why')
-    .action(async (id: string, o: { submission: string; reason: string }) => {
-      const r = await ctx.client().replace(id, { reason: o.reason, submission: (await readJson(o.submission)) as never });
-      print(r, () => formatResult(r));
-    });
-
-  action('abandon', 'stop trying; the delivery ends ABANDONED')
-    .requiredOption('--reason <text>', 'why')
-    .action(async (id: string, o: { reason: string }) => {
-      const r = await ctx.client().abandon(id, { reason: o.reason });
-      print(r, () => formatResult(r));
-    });
-
-  action('ack', 'acknowledge the open escalation; reminders stop')
-    .requiredOption('--note <text>', 'what you are doing about it')
-    .option('--escalation <id>', 'only if this is still the open escalation')
-    .action(async (id: string, o: { note: string; escalation?: string }) => {
-      const r = await ctx.client().acknowledgeEscalation(id, { note: o.note, ...(o.escalation ? { escalationId: o.escalation } : {}) });
-      print(r, () => formatResult(r));
-    });
-
-  action('deadlines', "change this delivery's deadlines (durations such as 30m, 4h, 2d)")
-    .requiredOption('--reason <text>', 'why')
-    .option('--infrastructure-ack <duration>', 'infrastructure acknowledgement deadline, from the MESH send time')
-    .option('--business-ack <duration>', 'business acknowledgement deadline, from the MESH send time')
-    .option('--reminder-interval <duration>', 'reminder interval while an escalation is unacknowledged')
-    .option('--replacement-window <duration>', 'how long a DELIVERED document stays open for replace')
-    .option('--decision-window <duration>', 'how long a business rejection waits for an operator')
-    .action(async (id: string, o: { reason: string; infrastructureAck?: string; businessAck?: string; reminderInterval?: string; replacementWindow?: string; decisionWindow?: string }) => {
-      const deadlines = {
-        ...(o.infrastructureAck ? { infrastructureAckMs: o.infrastructureAck } : {}),
-        ...(o.businessAck ? { businessAckMs: o.businessAck } : {}),
-        ...(o.reminderInterval ? { reminderIntervalMs: o.reminderInterval } : {}),
-        ...(o.replacementWindow ? { replacementWindowMs: o.replacementWindow } : {}),
-        ...(o.decisionWindow ? { decisionWindowMs: o.decisionWindow } : {}),
-      };
-      if (Object.keys(deadlines).length === 0) throw new CliUsageError('name at least one deadline to change');
-      const r = await ctx.client().changeDeadlines(id, { reason: o.reason, deadlines });
-      print(r, () => formatResult(r));
-    });
+/** The request body from an action's parsed options; changing deadlines needs at least one. */
+async function operatorBody(action: OperatorActionSpec, opts: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const { body, deadlines } = await actionBody(action.cli.options, opts);
+  if (action.changesDeadlines) {
+    if (Object.keys(deadlines).length === 0) throw new CliUsageError('name at least one deadline to change');
+    body.deadlines = deadlines;
+  }
+  return body;
 }

@@ -1,10 +1,11 @@
 /**
- * A typed client for the quarantine routes (client/quarantine-routes.ts), for the `itk3` CLI and tests.
+ * A typed client for the quarantine routes (client/api/quarantine-routes.ts), for the `itk3` CLI and tests.
  * Errors come back as `CourierApiError`, like the rest of the HTTP API. The fetch function is injectable.
  */
-import type { QuarantineActionResult, QuarantineReason, RerouteQuarantineInput, ResolveQuarantineInput } from '../contracts/inbound';
+import type { QuarantineActionResult, QuarantineReason, RerouteQuarantineInput, ResolveQuarantineInput } from '../../contracts/inbound';
+import { QUARANTINE_ACTIONS, type QuarantineActionName } from '../../contracts/quarantine-actions';
 import { requestJson } from './http-client';
-import type { QuarantineDetail, QuarantineListItem } from './quarantine-routes';
+import type { QuarantineDetail, QuarantineListItem } from './api-schemas';
 
 export class QuarantineHttpClient {
   constructor(
@@ -27,11 +28,16 @@ export class QuarantineHttpClient {
 
   /** The API records the authenticated caller as the actor; an `actor` here is ignored. */
   reroute(id: string, body: Omit<RerouteQuarantineInput, 'actor'> & { actor?: string }): Promise<QuarantineActionResult> {
-    return this.request('POST', `/v1/quarantine/${encodeURIComponent(id)}/reroute`, body);
+    return this.action('rerouteQuarantine', id, body);
   }
 
   resolve(id: string, body: Omit<ResolveQuarantineInput, 'actor'> & { actor?: string }): Promise<QuarantineActionResult> {
-    return this.request('POST', `/v1/quarantine/${encodeURIComponent(id)}/resolve`, body);
+    return this.action('resolveQuarantine', id, body);
+  }
+
+  /** Any quarantine action by its name, at the route the registry (contracts/quarantine-actions.ts) gives it. */
+  action(name: QuarantineActionName, id: string, body: unknown): Promise<QuarantineActionResult> {
+    return this.request('POST', `/v1/quarantine/${encodeURIComponent(id)}/${QUARANTINE_ACTIONS[name].route}`, body);
   }
 
   private request<T>(method: string, path: string, body?: unknown): Promise<T> {

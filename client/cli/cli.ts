@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CliUsageError, registerDeliveryCommands } from './cli-commands';
-import { CourierApiError, CourierHttpClient } from './http-client';
+import { CourierApiError, CourierHttpClient } from '../lib/http-client';
 import { registerQuarantineCommands } from './quarantine-commands';
 import { registerConsultationCommands } from './consultation-commands';
 

@@ -12,17 +12,8 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { AesGcmPayloadCodec, METADATA_KEY_ID } from '../payload-codec/aes-gcm-codec';
-
-/** What a listing says about an entry it could not decode (the API's response and the log line). */
-export const UNDECODABLE_MESSAGE = 'cannot be decoded with the configured keys';
-
-export const UndecodableSchema = z.object({
-  message: z.literal(UNDECODABLE_MESSAGE),
-  keyIds: z.array(z.string()).describe('The codec key ids the entry was written under (plaintext metadata, not secret)'),
-});
-export type Undecodable = z.infer<typeof UndecodableSchema>;
+import { AesGcmPayloadCodec, METADATA_KEY_ID } from '../../payload-codec/aes-gcm-codec';
+import { UNDECODABLE_MESSAGE, type Undecodable } from '../lib/api-schemas';
 
 export interface ListedExecution {
   /** Its `memo` is undefined when `undecodable` is set. */

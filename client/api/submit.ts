@@ -17,14 +17,14 @@ import {
   type Issue,
   type SendDocumentInput,
   type Submission,
-} from '../contracts';
-import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems, type DeadlineBounds } from '../contracts/deadline-bounds';
-import { assertDryRun } from '../itk3';
-import type { ActivityConfig } from '../activities';
-import { senderReferenceDigest } from '../activities/correlation';
-import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../config/deadlines';
-import type { ContentStore } from '../store/content-store';
-import { stateQuery } from '../workflows/definitions';
+} from '../../contracts';
+import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems, type DeadlineBounds } from '../../contracts/deadline-bounds';
+import { assertDryRun } from '../../itk3';
+import type { ActivityConfig } from '../../activities';
+import { senderReferenceDigest } from '../../activities/correlation';
+import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../../config/deadlines';
+import type { ContentStore } from '../../store/content-store';
+import { stateQuery } from '../../workflows/definitions';
 import { canonicalJson, sha256Hex, type IdempotencyStore } from './idempotency';
 
 export interface SubmitDeps {

@@ -3,7 +3,7 @@
  * so the document cannot drift from the code. OpenAPI 3.1, whose schema dialect is JSON Schema 2020-12.
  */
 import { z } from 'zod';
-import type { Role } from '../config/env';
+import type { Role } from '../../config/env';
 
 export interface RouteSpec {
   method: 'GET' | 'POST';
@@ -11,6 +11,8 @@ export interface RouteSpec {
   url: string;
   operationId: string;
   summary: string;
+  /** Longer text for the operation, e.g. when an operator action is allowed. */
+  description?: string;
   /** Least role; absent = public. */
   role?: Role;
   params?: z.ZodObject;
@@ -52,6 +54,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], version = '1'): Json 
     const op: Json = {
       operationId: r.operationId,
       summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
       ...(r.role ? { security: [{ bearer: [] }, { clientCertificate: [] }], 'x-itk3-role': r.role } : { security: [] }),
       ...(parameters.length ? { parameters } : {}),
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(r.body, 'input') } } } } : {}),

@@ -3,19 +3,9 @@
  * come from the same zod schemas the API validates with. The fetch function is injectable; errors are
  * one class, `CourierApiError`, carrying the HTTP status, the error code and the issues.
  */
-import type { DeliveryState, Issue, OperatorActionResult, SubmissionInput } from '../contracts';
-import type {
-  AbandonBody,
-  AcknowledgeBody,
-  ChangeDeadlinesBody,
-  CorrectBody,
-  ListQuery,
-  ListResponse,
-  ReplaceBody,
-  ResendBody,
-  SubmitResponse,
-  TimelineResponse,
-} from './api-schemas';
+import type { DeliveryState, Issue, OperatorActionResult, SubmissionInput } from '../../contracts';
+import { OPERATOR_ACTIONS, type OperatorActionName } from '../../contracts/operator-actions';
+import type { ListQuery, ListResponse, OperatorActionBody, SubmitResponse, TimelineResponse } from './api-schemas';
 
 export type { SubmitResponse, ListQuery, ListResponse, TimelineResponse } from './api-schemas';
 
@@ -42,7 +32,12 @@ export interface CourierHttpClientOptions {
   timeoutMs?: number;
 }
 
-export class CourierHttpClient {
+/** One method per operator action of the registry, named as the action; the class must have them all. */
+export type OperatorActionMethods = {
+  [N in OperatorActionName]: (workflowId: string, body: OperatorActionBody<N>) => Promise<OperatorActionResult>;
+};
+
+export class CourierHttpClient implements OperatorActionMethods {
   private readonly baseUrl: string;
   private readonly token: string | undefined;
   private readonly fetchFn: typeof fetch;
@@ -89,32 +84,38 @@ export class CourierHttpClient {
     } while (cursor);
   }
 
-  correct(workflowId: string, body: CorrectBody): Promise<OperatorActionResult> {
-    return this.action(workflowId, 'correct', body);
+  correct(workflowId: string, body: OperatorActionBody<'correct'>): Promise<OperatorActionResult> {
+    return this.operatorAction('correct', workflowId, body);
   }
-  resend(workflowId: string, body: ResendBody): Promise<OperatorActionResult> {
-    return this.action(workflowId, 'resend', body);
+  resend(workflowId: string, body: OperatorActionBody<'resend'>): Promise<OperatorActionResult> {
+    return this.operatorAction('resend', workflowId, body);
   }
-  replace(workflowId: string, body: ReplaceBody): Promise<OperatorActionResult> {
-    return this.action(workflowId, 'replace', body);
+  replace(workflowId: string, body: OperatorActionBody<'replace'>): Promise<OperatorActionResult> {
+    return this.operatorAction('replace', workflowId, body);
   }
-  abandon(workflowId: string, body: AbandonBody): Promise<OperatorActionResult> {
-    return this.action(workflowId, 'abandon', body);
+  abandon(workflowId: string, body: OperatorActionBody<'abandon'>): Promise<OperatorActionResult> {
+    return this.operatorAction('abandon', workflowId, body);
   }
-  acknowledgeEscalation(workflowId: string, body: AcknowledgeBody): Promise<OperatorActionResult> {
-    return this.action(workflowId, 'acknowledge-escalation', body);
+  acknowledgeEscalation(workflowId: string, body: OperatorActionBody<'acknowledgeEscalation'>): Promise<OperatorActionResult> {
+    return this.operatorAction('acknowledgeEscalation', workflowId, body);
   }
-  changeDeadlines(workflowId: string, body: ChangeDeadlinesBody): Promise<OperatorActionResult> {
-    return this.action(workflowId, 'change-deadlines', body);
+  changeDeadlines(workflowId: string, body: OperatorActionBody<'changeDeadlines'>): Promise<OperatorActionResult> {
+    return this.operatorAction('changeDeadlines', workflowId, body);
+  }
+
+  /** Any operator action by its name (contracts/operator-actions.ts), at the route the registry gives it. */
+  operatorAction<N extends OperatorActionName>(name: N, workflowId: string, body: OperatorActionBody<N>): Promise<OperatorActionResult> {
+    return this.operatorActionJson(name, workflowId, body);
+  }
+
+  /** An operator action whose body was read from elsewhere (a file, the command line): the API checks it. */
+  operatorActionJson(name: OperatorActionName, workflowId: string, body: unknown): Promise<OperatorActionResult> {
+    return this.request<OperatorActionResult>('POST', `/v1/documents/${encodeURIComponent(workflowId)}/actions/${OPERATOR_ACTIONS[name].route}`, body);
   }
 
   /** The API's OpenAPI document. */
   openApi(): Promise<Record<string, unknown>> {
     return this.request<Record<string, unknown>>('GET', '/openapi.json');
-  }
-
-  private action(workflowId: string, segment: string, body: unknown): Promise<OperatorActionResult> {
-    return this.request<OperatorActionResult>('POST', `/v1/documents/${encodeURIComponent(workflowId)}/actions/${segment}`, body);
   }
 
   private request<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {

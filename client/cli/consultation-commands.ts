@@ -1,12 +1,12 @@
 /**
  * `itk3 consultation save|finalise|delete|registered-here|show|list`: consultation events and the view of
  * each consultation's versions and their delivery outcomes. Registered on the `itk3` program
- * by client/cli.ts.
+ * by client/cli/cli.ts.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../contracts/consultation';
-import { ConsultationHttpClient } from './consultation-client';
+import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../../contracts/consultation';
+import { ConsultationHttpClient } from '../lib/consultation-client';
 
 export interface ConsultationCommandContext {
   apiUrl(): string;

@@ -1,13 +1,13 @@
 /** API process: config -> logger -> Temporal client (with the payload codec) -> HTTP server. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DeadlineConfigError, deadlineBoundsFromEnv, loadDeadlinePolicy } from '../config/deadlines';
-import { ConfigError, loadConfig } from '../config/env';
-import { createLogger } from '../config/logger';
-import { activityConfig, createStore, createTemporalClient, defaultDeadlines } from '../worker/compose';
+import { DeadlineConfigError, deadlineBoundsFromEnv, loadDeadlinePolicy } from '../../config/deadlines';
+import { ConfigError, loadConfig } from '../../config/env';
+import { createLogger } from '../../config/logger';
+import { activityConfig, createStore, createTemporalClient, defaultDeadlines } from '../../worker/compose';
 import { buildApi } from './api';
 import { ConsultationConfigError, consultationSettingsFromEnv } from './consultation-routes';
-import { Authenticator } from './auth';
+import { Authenticator } from '../auth';
 import { createFleetMetrics } from './fleet-metrics';
 import { IdempotencyStore } from './idempotency';
 

@@ -1,10 +1,12 @@
 /**
  * `itk3 quarantine list|show|reroute|resolve`: the operator's view of inbound MESH messages that could
- * not be routed to a delivery. Registered on the `itk3` program by client/cli.ts.
+ * not be routed to a delivery. Registered on the `itk3` program by client/cli/cli.ts.
  */
 import type { Command } from 'commander';
-import type { QuarantineReason } from '../contracts/inbound';
-import { QuarantineHttpClient } from './quarantine-client';
+import type { QuarantineReason } from '../../contracts/inbound';
+import { QUARANTINE_ACTION_NAMES, QUARANTINE_ACTIONS } from '../../contracts/quarantine-actions';
+import { QuarantineHttpClient } from '../lib/quarantine-client';
+import { actionBody, actionHelp, addActionOptions } from './action-options';
 
 export interface QuarantineCommandContext {
   apiUrl(): string;
@@ -65,33 +67,16 @@ export function registerQuarantineCommands(program: Command, ctx: QuarantineComm
       if (e.content) out(`\ncontent (${e.content.encoding})\n${e.content.body}\n`);
     });
 
-  q.command('reroute')
-    .description('send an entry to a delivery workflow')
-    .argument('<quarantineId>')
-    .requiredOption('--to <workflowId>', 'the delivery workflow it belongs to')
-    .option('--actor <name>', 'ignored: the API records the authenticated caller (token or certificate) as the actor')
-    .requiredOption('--reason <text>', 'why (kept with the entry and in the delivery timeline)')
-    .option('--attempt <n>', 'the attempt it answers (default: the current attempt)')
-    .option('--code <code>', 'the response code, only for content that cannot be read')
-    .action(async (id: string, opts: { to: string; reason: string; attempt?: string; code?: string }) => {
-      const res = await client().reroute(id, {
-        reason: opts.reason,
-        targetWorkflowId: opts.to,
-        ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}),
-        ...(opts.code ? { code: opts.code } : {}),
-      });
-      if (ctx.asJson()) return out(`${JSON.stringify(res)}\n`);
-      out(`${res.quarantineId}: ${res.status} to ${res.targetWorkflowId ?? '?'} (${res.signal ?? ''}${res.code ? ` ${res.code}` : ''})\n`);
-    });
-
-  q.command('resolve')
-    .description('close an entry without routing it')
-    .argument('<quarantineId>')
-    .option('--actor <name>', 'ignored: the API records the authenticated caller (token or certificate) as the actor')
-    .requiredOption('--reason <text>', 'why')
-    .action(async (id: string, opts: { reason: string }) => {
-      const res = await client().resolve(id, { reason: opts.reason });
-      if (ctx.asJson()) return out(`${JSON.stringify(res)}\n`);
-      out(`${res.quarantineId}: ${res.status}\n`);
-    });
+  // One subcommand per quarantine action of the registry (contracts/quarantine-actions.ts).
+  for (const name of QUARANTINE_ACTION_NAMES) {
+    const action = QUARANTINE_ACTIONS[name];
+    addActionOptions(q.command(action.cli.command).description(actionHelp(action.summary)).argument('<quarantineId>'), action.cli.options).action(
+      async (id: string, opts: Record<string, unknown>) => {
+        const res = await client().action(name, id, (await actionBody(action.cli.options, opts)).body);
+        if (ctx.asJson()) return out(`${JSON.stringify(res)}\n`);
+        const routed = res.targetWorkflowId ? ` to ${res.targetWorkflowId} (${res.signal ?? ''}${res.code ? ` ${res.code}` : ''})` : '';
+        out(`${res.quarantineId}: ${res.status}${routed}\n`);
+      },
+    );
+  }
 }

@@ -11,43 +11,34 @@ import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedErr
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Role } from '../config/env';
-import { credentialQueryKeys } from '../config/logger';
-import { CourierError, ErrorType, type Issue } from '../contracts';
-import { OperatorRefusalCode } from '../contracts';
-import {
-  abandonUpdate,
-  acknowledgeEscalationUpdate,
-  changeDeadlinesUpdate,
-  correctUpdate,
-  replaceUpdate,
-  resendUpdate,
-  stateQuery,
-  timelineQuery,
-} from '../workflows/definitions';
+import type { Role } from '../../config/env';
+import { credentialQueryKeys } from '../../config/logger';
+import { CourierError, ErrorType, type Issue } from '../../contracts';
+import { OperatorRefusalCode } from '../../contracts';
+import { OPERATOR_UPDATES, stateQuery, timelineQuery } from '../../workflows/definitions';
+import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS, OPERATOR_INPUT_SCHEMAS, type OperatorActionName } from '../../contracts';
 import {
   DeliveryStateSchema,
   ErrorBodySchema,
   IdParamsSchema,
   ListQuerySchema,
   ListResponseSchema,
-  OPERATOR_ACTIONS,
+  OPERATOR_ACTION_BODIES,
   OperatorActionResultSchema,
   SubmitResponseSchema,
   TimelineResponseSchema,
-  type OperatorActionPath,
-} from './api-schemas';
-import { issueActorToken } from '../activities/actor-token';
-import { type Authenticator, type Principal, roleAllows } from './auth';
+} from '../lib/api-schemas';
+import { issueActorToken } from '../../activities/actor-token';
+import { type Authenticator, type Principal, roleAllows } from '../auth';
 import { DELIVERY_WORKFLOW_TYPE, InvalidCursor, listDeliveries } from './delivery-list';
 import { IDEMPOTENCY_KEY } from './idempotency';
 import { quarantineRoutes } from './quarantine-routes';
 import { consultationRoutes } from './consultation-routes';
-import type { ConsultationSettings } from '../contracts/consultation';
+import type { ConsultationSettings } from '../../contracts/consultation';
 import { buildOpenApi, type RouteSpec } from './openapi';
-import { SubmissionSchema } from '../contracts';
+import { SubmissionSchema } from '../../contracts';
 import { IdempotencyConflict, SubmissionConflict, submitDocument, validateSubmission, type SubmitDeps } from './submit';
-import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems } from '../contracts/deadline-bounds';
+import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems } from '../../contracts/deadline-bounds';
 
 export interface ApiDeps extends SubmitDeps {
   /** Consultation send window and guidance; read from ITK3_CONSULTATION_* when absent. */
@@ -111,15 +102,6 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
   const prefix = where === 'body' ? '' : `${where}.`;
   throw new ApiError(400, 'INVALID_REQUEST', `the request ${where} is invalid`, r.error.issues.map((i) => ({ path: `${prefix}${i.path.join('.')}`.replace(/\.$/, ''), message: i.message })));
 }
-
-const UPDATES = {
-  correct: correctUpdate,
-  resend: resendUpdate,
-  replace: replaceUpdate,
-  abandon: abandonUpdate,
-  acknowledgeEscalation: acknowledgeEscalationUpdate,
-  changeDeadlines: changeDeadlinesUpdate,
-} as const;
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const options: FastifyServerOptions & { https?: Record<string, unknown> } = {
@@ -318,16 +300,19 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
   );
 
-  for (const [segment, def] of Object.entries(OPERATOR_ACTIONS) as Array<[OperatorActionPath, (typeof OPERATOR_ACTIONS)[OperatorActionPath]]>) {
+  // One route per action of the registry; its summary and when it is allowed go to /openapi.json.
+  for (const name of OPERATOR_ACTION_NAMES) {
+    const action = OPERATOR_ACTIONS[name];
     route(
       {
         method: 'POST',
-        url: `/v1/documents/:id/actions/${segment}`,
-        operationId: def.update,
-        summary: def.summary,
+        url: `/v1/documents/:id/actions/${action.route}`,
+        operationId: name,
+        summary: action.summary,
+        description: action.allowedWhen,
         role: 'operator',
         params: IdParamsSchema,
-        body: def.body,
+        body: OPERATOR_ACTION_BODIES[name],
         responses: {
           200: { description: 'Accepted by the workflow; its state afterwards', schema: OperatorActionResultSchema },
           ...badRequest,
@@ -336,17 +321,19 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           409: { description: 'Not allowed in the current state (the workflow refused it), or the delivery has ended', schema: ErrorBodySchema },
         },
       },
-      async (req) => operatorAction(req, segment),
+      async (req) => operatorAction(req, name),
     );
   }
 
-  async function operatorAction(req: FastifyRequest, segment: OperatorActionPath): Promise<unknown> {
+  async function operatorAction<N extends OperatorActionName>(req: FastifyRequest, name: N): Promise<unknown> {
     const id = idOf(req);
-    const def = OPERATOR_ACTIONS[segment];
-    const body = parse(def.body as z.ZodType, req.body, 'body') as Record<string, unknown>;
-    if (segment === 'change-deadlines') {
+    const action = OPERATOR_ACTIONS[name];
+    // Read as any action's body: the fields the API handles itself are looked at by name.
+    const bodySchema: (typeof OPERATOR_ACTION_BODIES)[OperatorActionName] = OPERATOR_ACTION_BODIES[name];
+    const body: Record<string, unknown> = parse(bodySchema, req.body, 'body');
+    if (action.changesDeadlines && typeof body.deadlines === 'object' && body.deadlines !== null) {
       // The same bounds as a submission's own deadlines; the workflow's validator applies them again.
-      const problems = deadlineBoundProblems(body.deadlines as Record<string, unknown>, deps.deadlineBounds ?? DEFAULT_DEADLINE_BOUNDS);
+      const problems = deadlineBoundProblems(body.deadlines, deps.deadlineBounds ?? DEFAULT_DEADLINE_BOUNDS);
       if (problems.length > 0) throw new ApiError(400, 'INVALID_REQUEST', 'the request body is invalid', problems);
     }
     const actor = principal(req).name;
@@ -354,20 +341,20 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (described.status.name !== 'RUNNING') {
       throw new ApiError(409, 'DELIVERY_CLOSED', `delivery ${id} has ended (${described.status.name}); no action is possible`);
     }
-    // Corrections and replacements: validate like a submission, store encrypted, pass the claim check.
     // The workflow records `actor` as verified only with this token: the update could otherwise come from
     // anyone who can reach Temporal, naming anyone (activities/actor-token.ts).
     const keys = deps.activity.actorKeys;
-    const actorToken = keys ? issueActorToken(keys, { principal: actor, workflowId: id, update: def.update }) : undefined;
-    let input: Record<string, unknown> = { ...body, actor, ...(actorToken ? { actorToken } : {}) };
-    if ('submission' in body) {
-      const submission = validateSubmission(deps, body.submission);
-      const submissionRef = await deps.store.put('submission', Buffer.from(JSON.stringify(submission)));
-      const { submission: _omit, ...rest } = input;
-      input = { ...rest, submissionRef };
-    }
+    const actorToken = keys ? issueActorToken(keys, { principal: actor, workflowId: id, update: name }) : undefined;
+    const { submission, ...fields } = body;
+    // Corrections and replacements: validate like a submission, store encrypted, pass the claim check.
+    const submissionRef = action.storedSubmission
+      ? await deps.store.put('submission', Buffer.from(JSON.stringify(validateSubmission(deps, submission))))
+      : undefined;
+    // The update's own schema checks what the API built from the body, so a body and an update input
+    // that drift apart fail here with a 400 rather than as a refusal from the workflow.
+    const input = parse(OPERATOR_INPUT_SCHEMAS[name], { ...fields, actor, ...(actorToken ? { actorToken } : {}), ...(submissionRef ? { submissionRef } : {}) }, 'body');
     try {
-      return await deps.client.workflow.getHandle(id).executeUpdate(UPDATES[def.update] as typeof abandonUpdate, { args: [input as never] });
+      return await deps.client.workflow.getHandle(id).executeUpdate(OPERATOR_UPDATES[name], { args: [input] });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const cause = err.cause;

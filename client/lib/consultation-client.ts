@@ -1,10 +1,10 @@
 /**
- * A typed client for the consultation routes (client/consultation-routes.ts), for backend services, the
+ * A typed client for the consultation routes (client/api/consultation-routes.ts), for backend services, the
  * `itk3 consultation` commands and the tests. Errors come back as `CourierApiError`, like the rest of the
  * HTTP API. The fetch function is injectable.
  */
-import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../contracts/consultation';
-import type { ConsultationEventAccepted, ConsultationSummary } from './consultation-routes';
+import type { ConsultationEventRequest, ConsultationStatus, ConsultationView } from '../../contracts/consultation';
+import type { ConsultationEventAccepted, ConsultationSummary } from './api-schemas';
 import { requestJson } from './http-client';
 
 export class ConsultationHttpClient {

@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { Gauge, Registry } from 'prom-client';
-import { DeliveryStatusSchema } from '../contracts';
+import { DeliveryStatusSchema } from '../../contracts';
 import { DELIVERY_WORKFLOW_TYPE } from './delivery-list';
 
 export const FLEET_QUERIES = {

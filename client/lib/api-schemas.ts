@@ -1,12 +1,14 @@
 /**
- * The HTTP API's own schemas: request bodies, query strings and responses. They are the
- * runtime check in the API, the types of the typed client and the source of `/openapi.json`. Operator
+ * The HTTP API's own schemas: request bodies, query strings and responses (deliveries, and the responses
+ * of the quarantine and consultation routes). They are the runtime check in the API, the types of the
+ * typed clients and the source of `/openapi.json`; they belong to the client library, so the API server
+ * and the CLI both import them from here. Operator
  * action bodies are the workflow update inputs of contracts/operator.ts without `actor` (the API takes
  * it from the authenticated caller, never from the body) and with a submission in place of a claim check
  * (the API stores it encrypted and passes the reference).
  */
 import { z } from 'zod';
-import { DurationSchema } from '../config/duration';
+import { DurationSchema } from '../../config/duration';
 import {
   DeliveryDeadlinesSchema,
   DeliveryStateSchema,
@@ -16,7 +18,10 @@ import {
   SubmissionSchema,
   TimelineEntrySchema,
   WaitingForSchema,
-} from '../contracts';
+} from '../../contracts';
+import type { ConsultationEvent } from '../../contracts/consultation';
+import { QuarantineEntrySchema } from '../../contracts/inbound';
+import type { OperatorActionName } from '../../contracts/operator-actions';
 
 export const IssueSchema = z.object({
   path: z.string().optional(),
@@ -154,13 +159,78 @@ export type AbandonBody = z.input<typeof AbandonBodySchema>;
 export type AcknowledgeBody = z.input<typeof AcknowledgeBodySchema>;
 export type ChangeDeadlinesBody = z.input<typeof ChangeDeadlinesBodySchema>;
 
-/** URL segment -> workflow update name and body schema. */
-export const OPERATOR_ACTIONS = {
-  correct: { update: 'correct', body: CorrectBodySchema, summary: 'Send a corrected submission as a new ITK3 message' },
-  resend: { update: 'resend', body: ResendBodySchema, summary: 'Send the current submission again as a new ITK3 message' },
-  replace: { update: 'replace', body: ReplaceBodySchema, summary: 'Replace a DELIVERED document with version + 1' },
-  abandon: { update: 'abandon', body: AbandonBodySchema, summary: 'Stop trying; the delivery ends ABANDONED' },
-  'acknowledge-escalation': { update: 'acknowledgeEscalation', body: AcknowledgeBodySchema, summary: 'Take the open escalation; reminders stop' },
-  'change-deadlines': { update: 'changeDeadlines', body: ChangeDeadlinesBodySchema, summary: "Change this delivery's deadlines" },
-} as const;
-export type OperatorActionPath = keyof typeof OPERATOR_ACTIONS;
+/**
+ * Each operator action's request body, by the action's wire name; what the action is, its route and its
+ * CLI command come from the registry (contracts/operator-actions.ts). Declared over every
+ * `OperatorActionName`, so an action added to the registry without its body does not compile.
+ */
+export const OPERATOR_ACTION_BODIES = {
+  correct: CorrectBodySchema,
+  resend: ResendBodySchema,
+  replace: ReplaceBodySchema,
+  abandon: AbandonBodySchema,
+  acknowledgeEscalation: AcknowledgeBodySchema,
+  changeDeadlines: ChangeDeadlinesBodySchema,
+} as const satisfies Record<OperatorActionName, z.ZodType>;
+/** The request body of one operator action, as a caller writes it (durations as text or milliseconds). */
+export type OperatorActionBody<N extends OperatorActionName> = z.input<(typeof OPERATOR_ACTION_BODIES)[N]>;
+
+// --- listings of entries that may not decode (quarantine, consultations) ---
+/** What a listing says about an entry it could not decode (the API's response and the log line). */
+export const UNDECODABLE_MESSAGE = 'cannot be decoded with the configured keys';
+
+export const UndecodableSchema = z.object({
+  message: z.literal(UNDECODABLE_MESSAGE),
+  keyIds: z.array(z.string()).describe('The codec key ids the entry was written under (plaintext metadata, not secret)'),
+});
+export type Undecodable = z.infer<typeof UndecodableSchema>;
+
+// --- inbound quarantine ---
+export const QuarantineListItemSchema = z
+  .object({
+    quarantineId: z.string(),
+    status: z.string(),
+    reason: z.string(),
+    mailboxId: z.string().optional(),
+    meshMessageId: z.string().optional(),
+    messageType: z.string().optional(),
+    code: z.string().optional(),
+    receivedAt: z.string().optional(),
+    closedAt: z.string().optional(),
+    undecodable: UndecodableSchema.optional().describe('Set when the entry cannot be decoded with the configured codec keys: it is listed by id and search attributes only'),
+  })
+  .meta({ id: 'QuarantineListItem' });
+export type QuarantineListItem = z.infer<typeof QuarantineListItemSchema>;
+
+export const QuarantineDetailSchema = QuarantineEntrySchema.extend({
+  /** Only with `?content=true`: what MESH delivered, decrypted from the store. May hold patient data. */
+  content: z.object({ headers: z.record(z.string(), z.string()), encoding: z.enum(['utf8', 'base64']), body: z.string() }).optional(),
+}).meta({ id: 'QuarantineEntry' });
+export type QuarantineDetail = z.infer<typeof QuarantineDetailSchema>;
+
+// --- consultations ---
+export interface ConsultationEventAccepted {
+  workflowId: string;
+  eventId: string;
+  type: ConsultationEvent['type'];
+  /** True when the consultation had RETIRED and this event started a new run from its result. */
+  resumed: boolean;
+  viewUrl: string;
+}
+
+export const ConsultationSummarySchema = z
+  .object({
+    workflowId: z.string(),
+    senderOds: z.string(),
+    consultationId: z.string(),
+    status: z.string(),
+    sendDueAt: z.string().optional(),
+    recipientOds: z.string().optional(),
+    executionStatus: z.string(),
+    startTime: z.string(),
+    undecodable: UndecodableSchema.optional().describe('Set when the workflow cannot be decoded with the configured codec keys'),
+  })
+  .meta({ id: 'ConsultationSummary' });
+export type ConsultationSummary = z.infer<typeof ConsultationSummarySchema>;
+
+export { OPERATOR_ACTIONS, OPERATOR_ACTION_NAMES, type OperatorActionName, type OperatorActionSpec } from '../../contracts/operator-actions';

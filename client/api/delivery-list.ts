@@ -17,8 +17,8 @@ import {
   WaitingForKey,
   type DeliveryStatus,
   type WaitingFor,
-} from '../contracts';
-import type { DeliverySummary, ListResponse, ParsedListQuery } from './api-schemas';
+} from '../../contracts';
+import type { DeliverySummary, ListResponse, ParsedListQuery } from '../lib/api-schemas';
 
 export const DELIVERY_WORKFLOW_TYPE = 'sendDocumentWorkflow';
 

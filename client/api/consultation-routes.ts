@@ -1,6 +1,6 @@
 /**
  * The consultation lifecycle over HTTP: a backend service says what happened to a consultation
- * and ITK3 Courier decides when and what to send (workflows/consultation.ts). Registered by client/api.ts
+ * and ITK3 Courier decides when and what to send (workflows/consultation.ts). Registered by client/api/api.ts
  * behind the same authentication, audit and OpenAPI document as the other routes.
  *
  *   POST /v1/consultations/:senderOds/:consultationId/events   {type: saved|finalised|deleted|registeredHere, ...}
@@ -21,12 +21,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
-import { DURATION_HINT, parseDuration } from '../config/duration';
+import { DURATION_HINT, parseDuration } from '../../config/duration';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { deadlinePolicyFrom, resolveDeadlines } from '../config/deadlines';
-import { CourierError, ErrorType, type Issue } from '../contracts';
+import { deadlinePolicyFrom, resolveDeadlines } from '../../config/deadlines';
+import { CourierError, ErrorType, type Issue } from '../../contracts';
 import {
   ConsultationEventRequestSchema,
   ConsultationKeySchema,
@@ -41,15 +41,15 @@ import {
   type ConsultationSettings,
   type ConsultationView,
   type ConsultationWorkflowInput,
-} from '../contracts/consultation';
-import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } from '../contracts/search-attributes';
-import type { consultationWorkflow } from '../workflows/consultation';
-import { consultationEventSignal, consultationViewQuery } from '../workflows/consultation-definitions';
-import { consultationStaticDetails, consultationStaticSummary } from '../workflows/metadata';
+} from '../../contracts/consultation';
+import { ConsultationStatusKey, RecipientOdsKey, SendDueAtKey, SenderOdsKey } from '../../contracts/search-attributes';
+import type { consultationWorkflow } from '../../workflows/consultation';
+import { consultationEventSignal, consultationViewQuery } from '../../workflows/consultation-definitions';
+import { consultationStaticDetails, consultationStaticSummary } from '../../workflows/metadata';
 import type { RouteHelpers } from './api';
-import { ErrorBodySchema } from './api-schemas';
+import { ConsultationSummarySchema, ErrorBodySchema, type ConsultationEventAccepted, type ConsultationSummary } from '../lib/api-schemas';
 import { validateSubmission, type SubmitDeps } from './submit';
-import { UndecodableSchema, listExecutions } from './visibility-list';
+import { listExecutions } from './visibility-list';
 
 export const CONSULTATION_WORKFLOW_TYPE = 'consultationWorkflow';
 
@@ -91,15 +91,6 @@ export function consultationSettingsFromEnv(env: Record<string, string | undefin
   };
   if (problems.length > 0) throw new ConsultationConfigError(`Invalid consultation configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return settings;
-}
-
-export interface ConsultationEventAccepted {
-  workflowId: string;
-  eventId: string;
-  type: ConsultationEvent['type'];
-  /** True when the consultation had RETIRED and this event started a new run from its result. */
-  resumed: boolean;
-  viewUrl: string;
 }
 
 /**
@@ -221,20 +212,6 @@ export const ConsultationListQuerySchema = z.object({
 });
 export type ConsultationListQuery = z.input<typeof ConsultationListQuerySchema>;
 
-export const ConsultationSummarySchema = z
-  .object({
-    workflowId: z.string(),
-    senderOds: z.string(),
-    consultationId: z.string(),
-    status: z.string(),
-    sendDueAt: z.string().optional(),
-    recipientOds: z.string().optional(),
-    executionStatus: z.string(),
-    startTime: z.string(),
-    undecodable: UndecodableSchema.optional().describe('Set when the workflow cannot be decoded with the configured codec keys'),
-  })
-  .meta({ id: 'ConsultationSummary' });
-export type ConsultationSummary = z.infer<typeof ConsultationSummarySchema>;
 const ConsultationListSchema = z.object({ items: z.array(ConsultationSummarySchema) }).meta({ id: 'ConsultationList' });
 
 /** Consultations by status from the visibility store; those with a due time first, soonest first. */
@@ -278,7 +255,7 @@ const EventAcceptedSchema = z
 const EventRequestDoc = ConsultationEventRequestSchema.meta({ id: 'ConsultationEvent' });
 const ViewDoc = ConsultationViewSchema.meta({ id: 'ConsultationView' });
 
-/** The route group, in the shape client/api.ts registers: same auth, audit and OpenAPI as the rest. */
+/** The route group, in the shape client/api/api.ts registers: same auth, audit and OpenAPI as the rest. */
 export function consultationRoutes(deps: ConsultationRouteDeps): (app: FastifyInstance, helpers: RouteHelpers) => void {
   const resolved: ConsultationRouteDeps = { ...deps, consultation: deps.consultation ?? consultationSettingsFromEnv(process.env) };
   return (_app, helpers) => {

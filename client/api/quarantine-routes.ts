@@ -1,7 +1,7 @@
 /**
  * The inbound quarantine's operator surface: list entries, show one (optionally with its
  * decrypted content), reroute one to a delivery workflow, or resolve it. A route plug-in of
- * client/api.ts, so it sits behind the same authentication (operator role), audit and OpenAPI listing.
+ * client/api/api.ts, so it sits behind the same authentication (operator role), audit and OpenAPI listing.
  *
  *   GET  /v1/quarantine?status=OPEN|REROUTED|AUTO_ROUTED|RESOLVED|ALL&reason=...&limit=100
  *   GET  /v1/quarantine/:id[?content=true]
@@ -11,27 +11,31 @@
  * an `actor` in the body is accepted for older clients and ignored.
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { QuarantineReasonKey, QuarantineStatusKey } from '../contracts';
+import { QuarantineReasonKey, QuarantineStatusKey } from '../../contracts';
 import {
+  QUARANTINE_INPUT_SCHEMAS,
   QUARANTINE_WORKFLOW_TYPE,
   QuarantineActionResultSchema,
-  QuarantineEntrySchema,
   QuarantineReasonSchema,
   QuarantineStatusSchema,
   RerouteQuarantineInputSchema,
   ResolveQuarantineInputSchema,
+  type QuarantineActionInputs,
+  type QuarantineActionResult,
   type QuarantineEntry,
   type QuarantineMemo,
   type StoredInboundMessage,
-} from '../contracts/inbound';
-import type { ContentStore } from '../store/content-store';
-import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from '../workflows/quarantine-definitions';
+} from '../../contracts/inbound';
+import { QUARANTINE_ACTION_NAMES, QUARANTINE_ACTIONS, type QuarantineActionName } from '../../contracts/quarantine-actions';
+import type { ContentStore } from '../../store/content-store';
+import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from '../../workflows/quarantine-definitions';
 import type { RouteHelpers } from './api';
-import { ErrorBodySchema } from './api-schemas';
-import { UndecodableSchema, listExecutions } from './visibility-list';
+import { ErrorBodySchema, QuarantineDetailSchema, QuarantineListItemSchema, type QuarantineDetail, type QuarantineListItem } from '../lib/api-schemas';
+import { listExecutions } from './visibility-list';
 
 export interface QuarantineRouteDeps {
   client: Client;
@@ -39,28 +43,7 @@ export interface QuarantineRouteDeps {
   logger: Logger;
 }
 
-export const QuarantineListItemSchema = z
-  .object({
-    quarantineId: z.string(),
-    status: z.string(),
-    reason: z.string(),
-    mailboxId: z.string().optional(),
-    meshMessageId: z.string().optional(),
-    messageType: z.string().optional(),
-    code: z.string().optional(),
-    receivedAt: z.string().optional(),
-    closedAt: z.string().optional(),
-    undecodable: UndecodableSchema.optional().describe('Set when the entry cannot be decoded with the configured codec keys: it is listed by id and search attributes only'),
-  })
-  .meta({ id: 'QuarantineListItem' });
-export type QuarantineListItem = z.infer<typeof QuarantineListItemSchema>;
 const QuarantineListSchema = z.object({ items: z.array(QuarantineListItemSchema) }).meta({ id: 'QuarantineList' });
-
-export const QuarantineDetailSchema = QuarantineEntrySchema.extend({
-  /** Only with `?content=true`: what MESH delivered, decrypted from the store. May hold patient data. */
-  content: z.object({ headers: z.record(z.string(), z.string()), encoding: z.enum(['utf8', 'base64']), body: z.string() }).optional(),
-}).meta({ id: 'QuarantineEntry' });
-export type QuarantineDetail = z.infer<typeof QuarantineDetailSchema>;
 
 const IdParams = z.object({ id: z.string().regex(/^inbound-quarantine-[A-Za-z0-9_.:-]{1,200}$/, 'not a quarantine id') });
 const ListQuery = z.object({
@@ -71,8 +54,17 @@ const ListQuery = z.object({
 const ShowQuery = z.object({ content: z.enum(['true', 'false']).default('false') });
 /** The request bodies: the actor is never taken from the body (a caller could name anyone). */
 const IgnoredActor = { actor: z.string().optional().describe('ignored: the authenticated caller is recorded as the actor') };
-const RerouteBodySchema = RerouteQuarantineInputSchema.omit({ actor: true }).extend(IgnoredActor);
-const ResolveBodySchema = ResolveQuarantineInputSchema.omit({ actor: true }).extend(IgnoredActor);
+/** Each quarantine action's request body: its update input, with the actor taken from the caller. */
+export const QUARANTINE_ACTION_BODIES = {
+  rerouteQuarantine: RerouteQuarantineInputSchema.omit({ actor: true }).extend(IgnoredActor).meta({ id: 'RerouteQuarantineRequest' }),
+  resolveQuarantine: ResolveQuarantineInputSchema.omit({ actor: true }).extend(IgnoredActor).meta({ id: 'ResolveQuarantineRequest' }),
+} as const satisfies Record<QuarantineActionName, z.ZodType>;
+
+/** The quarantine workflow's update of each action, by wire name. */
+const QUARANTINE_UPDATES: { readonly [N in QuarantineActionName]: UpdateDefinition<QuarantineActionResult, [QuarantineActionInputs[N]]> } = {
+  rerouteQuarantine: rerouteQuarantineUpdate,
+  resolveQuarantine: resolveQuarantineUpdate,
+};
 
 const authErrors = {
   401: { description: 'No valid bearer token or client certificate', schema: ErrorBodySchema },
@@ -103,7 +95,7 @@ function decodeBody(b64: string): { encoding: 'utf8' | 'base64'; body: string } 
 
 const send = (reply: FastifyReply, status: number, error: string, message: string): FastifyReply => reply.status(status).send({ error, message, issues: [] });
 
-/** The route plug-in; client/api.ts registers it. */
+/** The route plug-in; client/api/api.ts registers it. */
 export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstance, helpers: RouteHelpers) => void {
   return (_app, { route, parse, principal }) => {
     const idOf = (req: FastifyRequest): string => {
@@ -177,16 +169,18 @@ export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstan
       },
     );
 
-    const action = (name: 'reroute' | 'resolve', summary: string, body: z.ZodType): void =>
+    // One route per quarantine action of the registry (contracts/quarantine-actions.ts).
+    for (const name of QUARANTINE_ACTION_NAMES) {
+      const action = QUARANTINE_ACTIONS[name];
       route(
         {
           method: 'POST',
-          url: `/v1/quarantine/:id/${name}`,
-          operationId: `${name}Quarantine`,
-          summary,
+          url: `/v1/quarantine/:id/${action.route}`,
+          operationId: name,
+          summary: action.summary,
           role: 'operator',
           params: IdParams,
-          body,
+          body: QUARANTINE_ACTION_BODIES[name],
           responses: {
             200: { description: 'Done', schema: QuarantineActionResultSchema },
             ...badRequest,
@@ -195,33 +189,32 @@ export function quarantineRoutes(deps: QuarantineRouteDeps): (app: FastifyInstan
             409: { description: 'Refused: the entry is not open, or the target cannot take it (the reason says why)', schema: ErrorBodySchema },
           },
         },
-        async (req, reply) => {
-          const id = idOf(req);
-          const handle = deps.client.workflow.getHandle(id);
-          const actor = principal(req).name;
-          try {
-            if (name === 'reroute') {
-              const { actor: _ignored, ...body } = parse(RerouteBodySchema, req.body, 'body');
-              return await handle.executeUpdate(rerouteQuarantineUpdate, { args: [{ ...body, actor }] });
-            }
-            const { actor: _ignored, ...body } = parse(ResolveBodySchema, req.body, 'body');
-            return await handle.executeUpdate(resolveQuarantineUpdate, { args: [{ ...body, actor }] });
-          } catch (err) {
-            if (err instanceof WorkflowNotFoundError) {
-              // An entry that exists but has closed (rerouted, resolved) refuses further actions.
-              const closed = await handle.describe().catch(() => undefined);
-              if (closed) return send(reply, 409, 'QUARANTINE_ACTION_REJECTED', `quarantine entry ${id} is ${closed.typedSearchAttributes.get(QuarantineStatusKey) ?? 'closed'}`);
-              return send(reply, 404, 'NOT_FOUND', `no quarantine entry ${id}`);
-            }
-            if (err instanceof WorkflowUpdateFailedError) {
-              const f = updateFailure(err);
-              return send(reply, 409, f.type === 'INBOUND_REROUTE_REJECTED' ? f.type : 'QUARANTINE_ACTION_REJECTED', f.message);
-            }
-            throw err;
-          }
-        },
+        async (req, reply) => quarantineAction(req, reply, name),
       );
-    action('reroute', 'Send a quarantined message to a delivery workflow (and attempt); recorded with the authenticated caller and why', RerouteBodySchema);
-    action('resolve', 'Close a quarantine entry without routing it, saying why; recorded with the authenticated caller', ResolveBodySchema);
+    }
+
+    async function quarantineAction<N extends QuarantineActionName>(req: FastifyRequest, reply: FastifyReply, name: N): Promise<unknown> {
+      const id = idOf(req);
+      const handle = deps.client.workflow.getHandle(id);
+      const actor = principal(req).name;
+      const bodySchema: (typeof QUARANTINE_ACTION_BODIES)[QuarantineActionName] = QUARANTINE_ACTION_BODIES[name];
+      const { actor: _ignored, ...body } = parse(bodySchema, req.body, 'body');
+      const input = parse(QUARANTINE_INPUT_SCHEMAS[name], { ...body, actor }, 'body');
+      try {
+        return await handle.executeUpdate(QUARANTINE_UPDATES[name], { args: [input] });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          // An entry that exists but has closed (rerouted, resolved) refuses further actions.
+          const closed = await handle.describe().catch(() => undefined);
+          if (closed) return send(reply, 409, 'QUARANTINE_ACTION_REJECTED', `quarantine entry ${id} is ${closed.typedSearchAttributes.get(QuarantineStatusKey) ?? 'closed'}`);
+          return send(reply, 404, 'NOT_FOUND', `no quarantine entry ${id}`);
+        }
+        if (err instanceof WorkflowUpdateFailedError) {
+          const f = updateFailure(err);
+          return send(reply, 409, f.type === 'INBOUND_REROUTE_REJECTED' ? f.type : 'QUARANTINE_ACTION_REJECTED', f.message);
+        }
+        throw err;
+      }
+    }
   };
 }
