@@ -1,8 +1,9 @@
 /**
  * The delivery state machine as data: every status change the delivery workflow can make is a row of
  * `TRANSITIONS`, and the workflow moves only through `nextStatus` (an unknown move is a bug: it fails
- * the workflow task, so the workflow waits for a fixed deployment instead of going astray).
- * docs/state-machine.md is generated from this table and a test keeps the two equal.
+ * the workflow task, so the workflow waits for a fixed deployment instead of going astray). How each
+ * class of ITK3 Response changes a delivery is a row of `RESPONSE_RULES`. docs/state-machine.md is
+ * generated from both tables and a test keeps them equal.
  *
  * Pure and workflow-safe: types only from contracts (and the zod-free refusal catalogue of
  * contracts/errors.ts), no Temporal APIs, no clock.
@@ -261,7 +262,7 @@ export function responseRuleTable(codes: Readonly<Record<SenderAction, readonly 
     ].filter(Boolean);
     const until = rule.until ? `${rule.until.from === 'SEND' ? 'MESH send time' : 'now'} + ${rule.until.deadline}` : '–';
     lines.push(
-      `| ${action} | ${codes[action].join(', ') || 'other codes of its class'} | ${rule.event} | ${moves(rule.event)} | ${rule.waitFor} | ${until} | ${rule.escalation ? `${rule.escalation.key}:<attempt>` : '–'} | ${effects.join(', ') || '–'} |`,
+      `| ${action} | ${codes[action].join(', ') || 'other codes of its class'} | ${rule.event} | ${moves(rule.event)} | ${rule.waitFor} | ${until} | ${rule.escalation ? `\`${rule.escalation.key}:<attempt>\`` : '–'} | ${effects.join(', ') || '–'} |`,
     );
   }
   return lines.join('\n');

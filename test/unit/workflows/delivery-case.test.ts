@@ -425,6 +425,10 @@ describe('deadlines and reminders', () => {
     expect(open(b)!.nextReminderAt).toBeUndefined();
     expect(b.c.nextDue()).toBeUndefined();
     expect(b.at({ type: 'TIMERS_DUE' }, remindAt + 10 * DAY)).toEqual([]);
+    // Even with a reminder time left on it (state carried over from older code), a taken escalation stays quiet.
+    open(b)!.nextReminderAt = iso(remindAt);
+    expect(b.c.nextDue()).toBeUndefined();
+    expect(b.at({ type: 'TIMERS_DUE' }, remindAt + 11 * DAY)).toEqual([]);
   });
 
   it('closes a delivered case when its replacement window ends, with no reminder at that moment', () => {
