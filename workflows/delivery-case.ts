@@ -141,6 +141,8 @@ export class DeliveryCase {
   private readonly seenResponses: Set<string>;
   private readonly seenReports: Set<string>;
   private readonly continued: boolean;
+  /** The first attempt's ids when whoever started the delivery chose them (the API does). */
+  private readonly firstAttempt: SendDocumentInput['firstAttempt'];
   private endedBy: DeliveryEvent | undefined;
   private at = 0;
   private effects: Effect[] = [];
@@ -177,8 +179,6 @@ export class DeliveryCase {
     this.seenReports = new Set(carried?.seenReportIds ?? []);
     this.firstAttempt = input.firstAttempt;
   }
-
-  private readonly firstAttempt: SendDocumentInput['firstAttempt'];
 
   /** True once the case has reached its end: the workflow finishes what is queued and returns `result()`. */
   get ended(): boolean {

@@ -723,6 +723,12 @@ describe('what a person sees', () => {
       nextDueAt: iso(T0 + MIN + HOUR),
     });
   });
+
+  it('offers replace while a delivered document is in its window, and says when the window closes', () => {
+    const b = sentCase();
+    b.at(response(b, '30001'), T0 + MIN);
+    expect(b.c.view()).toMatchObject({ status: 'DELIVERED', waitingFor: 'REPLACEMENT_WINDOW', allowed: ['replace', 'changeDeadlines'], nextDueAt: iso(T0 + MIN + DAY) });
+  });
 });
 
 describe('continue-as-new', () => {
