@@ -12,12 +12,11 @@ import { Client, Connection } from '@temporalio/client';
 import { operatorQueries } from '../scripts/lib/operator-queries';
 import { startClusterEnv, startFleet } from '../scripts/chaos/cluster-runs';
 import { sleep, submitLoad, waitForStatus } from './lib/courier-system';
+import { percentile } from './lib/percentile';
 import { sampleProc } from './lib/proc';
 
 /** Resident memory of a process in MiB (0 when it has gone), read as every other benchmark reads it. */
 const rssMiB = (pid: number | undefined): number => Math.round((sampleProc(pid)?.rssBytes ?? 0) / 2 ** 20);
-
-const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] ?? 0;
 
 export async function runClusterBench(): Promise<object> {
   const sizes = (process.env.CLUSTER_BENCH_SIZES ?? '10000,30000,100000').split(',').map(Number);
@@ -65,7 +64,7 @@ export async function runClusterBench(): Promise<object> {
             await client.workflow.count(q);
             times.push(Number(process.hrtime.bigint() - t) / 1e6);
           }
-          queries[q] = Math.round(p95(times));
+          queries[q] = Math.round(percentile(times, 95));
         }
         log(`${size}: ${bytesPerWaitingDelivery} PostgreSQL bytes per waiting delivery; memory ${JSON.stringify(memoryMiB)} MiB; slowest query p95 ${Math.max(...Object.values(queries))} ms`);
         const t1 = Date.now();
