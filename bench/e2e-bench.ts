@@ -47,9 +47,9 @@ import {
   type Services,
   type Submitted,
 } from './lib/courier-system';
+import { percentileOfSorted as pct } from './lib/percentile';
 import { ProcSampler, sampleProc } from './lib/proc';
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 const envNum = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);

@@ -12,17 +12,16 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
 import { startCluster, startUiServer, type TemporalCluster, type UiServer } from './lib/cluster';
-import { child, localSecret as localSecretIn, localSettings, newLocalApiTokens, newLocalKey as key, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
+import { child, localAppSecrets, localSettings, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
 import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, stopChild, type RunningService } from './lib/services';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
-const DATA = path.join(REPO_ROOT, '.data');
-// ITK3_CLUSTER_DIR moves the cluster's state (the tests use a temporary directory).
+// The local secrets live where `npm run up` keeps them (ITK3_DATA_DIR, default .data/), so both commands
+// share one set; ITK3_CLUSTER_DIR moves the cluster's state (the tests use temporary directories).
+const DATA = path.resolve(process.env.ITK3_DATA_DIR ?? path.join(REPO_ROOT, '.data'));
 const STATE = process.env.ITK3_CLUSTER_DIR ?? path.join(DATA, 'cluster');
 export const CLUSTER_WORKERS = 3;
 
-/** A local secret shared with `npm run up` (kept in .data/, 0600); the environment variable wins. */
-const localSecret = (envName: string, fileName: string, make: () => string): string => localSecretIn(DATA, envName, fileName, make);
 // Two server nodes on PostgreSQL and three workers get twice the wait `npm run up` allows its dev server.
 const waitUntil = (what: string, proc: ChildProcess, check: () => Promise<boolean>): Promise<void> => waitUntilWithin(what, proc, check, 120_000);
 
@@ -44,7 +43,8 @@ async function main(): Promise<void> {
     if (same) throw new Error(`${what} and ${same[1]} are both port ${port}: choose different ports.`);
     await assertPortFree(port, '127.0.0.1', what);
   }
-  const apiTokens = localSecret('ITK3_API_TOKENS', 'local-api-tokens', newLocalApiTokens);
+  const secrets = localAppSecrets(DATA);
+  const apiTokens = secrets.ITK3_API_TOKENS;
 
   let cluster: TemporalCluster | undefined;
   let ui: UiServer | undefined;
@@ -90,9 +90,7 @@ async function main(): Promise<void> {
       ITK3_RECIPIENT_MAILBOX: env('ITK3_RECIPIENT_MAILBOX', 'X26ABC2'),
       ITK3_API_PORT: String(apiPort),
       STORE_DIR: env('STORE_DIR', path.join(STATE, 'store')),
-      STORE_KEYS: localSecret('STORE_KEYS', 'local-store-keys', key),
-      ITK3_CODEC_KEYS: localSecret('ITK3_CODEC_KEYS', 'local-codec-keys', key),
-      ITK3_API_TOKENS: apiTokens,
+      ...secrets,
       ITK3_CODEC_SERVER_PORT: String(codecPort),
       ITK3_CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`,
     };
@@ -128,12 +126,12 @@ async function main(): Promise<void> {
         `  API             http://127.0.0.1:${apiPort}   (itk3 submit examples/consultation-report.json)`,
         `  Temporal Web UI ${ui.url}/namespaces/${namespace}/workflows`,
         `  Temporal gRPC   ${cluster.address}   (balancer over ${cluster.nodes.map((n) => n.frontend).join(', ')})`,
-        `  PostgreSQL      127.0.0.1:${cluster.postgres.port}   (private cluster in .data/cluster/postgresql)`,
+        `  PostgreSQL      127.0.0.1:${cluster.postgres.port}   (private cluster in ${path.join(STATE, 'postgresql')})`,
         `  mesh-sandbox    http://127.0.0.1:${meshPort}`,
         `  codec server    http://127.0.0.1:${codecPort}/login   (sign in with the operator token to see decoded payloads in the UI)`,
         `  metrics         ${identities.map((_, i) => `http://127.0.0.1:${metricsPort + i}/metrics`).join('  ')} (workers)   http://127.0.0.1:${apiPort}/metrics (fleet)`,
         `  server metrics  ${cluster.nodes.map((n) => `http://127.0.0.1:${n.metricsPort}/metrics`).join('  ')}`,
-        `  operator token  export ITK3_API_TOKEN=${tokenOf(apiTokens, 'operator')}   (kept in .data/local-api-tokens)`,
+        `  operator token  export ITK3_API_TOKEN=${tokenOf(apiTokens, 'operator')}   (kept in ${path.join(DATA, 'local-api-tokens')})`,
         '  GP practice     X26ABC2 (answers 20013 then 30001)',
         'Press Ctrl-C to stop.',
         '',

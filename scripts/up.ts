@@ -6,27 +6,16 @@
  * the state (default .data/), which lets the browser tests run the same system beside a developer's.
  */
 import { type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DELIVERY_TASK_QUEUE } from '../contracts/task-queues';
 import { startUiServer } from './lib/cluster';
-import { child, localSecret, localSettings, newLocalApiTokens, newLocalKey, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
+import { child, localAppSecrets, localSettings, tokenOf, waitUntil as waitUntilWithin } from './lib/local-run';
 import { REPO_ROOT, VENV_BIN, assertPortFree, startMeshSandbox, startTemporal, stopChild, type RunningService } from './lib/services';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const DATA = path.resolve(process.env.ITK3_DATA_DIR ?? path.join(REPO_ROOT, '.data'));
 
-/** A local store key, made once and kept with the local data (never used outside local mode). */
-const localStoreKeys = (): string => localSecret(DATA, 'STORE_KEYS', 'local-store-keys', newLocalKey);
-/** Payload codec keys: every payload in Temporal's history is encrypted with these. */
-const localCodecKeys = (): string => localSecret(DATA, 'ITK3_CODEC_KEYS', 'local-codec-keys', newLocalKey);
-/** Operator-update actor token keys: the API signs, the worker verifies (activities/actor-token.ts). */
-const localActorKeys = (): string => localSecret(DATA, 'ITK3_ACTOR_KEYS', 'local-actor-keys', newLocalKey);
-/** Key of the SenderReference search attribute: the API and the worker must share it. */
-const localCorrelationKey = (): string => localSecret(DATA, 'ITK3_CORRELATION_KEY', 'local-correlation-key', () => randomBytes(32).toString('base64'));
-/** Local API tokens: one operator, one submitter. */
-const localApiTokens = (): string => localSecret(DATA, 'ITK3_API_TOKENS', 'local-api-tokens', newLocalApiTokens);
 const waitUntil = (what: string, proc: ChildProcess, check: () => Promise<boolean>): Promise<void> => waitUntilWithin(what, proc, check, 60_000);
 
 async function main(): Promise<void> {
@@ -38,7 +27,8 @@ async function main(): Promise<void> {
   await assertPortFree(apiPort, '127.0.0.1', 'ITK3 Courier API (ITK3_API_PORT)');
   await assertPortFree(codecPort, '127.0.0.1', 'codec server (ITK3_CODEC_SERVER_PORT)');
   await assertPortFree(metricsPort, '127.0.0.1', 'worker metrics (ITK3_WORKER_METRICS_PORT)');
-  const apiTokens = localApiTokens();
+  const secrets = localAppSecrets(DATA);
+  const apiTokens = secrets.ITK3_API_TOKENS;
 
   const services: RunningService[] = [];
   const procs: Array<{ name: string; proc: ChildProcess }> = [];
@@ -90,11 +80,7 @@ async function main(): Promise<void> {
       ITK3_RECIPIENT_MAILBOX: env('ITK3_RECIPIENT_MAILBOX', 'X26ABC2'),
       ITK3_API_PORT: String(apiPort),
       STORE_DIR: env('STORE_DIR', path.join(DATA, 'store')),
-      STORE_KEYS: localStoreKeys(),
-      ITK3_CODEC_KEYS: localCodecKeys(),
-      ITK3_ACTOR_KEYS: localActorKeys(),
-      ITK3_CORRELATION_KEY: localCorrelationKey(),
-      ITK3_API_TOKENS: apiTokens,
+      ...secrets,
       ITK3_CODEC_SERVER_PORT: String(codecPort),
       ITK3_CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`,
       ITK3_WORKER_METRICS_PORT: String(metricsPort),

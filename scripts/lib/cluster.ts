@@ -392,3 +392,25 @@ export async function startUiServer(opts: { port: number; temporalAddress: strin
   await waitFor('Temporal Web UI', proc, async () => (await fetch(`${url}/api/v1/settings`)).ok, 60_000, opts.logFile);
   return { url, process: proc, stop: () => stopProc(proc, 'SIGTERM') };
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Frontend rate limits
+
+/**
+ * Visibility requests (list and count) the frontends have refused with RESOURCE_EXHAUSTED because a
+ * namespace rate limit was exceeded, summed over every node since it started. The SDK retries such a
+ * refusal after a backoff, so a caller sees only a slow answer: this counter tells a throttled query
+ * from a slow one.
+ */
+export async function visibilityThrottled(cluster: Pick<TemporalCluster, 'nodes'>): Promise<number> {
+  let total = 0;
+  for (const n of cluster.nodes) {
+    const text = await (await fetch(`http://127.0.0.1:${n.metricsPort}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('service_errors_resource_exhausted{')) continue;
+      if (!/operation="(CountWorkflowExecutions|ListWorkflowExecutions)"/.test(line)) continue;
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}

@@ -50,6 +50,35 @@ export const newLocalKey = (): string => `local1:${randomBytes(32).toString('bas
 export const newLocalApiTokens = (): string =>
   `local-operator:operator:${randomBytes(24).toString('base64url')},local-service:submitter:${randomBytes(24).toString('base64url')}`;
 
+/** The secrets the API, the workers and the codec server of a local run must share. */
+export interface LocalAppSecrets {
+  /** Content-store encryption keys. */
+  STORE_KEYS: string;
+  /** Payload codec keys: every payload in Temporal's history is encrypted with these. */
+  ITK3_CODEC_KEYS: string;
+  /** Operator-update actor token keys: the API signs, the worker verifies. */
+  ITK3_ACTOR_KEYS: string;
+  /** Key of the SenderReference search attribute (an HMAC): the API and the worker must share it. */
+  ITK3_CORRELATION_KEY: string;
+  /** API tokens: one operator, one submitter. */
+  ITK3_API_TOKENS: string;
+}
+
+/**
+ * Every secret of a local run, each made once and kept in `dataDir` (0600) so the next run, and the
+ * other local command, reuse it: a workflow that waits across a restart still verifies the actor tokens
+ * and finds its keyed SenderReference. An environment variable of the same name wins.
+ */
+export function localAppSecrets(dataDir: string): LocalAppSecrets {
+  return {
+    STORE_KEYS: localSecret(dataDir, 'STORE_KEYS', 'local-store-keys', newLocalKey),
+    ITK3_CODEC_KEYS: localSecret(dataDir, 'ITK3_CODEC_KEYS', 'local-codec-keys', newLocalKey),
+    ITK3_ACTOR_KEYS: localSecret(dataDir, 'ITK3_ACTOR_KEYS', 'local-actor-keys', newLocalKey),
+    ITK3_CORRELATION_KEY: localSecret(dataDir, 'ITK3_CORRELATION_KEY', 'local-correlation-key', () => randomBytes(32).toString('base64')),
+    ITK3_API_TOKENS: localSecret(dataDir, 'ITK3_API_TOKENS', 'local-api-tokens', newLocalApiTokens),
+  };
+}
+
 /** The token of `role` in an ITK3_API_TOKENS list (name:role:token,...). */
 export const tokenOf = (tokens: string, role: string): string => tokens.split(',').map((t) => t.split(':')).find((t) => t[1] === role)?.slice(2).join(':') ?? '';
 

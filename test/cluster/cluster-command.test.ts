@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CourierHttpClient } from '../../client/lib/http-client';
@@ -30,6 +30,23 @@ async function freeRun(n: number, taken: number[]): Promise<number> {
     const all = await Promise.all(Array.from({ length: n }, (_, i) => portFree(base + i)));
     if (all.every(Boolean)) return base;
   }
+}
+
+/** Command line and environment of every direct child of `pid` (Linux /proc). */
+function childEnvironments(pid: number): Array<{ cmdline: string; env: Record<string, string> }> {
+  const out: Array<{ cmdline: string; env: Record<string, string> }> = [];
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The parent pid is the second field after the command name, which is in parentheses and may hold spaces.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+      const env = Object.fromEntries(readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      out.push({ cmdline: readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' '), env });
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return out;
 }
 
 describe('npm run cluster', () => {
@@ -62,10 +79,14 @@ describe('npm run cluster', () => {
     };
     const ports = { ...some, ITK3_WORKER_METRICS_PORT: await freeRun(3, Object.values(some)) };
     const operator = randomBytes(24).toString('base64url');
+    // The actor and correlation keys are left to the command: it must make them once and keep them here.
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'itk3-cluster-data-'));
+    const { ITK3_ACTOR_KEYS: _actor, ITK3_CORRELATION_KEY: _correlation, ...inherited } = process.env;
     const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'cluster.js')], {
       env: {
-        ...process.env,
+        ...inherited,
         ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+        ITK3_DATA_DIR: dataDir,
         ITK3_CLUSTER_DIR: mkdtempSync(path.join(os.tmpdir(), 'itk3-cluster-command-')),
         ITK3_API_TOKENS: `t-operator:operator:${operator}`,
         STORE_KEYS: `t1:${randomBytes(32).toString('base64')}`,
@@ -98,6 +119,21 @@ describe('npm run cluster', () => {
       expect(settings.Codec?.IncludeCredentials).toBe(true);
       // Three workers, each with its metrics.
       for (let i = 0; i < 3; i++) expect((await fetch(`http://127.0.0.1:${ports.ITK3_WORKER_METRICS_PORT + i}/metrics`)).status).toBe(200);
+
+      // The actor-token and correlation keys are kept in the data directory (0600) for the next run, and
+      // the API and every worker run with those very keys.
+      const kept = (file: string): string => {
+        expect(statSync(path.join(dataDir, file)).mode & 0o777).toBe(0o600);
+        return readFileSync(path.join(dataDir, file), 'utf8').trim();
+      };
+      const actorKeys = kept('local-actor-keys');
+      const correlationKey = kept('local-correlation-key');
+      const services = childEnvironments(proc.pid!).filter((c) => /(worker[/\\]main|api-main)\.js/.test(c.cmdline));
+      expect(services.length).toBe(4);
+      for (const c of services) {
+        expect(c.env.ITK3_ACTOR_KEYS).toBe(actorKeys);
+        expect(c.env.ITK3_CORRELATION_KEY).toBe(correlationKey);
+      }
 
       const api = new CourierHttpClient({ baseUrl: `http://127.0.0.1:${ports.ITK3_API_PORT}`, token: operator });
       const { workflowId } = await api.submit({ ...syntheticSubmission(0), documentId: randomUUID() });
