@@ -68,7 +68,9 @@ export function registerOperatorActions({ kase, input, apply, changed }: Operato
 
   /**
    * Who an operator update is recorded for. The API attaches a token binding the authenticated principal
-   * to this workflow and update; an activity checks it at this workflow's time. Verified: the principal,
+   * to this workflow and update; the codec server, for an update typed into the Web UI, one binding the
+   * signed-in operator to this namespace and the exact input. An activity checks it at this workflow's
+   * time, so it gets the input as received and the namespace too. Verified: the principal,
    * whatever name the payload claims. Otherwise the claimed name, marked unverified: anyone who can reach
    * Temporal's frontend can send an update naming anyone.
    */
@@ -77,7 +79,7 @@ export function registerOperatorActions({ kase, input, apply, changed }: Operato
     const token = typeof u.actorToken === 'string' && u.actorToken !== '' && u.actorToken.length <= 2048 ? u.actorToken : undefined;
     let outcome: C.VerifyActorTokenResult;
     try {
-      outcome = await identity.verifyActorToken({ ...(token ? { token } : {}), claimedActor: u.actor, workflowId: kase.state.workflowId, update, at });
+      outcome = await identity.verifyActorToken({ ...(token ? { token } : {}), claimedActor: u.actor, workflowId: kase.state.workflowId, update, at, namespace: workflowInfo().namespace, input: u });
     } catch (err) {
       if (isCancellation(err)) throw err;
       outcome = { verified: false, reason: 'invalid token: it could not be checked' };

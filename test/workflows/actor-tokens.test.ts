@@ -6,7 +6,8 @@
  * answer (the warning line is the activity's, tested with the activities).
  */
 import { abandonUpdate, changeDeadlinesUpdate, resendUpdate } from '../../workflows/definitions';
-import { actorToken, runFlow, useTimeSkippingServer } from './support';
+import { issueInputActorToken } from '../../activities/actor-token';
+import { TEST_ACTOR_KEYS, actorToken, runFlow, useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
@@ -23,6 +24,23 @@ describe('operator update actors', () => {
       expect(s.timeline.at(-1)).toMatchObject({ kind: 'OPERATOR', actor: 'ops.jones', actorVerified: true, reason: 'longer wait agreed' });
       expect(s.timeline.at(-1)!.detail).toMatch(/^deadlines changed/);
       expect(s.unverifiedActions).toBeUndefined();
+    });
+  });
+
+  it('records the operator an update typed into the Web UI was stamped for by the codec server, for that exact input only', async () => {
+    await runFlow(server.env, server.workflowBundle, {}, async (f) => {
+      await f.sentAttempt(1);
+      const namespace = server.env.namespace ?? 'default';
+      // What the codec server makes of a form input for a signed-in operator: the principal as actor, and a
+      // token bound to the namespace and this input (the UI sends no workflow id or update name).
+      const stamped = (input: Record<string, unknown>) => ({ ...input, actorToken: issueInputActorToken(TEST_ACTOR_KEYS, { principal: 'ops.jones', namespace, input }) });
+      const first = stamped({ actor: 'ops.jones', reason: 'longer wait agreed', deadlines: { businessAckMs: 3 * 86_400_000 } });
+      await expect(f.handle.executeUpdate(changeDeadlinesUpdate, { args: [first as never] })).resolves.toMatchObject({ actor: 'ops.jones', actorVerified: true });
+      // The same token on an input changed after it was stamped proves nothing.
+      const changed = { ...stamped({ actor: 'ops.jones', reason: 'longer wait agreed', deadlines: { businessAckMs: 3 * 86_400_000 } }), deadlines: { businessAckMs: 9 * 86_400_000 } };
+      await expect(f.handle.executeUpdate(changeDeadlinesUpdate, { args: [changed as never] })).resolves.toMatchObject({ actor: 'ops.jones', actorVerified: false });
+      const s = await f.state();
+      expect(s.unverifiedActions).toEqual([{ at: expect.any(String), update: 'changeDeadlines', claimedActor: 'ops.jones', reason: 'invalid token: issued for another input' }]);
     });
   });
 

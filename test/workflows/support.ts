@@ -227,7 +227,7 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivi
     // The real check (activities/actor-token.ts) with the test keys.
     async verifyActorToken(input) {
       if (!input.token) return { verified: false, reason: 'no valid token' };
-      const check = verifyActorToken(TEST_ACTOR_KEYS, input.token, { workflowId: input.workflowId, update: input.update, now: input.at });
+      const check = verifyActorToken(TEST_ACTOR_KEYS, input.token, { workflowId: input.workflowId, update: input.update, now: input.at, ...(input.namespace !== undefined ? { namespace: input.namespace } : {}), input: input.input });
       return check.valid ? { verified: true, principal: check.principal } : { verified: false, reason: `invalid token: ${check.reason}` };
     },
     async trackMeshMessage(input) {
