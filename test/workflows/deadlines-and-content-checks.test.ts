@@ -4,25 +4,18 @@
  * the `checkStoredSubmission` activity behind the correct/replace updates. Synthetic fixtures only.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { ActivityConfig } from '../../activities';
 import { createSubmissionCheckActivities } from '../../activities/submission-check';
 import { submitDocument } from '../../client/api/submit';
 import { DEFAULT_DELIVERY_DEADLINES, DeadlineConfigError, deadlinePolicyFrom, loadDeadlinePolicy, resolveDeadlines } from '../../config/deadlines';
 import type { ContentRef, SendDocumentInput } from '../../contracts';
 import { DOCUMENT_ID, PATIENTS, submission } from '../fixtures/itk3/submissions';
 import { MemoryStore } from '../helpers/memory-store';
+import { TEST_ACTIVITY_CONFIG } from '../helpers/activity-config';
 
 const HOUR = 3_600_000;
 const ACK = { infrastructureAckMs: 4 * HOUR, businessAckMs: 48 * HOUR };
 
-const activityConfig: ActivityConfig = {
-  profile: '2.x',
-  routing: { mode: 'mailbox', mailboxId: 'X26ABC2' },
-  maxMessageBytes: 5 * 1024 * 1024,
-  namespace: 'courier-test',
-  taskQueue: 'delivery-test',
-  senderMailboxes: ['X26ABC1', 'Y12345OT001'],
-};
+const activityConfig = TEST_ACTIVITY_CONFIG;
 
 describe('deadline configuration', () => {
   it('uses the acknowledgement defaults from configuration and the documented defaults for the rest', () => {

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Command } from 'commander';
 import pino from 'pino';
-import type { ActivityConfig } from '../../../activities';
 import { buildApi } from '../../../client/api/api';
 import type { OperatorActionBody } from '../../../client/lib/api-schemas';
 import { Authenticator } from '../../../client/auth';
@@ -26,6 +25,7 @@ import * as quarantineDefinitions from '../../../workflows/quarantine-definition
 import * as definitions from '../../../workflows/definitions';
 import { submission } from '../../fixtures/itk3/submissions';
 import { MemoryStore } from '../../helpers/memory-store';
+import { TEST_ACTIVITY_CONFIG } from '../../helpers/activity-config';
 
 const RUNNING = 'send-document-00000000-0000-4000-8000-000000000001-v1';
 const QUARANTINED = 'inbound-quarantine-X26ABC1-Q1';
@@ -55,14 +55,7 @@ function cliCases(dir: string): { [N in OperatorActionName]: { args: string[]; b
   };
 }
 
-const activity: ActivityConfig = {
-  profile: '2.x',
-  routing: { mode: 'mailbox', mailboxId: 'X26ABC2' },
-  maxMessageBytes: 5 * 1024 * 1024,
-  namespace: 'courier-test',
-  taskQueue: 'delivery-test',
-  senderMailboxes: ['X26ABC1', 'Y12345OT001'],
-};
+const activity = TEST_ACTIVITY_CONFIG;
 
 const result = (action: OperatorActionName): OperatorActionResult => ({ action, at: '2026-12-01T10:00:00.000Z', status: 'AWAITING_INFRASTRUCTURE_ACK', waitingFor: 'INFRASTRUCTURE_ACK', attempt: 2 });
 

@@ -8,23 +8,16 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { ActivityConfig } from '../../../activities';
 import { IdempotencyStore } from '../../../client/api/idempotency';
 import { SubmissionConflict, submitDocument, type SubmitDeps } from '../../../client/api/submit';
 import type { ContentRef } from '../../../contracts';
 import { submission } from '../../fixtures/itk3/submissions';
 import { MemoryStore } from '../../helpers/memory-store';
+import { TEST_ACTIVITY_CONFIG } from '../../helpers/activity-config';
 
 const HOUR = 3_600_000;
 
-const activity: ActivityConfig = {
-  profile: '2.x',
-  routing: { mode: 'mailbox', mailboxId: 'X26ABC2' },
-  maxMessageBytes: 5 * 1024 * 1024,
-  namespace: 'courier-test',
-  taskQueue: 'delivery-test',
-  senderMailboxes: ['X26ABC1', 'Y12345OT001'],
-};
+const activity = TEST_ACTIVITY_CONFIG;
 
 /** A Temporal client that knows the deliveries it started (and any given up front by their stored content). */
 function fakeTemporal(existing: Record<string, ContentRef> = {}): { client: Client; starts: string[] } {
