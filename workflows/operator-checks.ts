@@ -8,10 +8,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DeliveryDeadlines } from '../contracts';
 import { ABSOLUTE_DEADLINE_BOUNDS, DEADLINE_FIELDS, deadlineBoundProblems, type DeadlineBounds } from '../contracts/deadline-bounds';
 import { operatorRefusal, type OperatorRefusalReason } from '../contracts/errors';
+import { textProblem } from './input-text';
 
 function text(value: unknown, name: string, max: number, problems: string[]): void {
-  if (typeof value !== 'string' || value.trim().length === 0) problems.push(`${name} is required`);
-  else if (value.length > max) problems.push(`${name} is longer than ${max} characters`);
+  const problem = textProblem(value, name, max);
+  if (problem) problems.push(problem);
 }
 
 export function actorProblems(input: unknown, reasonField: 'reason' | 'note' = 'reason'): string[] {

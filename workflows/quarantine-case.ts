@@ -14,6 +14,7 @@ import type {
   ResolveQuarantineInput,
   RouteQuarantinedResult,
 } from '../contracts/inbound';
+import { textProblem } from './input-text';
 
 const WORKFLOW_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 const CODE = /^[123]\d{4}$/;
@@ -50,8 +51,8 @@ export class QuarantineCase {
     if (this.busy) return 'quarantine entry is being delivered right now; try again shortly';
     const req = action.input as Partial<RerouteQuarantineInput> | undefined;
     return (
-      text(req?.actor, 'actor', 200) ??
-      text(req?.reason, 'reason', 2000) ??
+      textProblem(req?.actor, 'actor', 200) ??
+      textProblem(req?.reason, 'reason', 2000) ??
       (action.update === 'rerouteQuarantine' ? rerouteRefusal(action.input) : undefined)
     );
   }
@@ -119,12 +120,6 @@ function rerouteRefusal(req: RerouteQuarantineInput): string | undefined {
   if (typeof req.targetWorkflowId !== 'string' || !WORKFLOW_ID.test(req.targetWorkflowId)) return 'targetWorkflowId is not a workflow id';
   if (req.attempt !== undefined && (!Number.isInteger(req.attempt) || req.attempt < 1)) return 'attempt must be a positive integer';
   if (req.code !== undefined && (typeof req.code !== 'string' || !CODE.test(req.code))) return 'code must be five digits starting 1, 2 or 3';
-  return undefined;
-}
-
-function text(value: unknown, what: string, max: number): string | undefined {
-  if (typeof value !== 'string' || value.trim().length === 0) return `${what} is required`;
-  if (value.length > max) return `${what} is longer than ${max} characters`;
   return undefined;
 }
 
