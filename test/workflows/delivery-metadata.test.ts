@@ -4,9 +4,12 @@
  * history carries a summary naming what it is for. None of it holds patient data.
  * Time-skipping server; infrastructure deadline 4 h, reminders every 24 h (support.ts).
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { PATIENTS } from '../fixtures/itk3/submissions';
+import type { ActivityConfig } from '../../activities';
+import { submitDocument } from '../../client/api/submit';
+import { DOCUMENT_ID, PATIENTS, submission } from '../fixtures/itk3/submissions';
+import { MemoryStore } from '../helpers/memory-store';
 import { runFlow, useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
@@ -30,6 +33,30 @@ async function historySummaries(handle: WorkflowHandle): Promise<string[]> {
 
 /** A synthetic patient's identifiers, which must never reach what the Web UI shows. */
 const PATIENT_VALUES = [PATIENTS.ada.nhsNumber, PATIENTS.ada.givenName, PATIENTS.ada.familyName, PATIENTS.ada.birthDate];
+
+describe('delivery static summary and details at start', () => {
+  it('are set by the API from ids, ODS codes and the spec profile, never from the patient in the submission', async () => {
+    let started: WorkflowStartOptions | undefined;
+    const client = {
+      workflow: {
+        getHandle: (id: string) => ({
+          query: async () => Promise.reject(new WorkflowNotFoundError('not found', id, undefined)),
+          describe: async () => Promise.reject(new WorkflowNotFoundError('not found', id, undefined)),
+        }),
+        start: async (_type: string, options: WorkflowStartOptions) => void (started = options),
+      },
+    } as unknown as Client;
+    const activity = { profile: '1.x', routing: { mode: 'mailbox', mailboxId: 'X26ABC2' }, maxMessageBytes: 5 * 1024 * 1024, namespace: 'courier-test', taskQueue: 'delivery-test', senderMailboxes: ['X26ABC1', 'Y12345OT001'] } as ActivityConfig;
+    const body = submission();
+    const { workflowId } = await submitDocument({ client, store: new MemoryStore(), activity, deadlines: { infrastructureAckMs: 4 * HOUR, businessAckMs: 48 * HOUR } }, body);
+    const route = `${body.sender.odsCode} → ${body.recipient.odsCode}`;
+    expect(started?.staticSummary).toBe(`Deliver document ${DOCUMENT_ID} v${body.version}: ${route}`);
+    expect(started?.staticDetails).toContain(`\`${DOCUMENT_ID}\` version **${body.version}**: sending organisation **${body.sender.odsCode}** → practice **${body.recipient.odsCode}**`);
+    expect(started?.staticDetails).toContain('**Spec profile:** GP Connect Send Document 1.x');
+    expect(started?.staticDetails).toContain(`\`itk3 status ${workflowId}\``);
+    for (const text of [started?.staticSummary ?? '', started?.staticDetails ?? '']) for (const value of PATIENT_VALUES) expect(text).not.toContain(value);
+  });
+});
 
 describe('delivery workflow user metadata', () => {
   it('explains itself in the Web UI: waiting for the infrastructure ack, then the escalation and how to resend, with no patient data', async () => {
