@@ -55,6 +55,7 @@ import type { DeliveryResult, SendDocumentInput } from '../contracts/delivery';
 import { consultationEventSignal, consultationViewQuery } from './consultation-definitions';
 import { ConsultationCase, type ConsultationEffect, type ConsultationStep, type SearchAttributesEffect, type StartDeliveryEffect } from './consultation-case';
 import { consultationDetails, type ConsultationWaiting } from './metadata';
+import { deliveryStaticDetails } from './delivery-metadata';
 
 /** The delivery workflow, started by its type name: its implementation is another module's business. */
 type DeliveryWorkflow = (input: SendDocumentInput) => Promise<DeliveryResult>;
@@ -136,6 +137,7 @@ export async function consultationWorkflow(input: ConsultationWorkflowInput): Pr
         // A delivery outlives a deleted or retired consultation: it may be waiting for acknowledgements.
         parentClosePolicy: 'ABANDON',
         staticSummary: `delivery of document ${deliveryInput.documentId} v${deliveryInput.version} to ${deliveryInput.recipientOds}${deliveryInput.replaces ? `, replacing v${deliveryInput.replaces.version}` : ''} (consultation ${input.consultationId})`,
+        staticDetails: deliveryStaticDetails({ ...deliveryInput, workflowId: childId }),
       });
     } catch (err) {
       await perform(kase.apply({ type: 'deliveryNotStarted', index, failure: failureName(err) }, Date.now()));

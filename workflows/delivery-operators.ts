@@ -28,6 +28,7 @@ import { OPERATOR_ACTION_NAMES, type OperatorAction, type RefusalOptions } from 
 import { actorProblems, contentRefProblems, deadlineProblems, refusalFailure, rejectIf } from './operator-checks';
 import { operatorRefusal, type OperatorRefusalReason } from '../contracts/errors';
 import type { sendDocumentWorkflow } from './send-document';
+import { deliveryStaticDetails, deliveryStaticSummary } from './delivery-metadata';
 
 const store = proxyActivities<Activities>(STORE_ACTIVITY);
 /** Actor tokens are checked by an activity (no crypto in the sandbox): a few quick tries, then "unverified". */
@@ -130,6 +131,8 @@ export function registerOperatorActions({ kase, input, apply, changed }: Operato
         ],
         // The replacement lives its own life: it must outlast this workflow's window.
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: deliveryStaticSummary({ documentId: s.documentId, version: plan.version, senderOds: plan.senderOds, recipientOds: plan.recipientOds, replaces: { version: s.version } }),
+        staticDetails: deliveryStaticDetails({ workflowId: plan.workflowId, documentId: s.documentId, version: plan.version, senderOds: plan.senderOds, recipientOds: plan.recipientOds, replaces: { version: s.version } }),
         typedSearchAttributes: [
           { key: DeliveryStatusKey, value: 'SENDING' },
           { key: RecipientOdsKey, value: plan.recipientOds },

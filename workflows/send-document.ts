@@ -24,6 +24,7 @@ import {
   log,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   uuid4,
@@ -40,6 +41,7 @@ import type * as C from '../contracts';
 import * as defs from './definitions';
 import { DeliveryCase, type CaseAttributes, type CaseEvent, type Effect } from './delivery-case';
 import { registerOperatorActions } from './delivery-operators';
+import { buildSummary, deliveryDetails, deliveryTimerSummary, escalationSummary, sendSummary, trackSummary, type DeliveryDetailsInput } from './delivery-metadata';
 
 const store = proxyActivities<Activities>(STORE_ACTIVITY);
 const mesh = proxyActivities<Activities>({
@@ -99,6 +101,17 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
     lastPublished = key;
     upsertSearchAttributes(pairsOf(a));
   };
+  /** What the Web UI needs now, from the case's view (user metadata only: no command, so replay is unchanged). */
+  const detailsInput = (): DeliveryDetailsInput => {
+    const s = kase.state;
+    const v = kase.view();
+    return { ...v, workflowId: s.workflowId, documentId: s.documentId, version: s.version, senderOds: s.senderOds, recipientOds: s.recipientOds, attempt: s.currentAttempt };
+  };
+  let lastDetails = '';
+  const explain = (): void => {
+    const text = deliveryDetails(detailsInput());
+    if (text !== lastDetails) setCurrentDetails((lastDetails = text));
+  };
   /** True when the workflow was started with every attribute `publish` would set now (read from the start event, so replay decides the same). */
   const startedWith = (pairs: SearchAttributePair[]): boolean =>
     pairs.every(({ key, value }) => {
@@ -118,7 +131,10 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
   // ---- effects ----------------------------------------------------------------------------------
   const drainOutbox = async (): Promise<void> => {
     for (let e = outbox.shift(); e; e = outbox.shift()) {
-      if (e.kind === 'NOTIFY') await notify.raiseEscalation(e.escalation);
+      if (e.kind === 'NOTIFY') {
+        const key = kase.state.escalations.find((x) => x.id === e.escalation.escalationId)?.key;
+        await notify.raiseEscalation.executeWithOptions({ summary: escalationSummary(e.escalation, key) }, [e.escalation]);
+      }
       else if (e.kind === 'REPORT_TO_ORIGINAL') {
         try {
           await getExternalWorkflowHandle(e.workflowId).signal(defs.replacementOutcomeSignal, e.outcome);
@@ -132,9 +148,10 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
   const send = async (job: Extract<Effect, { kind: 'SEND' }>): Promise<void> => {
     publish(); // the new attempt's ITK3 ids first, so a response can be routed the moment it exists
     try {
-      const built = await store.buildItk3Message({ submissionRef: job.submissionRef, attempt: job.attempt, messageHeaderId: job.messageHeaderId, bundleIdentifier: job.bundleIdentifier });
+      explain();
+      const built = await store.buildItk3Message.executeWithOptions({ summary: buildSummary(job.attempt) }, [{ submissionRef: job.submissionRef, attempt: job.attempt, messageHeaderId: job.messageHeaderId, bundleIdentifier: job.bundleIdentifier }]);
       apply({ type: 'BUILT', sizeBytes: built.sizeBytes, meshWorkflowId: built.meshWorkflowId });
-      const sent = await mesh.sendMeshMessage({ messageRef: built.messageRef, messageHeaderId: job.messageHeaderId, attempt: job.attempt });
+      const sent = await mesh.sendMeshMessage.executeWithOptions({ summary: sendSummary(job.attempt) }, [{ messageRef: built.messageRef, messageHeaderId: job.messageHeaderId, attempt: job.attempt }]);
       apply({ type: 'SENT', meshMessageId: sent.meshMessageId, sentAt: sent.sentAt, ...(sent.routing ? { routing: sent.routing } : {}), ...(sent.recipientMailbox ? { recipientMailbox: sent.recipientMailbox } : {}) });
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -145,7 +162,7 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
     if (!patched(PATCH_MESH_TRACKING)) return;
     let result: C.TrackMeshMessageResult;
     try {
-      result = await tracking.trackMeshMessage({ meshMessageId, attempt });
+      result = await tracking.trackMeshMessage.executeWithOptions({ summary: trackSummary(attempt) }, [{ meshMessageId, attempt }]);
     } catch (err) {
       if (isCancellation(err)) throw err;
       return apply({ type: 'TRACKED', attempt, failureType: failureType(err), answered: false });
@@ -165,12 +182,14 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
     for (let event = inbox.shift(); event; event = inbox.shift()) apply(event);
     apply({ type: 'TIMERS_DUE' });
     publish();
+    explain();
     await drainOutbox();
     if (kase.ended) {
       // Let accepted update handlers finish (and their answers go out) before the workflow closes.
       await condition(allHandlersFinished);
       await drainOutbox();
       publish();
+      explain();
       log.info('delivery ended', { workflowId: kase.state.workflowId, status: kase.state.status, attempts: kase.state.attempts.length });
       return kase.result();
     }
@@ -192,7 +211,8 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
     const seen = changes;
     const wake = (): boolean => inbox.length > 0 || outbox.length > 0 || changes !== seen;
     const due = kase.nextDue();
+    explain();
     if (due === undefined) await condition(wake);
-    else if (due - Date.now() > 0) await condition(wake, due - Date.now());
+    else if (due - Date.now() > 0) await condition(wake, due - Date.now(), { summary: deliveryTimerSummary(detailsInput()) });
   }
 }

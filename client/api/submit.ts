@@ -26,6 +26,7 @@ import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../..
 import type { ContentStore } from '../../store/content-store';
 import { stateQuery } from '../../workflows/definitions';
 import { canonicalJson, sha256Hex, type IdempotencyStore } from './idempotency';
+import { deliveryStaticDetails, deliveryStaticSummary } from '../../workflows/delivery-metadata';
 
 export interface SubmitDeps {
   client: Client;
@@ -188,6 +189,8 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
       taskQueue: deps.activity.taskQueue,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: deliveryStaticSummary(input),
+      staticDetails: deliveryStaticDetails({ ...input, workflowId }, deps.activity.profile),
       typedSearchAttributes: [
         ...firstAttemptSearchAttributes({
           recipientOds: submission.recipient.odsCode,
