@@ -10,8 +10,6 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { PATIENTS } from '../fixtures/itk3/submissions';
 import type { Activities } from '../../activities';
 import type { ContentRef, DeliveryDeadlines, EscalationInput, SendDocumentInput } from '../../contracts';
 import { deliveryWorkflowId } from '../../contracts/ids';
@@ -27,6 +25,7 @@ import {
 } from '../../contracts/consultation';
 import { consultationEventSignal, consultationViewQuery } from '../../workflows/consultation-definitions';
 import { consultationWorkflow, type StubDeliveryActivities, type StubDeliveryPlan } from './consultation-stub-workflows';
+import { PATIENT_VALUES, currentDetails, historySummaries } from '../helpers/ui-metadata';
 
 jest.setTimeout(120_000);
 
@@ -185,23 +184,6 @@ async function withConsultation(
   });
 }
 
-/** The current details the Web UI shows (the SDK's built-in metadata query). */
-async function currentDetails(handle: WorkflowHandle): Promise<string> {
-  const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-  return meta.currentDetails ?? '';
-}
-
-/** Every user-metadata summary in the workflow's history (timers, activities, child workflows). */
-async function historySummaries(handle: WorkflowHandle): Promise<string[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? []).flatMap((e) => {
-    const payload = e.userMetadata?.summary;
-    return payload ? [defaultPayloadConverter.fromPayload<string>(payload)] : [];
-  });
-}
-
-/** A synthetic patient's identifiers, which must never reach what the Web UI shows. */
-const PATIENT_VALUES = [PATIENTS.ada.nhsNumber, PATIENTS.ada.givenName, PATIENTS.ada.familyName, PATIENTS.ada.birthDate];
 
 const settled = (v: ConsultationView): boolean => v.versions.length > 0 && v.versions.every((x) => x.outcome !== undefined);
 

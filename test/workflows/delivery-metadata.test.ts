@@ -4,36 +4,20 @@
  * history carries a summary naming what it is for. None of it holds patient data.
  * Time-skipping server; infrastructure deadline 4 h, reminders every 24 h (support.ts).
  */
-import { WorkflowNotFoundError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client, type WorkflowStartOptions } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { ActivityConfig } from '../../activities';
 import { submitDocument } from '../../client/api/submit';
-import { DOCUMENT_ID, PATIENTS, submission } from '../fixtures/itk3/submissions';
+import { DOCUMENT_ID, submission } from '../fixtures/itk3/submissions';
 import { MemoryStore } from '../helpers/memory-store';
 import { runFlow, useTimeSkippingServer } from './support';
+import { PATIENT_VALUES, currentDetails, historySummaries } from '../helpers/ui-metadata';
 
 jest.setTimeout(60_000);
 
 const HOUR = 3_600_000;
 const server = useTimeSkippingServer();
 
-async function currentDetails(handle: WorkflowHandle): Promise<string> {
-  const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-  return meta.currentDetails ?? '';
-}
-
-/** Every user-metadata summary in the workflow's history (timers, activities). */
-async function historySummaries(handle: WorkflowHandle): Promise<string[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? []).flatMap((e) => {
-    const payload = e.userMetadata?.summary;
-    return payload ? [defaultPayloadConverter.fromPayload<string>(payload)] : [];
-  });
-}
-
-/** A synthetic patient's identifiers, which must never reach what the Web UI shows. */
-const PATIENT_VALUES = [PATIENTS.ada.nhsNumber, PATIENTS.ada.givenName, PATIENTS.ada.familyName, PATIENTS.ada.birthDate];
 
 describe('delivery static summary and details at start', () => {
   it('are set by the API from ids, ODS codes and the spec profile, never from the patient in the submission', async () => {

@@ -4,13 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import { PATIENTS } from '../fixtures/itk3/submissions';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { EscalationInput } from '../../contracts';
 import type { QuarantineInput, RouteQuarantinedInput, RouteQuarantinedResult } from '../../contracts/inbound';
 import { quarantineEntryQuery, rerouteQuarantineUpdate, resolveQuarantineUpdate } from '../../workflows/quarantine-definitions';
 import { pause, until, useInboundTestEnv } from './inbound-env';
+import { PATIENT_VALUES, currentDetails, historySummaries } from '../helpers/ui-metadata';
 
 jest.setTimeout(120_000);
 
@@ -64,11 +64,6 @@ async function run(activities: Mocks, input: QuarantineInput, body: (handle: Wor
   });
 }
 
-const currentDetails = async (handle: WorkflowHandle): Promise<string> => (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
-const historySummaries = async (handle: WorkflowHandle): Promise<string[]> =>
-  ((await handle.fetchHistory()).events ?? []).flatMap((e) => (e.userMetadata?.summary ? [defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary)] : []));
-/** A synthetic patient's identifiers, which must never reach what the Web UI shows. */
-const PATIENT_VALUES = [PATIENTS.ada.nhsNumber, PATIENTS.ada.givenName, PATIENTS.ada.familyName, PATIENTS.ada.birthDate];
 
 const routedTo = (wf: string): RouteQuarantinedResult => ({ routed: true, targetWorkflowId: wf, signal: 'itk3Response', respondsTo: 'h1', code: '20013' });
 
