@@ -222,7 +222,7 @@ describe('the Temporal Web UI as the operator console (Chromium)', () => {
     await sendUpdate(page, 'abandon', '{"reason": "no longer needed"}');
     await page.locator('dialog[open]').getByText('the document was delivered and cannot be abandoned').first().waitFor({ timeout: 30_000 });
     await shot(page, '7-abandon-refused');
-    const viaApi = await fetch(`${system!.api}/v1/documents/${workflowId}/abandon`, {
+    const viaApi = await fetch(`${system!.api}/v1/documents/${workflowId}/actions/abandon`, {
       method: 'POST',
       headers: { authorization: `Bearer ${system!.tokens.operator}`, 'content-type': 'application/json' },
       body: JSON.stringify({ reason: 'no longer needed' }),
