@@ -3,7 +3,8 @@
  * docker-compose.yml, or by hand against any cluster): waits for the frontend, creates the namespace if
  * it is missing, sets its retention and registers every search attribute in contracts/ (the one list,
  * so a new attribute needs no edit here). Idempotent. Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
- * ITK3_RETENTION_DAYS (default 30), TEMPORAL_SETUP_FRONTENDS (on a cluster: every node's frontend, to wait for),
+ * ITK3_RETENTION_DAYS (default 30), TEMPORAL_SETUP_FRONTENDS (on a cluster: every node's frontend, to wait for;
+ * otherwise TEMPORAL_ADDRESS's),
  * and TEMPORAL_TLS_* for mutual TLS as every other process.
  */
 import { Connection } from '@temporalio/client';
@@ -61,8 +62,10 @@ export async function waitForNamespaceEverywhere(frontends: readonly string[], n
           await connection.workflowService.describeNamespace({ namespace });
           const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
           if (!ALL_SEARCH_ATTRIBUTES.every((a) => a.name in (customAttributes ?? {}))) return false;
-          // A namespace-scoped read through visibility proves the frontend can serve the operator queries.
-          await connection.workflowService.countWorkflowExecutions({ namespace, query: `${ALL_SEARCH_ATTRIBUTES[0]!.name} IS NULL` });
+          // Listed is not yet usable: the frontend validates a start's search attributes, and maps a query's,
+          // through its cached copy of the namespace, which catches up a little later. One query naming every
+          // attribute fails until that copy knows them all (one request, so no rate limit is tripped).
+          await connection.workflowService.countWorkflowExecutions({ namespace, query: ALL_SEARCH_ATTRIBUTES.map((a) => `${a.name} IS NULL`).join(' OR ') });
           return true;
         })().catch(() => false);
         if (ready) break;
@@ -82,10 +85,10 @@ if (require.main === module) {
   const frontends = (process.env.TEMPORAL_SETUP_FRONTENDS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   setUpNamespace(address, namespace, Number(process.env.ITK3_RETENTION_DAYS ?? '30'), (line) => void process.stdout.write(`${line}\n`))
     .then(async () => {
-      if (frontends.length) {
-        await waitForNamespaceEverywhere(frontends, namespace);
-        process.stdout.write(`namespace ${namespace} usable on ${frontends.join(', ')}\n`);
-      }
+      // Whatever starts next (workers, the API) may use the search attributes at once: wait until they can.
+      const serving = frontends.length ? frontends : [address];
+      await waitForNamespaceEverywhere(serving, namespace);
+      process.stdout.write(`namespace ${namespace} usable on ${serving.join(', ')}\n`);
     })
     .catch((err: unknown) => {
       process.stderr.write(`temporal-setup failed: ${(err as Error).message}\n`);
