@@ -31,6 +31,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { REPO_ROOT } from '../scripts/lib/services';
 import { MAX_CACHED_WORKFLOWS } from '../worker/worker';
+import type { BaselineShape } from './baseline-workflows';
 import { summariseCpuProfile } from './cpuprofile-summary';
 import {
   COURIER_MAILBOX,
@@ -66,7 +67,10 @@ function servicePids(s: Services): Record<string, () => number | undefined> {
 // ---------------------------------------------------------------------------------------------------
 // Baseline
 
-async function runBaseline(s: Services, n: number, concurrency: number, upserts = 0) {
+/** A history's size as the server stores it (protobuf): what every event, payload and summary adds to the store. */
+const historyBytes = (h: temporal.api.history.v1.IHistory): number => temporal.api.history.v1.History.encode(h).finish().length;
+
+export async function runBaseline(s: Services, n: number, concurrency: number, shape: BaselineShape | number = 0) {
   const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: s.temporalAddress, TEMPORAL_NAMESPACE: s.namespace, BASELINE_TASK_QUEUE: taskQueue };
   const worker: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'baseline-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,7 +92,7 @@ async function runBaseline(s: Services, n: number, concurrency: number, upserts 
     await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
       const id = `baseline-${randomUUID()}`;
       const at = Date.now();
-      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, upserts] });
+      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, shape] });
       started.set(id, at);
     });
     const submitSeconds = (Date.now() - t0) / 1000;
@@ -111,15 +115,21 @@ async function runBaseline(s: Services, n: number, concurrency: number, upserts 
     const seconds = (lastClose - t0) / 1000;
     const sample = [...started.keys()].slice(0, 10);
     let events = 0;
-    for (const id of sample) events += (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
+    let bytes = 0;
+    for (const id of sample) {
+      const history = await client.workflow.getHandle(id).fetchHistory();
+      events += history.events?.length ?? 0;
+      bytes += historyBytes(history);
+    }
     return {
       messages: n,
-      ...(upserts ? { searchAttributeUpserts: upserts } : {}),
+      ...(typeof shape === 'number' ? (shape ? { searchAttributeUpserts: shape } : {}) : { shape }),
       submitSeconds: round(submitSeconds, 2),
       seconds: round(seconds, 2),
       messagesPerSecond: round(n / seconds, 2),
       latencyMs: latencyStats(latencies),
       historyEventsPerMessage: round(events / sample.length),
+      historyBytesPerMessage: Math.round(bytes / sample.length),
       cpuMsPerMessage: Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)])),
       processes: procs,
     };
@@ -135,11 +145,14 @@ async function runBaseline(s: Services, n: number, concurrency: number, upserts 
 
 async function historyBreakdown(client: Client, ids: string[], deliveredOnly: boolean) {
   let total = 0;
+  let bytes = 0;
   const byType = new Map<string, number>();
   let sequence: string[] = [];
   for (const id of ids) {
-    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    const events = history.events ?? [];
     total += events.length;
+    bytes += historyBytes(history);
     for (const e of events) {
       let t = String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
       const timeout = e.workflowTaskTimedOutEventAttributes?.timeoutType;
@@ -153,6 +166,7 @@ async function historyBreakdown(client: Client, ids: string[], deliveredOnly: bo
     sampled: ids.length,
     atDeliveredPoint: deliveredOnly,
     eventsPerMessage: per(total),
+    bytesPerMessage: Math.round(bytes / Math.max(ids.length, 1)),
     byType: Object.fromEntries([...byType].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)])),
     firstSampleInOrder: sequence.join(' '),
   };
