@@ -47,6 +47,7 @@ import {
   type Services,
   type Submitted,
 } from './lib/courier-system';
+import { cpuBound, e2eSummaryLine, historyEventsComparison } from './lib/cpu-ratio';
 import { percentileOfSorted as pct } from './lib/percentile';
 import { ProcSampler, sampleProc } from './lib/proc';
 
@@ -314,37 +315,22 @@ export async function runE2eBench(s: Services, opts: { count?: number } = {}): P
   const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf, ...(workerOptions ? { workerOptions } : {}), ...(pollerConcurrency ? { pollerConcurrency } : {}) });
   const after = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
   const baselineMps = before && after ? (before.messagesPerSecond + after.messagesPerSecond) / 2 : NaN;
+  const throughputRatioToBaseline = round(ours.messagesPerSecond / baselineMps, 3);
+  const cpu = before && after ? cpuBound(ours.cpuMsPerMessage, [before.cpuMsPerMessage, after.cpuMsPerMessage]) : undefined;
+  const history = before && after ? historyEventsComparison(ours.historyEvents.eventsPerMessage, [before.historyEventsPerMessage, after.historyEventsPerMessage]) : undefined;
   return {
     command,
+    summary: e2eSummaryLine(n, throughputRatioToBaseline, cpu, history),
     machineLoadAverage: os.loadavg().map((x) => round(x, 2)),
+    throughputRatioToBaseline,
+    // The goal figures: the courier's own CPU per message (stand-ins excluded) against the baseline's,
+    // and history events per delivery against the baseline's.
+    ...(cpu ? { cpuRatio: cpu.cpuRatio } : {}),
+    ...(history ? { historyEventsPerMessage: history } : {}),
     ...(before ? { baselineBefore: before } : {}),
     itk3Courier: ours,
     ...(after ? { baselineAfter: after } : {}),
-    throughputRatioToBaseline: round(ours.messagesPerSecond / baselineMps, 3),
-    ...(before && after ? { cpuBound: cpuBound(ours.cpuMsPerMessage, [before.cpuMsPerMessage, after.cpuMsPerMessage]) } : {}),
-  };
-}
-
-/** The MESH stand-ins of a run: NHS's mesh-sandbox and the GP practice peer (mesh-client). */
-const STAND_INS = ['meshSandbox', 'peer'];
-
-/**
- * What CPU says about the ratio on a machine where every process shares the same cores (a CPU-bound
- * run's throughput follows its CPU per message). `maxRatioWithStandIns` is the ratio an ITK3 Courier
- * that cost exactly what the baseline costs would reach, with mesh-sandbox and the peer on the same cores.
- */
-export function cpuBound(ours: Record<string, number>, baselines: Array<Record<string, number>>): Record<string, number> {
-  const total = (m: Record<string, number>, skip: string[] = []): number => Object.entries(m).reduce((t, [k, v]) => (skip.includes(k) ? t : t + v), 0);
-  const baseline = baselines.reduce((t, b) => t + total(b, STAND_INS), 0) / baselines.length;
-  const standIns = total(ours) - total(ours, STAND_INS);
-  const courier = total(ours, STAND_INS);
-  return {
-    baselineCpuMsPerMessage: round(baseline, 1),
-    courierCpuMsPerMessage: round(courier, 1),
-    standInsCpuMsPerMessage: round(standIns, 1),
-    cpuRatio: round(baseline / (courier + standIns), 3),
-    cpuRatioWithoutStandIns: round(baseline / courier, 3),
-    maxRatioWithStandIns: round(baseline / (baseline + standIns), 3),
+    ...(cpu ? { cpuBound: cpu } : {}),
   };
 }
 

@@ -58,6 +58,8 @@ async function main(): Promise<void> {
       const result = await suite(ctx);
       results[name] = result;
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      // A suite's one-line reading of its result, last, where a person looks first.
+      if ('summary' in result && typeof result.summary === 'string') process.stdout.write(`${result.summary}\n`);
     }
   } finally {
     await services?.stop();
