@@ -53,9 +53,20 @@ describe('splitLatencies', () => {
     expect(l['POST began -> workflow started (queueing for worker and server)']).toEqual({ count: 20, p50: 1000, p95: 1900, p99: 2000, max: 2000 });
     expect(l['workflow started -> DELIVERED (service time)']!.p99).toBe(2000);
     expect(l['service: sent -> infrastructure ack downloaded (peer + MESH + poll)']!.p50).toBe(1500);
-    expect(l['service: infrastructure ack downloaded -> recorded (routing + signal)']!.p50).toBe(50);
+    // 50 (routing) + 10 (business ack) + 40 (recorded): the three service stages add up to the service time.
+    expect(l['service: infrastructure ack downloaded -> DELIVERED (routing, business ack, signals)']!.p50).toBe(100);
+    expect(l['service, within the last: infrastructure ack downloaded -> recorded']!.p50).toBe(50);
+    expect(l['service, within the last: business ack downloaded -> DELIVERED']!.p50).toBe(40);
     // Message 10 (the p50 of each part): 9 + 1000 + 2000.
     expect(l['scheduled -> DELIVERED (total)']).toEqual({ count: 20, p50: 3009, p95: 3918, p99: 4019, max: 4019 });
+  });
+
+  it('keeps every stage non-negative when the business ack is downloaded before the infrastructure ack is recorded', () => {
+    // Both acks downloaded in one poller pass at 3000; the infrastructure ack recorded at 3200, DELIVERED at 3300.
+    const r: SteadyRecord = { scheduledAt: 0, postStartedAt: 0, postEndedAt: 20, accepted: true, startedAt: 100, sentAt: 1000, infReceivedAt: 3000, infRecordedAt: 3200, busReceivedAt: 3000, deliveredAt: 3300 };
+    const l = splitLatencies([r]);
+    for (const [name, stats] of Object.entries(l)) expect([name, stats.p50 >= 0]).toEqual([name, true]);
+    expect(l['service: infrastructure ack downloaded -> DELIVERED (routing, business ack, signals)']!.p50).toBe(300);
   });
 
   it('leaves a message that was never DELIVERED out of the delivered spans but keeps its client lag', () => {
