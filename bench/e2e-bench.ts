@@ -47,7 +47,7 @@ import {
   type Services,
   type Submitted,
 } from './lib/courier-system';
-import { cpuBound, e2eSummaryLine, historyEventsComparison } from './lib/cpu-ratio';
+import { e2eGoalFigures } from './lib/cpu-ratio';
 import { percentileOfSorted as pct } from './lib/percentile';
 import { ProcSampler, sampleProc } from './lib/proc';
 
@@ -314,23 +314,16 @@ export async function runE2eBench(s: Services, opts: { count?: number } = {}): P
   log(`e2e: ITK3 Courier, ${n} messages`);
   const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf, ...(workerOptions ? { workerOptions } : {}), ...(pollerConcurrency ? { pollerConcurrency } : {}) });
   const after = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
-  const baselineMps = before && after ? (before.messagesPerSecond + after.messagesPerSecond) / 2 : NaN;
-  const throughputRatioToBaseline = round(ours.messagesPerSecond / baselineMps, 3);
-  const cpu = before && after ? cpuBound(ours.cpuMsPerMessage, [before.cpuMsPerMessage, after.cpuMsPerMessage]) : undefined;
-  const history = before && after ? historyEventsComparison(ours.historyEvents.eventsPerMessage, [before.historyEventsPerMessage, after.historyEventsPerMessage]) : undefined;
+  const baselines = before && after ? [before, after] : [];
   return {
     command,
-    summary: e2eSummaryLine(n, throughputRatioToBaseline, cpu, history),
+    // The goal figures first: throughput, the courier's own CPU per message (stand-ins excluded)
+    // against the baseline's as cpuRatio, and history events per delivery against the baseline's.
+    ...e2eGoalFigures(n, { ...ours, historyEventsPerMessage: ours.historyEvents.eventsPerMessage }, baselines),
     machineLoadAverage: os.loadavg().map((x) => round(x, 2)),
-    throughputRatioToBaseline,
-    // The goal figures: the courier's own CPU per message (stand-ins excluded) against the baseline's,
-    // and history events per delivery against the baseline's.
-    ...(cpu ? { cpuRatio: cpu.cpuRatio } : {}),
-    ...(history ? { historyEventsPerMessage: history } : {}),
     ...(before ? { baselineBefore: before } : {}),
     itk3Courier: ours,
     ...(after ? { baselineAfter: after } : {}),
-    ...(cpu ? { cpuBound: cpu } : {}),
   };
 }
 

@@ -63,3 +63,29 @@ export function e2eSummaryLine(n: number, throughputRatio: number, cpu: CpuBound
   if (history) parts.push(`history events ${history.courier.toFixed(1)} vs ${history.baseline.toFixed(1)} (${history.difference >= 0 ? '+' : ''}${history.difference.toFixed(1)})`);
   return parts.join(', ');
 }
+
+/** What the end-to-end suite needs of one measured run (ours or a baseline's). */
+export interface RunFigures {
+  messagesPerSecond: number;
+  cpuMsPerMessage: CpuMsPerMessage;
+  historyEventsPerMessage: number;
+}
+
+/**
+ * The figures the end-to-end result leads with: throughput against the mean of the baselines, and,
+ * when there are baselines, the goal figures cpuRatio and history events per delivery, with the
+ * summary line made from them.
+ */
+export function e2eGoalFigures(n: number, ours: RunFigures, baselines: readonly RunFigures[]) {
+  const baselineMps = baselines.length ? baselines.reduce((t, b) => t + b.messagesPerSecond, 0) / baselines.length : NaN;
+  const throughputRatioToBaseline = round(ours.messagesPerSecond / baselineMps, 3);
+  const cpu = baselines.length ? cpuBound(ours.cpuMsPerMessage, baselines.map((b) => b.cpuMsPerMessage)) : undefined;
+  const history = baselines.length ? historyEventsComparison(ours.historyEventsPerMessage, baselines.map((b) => b.historyEventsPerMessage)) : undefined;
+  return {
+    summary: e2eSummaryLine(n, throughputRatioToBaseline, cpu, history),
+    throughputRatioToBaseline,
+    ...(cpu ? { cpuRatio: cpu.cpuRatio } : {}),
+    ...(history ? { historyEventsPerMessage: history } : {}),
+    ...(cpu ? { cpuBound: cpu } : {}),
+  };
+}

@@ -1,5 +1,5 @@
 /** The end-to-end benchmark's CPU figures: the goal ratio leaves mesh-sandbox and the GP peer out. */
-import { cpuBound, e2eSummaryLine, historyEventsComparison } from '../../../bench/lib/cpu-ratio';
+import { cpuBound, e2eGoalFigures, e2eSummaryLine, historyEventsComparison } from '../../../bench/lib/cpu-ratio';
 
 // Shaped like a real run's cpuMsPerMessage (worker, api, temporal, and the two stand-ins).
 const ours = { worker: 50, api: 6, temporal: 74, meshSandbox: 32, peer: 8 };
@@ -59,5 +59,29 @@ describe('e2eSummaryLine', () => {
 
   it('says when there was no baseline to compare with', () => {
     expect(e2eSummaryLine(1000, NaN, undefined, undefined)).toBe('e2e 1000: throughput ratio n/a (no baseline)');
+  });
+});
+
+describe('e2eGoalFigures (the head of the end-to-end result)', () => {
+  const run = { messagesPerSecond: 10, cpuMsPerMessage: ours, historyEventsPerMessage: 25.4 };
+  const baselineBefore = { messagesPerSecond: 22, cpuMsPerMessage: before, historyEventsPerMessage: 22 };
+  const baselineAfter = { messagesPerSecond: 18, cpuMsPerMessage: after, historyEventsPerMessage: 22.2 };
+
+  it('puts cpuRatio (stand-ins excluded) and history events beside the throughput ratio', () => {
+    const g = e2eGoalFigures(1000, run, [baselineBefore, baselineAfter]);
+    expect(g.throughputRatioToBaseline).toBe(0.5);
+    expect(g.cpuRatio).toBe(cpuBound(ours, [before, after]).cpuRatio);
+    expect(g.cpuRatio).toBe(0.577);
+    expect(g.cpuBound?.cpuRatioWithStandIns).toBe(0.441);
+    expect(g.historyEventsPerMessage).toEqual({ courier: 25.4, baseline: 22.1, difference: 3.3, withinBaselinePlus2: false });
+    expect(g.summary).toBe('e2e 1000: throughput ratio 0.500, cpuRatio 0.58 (courier 130 ms/msg vs baseline 75), history events 25.4 vs 22.1 (+3.3)');
+  });
+
+  it('leaves the baseline figures out when no baseline ran', () => {
+    const g = e2eGoalFigures(1000, run, []);
+    expect(g.throughputRatioToBaseline).toBeNaN();
+    expect(g).not.toHaveProperty('cpuRatio');
+    expect(g).not.toHaveProperty('historyEventsPerMessage');
+    expect(g.summary).toBe('e2e 1000: throughput ratio n/a (no baseline)');
   });
 });
