@@ -8,6 +8,9 @@
  * Baseline in the same run, on the same Temporal dev server, before and after ours: a minimal workflow
  * with the same number of activities (2), signals (2) and timers (2) and no ITK3, MESH, store or codec
  * work, its worker also a child process. Our throughput is reported as a ratio to the mean of the two.
+ * So is CPU per delivered message, as cpuRatio (baseline / ours), counting only the courier's own
+ * processes (worker, API, Temporal) and leaving out mesh-sandbox and the GP peer, which stand in for
+ * NHS MESH and the practice; and history events per delivery, ours against the baseline's mean.
  *
  * Timing: submit time = when the first try of POST /v1/documents began (client clock); delivered time =
  * the workflow time of its `-> DELIVERED` timeline entry; throughput = N / (last delivered - first
