@@ -8,6 +8,9 @@
  * Baseline in the same run, on the same Temporal dev server, before and after ours: a minimal workflow
  * with the same number of activities (2), signals (2) and timers (2) and no ITK3, MESH, store or codec
  * work, its worker also a child process. Our throughput is reported as a ratio to the mean of the two.
+ * So is CPU per delivered message, as cpuRatio (baseline / ours), counting only the courier's own
+ * processes (worker, API, Temporal) and leaving out mesh-sandbox and the GP peer, which stand in for
+ * NHS MESH and the practice; and history events per delivery, ours against the baseline's mean.
  *
  * Timing: submit time = when the first try of POST /v1/documents began (client clock); delivered time =
  * the workflow time of its `-> DELIVERED` timeline entry; throughput = N / (last delivered - first
@@ -48,6 +51,7 @@ import {
   type Services,
   type Submitted,
 } from './lib/courier-system';
+import { e2eGoalFigures } from './lib/cpu-ratio';
 import { percentileOfSorted as pct } from './lib/percentile';
 import { ProcSampler, sampleProc } from './lib/proc';
 
@@ -327,38 +331,16 @@ export async function runE2eBench(s: Services, opts: { count?: number } = {}): P
   log(`e2e: ITK3 Courier, ${n} messages`);
   const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf, ...(workerOptions ? { workerOptions } : {}), ...(pollerConcurrency ? { pollerConcurrency } : {}) });
   const after = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
-  const baselineMps = before && after ? (before.messagesPerSecond + after.messagesPerSecond) / 2 : NaN;
+  const baselines = before && after ? [before, after] : [];
   return {
     command,
+    // The goal figures first: throughput, the courier's own CPU per message (stand-ins excluded)
+    // against the baseline's as cpuRatio, and history events per delivery against the baseline's.
+    ...e2eGoalFigures(n, { ...ours, historyEventsPerMessage: ours.historyEvents.eventsPerMessage }, baselines),
     machineLoadAverage: os.loadavg().map((x) => round(x, 2)),
     ...(before ? { baselineBefore: before } : {}),
     itk3Courier: ours,
     ...(after ? { baselineAfter: after } : {}),
-    throughputRatioToBaseline: round(ours.messagesPerSecond / baselineMps, 3),
-    ...(before && after ? { cpuBound: cpuBound(ours.cpuMsPerMessage, [before.cpuMsPerMessage, after.cpuMsPerMessage]) } : {}),
-  };
-}
-
-/** The MESH stand-ins of a run: NHS's mesh-sandbox and the GP practice peer (mesh-client). */
-const STAND_INS = ['meshSandbox', 'peer'];
-
-/**
- * What CPU says about the ratio on a machine where every process shares the same cores (a CPU-bound
- * run's throughput follows its CPU per message). `maxRatioWithStandIns` is the ratio an ITK3 Courier
- * that cost exactly what the baseline costs would reach, with mesh-sandbox and the peer on the same cores.
- */
-export function cpuBound(ours: Record<string, number>, baselines: Array<Record<string, number>>): Record<string, number> {
-  const total = (m: Record<string, number>, skip: string[] = []): number => Object.entries(m).reduce((t, [k, v]) => (skip.includes(k) ? t : t + v), 0);
-  const baseline = baselines.reduce((t, b) => t + total(b, STAND_INS), 0) / baselines.length;
-  const standIns = total(ours) - total(ours, STAND_INS);
-  const courier = total(ours, STAND_INS);
-  return {
-    baselineCpuMsPerMessage: round(baseline, 1),
-    courierCpuMsPerMessage: round(courier, 1),
-    standInsCpuMsPerMessage: round(standIns, 1),
-    cpuRatio: round(baseline / (courier + standIns), 3),
-    cpuRatioWithoutStandIns: round(baseline / courier, 3),
-    maxRatioWithStandIns: round(baseline / (baseline + standIns), 3),
   };
 }
 

@@ -2,7 +2,8 @@
  * Benchmark runner. Each suite measures ITK3 Courier and a baseline in the same run and reports the
  * ratio, so numbers compare across machines. Suites needing services get a fresh Temporal dev server
  * (SQLite file, WAL) and mesh-sandbox on free ports. Usage: npm run bench [-- suite ...]
- * (suites: itk3 mesh e2e waiting startup shapes cluster; default itk3 mesh e2e waiting). Sizes: BENCH_E2E_COUNT, BENCH_WAITING_COUNT (bench/e2e-bench.ts).
+ * (suites: itk3 mesh e2e steady waiting startup shapes cluster; default itk3 mesh e2e waiting). Sizes: BENCH_E2E_COUNT,
+ * BENCH_WAITING_COUNT (bench/e2e-bench.ts); steady load: BENCH_STEADY_RATES, BENCH_STEADY_MINUTES (bench/steady-bench.ts).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +30,8 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
       return async (ctx) => (await import('./e2e-bench')).runE2eBench(await ctx.services());
     case 'shapes':
       return async (ctx) => (await import('./shapes-bench')).runShapesBench(await ctx.services());
+    case 'steady':
+      return async (ctx) => (await import('./steady-bench')).runSteadyBench(await ctx.services());
     case 'waiting':
       return async (ctx) => (await import('./e2e-bench')).runWaitingBench(await ctx.services());
     case 'startup':
@@ -55,11 +58,13 @@ async function main(): Promise<void> {
   try {
     for (const name of names) {
       const suite = await loadSuite(name);
-      if (!suite) throw new Error(`unknown benchmark suite ${name} (known: itk3 mesh e2e waiting startup shapes cluster)`);
+      if (!suite) throw new Error(`unknown benchmark suite ${name} (known: itk3 mesh e2e steady waiting startup shapes cluster)`);
       process.stdout.write(`\n== ${name}\n`);
       const result = await suite(ctx);
       results[name] = result;
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      // A suite's one-line reading of its result, last, where a person looks first.
+      if ('summary' in result && typeof result.summary === 'string') process.stdout.write(`${result.summary}\n`);
     }
   } finally {
     await services?.stop();

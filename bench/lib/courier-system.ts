@@ -409,6 +409,54 @@ export async function submitLoad(system: CourierSystem, count: number, concurren
   return out;
 }
 
+export interface PacedSubmission {
+  index: number;
+  documentId: string;
+  /** Epoch ms the schedule gave this submission. */
+  scheduledAt: number;
+  /** Epoch ms the first try of the POST began, and when the last try ended. */
+  postStartedAt: number;
+  postEndedAt?: number;
+  workflowId?: string;
+  tries?: number;
+  error?: string;
+}
+
+/**
+ * Open-loop load: submission i is posted at t0 + offsetsMs[i] whether or not earlier ones have been
+ * answered, so the offered rate does not fall when the system slows down (a closed loop would hide the
+ * backlog by waiting). A submission that fails is recorded with its error instead of stopping the load.
+ */
+export async function submitPaced(system: CourierSystem, offsetsMs: readonly number[], opts: { t0?: number; onEach?: (posted: number) => void } = {}): Promise<PacedSubmission[]> {
+  const t0 = opts.t0 ?? Date.now();
+  const out: PacedSubmission[] = [];
+  const inFlight: Array<Promise<void>> = [];
+  for (let i = 0; i < offsetsMs.length; i++) {
+    const scheduledAt = t0 + offsetsMs[i]!;
+    const wait = scheduledAt - Date.now();
+    if (wait > 0) await sleep(wait);
+    const doc = syntheticSubmission(i);
+    const rec: PacedSubmission = { index: i, documentId: String(doc.documentId), scheduledAt, postStartedAt: Date.now() };
+    out.push(rec);
+    opts.onEach?.(out.length);
+    inFlight.push(
+      system.submit(doc).then(
+        (r) => {
+          rec.postEndedAt = Date.now();
+          rec.workflowId = r.workflowId;
+          rec.tries = r.tries;
+        },
+        (err: unknown) => {
+          rec.postEndedAt = Date.now();
+          rec.error = err instanceof Error ? err.message : String(err);
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  return out;
+}
+
 /** Count of deliveries of this system in one DeliveryStatus (visibility; eventually consistent). */
 export async function countByStatus(system: CourierSystem, status: string): Promise<number> {
   const q = `TaskQueue = '${system.taskQueue}' AND WorkflowType = 'sendDocumentWorkflow' AND DeliveryStatus = '${status}'`;
