@@ -3,17 +3,21 @@
  * ratio, so numbers compare across machines. Suites needing services get a fresh Temporal dev server
  * (SQLite file, WAL) and mesh-sandbox on free ports. Usage: npm run bench [-- suite ...]
  * (suites: itk3 mesh e2e waiting startup; default all but startup). Sizes: BENCH_E2E_COUNT, BENCH_WAITING_COUNT (bench/e2e-bench.ts).
+ * BENCH_TEMPORAL=cluster runs e2e on the local Temporal cluster (PostgreSQL, two nodes) instead of the dev server.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../scripts/lib/services';
-import { startServices, type Services } from './lib/courier-system';
+import { benchTemporal, startClusterServices } from './lib/bench-temporal';
+import { startServices, type BenchServices, type Services } from './lib/courier-system';
 
 type Suite = (ctx: BenchContext) => Promise<object>;
 
 export interface BenchContext {
   services(): Promise<Services>;
+  /** The Temporal BENCH_TEMPORAL names: the dev server above (default) or the local cluster. */
+  temporalServices(): Promise<BenchServices>;
 }
 
 async function loadSuite(name: string): Promise<Suite | undefined> {
@@ -26,7 +30,7 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
         return (await import('./mesh-bench')).runMeshBench({ meshUrl: s.meshUrl, sharedKey: s.sharedKey, ...(s.mesh.process.pid ? { sandboxPid: s.mesh.process.pid } : {}) });
       };
     case 'e2e':
-      return async (ctx) => (await import('./e2e-bench')).runE2eBench(await ctx.services());
+      return async (ctx) => (await import('./e2e-bench')).runE2eBench(await ctx.temporalServices());
     case 'waiting':
       return async (ctx) => (await import('./e2e-bench')).runWaitingBench(await ctx.services());
     case 'startup':
@@ -42,11 +46,19 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
 async function main(): Promise<void> {
   const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const names = requested.length > 0 ? requested : ['itk3', 'mesh', 'e2e', 'waiting'];
+  // Checked before anything starts, so a misspelt value costs nothing.
+  const temporalKind = benchTemporal();
   let services: Services | undefined;
+  let cluster: BenchServices | undefined;
   const ctx: BenchContext = {
     async services() {
       services ??= await startServices(mkdtempSync(path.join(os.tmpdir(), 'itk3-bench-')), 'courier-bench');
       return services;
+    },
+    async temporalServices() {
+      if (temporalKind === 'dev') return ctx.services();
+      cluster ??= await startClusterServices((line) => process.stderr.write(`[bench cluster] ${line}\n`));
+      return cluster;
     },
   };
   const results: Record<string, object> = {};
@@ -61,6 +73,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await services?.stop();
+    await cluster?.stop();
   }
   const out = path.join(REPO_ROOT, 'bench-results');
   mkdirSync(out, { recursive: true });
