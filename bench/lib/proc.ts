@@ -80,7 +80,26 @@ export const procfs: ProcReader = {
   status: (pid) => readOrUndefined(`/proc/${pid}/status`),
 };
 
-const rssBytesOf = (status: string | undefined): number => Number(/VmRSS:\s+(\d+)/.exec(status ?? '')?.[1] ?? 0) * 1024;
+const statusKb = (status: string | undefined, field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status ?? '')?.[1] ?? 0);
+const rssBytesOf = (status: string | undefined): number => statusKb(status, 'VmRSS') * 1024;
+
+/**
+ * Resident memory of a process tree whose processes share memory (PostgreSQL's buffers, the binary):
+ * each process's private pages (RssAnon), plus the shared and file-backed pages of whichever process
+ * holds the most, since those are the same pages in every process. Summing VmRSS would count the
+ * shared buffers once per backend.
+ */
+export function treeRssBytes(statuses: ReadonlyArray<string | undefined>): number {
+  let anon = 0;
+  let shmem = 0;
+  let file = 0;
+  for (const s of statuses) {
+    anon += statusKb(s, 'RssAnon');
+    shmem = Math.max(shmem, statusKb(s, 'RssShmem'));
+    file = Math.max(file, statusKb(s, 'RssFile'));
+  }
+  return (anon + shmem + file) * 1024;
+}
 
 /** RSS and user+system CPU of one process; undefined when it has gone. */
 export function sampleProc(pid: number | undefined, reader: ProcReader = procfs): ProcSample | undefined {
@@ -92,7 +111,7 @@ export function sampleProc(pid: number | undefined, reader: ProcReader = procfs)
 }
 
 type PidOf = () => number | undefined;
-/** A process and everything it forks, counted as one (CPU of every process in the tree, RSS summed). */
+/** A process and everything it forks, counted as one (CPU of every process in the tree; memory by treeRssBytes). */
 export interface ProcessTree {
   kind: 'tree';
   root: PidOf;
@@ -134,8 +153,7 @@ function sampleMember(m: PidOf | ProcessTree, reader: ProcReader, table: () => M
   const t = table();
   const pids = treePids(root, t);
   if (!pids.length) return undefined;
-  // Shared memory (PostgreSQL's buffers) is resident in every process that touched it: the sum overstates it.
-  const rssBytes = pids.reduce((sum, pid) => sum + rssBytesOf(reader.status(pid)), 0);
+  const rssBytes = treeRssBytes(pids.map((pid) => reader.status(pid)));
   return { pid: root, rssBytes, cpuSeconds: treeCpuTicks(root, t) / CLK_TCK, processes: pids.length };
 }
 

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { ProcSampler, cpuSecondsOf, parseStat, processGroup, processTree, sampleProc, treeCpuTicks, treePids, type ProcReader, type StatFields } from '../../../bench/lib/proc';
+import { ProcSampler, cpuSecondsOf, parseStat, processGroup, processTree, sampleProc, treeCpuTicks, treePids, treeRssBytes, type ProcReader, type StatFields } from '../../../bench/lib/proc';
 
 /** A /proc stand-in whose processes the test forks, reaps and charges CPU to. */
 class FakeProc implements ProcReader {
@@ -67,6 +67,14 @@ describe('treePids and treeCpuTicks', () => {
     expect(treePids(10, table)).toEqual([10, 11, 12, 13]);
     expect(treeCpuTicks(10, table)).toBe(5 + 1 + 8 + 30 + 4 + 2);
     expect(treePids(99, table)).toEqual([]);
+  });
+});
+
+describe('treeRssBytes', () => {
+  it('counts private pages of every process and shared buffers once, not once per backend', () => {
+    const postmaster = 'VmRSS:\t140000 kB\nRssAnon:\t4000 kB\nRssFile:\t8000 kB\nRssShmem:\t128000 kB\n';
+    const backend = 'VmRSS:\t109000 kB\nRssAnon:\t2000 kB\nRssFile:\t7000 kB\nRssShmem:\t100000 kB\n';
+    expect(treeRssBytes([postmaster, backend, backend, undefined])).toBe((4000 + 2000 + 2000 + 128000 + 8000) * 1024);
   });
 });
 
