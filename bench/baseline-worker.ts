@@ -4,9 +4,14 @@
  * come from outside the workflow, as the inbox poller's do: here the send activity sends them.
  * Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, BASELINE_TASK_QUEUE.
  */
+import { randomBytes } from 'node:crypto';
+import { heartbeat } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { baselineAckSignal } from './baseline-workflows';
+import { baselineAckSignal, baselineAcksSignal, type BaselineSendInput } from './baseline-workflows';
+
+/** Filler that does not compress, as the delivery's encrypted payloads do not. */
+const filler = (bytes: number): string | undefined => (bytes > 0 ? randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64').slice(0, bytes) : undefined);
 
 async function main(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
@@ -23,16 +28,22 @@ async function main(): Promise<void> {
     identity: process.env.BASELINE_IDENTITY ?? `baseline-${process.pid}`,
     workflowsPath: require.resolve('./baseline-workflows'),
     activities: {
-      baselineBuild: async () => 'built',
-      baselineSend: async ({ workflowId }: { workflowId: string }) => {
+      baselineBuild: async ({ payloadBytes }: { payloadBytes: number }) => filler(payloadBytes) ?? 'built',
+      baselineSend: async ({ workflowId, batchedAcks, heartbeat: beat, payloadBytes }: BaselineSendInput) => {
+        if (beat) {
+          heartbeat({ step: 'posted' });
+          // The delivery's send heartbeats and then spends a few milliseconds on MESH: long enough for the
+          // heartbeat to reach the server, which a send that returned at once might not give it.
+          await new Promise((r) => setTimeout(r, 5));
+        }
         setImmediate(() => {
           const handle = client.workflow.getHandle(workflowId);
-          void handle
-            .signal(baselineAckSignal, 'infrastructure')
-            .then(() => handle.signal(baselineAckSignal, 'business'))
-            .catch((err: unknown) => process.stderr.write(`baseline signal failed: ${String(err)}\n`));
+          const signalled = batchedAcks
+            ? handle.signal(baselineAcksSignal, ['infrastructure', 'business'], filler(payloadBytes))
+            : handle.signal(baselineAckSignal, 'infrastructure', filler(payloadBytes)).then(() => handle.signal(baselineAckSignal, 'business', filler(payloadBytes)));
+          void signalled.catch((err: unknown) => process.stderr.write(`baseline signal failed: ${String(err)}\n`));
         });
-        return 'sent';
+        return filler(payloadBytes) ?? 'sent';
       },
     },
   });

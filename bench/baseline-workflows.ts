@@ -1,34 +1,66 @@
 /**
  * The baseline for the end-to-end benchmark: the same shape of Temporal work as one delivery (two
- * activities, two signals, two timers) with no ITK3, MESH, store or codec work at all. With `upserts`
- * it also upserts a search attribute that many times (an experiment: what the delivery's search
- * attribute updates cost the dev server), using a baseline-only key so nothing else is disturbed.
+ * activities, two signals, two timers) with no ITK3, MESH, store or codec work at all.
+ *
+ * A `BaselineShape` changes one structural feature at a time, so `npm run bench -- shapes` can price
+ * each feature the delivery has and the plain baseline has not (search-attribute upserts, a heartbeat,
+ * bigger payloads), and each one a redesign would remove (one activity instead of two, both
+ * acknowledgements in one signal), by difference in the same run. Upserts use an existing keyword
+ * attribute of the namespace, so nothing else is disturbed.
  */
 import { condition, defineSignal, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-export interface BaselineActivities {
-  baselineBuild(): Promise<string>;
-  baselineSend(input: { workflowId: string }): Promise<string>;
+export interface BaselineShape {
+  /** Search-attribute upserts per workflow (the delivery makes about two). */
+  upserts?: number;
+  /** 1: build and send as one activity. */
+  activities?: 1 | 2;
+  /** Both acknowledgements in one signal instead of one each. */
+  batchedAcks?: boolean;
+  /** The send activity heartbeats once before it returns, as the delivery's send does. */
+  heartbeat?: boolean;
+  /** Bytes of filler in each activity result and signal (the delivery's payloads are encrypted, and bigger). */
+  payloadBytes?: number;
 }
 
-export const baselineAckSignal = defineSignal<[string]>('baselineAck');
+export interface BaselineSendInput {
+  workflowId: string;
+  batchedAcks: boolean;
+  heartbeat: boolean;
+  payloadBytes: number;
+}
+
+export interface BaselineActivities {
+  baselineBuild(input: { payloadBytes: number }): Promise<string>;
+  baselineSend(input: BaselineSendInput): Promise<string>;
+}
+
+export const baselineAckSignal = defineSignal<[string, string?]>('baselineAck');
+export const baselineAcksSignal = defineSignal<[string[], string?]>('baselineAcks');
 
 /** An existing keyword attribute of the namespace (contracts/search-attributes.ts), used only by the experiment. */
 const ExperimentKey = defineSearchAttributeKey('WaitingFor', SearchAttributeType.KEYWORD);
 
 const acts = proxyActivities<BaselineActivities>({ startToCloseTimeout: '1 minute' });
+/** The delivery's send has a heartbeat timeout; only the heartbeat shape sets one, so the plain baseline is unchanged. */
+const beating = proxyActivities<BaselineActivities>({ startToCloseTimeout: '1 minute', heartbeatTimeout: '30 seconds' });
 
-export async function baselineDeliveryWorkflow(workflowId: string, upserts = 0): Promise<string> {
+/** `shape` is a number of upserts in results written before shapes existed. */
+export async function baselineDeliveryWorkflow(workflowId: string, shape: number | BaselineShape = 0): Promise<string> {
+  const s: BaselineShape = typeof shape === 'number' ? { upserts: shape } : shape;
+  const upserts = s.upserts ?? 0;
+  const send: BaselineSendInput = { workflowId, batchedAcks: s.batchedAcks ?? false, heartbeat: s.heartbeat ?? false, payloadBytes: s.payloadBytes ?? 0 };
   const acks = new Set<string>();
   let upserted = 0;
   const upsert = (value: string): void => {
     if (upserted++ < upserts) upsertSearchAttributes([{ key: ExperimentKey, value }]);
   };
   setHandler(baselineAckSignal, (kind) => void acks.add(kind));
+  setHandler(baselineAcksSignal, (kinds) => kinds.forEach((k) => acks.add(k)));
   upsert('BUILD');
-  await acts.baselineBuild();
-  await acts.baselineSend({ workflowId });
+  if (s.activities !== 1) await acts.baselineBuild({ payloadBytes: send.payloadBytes });
+  await (send.heartbeat ? beating : acts).baselineSend(send);
   upsert('ACK');
   await condition(() => acks.has('infrastructure'), '1 hour');
   await condition(() => acks.has('business'), '1 hour');

@@ -32,6 +32,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { REPO_ROOT } from '../scripts/lib/services';
 import { MAX_CACHED_WORKFLOWS } from '../worker/worker';
+import type { BaselineShape } from './baseline-workflows';
 import { summariseCpuProfile } from './cpuprofile-summary';
 import {
   COURIER_MAILBOX,
@@ -74,7 +75,10 @@ function temporalCpuByNode(procs: ReturnType<ProcSampler['stop']>, n: number): {
 // ---------------------------------------------------------------------------------------------------
 // Baseline
 
-async function runBaseline(s: BenchServices, n: number, concurrency: number, upserts = 0) {
+/** A history's size as the server stores it (protobuf): what every event, payload and summary adds to the store. */
+const historyBytes = (h: temporal.api.history.v1.IHistory): number => temporal.api.history.v1.History.encode(h).finish().length;
+
+export async function runBaseline(s: BenchServices, n: number, concurrency: number, shape: BaselineShape | number = 0) {
   const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: s.temporalAddress, TEMPORAL_NAMESPACE: s.namespace, BASELINE_TASK_QUEUE: taskQueue };
   const worker: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'baseline-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -96,7 +100,7 @@ async function runBaseline(s: BenchServices, n: number, concurrency: number, ups
     await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
       const id = `baseline-${randomUUID()}`;
       const at = Date.now();
-      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, upserts] });
+      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, shape] });
       started.set(id, at);
     });
     const submitSeconds = (Date.now() - t0) / 1000;
@@ -119,15 +123,21 @@ async function runBaseline(s: BenchServices, n: number, concurrency: number, ups
     const seconds = (lastClose - t0) / 1000;
     const sample = [...started.keys()].slice(0, 10);
     let events = 0;
-    for (const id of sample) events += (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
+    let bytes = 0;
+    for (const id of sample) {
+      const history = await client.workflow.getHandle(id).fetchHistory();
+      events += history.events?.length ?? 0;
+      bytes += historyBytes(history);
+    }
     return {
       messages: n,
-      ...(upserts ? { searchAttributeUpserts: upserts } : {}),
+      ...(typeof shape === 'number' ? (shape ? { searchAttributeUpserts: shape } : {}) : { shape }),
       submitSeconds: round(submitSeconds, 2),
       seconds: round(seconds, 2),
       messagesPerSecond: round(n / seconds, 2),
       latencyMs: latencyStats(latencies),
       historyEventsPerMessage: round(events / sample.length),
+      historyBytesPerMessage: Math.round(bytes / sample.length),
       cpuMsPerMessage: Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)])),
       ...temporalCpuByNode(procs, n),
       processes: procs,
@@ -144,11 +154,14 @@ async function runBaseline(s: BenchServices, n: number, concurrency: number, ups
 
 async function historyBreakdown(client: Client, ids: string[], deliveredOnly: boolean) {
   let total = 0;
+  let bytes = 0;
   const byType = new Map<string, number>();
   let sequence: string[] = [];
   for (const id of ids) {
-    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    const events = history.events ?? [];
     total += events.length;
+    bytes += historyBytes(history);
     for (const e of events) {
       let t = String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
       const timeout = e.workflowTaskTimedOutEventAttributes?.timeoutType;
@@ -162,6 +175,7 @@ async function historyBreakdown(client: Client, ids: string[], deliveredOnly: bo
     sampled: ids.length,
     atDeliveredPoint: deliveredOnly,
     eventsPerMessage: per(total),
+    bytesPerMessage: Math.round(bytes / Math.max(ids.length, 1)),
     byType: Object.fromEntries([...byType].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)])),
     firstSampleInOrder: sequence.join(' '),
   };

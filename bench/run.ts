@@ -2,7 +2,7 @@
  * Benchmark runner. Each suite measures ITK3 Courier and a baseline in the same run and reports the
  * ratio, so numbers compare across machines. Suites needing services get a fresh Temporal dev server
  * (SQLite file, WAL) and mesh-sandbox on free ports. Usage: npm run bench [-- suite ...]
- * (suites: itk3 mesh e2e waiting startup; default all but startup). Sizes: BENCH_E2E_COUNT, BENCH_WAITING_COUNT (bench/e2e-bench.ts).
+ * (suites: itk3 mesh e2e waiting startup shapes cluster; default itk3 mesh e2e waiting). Sizes: BENCH_E2E_COUNT, BENCH_WAITING_COUNT (bench/e2e-bench.ts).
  * BENCH_TEMPORAL=cluster runs e2e on the local Temporal cluster (PostgreSQL, two nodes) instead of the dev server.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,8 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
       };
     case 'e2e':
       return async (ctx) => (await import('./e2e-bench')).runE2eBench(await ctx.temporalServices());
+    case 'shapes':
+      return async (ctx) => (await import('./shapes-bench')).runShapesBench(await ctx.services());
     case 'waiting':
       return async (ctx) => (await import('./e2e-bench')).runWaitingBench(await ctx.services());
     case 'startup':
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
   try {
     for (const name of names) {
       const suite = await loadSuite(name);
-      if (!suite) throw new Error(`unknown benchmark suite ${name} (known: itk3 mesh e2e waiting startup cluster)`);
+      if (!suite) throw new Error(`unknown benchmark suite ${name} (known: itk3 mesh e2e waiting startup shapes cluster)`);
       process.stdout.write(`\n== ${name}\n`);
       const result = await suite(ctx);
       results[name] = result;

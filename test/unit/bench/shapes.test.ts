@@ -1,0 +1,32 @@
+import { cpuOf, priceShapes, shapesOf } from '../../../bench/shapes-bench';
+
+describe('pricing a baseline shape by difference from the plain runs', () => {
+  const plainA = cpuOf({ cpuMsPerMessage: { worker: 20, temporal: 50, meshSandbox: 0.2 } });
+  const plainB = cpuOf({ cpuMsPerMessage: { worker: 22, temporal: 54 } });
+
+  it('sums only the worker and the server, the processes a shape can change', () => {
+    expect(plainA).toEqual({ worker: 20, temporal: 50, total: 70 });
+  });
+
+  it('prices each shape against the mean of the plain runs, per process', () => {
+    const priced = priceShapes([plainA, plainB], { upserts: { worker: 21, temporal: 60, total: 81, events: 24 } }, 21);
+    expect(priced.plainCpuMsPerWorkflow).toEqual({ worker: 21, temporal: 52, total: 73 });
+    expect(priced.shapes.upserts!.differenceMs).toEqual({ worker: 0, temporal: 8, total: 8 });
+    expect(priced.shapes.upserts!.eventsDifference).toBe(3);
+  });
+
+  it('reports the plain runs\' spread as the noise a difference must beat', () => {
+    expect(priceShapes([plainA, plainB, cpuOf({ cpuMsPerMessage: { worker: 19, temporal: 49 } })], {}, 20).noiseMs).toBe(8);
+  });
+
+  it('a saving shows as a negative difference', () => {
+    const priced = priceShapes([plainA], { one: { worker: 15, temporal: 40, total: 55, events: 15 } }, 21);
+    expect(priced.shapes.one!.differenceMs.total).toBe(-15);
+    expect(priced.shapes.one!.eventsDifference).toBe(-6);
+  });
+
+  it('offers the delivery\'s extras and the two redesigns, with the payload size asked for', () => {
+    const shapes = shapesOf(700);
+    expect(Object.values(shapes)).toEqual(expect.arrayContaining([{ activities: 1 }, { batchedAcks: true }, { payloadBytes: 700 }, { upserts: 2, heartbeat: true, payloadBytes: 700 }]));
+  });
+});
