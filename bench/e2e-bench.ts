@@ -23,7 +23,8 @@
  * Environment: BENCH_E2E_COUNT (default 1000), BENCH_POLL_MS (worker poll interval, default 1000),
  * BENCH_PEER_INTERVAL (peer poll interval in s, default 0.2), BENCH_SUBMIT_CONCURRENCY (default 32),
  * BENCH_CPU_PROF=1 (write a V8 CPU profile of the worker and summarise it), BENCH_WAITING_COUNT
- * (default 10000) and BENCH_WAITING_HOLD_S (default 60) for the waiting benchmark.
+ * (default 10000) and BENCH_WAITING_HOLD_S (default 60) for the waiting benchmark. BENCH_TEMPORAL=cluster
+ * runs e2e, baselines included, on the local Temporal cluster (bench/lib/bench-temporal.ts says how its CPU is counted).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -47,13 +48,14 @@ import {
   submitLoad,
   verifyRun,
   waitForStatus,
+  type BenchServices,
   type DeliveryCheck,
   type Services,
   type Submitted,
 } from './lib/courier-system';
 import { e2eGoalFigures } from './lib/cpu-ratio';
 import { percentileOfSorted as pct } from './lib/percentile';
-import { ProcSampler, sampleProc } from './lib/proc';
+import { ProcSampler, cpuSecondsOf, type ProcSource } from './lib/proc';
 
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 const envNum = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -64,8 +66,14 @@ function latencyStats(latencies: number[]): { p50: number; p95: number; p99: num
   return { p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99), max: s[s.length - 1] ?? NaN };
 }
 
-function servicePids(s: Services): Record<string, () => number | undefined> {
-  return { temporal: () => s.temporal.process.pid, meshSandbox: () => s.mesh.process.pid };
+function servicePids(s: BenchServices): Record<string, ProcSource> {
+  return { ...s.temporalProcesses(), meshSandbox: () => s.mesh.process.pid };
+}
+
+/** A cluster's Temporal CPU per message node by node (their sum is cpuMsPerMessage.temporal); nothing on a single server. */
+function temporalCpuByNode(procs: ReturnType<ProcSampler['stop']>, n: number): { temporalCpuMsPerMessageByNode?: Record<string, number> } {
+  const members = procs.temporal?.members;
+  return members ? { temporalCpuMsPerMessageByNode: Object.fromEntries(Object.entries(members).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)])) } : {};
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -74,7 +82,7 @@ function servicePids(s: Services): Record<string, () => number | undefined> {
 /** A history's size as the server stores it (protobuf): what every event, payload and summary adds to the store. */
 const historyBytes = (h: temporal.api.history.v1.IHistory): number => temporal.api.history.v1.History.encode(h).finish().length;
 
-export async function runBaseline(s: Services, n: number, concurrency: number, shape: BaselineShape | number = 0) {
+export async function runBaseline(s: BenchServices, n: number, concurrency: number, shape: BaselineShape | number = 0) {
   const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: s.temporalAddress, TEMPORAL_NAMESPACE: s.namespace, BASELINE_TASK_QUEUE: taskQueue };
   const worker: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'baseline-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -135,6 +143,7 @@ export async function runBaseline(s: Services, n: number, concurrency: number, s
       historyEventsPerMessage: round(events / sample.length),
       historyBytesPerMessage: Math.round(bytes / sample.length),
       cpuMsPerMessage: Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)])),
+      ...temporalCpuByNode(procs, n),
       processes: procs,
     };
   } finally {
@@ -201,7 +210,7 @@ function stageBreakdown(submitted: readonly Submitted[], checks: Map<string, Del
 }
 
 /** Time of the visibility queries the inbox router makes per response, with the run's workflows in the store. */
-async function visibilityQueryCost(client: Client, s: Services) {
+async function visibilityQueryCost(client: Client, s: BenchServices) {
   const queries = {
     'Itk3MessageIds = <id> (routing, KeywordList)': () => `Itk3MessageIds = '${randomUUID()}' AND WorkflowType != 'inboundQuarantineWorkflow'`,
     'MeshMessageId = <id> (reports)': () => `MeshMessageId = '${randomUUID().replace(/-/g, '')}' AND WorkflowType != 'inboundQuarantineWorkflow'`,
@@ -211,19 +220,19 @@ async function visibilityQueryCost(client: Client, s: Services) {
   const out: Record<string, unknown> = { workflowsInStore: rows };
   for (const [name, q] of Object.entries(queries)) {
     const times: number[] = [];
-    const cpu0 = sampleProc(s.temporal.process.pid)?.cpuSeconds ?? 0;
+    const cpu0 = cpuSecondsOf(s.temporalProcesses());
     for (let i = 0; i < 20; i++) {
       const t = performance.now();
       for await (const _ of client.workflow.list({ query: q(), pageSize: 20 })) break;
       times.push(performance.now() - t);
     }
-    const cpu1 = sampleProc(s.temporal.process.pid)?.cpuSeconds ?? 0;
+    const cpu1 = cpuSecondsOf(s.temporalProcesses());
     out[name] = { ...latencyStats(times.map((x) => round(x, 1))), serverCpuMsPerQuery: round(((cpu1 - cpu0) * 1000) / 20, 1) };
   }
   return out;
 }
 
-async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean; workerOptions?: Record<string, unknown>; pollerConcurrency?: number }) {
+async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean; workerOptions?: Record<string, unknown>; pollerConcurrency?: number }) {
   const profDir = path.join(s.dir, `cpu-prof-${randomUUID().slice(0, 8)}`);
   const system = await startCourierSystem({
     services: s,
@@ -296,6 +305,7 @@ async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInter
       visibilityQueryAfterRun: visibility,
       processes: procs,
       cpuMsPerMessage: cpuPerMessage,
+      ...temporalCpuByNode(procs, n),
       idleCpuMsPerSecond,
       ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
       ...(opts.pollerConcurrency ? { pollerConcurrency: opts.pollerConcurrency } : {}),
@@ -307,7 +317,7 @@ async function runOurs(s: Services, n: number, opts: { pollMs: number; peerInter
   }
 }
 
-export async function runE2eBench(s: Services, opts: { count?: number } = {}): Promise<object> {
+export async function runE2eBench(s: BenchServices, opts: { count?: number } = {}): Promise<object> {
   const n = opts.count ?? envNum('BENCH_E2E_COUNT', 1000);
   const pollMs = envNum('BENCH_POLL_MS', 1000);
   const peerInterval = envNum('BENCH_PEER_INTERVAL', 0.2);
@@ -318,14 +328,14 @@ export async function runE2eBench(s: Services, opts: { count?: number } = {}): P
   const upserts = envNum('BENCH_BASELINE_UPSERTS', 0);
   const workerOptions = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : undefined;
   const pollerConcurrency = process.env.BENCH_POLLER_CONCURRENCY ? Number(process.env.BENCH_POLLER_CONCURRENCY) : undefined;
-  const command = `BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''} npm run bench -- e2e`;
+  const command = `${s.temporalServer.kind === 'cluster' ? 'BENCH_TEMPORAL=cluster ' : ''}BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''} npm run bench -- e2e`;
   log(`e2e: ${command}`);
   if (!withOurs) {
     // Experiment: the baseline alone, plain and with search attribute upserts, alternated.
     const plain = await runBaseline(s, n, concurrency);
     const withUpserts = await runBaseline(s, n, concurrency, upserts || 3);
     const plainAgain = await runBaseline(s, n, concurrency);
-    return { command: `BENCH_OURS=0 BENCH_BASELINE_UPSERTS=${upserts || 3} BENCH_E2E_COUNT=${n} npm run bench -- e2e`, machineLoadAverage: os.loadavg().map((x) => round(x, 2)), plain, withUpserts, plainAgain };
+    return { command: `${s.temporalServer.kind === 'cluster' ? 'BENCH_TEMPORAL=cluster ' : ''}BENCH_OURS=0 BENCH_BASELINE_UPSERTS=${upserts || 3} BENCH_E2E_COUNT=${n} npm run bench -- e2e`, temporal: s.temporalServer, machineLoadAverage: os.loadavg().map((x) => round(x, 2)), plain, withUpserts, plainAgain };
   }
   const before = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
   log(`e2e: ITK3 Courier, ${n} messages`);
@@ -337,6 +347,7 @@ export async function runE2eBench(s: Services, opts: { count?: number } = {}): P
     // The goal figures first: throughput, the courier's own CPU per message (stand-ins excluded)
     // against the baseline's as cpuRatio, and history events per delivery against the baseline's.
     ...e2eGoalFigures(n, { ...ours, historyEventsPerMessage: ours.historyEvents.eventsPerMessage }, baselines),
+    temporal: s.temporalServer,
     machineLoadAverage: os.loadavg().map((x) => round(x, 2)),
     ...(before ? { baselineBefore: before } : {}),
     itk3Courier: ours,

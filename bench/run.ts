@@ -4,17 +4,21 @@
  * (SQLite file, WAL) and mesh-sandbox on free ports. Usage: npm run bench [-- suite ...]
  * (suites: itk3 mesh e2e steady waiting startup shapes cluster; default itk3 mesh e2e waiting). Sizes: BENCH_E2E_COUNT,
  * BENCH_WAITING_COUNT (bench/e2e-bench.ts); steady load: BENCH_STEADY_RATES, BENCH_STEADY_MINUTES (bench/steady-bench.ts).
+ * BENCH_TEMPORAL=cluster runs e2e on the local Temporal cluster (PostgreSQL, two nodes) instead of the dev server.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../scripts/lib/services';
-import { startServices, type Services } from './lib/courier-system';
+import { benchTemporal, startClusterServices } from './lib/bench-temporal';
+import { startServices, type BenchServices, type Services } from './lib/courier-system';
 
 type Suite = (ctx: BenchContext) => Promise<object>;
 
 export interface BenchContext {
   services(): Promise<Services>;
+  /** The Temporal BENCH_TEMPORAL names: the dev server above (default) or the local cluster. */
+  temporalServices(): Promise<BenchServices>;
 }
 
 async function loadSuite(name: string): Promise<Suite | undefined> {
@@ -27,7 +31,7 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
         return (await import('./mesh-bench')).runMeshBench({ meshUrl: s.meshUrl, sharedKey: s.sharedKey, ...(s.mesh.process.pid ? { sandboxPid: s.mesh.process.pid } : {}) });
       };
     case 'e2e':
-      return async (ctx) => (await import('./e2e-bench')).runE2eBench(await ctx.services());
+      return async (ctx) => (await import('./e2e-bench')).runE2eBench(await ctx.temporalServices());
     case 'shapes':
       return async (ctx) => (await import('./shapes-bench')).runShapesBench(await ctx.services());
     case 'steady':
@@ -47,11 +51,19 @@ async function loadSuite(name: string): Promise<Suite | undefined> {
 async function main(): Promise<void> {
   const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const names = requested.length > 0 ? requested : ['itk3', 'mesh', 'e2e', 'waiting'];
+  // Checked before anything starts, so a misspelt value costs nothing.
+  const temporalKind = benchTemporal();
   let services: Services | undefined;
+  let cluster: BenchServices | undefined;
   const ctx: BenchContext = {
     async services() {
       services ??= await startServices(mkdtempSync(path.join(os.tmpdir(), 'itk3-bench-')), 'courier-bench');
       return services;
+    },
+    async temporalServices() {
+      if (temporalKind === 'dev') return ctx.services();
+      cluster ??= await startClusterServices((line) => process.stderr.write(`[bench cluster] ${line}\n`));
+      return cluster;
     },
   };
   const results: Record<string, object> = {};
@@ -68,6 +80,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await services?.stop();
+    await cluster?.stop();
   }
   const out = path.join(REPO_ROOT, 'bench-results');
   mkdirSync(out, { recursive: true });

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The cluster suite needs PostgreSQL and the Temporal binaries (scripts/cluster/setup.sh).
-for arg in "$@"; do [ "$arg" = cluster ] && bash scripts/cluster/setup.sh; done
+# The cluster suite, and e2e with BENCH_TEMPORAL=cluster, need PostgreSQL and the Temporal binaries
+# (scripts/cluster/setup.sh).
+needs_cluster="${BENCH_TEMPORAL:-}"
+for arg in "$@"; do [ "$arg" = cluster ] && needs_cluster=cluster; done
+if [ "$needs_cluster" = cluster ]; then bash scripts/cluster/setup.sh; fi
 exec node --expose-gc dist/bench/run.js "$@"

@@ -17,6 +17,7 @@ import { inboxPollerWorkflowId, type DeliveryState, type SubmissionInput } from 
 import { MeshClient } from '../../mesh';
 import { REPO_ROOT, VENV_BIN, freePort, startMeshSandbox, startTemporal, stopChild, type RunningService } from '../../scripts/lib/services';
 import { stateQuery } from '../../workflows/definitions';
+import type { ProcSource } from './proc';
 
 export const COURIER_MAILBOX = 'X26ABC1';
 export const PRACTICE_MAILBOX = 'X26ABC2';
@@ -30,10 +31,25 @@ export interface ServicesInfo {
   dir: string;
 }
 
-/** A Temporal dev server (SQLite file in `dir`) and a mesh-sandbox (memory store) on free loopback ports. */
-export interface Services extends ServicesInfo {
-  temporal: RunningService;
+/** Which Temporal a benchmark ran on, stated in its result. */
+export interface TemporalDescription {
+  kind: 'dev-server' | 'cluster';
+  /** What it is and how its CPU is counted. */
+  about: string;
+}
+
+/** What a benchmark needs of the services it runs on: addresses, which Temporal, and what to measure. */
+export interface BenchServices extends ServicesInfo {
   mesh: RunningService;
+  temporalServer: TemporalDescription;
+  /** The Temporal server's processes (and its database's, when that runs apart), for ProcSampler. */
+  temporalProcesses(): Record<string, ProcSource>;
+  stop(): Promise<void>;
+}
+
+/** A Temporal dev server (SQLite file in `dir`) and a mesh-sandbox (memory store) on free loopback ports. */
+export interface Services extends BenchServices {
+  temporal: RunningService;
   temporalPort: number;
   dbFile: string;
   /** Stop the dev server (SIGTERM, or SIGKILL when `hard`) and start it again on the same port and file. */
@@ -63,6 +79,9 @@ export async function startServices(dir: string, namespace = 'courier-bench'): P
     mesh,
     temporalPort,
     dbFile,
+    temporalServer: { kind: 'dev-server', about: 'Temporal dev server (temporal server start-dev), SQLite file in WAL mode, one process' },
+    // Read at each sample: a restart replaces the process.
+    temporalProcesses: () => ({ temporal: () => services.temporal.process.pid }),
     async restartTemporal(opts = {}) {
       const old = services.temporal;
       if (opts.hard) {
