@@ -412,12 +412,14 @@ export interface Submitted {
 }
 
 /** Submits `count` synthetic documents through the API, `concurrency` at a time. */
-export async function submitLoad(system: CourierSystem, count: number, concurrency = 32, onEach?: (n: number) => void): Promise<Submitted[]> {
+/** Submits `count` through the API, `concurrency` at a time; with `until` (epoch ms), none is started after it. */
+export async function submitLoad(system: CourierSystem, count: number, concurrency = 32, onEach?: (n: number) => void, until?: number): Promise<Submitted[]> {
   const out: Submitted[] = [];
   await mapLimit(
     Array.from({ length: count }, (_, i) => i),
     concurrency,
     async (i) => {
+      if (until !== undefined && Date.now() >= until) return;
       const doc = syntheticSubmission(i);
       const submittedAt = Date.now();
       const r = await system.submit(doc);
