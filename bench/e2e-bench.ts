@@ -55,6 +55,7 @@ import {
 } from './lib/courier-system';
 import { e2eGoalFigures } from './lib/cpu-ratio';
 import { percentileOfSorted as pct } from './lib/percentile';
+import { splitLatencies, workflowTimes, type SteadyRecord } from './lib/steady';
 import { ProcSampler, cpuSecondsOf, type ProcSource } from './lib/proc';
 
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
@@ -185,28 +186,15 @@ async function historyBreakdown(client: Client, ids: string[], deliveredOnly: bo
   };
 }
 
-/** Where the time between submission and DELIVERED goes, per message (p50/p95 of each stage). */
+/**
+ * Where the time between submission and DELIVERED goes, per message (p50/p95 of each stage): the steady
+ * suite's split (bench/lib/steady.ts), whose stages add up and never go negative. In a burst the
+ * submission time is when the POST began, so there is no client lag to show.
+ */
 function stageBreakdown(submitted: readonly Submitted[], checks: Map<string, DeliveryCheck>) {
-  const spans: Record<string, number[]> = {
-    'submit -> workflow started': [],
-    'started -> MESH send done (build + send activities)': [],
-    'sent -> infrastructure ack downloaded (peer + MESH + poll)': [],
-    'infrastructure ack downloaded -> recorded (routing + signal + workflow task)': [],
-    'infrastructure recorded -> business ack downloaded': [],
-    'business ack downloaded -> recorded (DELIVERED)': [],
-  };
-  const add = (k: string, a?: number, b?: number): void => void (a !== undefined && b !== undefined && spans[k]!.push(b - a));
-  for (const sub of submitted) {
-    const st = checks.get(sub.workflowId)?.stages;
-    if (!st) continue;
-    add('submit -> workflow started', sub.submittedAt, st.startedAt);
-    add('started -> MESH send done (build + send activities)', st.startedAt, st.sentAt);
-    add('sent -> infrastructure ack downloaded (peer + MESH + poll)', st.sentAt, st.infReceivedAt);
-    add('infrastructure ack downloaded -> recorded (routing + signal + workflow task)', st.infReceivedAt, st.infRecordedAt);
-    add('infrastructure recorded -> business ack downloaded', st.infRecordedAt, st.busReceivedAt);
-    add('business ack downloaded -> recorded (DELIVERED)', st.busReceivedAt, st.busRecordedAt);
-  }
-  return Object.fromEntries(Object.entries(spans).map(([k, v]) => [k, { p50: latencyStats(v).p50, p95: latencyStats(v).p95 }]));
+  const records: SteadyRecord[] = submitted.map((sub) => ({ scheduledAt: sub.submittedAt, postStartedAt: sub.submittedAt, accepted: true, ...workflowTimes(checks.get(sub.workflowId)) }));
+  const burst = (k: string): boolean => k !== 'scheduled -> POST began (client lag)' && k !== 'POST duration';
+  return Object.fromEntries(Object.entries(splitLatencies(records)).filter(([k]) => burst(k)).map(([k, v]) => [k, { p50: v.p50, p95: v.p95 }]));
 }
 
 /** Time of the visibility queries the inbox router makes per response, with the run's workflows in the store. */

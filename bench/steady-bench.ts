@@ -24,7 +24,7 @@ import os from 'node:os';
 import { STAND_INS } from './lib/cpu-ratio';
 import { sleep, startCourierSystem, submitPaced, verifyRun, waitForStatus, type Services, type Submitted } from './lib/courier-system';
 import { ProcSampler } from './lib/proc';
-import { backlogSeries, keptUp, openLoopSchedule, parseRates, splitLatencies, type SteadyRecord } from './lib/steady';
+import { backlogSeries, keptUp, openLoopSchedule, parseRates, splitLatencies, workflowTimes, type SteadyRecord } from './lib/steady';
 
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 const envNum = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -63,23 +63,13 @@ async function runRate(s: Services, o: SteadyOptions) {
     const submitted: Submitted[] = accepted.map((p) => ({ workflowId: p.workflowId!, documentId: p.documentId, submittedAt: p.postStartedAt, tries: p.tries ?? 1 }));
     const { verdict, checks } = await verifyRun(`steady-${o.rate}`, system, s, submitted);
 
-    const records: SteadyRecord[] = paced.map((p) => {
-      const c = p.workflowId ? checks.get(p.workflowId) : undefined;
-      const st = c?.stages;
-      return {
-        scheduledAt: p.scheduledAt,
-        postStartedAt: p.postStartedAt,
-        ...(p.postEndedAt !== undefined ? { postEndedAt: p.postEndedAt } : {}),
-        accepted: p.workflowId !== undefined,
-        ...(st?.startedAt !== undefined ? { startedAt: st.startedAt } : {}),
-        ...(st?.sentAt !== undefined ? { sentAt: st.sentAt } : {}),
-        ...(st?.infReceivedAt !== undefined ? { infReceivedAt: st.infReceivedAt } : {}),
-        ...(st?.infRecordedAt !== undefined ? { infRecordedAt: st.infRecordedAt } : {}),
-        ...(st?.busReceivedAt !== undefined ? { busReceivedAt: st.busReceivedAt } : {}),
-        // Only a delivery that was DELIVERED when checked counts, whatever its timeline says.
-        ...(c?.status === 'DELIVERED' && c.deliveredAt !== undefined ? { deliveredAt: c.deliveredAt } : {}),
-      };
-    });
+    const records: SteadyRecord[] = paced.map((p) => ({
+      scheduledAt: p.scheduledAt,
+      postStartedAt: p.postStartedAt,
+      ...(p.postEndedAt !== undefined ? { postEndedAt: p.postEndedAt } : {}),
+      accepted: p.workflowId !== undefined,
+      ...workflowTimes(p.workflowId ? checks.get(p.workflowId) : undefined),
+    }));
     const delivered = records.filter((r) => r.deliveredAt !== undefined).length;
     const deliveredByDrainEnd = records.filter((r) => r.deliveredAt !== undefined && r.deliveredAt <= drainEnded).length;
     const notDeliveredAfterDrain = accepted.length - deliveredByDrainEnd;

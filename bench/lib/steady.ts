@@ -41,6 +41,26 @@ export interface SteadyRecord {
   deliveredAt?: number;
 }
 
+/** What a delivery's own timeline says, in the shape `DeliveryCheck` (bench/lib/courier-system.ts) gives it. */
+export interface CheckedTimes {
+  status?: string;
+  deliveredAt?: number;
+  stages?: { startedAt?: number; sentAt?: number; infReceivedAt?: number; infRecordedAt?: number; busReceivedAt?: number };
+}
+
+/** The workflow-side times of a record, from a delivery's check; only one DELIVERED when checked counts as delivered. */
+export function workflowTimes(c: CheckedTimes | undefined): Pick<SteadyRecord, 'startedAt' | 'sentAt' | 'infReceivedAt' | 'infRecordedAt' | 'busReceivedAt' | 'deliveredAt'> {
+  const st = c?.stages;
+  return {
+    ...(st?.startedAt !== undefined ? { startedAt: st.startedAt } : {}),
+    ...(st?.sentAt !== undefined ? { sentAt: st.sentAt } : {}),
+    ...(st?.infReceivedAt !== undefined ? { infReceivedAt: st.infReceivedAt } : {}),
+    ...(st?.infRecordedAt !== undefined ? { infRecordedAt: st.infRecordedAt } : {}),
+    ...(st?.busReceivedAt !== undefined ? { busReceivedAt: st.busReceivedAt } : {}),
+    ...(c?.status === 'DELIVERED' && c.deliveredAt !== undefined ? { deliveredAt: c.deliveredAt } : {}),
+  };
+}
+
 export interface LatencyStats {
   count: number;
   p50: number;

@@ -1,5 +1,5 @@
 /** The steady-load benchmark's pure parts: the open-loop schedule, the latency split and the backlog. */
-import { backlogSeries, keptUp, latencyStats, openLoopSchedule, parseRates, slopePerMinute, splitLatencies, type SteadyRecord } from '../../../bench/lib/steady';
+import { backlogSeries, keptUp, latencyStats, openLoopSchedule, parseRates, slopePerMinute, splitLatencies, workflowTimes, type SteadyRecord } from '../../../bench/lib/steady';
 
 describe('openLoopSchedule', () => {
   it('schedules message i at i / rate seconds for every time inside the window', () => {
@@ -138,5 +138,22 @@ describe('slopePerMinute and keptUp', () => {
   it('says a system that left deliveries undelivered after the drain did not keep up', () => {
     const recs = run(5, 5, 120);
     expect(keptUp(backlogSeries(recs, 0, 130_000, 5000), 120, 5, 3).keptUp).toBe(false);
+  });
+});
+
+describe('workflowTimes', () => {
+  const stages = { startedAt: 10, sentAt: 20, infReceivedAt: 30, infRecordedAt: 35, busReceivedAt: 32 };
+
+  it('takes each stage a delivery\'s timeline gives, and its DELIVERED time when it was DELIVERED', () => {
+    expect(workflowTimes({ status: 'DELIVERED', deliveredAt: 40, stages })).toEqual({ ...stages, deliveredAt: 40 });
+  });
+
+  it('does not count a delivery as delivered unless it was DELIVERED when checked', () => {
+    expect(workflowTimes({ status: 'AWAITING_BUSINESS_ACK', deliveredAt: 40, stages })).not.toHaveProperty('deliveredAt');
+  });
+
+  it('leaves out what the timeline did not reach, and gives nothing for an unchecked delivery', () => {
+    expect(workflowTimes({ status: 'SENDING', stages: { startedAt: 10 } })).toEqual({ startedAt: 10 });
+    expect(workflowTimes(undefined)).toEqual({});
   });
 });
