@@ -192,6 +192,8 @@ export interface TemporalNode {
   frontend: string;
   httpPort: number;
   metricsPort: number;
+  /** Go pprof port on localhost, when ITK3_TEMPORAL_PPROF=1 asked for one (benchmark profiles). */
+  pprofPort?: number;
   logFile: string;
   process(): ChildProcess | undefined;
   start(): Promise<void>;
@@ -246,6 +248,9 @@ async function createNode(index: number, dir: string, pg: Postgres): Promise<Tem
   const ports = { frontend: await freeSmallPort(), http: await freeSmallPort(), metrics: await freeSmallPort() };
   const rest: Record<string, string> = {};
   for (const k of ['FRONTEND_MEMBERSHIP', 'HISTORY_GRPC', 'HISTORY_MEMBERSHIP', 'MATCHING_GRPC', 'MATCHING_MEMBERSHIP', 'WORKER_GRPC', 'WORKER_MEMBERSHIP']) rest[`${k}_PORT`] = String(await freeSmallPort());
+  // Off unless asked for: the endpoint serves profiles and heap dumps to anyone on the host.
+  const pprofPort = process.env.ITK3_TEMPORAL_PPROF === '1' ? await freeSmallPort() : undefined;
+  if (pprofPort) rest.PPROF_PORT = String(pprofPort);
   const env: NodeJS.ProcessEnv = { ...process.env, ...nodeEnv({ frontend: ports.frontend, http: ports.http, metrics: ports.metrics, rest }, pg) };
   const logFile = path.join(dir, `temporal-node-${index}.log`);
   const frontend = `127.0.0.1:${ports.frontend}`;
@@ -255,6 +260,7 @@ async function createNode(index: number, dir: string, pg: Postgres): Promise<Tem
     frontend,
     httpPort: ports.http,
     metricsPort: ports.metrics,
+    ...(pprofPort ? { pprofPort } : {}),
     logFile,
     process: () => proc,
     async start() {

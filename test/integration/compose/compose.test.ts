@@ -248,6 +248,10 @@ describe('docker-compose.yml in step with the local cluster (npm run cluster, sc
     expect(local.NUM_HISTORY_SHARDS).toBe(services['temporal-1']!.environment!.NUM_HISTORY_SHARDS);
     // Both stores on PostgreSQL with the postgres12 plugin: SQL visibility serves the search attributes.
     expect([...serverTemplate.matchAll(/pluginName: postgres12/g)]).toHaveLength(2);
+    // The Go profiler serves heap dumps to anyone on the host: off unless a benchmark asks for a port.
+    expect(serverTemplate).toMatch(/pprof:\n\s+port: \{\{ default "0" \(env "PPROF_PORT"\) \}\}/);
+    expect(local).not.toHaveProperty('PPROF_PORT');
+    for (const n of temporalNodes) expect(services[n]!.environment).not.toHaveProperty('PPROF_PORT');
   });
 
   it('sets up the schema with the script the local cluster runs, and starts the nodes one after the other', () => {
