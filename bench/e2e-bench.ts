@@ -316,14 +316,16 @@ export async function runE2eBench(s: BenchServices, opts: { count?: number } = {
   const upserts = envNum('BENCH_BASELINE_UPSERTS', 0);
   const workerOptions = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : undefined;
   const pollerConcurrency = process.env.BENCH_POLLER_CONCURRENCY ? Number(process.env.BENCH_POLLER_CONCURRENCY) : undefined;
-  const command = `${s.temporalServer.kind === 'cluster' ? 'BENCH_TEMPORAL=cluster ' : ''}BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''} npm run bench -- e2e`;
+  // The command line as it was run, so a recorded result names the Temporal it ran on.
+  const on = s.temporalServer.kind === 'cluster' ? 'BENCH_TEMPORAL=cluster ' : '';
+  const command = `${on}BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''} npm run bench -- e2e`;
   log(`e2e: ${command}`);
   if (!withOurs) {
     // Experiment: the baseline alone, plain and with search attribute upserts, alternated.
     const plain = await runBaseline(s, n, concurrency);
     const withUpserts = await runBaseline(s, n, concurrency, upserts || 3);
     const plainAgain = await runBaseline(s, n, concurrency);
-    return { command: `${s.temporalServer.kind === 'cluster' ? 'BENCH_TEMPORAL=cluster ' : ''}BENCH_OURS=0 BENCH_BASELINE_UPSERTS=${upserts || 3} BENCH_E2E_COUNT=${n} npm run bench -- e2e`, temporal: s.temporalServer, machineLoadAverage: os.loadavg().map((x) => round(x, 2)), plain, withUpserts, plainAgain };
+    return { command: `${on}BENCH_OURS=0 BENCH_BASELINE_UPSERTS=${upserts || 3} BENCH_E2E_COUNT=${n} npm run bench -- e2e`, temporal: s.temporalServer, machineLoadAverage: os.loadavg().map((x) => round(x, 2)), plain, withUpserts, plainAgain };
   }
   const before = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
   log(`e2e: ITK3 Courier, ${n} messages`);
