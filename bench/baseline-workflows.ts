@@ -10,6 +10,7 @@
  */
 import { condition, defineSignal, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { deliveryPairs } from './baseline-attributes';
 
 export interface BaselineShape {
   /** Search-attribute upserts per workflow (the delivery makes about two). */
@@ -22,7 +23,14 @@ export interface BaselineShape {
   heartbeat?: boolean;
   /** Bytes of filler in each activity result and signal (the delivery's payloads are encrypted, and bigger). */
   payloadBytes?: number;
+  /**
+   * The delivery's own visibility writes: started with its nine search attributes and a static summary and
+   * details (see `deliveryStartOptions`), then the full set of eleven upserted after the send and again at
+   * the end, as a delivery does (keyword lists and a datetime included). Replaces `upserts`.
+   */
+  deliverySearchAttributes?: boolean;
 }
+
 
 export interface BaselineSendInput {
   workflowId: string;
@@ -62,8 +70,10 @@ export async function baselineDeliveryWorkflow(workflowId: string, shape: number
   if (s.activities !== 1) await acts.baselineBuild({ payloadBytes: send.payloadBytes });
   await (send.heartbeat ? beating : acts).baselineSend(send);
   upsert('ACK');
+  if (s.deliverySearchAttributes) upsertSearchAttributes(deliveryPairs(workflowId, 'SENT'));
   await condition(() => acks.has('infrastructure'), '1 hour');
   await condition(() => acks.has('business'), '1 hour');
   upsert('DONE');
+  if (s.deliverySearchAttributes) upsertSearchAttributes(deliveryPairs(workflowId, 'DELIVERED'));
   return 'DELIVERED';
 }

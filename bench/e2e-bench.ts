@@ -28,7 +28,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -36,6 +36,7 @@ import { temporal } from '@temporalio/proto';
 import { REPO_ROOT } from '../scripts/lib/services';
 import { MAX_CACHED_WORKFLOWS } from '../worker/worker';
 import type { BaselineShape } from './baseline-workflows';
+import { deliveryStartOptions } from './baseline-attributes';
 import { summariseCpuProfile } from './cpuprofile-summary';
 import {
   COURIER_MAILBOX,
@@ -105,7 +106,8 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
     await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
       const id = `baseline-${randomUUID()}`;
       const at = Date.now();
-      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, shape] });
+      const delivery = typeof shape === 'object' && shape.deliverySearchAttributes ? deliveryStartOptions(id) : {};
+      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, shape], ...delivery });
       started.set(id, at);
     });
     const submitSeconds = (Date.now() - t0) / 1000;
@@ -222,12 +224,13 @@ async function visibilityQueryCost(client: Client, s: BenchServices) {
 
 async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean; workerOptions?: Record<string, unknown>; pollerConcurrency?: number }) {
   const profDir = path.join(s.dir, `cpu-prof-${randomUUID().slice(0, 8)}`);
+  const apiProfDir = `${profDir}-api`;
   const system = await startCourierSystem({
     services: s,
     label: 'e2e',
     pollInterval: `${opts.pollMs}ms`,
     peerIntervalSeconds: opts.peerInterval,
-    ...(opts.cpuProf ? { workerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+    ...(opts.cpuProf ? { workerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], apiNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${apiProfDir}`] } : {}),
     ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
     ...(opts.pollerConcurrency ? { pollerConcurrency: opts.pollerConcurrency } : {}),
   });
@@ -272,10 +275,17 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     const stages = stageBreakdown(submitted, checks);
     const visibility = await visibilityQueryCost(system.client, s);
     let profile: object | undefined;
+    let apiProfile: object | undefined;
     if (opts.cpuProf) {
-      await system.stopWorker('SIGTERM'); // the profile is written on a clean exit
-      const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
-      profile = files.length ? { file: path.join(profDir, files[0]!), ...summariseCpuProfile(path.join(profDir, files[0]!), 25) } : { error: 'no profile written' };
+      // Profiles are written on a clean exit. The worker's first file is its main thread (the activities).
+      await system.stopWorker('SIGTERM');
+      await system.stopApi();
+      const summary = (dir: string): object => {
+        const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+        return files.length ? { file: path.join(dir, files[0]!), ...summariseCpuProfile(path.join(dir, files[0]!), 25) } : { error: 'no profile written' };
+      };
+      profile = summary(profDir);
+      apiProfile = summary(apiProfDir);
     }
     const cpuPerMessage = Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)]));
     return {
@@ -299,6 +309,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
       ...(opts.pollerConcurrency ? { pollerConcurrency: opts.pollerConcurrency } : {}),
       verdict,
       ...(profile ? { workerCpuProfile: profile } : {}),
+      ...(apiProfile ? { apiCpuProfile: apiProfile } : {}),
     };
   } finally {
     await system.stop();

@@ -27,6 +27,7 @@ export function shapesOf(payloadBytes: number): Record<string, BaselineShape> {
     'build and send as one activity': { activities: 1 },
     'both acknowledgements in one signal': { batchedAcks: true },
     'the delivery\'s extras together (two upserts, heartbeat, payloads)': { upserts: 2, heartbeat: true, payloadBytes },
+    'the delivery\'s search attributes and start metadata': { deliverySearchAttributes: true },
   };
 }
 

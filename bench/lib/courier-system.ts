@@ -154,6 +154,8 @@ export interface SystemOptions {
   env?: Record<string, string>;
   /** Extra node flags for the worker (e.g. --cpu-prof). */
   workerNodeArgs?: string[];
+  /** Extra node flags for the API (e.g. --cpu-prof). */
+  apiNodeArgs?: string[];
   /** Worker options the production entry does not expose: runs bench/tuned-worker.ts instead of worker/main.ts. */
   workerOptions?: Record<string, unknown>;
   /** Inbox poller routing concurrency per pass (default 4 in activities/inbound.ts); also runs the tuned entry. */
@@ -178,6 +180,8 @@ export interface CourierSystem {
   startWorker(): Promise<void>;
   /** SIGKILL (default) or SIGTERM the worker and wait until it has gone. */
   stopWorker(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGTERM the API and wait until it has gone (a CPU profile is written on its clean exit). */
+  stopApi(): Promise<void>;
   submit(doc: SubmissionInput): Promise<{ workflowId: string; status: number; tries: number }>;
   peerRecords(): PeerRecord[];
   peerSent(): PeerSentRecord[];
@@ -289,6 +293,8 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
       await waitExit(worker, signal);
     },
 
+    stopApi: () => waitExit(others.api, 'SIGTERM'),
+
     async submit(doc) {
       const body = JSON.stringify(doc);
       // The same key on every try: a retry after a lost answer finds the workflow the first try started.
@@ -335,7 +341,7 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
   };
 
   await system.startWorker();
-  const api = child('api', process.execPath, [path.join(DIST, 'client', 'api', 'api-main.js')], env, path.join(dir, 'api.log'));
+  const api = child('api', process.execPath, [...(opts.apiNodeArgs ?? []), path.join(DIST, 'client', 'api', 'api-main.js')], env, path.join(dir, 'api.log'));
   others.api = api;
   const apiDeadline = Date.now() + 60_000;
   while (!(await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false))) {

@@ -1,4 +1,6 @@
 import { cpuOf, priceShapes, shapesOf } from '../../../bench/shapes-bench';
+import { deliveryPairs, deliveryStartOptions } from '../../../bench/baseline-attributes';
+import * as SA from '../../../contracts/search-attributes';
 
 describe('pricing a baseline shape by difference from the plain runs', () => {
   const plainA = cpuOf({ cpuMsPerMessage: { worker: 20, temporal: 50, meshSandbox: 0.2 } });
@@ -28,5 +30,28 @@ describe('pricing a baseline shape by difference from the plain runs', () => {
   it('offers the delivery\'s extras and the two redesigns, with the payload size asked for', () => {
     const shapes = shapesOf(700);
     expect(Object.values(shapes)).toEqual(expect.arrayContaining([{ activities: 1 }, { batchedAcks: true }, { payloadBytes: 700 }, { upserts: 2, heartbeat: true, payloadBytes: 700 }]));
+  });
+});
+
+describe('the delivery\'s visibility writes, as the baseline shape makes them', () => {
+  const id = 'baseline-0b5e6a8e-4f7a-4d2b-9c55-2f6d3b1e9a10';
+  const keys = (pairs: ReturnType<typeof deliveryPairs>): string[] => pairs.map((p) => p.key.name).sort();
+
+  it('starts with the attributes the API starts a delivery with', () => {
+    const api = [...SA.firstAttemptSearchAttributes({ recipientOds: 'A99968', senderOds: 'Y99999', messageHeaderId: 'x' }), { key: SA.SenderReferenceKey, value: 'h' }];
+    expect(keys(deliveryStartOptions(id).typedSearchAttributes)).toEqual(keys(api as ReturnType<typeof deliveryPairs>));
+    expect(deliveryStartOptions(id).staticDetails.length).toBeGreaterThan(500);
+  });
+
+  it('upserts the full set a delivery publishes, keyword lists and the deadline included, and clears the deadline at the end', () => {
+    const sent = deliveryPairs(id, 'SENT');
+    expect(keys(sent)).toEqual(
+      [SA.DeliveryStatusKey, SA.WaitingForKey, SA.EscalatedKey, SA.AttemptCountKey, SA.Itk3MessageIdKey, SA.Itk3MessageIdsKey, SA.MeshMessageIdKey, SA.MeshMessageIdsKey, SA.RecipientOdsKey, SA.SenderOdsKey, SA.AckDeadlineKey]
+        .map((k) => k.name)
+        .sort(),
+    );
+    expect(sent.find((p) => p.key.name === 'AckDeadline')?.value).toBeInstanceOf(Date);
+    expect(deliveryPairs(id, 'DELIVERED').find((p) => p.key.name === 'AckDeadline')?.value).toBeNull();
+    expect(shapesOf(1000)).toEqual(expect.objectContaining({ 'the delivery\'s search attributes and start metadata': { deliverySearchAttributes: true } }));
   });
 });
