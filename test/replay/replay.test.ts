@@ -30,6 +30,7 @@ describe('replay of recorded delivery histories', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'delivered.json',
+        'delivered-one-activity.json',
         'late-ack-after-escalation.json',
         'correction-then-delivered.json',
         'business-rejection-override-resend.json',

@@ -194,6 +194,8 @@ export interface FakeOptions {
   check?: (input: CheckStoredSubmissionInput) => CheckStoredSubmissionResult;
   /** Make `sendMeshMessage` (and so `buildAndSendItk3Message`) fail for good with this failure type on these attempts. */
   failSend?: { attempts: number[]; type: string };
+  /** Make the first this many tries of `sendMeshMessage` (and so `buildAndSendItk3Message`) fail for now (retryable). */
+  failSendTries?: number;
   sizeBytes?: number;
   /** Answer for `trackMeshMessage` (MESH outbox tracking; default: accepted). Throw to fail it. */
   tracking?: (input: TrackMeshMessageInput) => Omit<TrackMeshMessageResult, 'checkedAt'> | Promise<Omit<TrackMeshMessageResult, 'checkedAt'>>;
@@ -211,12 +213,14 @@ export const actorToken = (principal: string, workflowId: string, update: string
 /** Typed fakes of the activities the delivery workflow calls; `recorded` keeps every call. */
 export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivities; recorded: Recorded } {
   const recorded: Recorded = { built: [], sent: [], escalations: [], checks: [], tracked: [] };
+  let sendTries = 0;
   const activities: FakeActivities = {
     async buildItk3Message(input) {
       recorded.built.push({ attempt: input.attempt, messageHeaderId: input.messageHeaderId, submissionRef: input.submissionRef });
       return { messageRef: contentRef(`itk3-message/${input.messageHeaderId}`), sizeBytes: opts.sizeBytes ?? 48_000, meshWorkflowId: 'GPCONNECT_SEND_DOCUMENT' };
     },
     async sendMeshMessage(input) {
+      if (++sendTries <= (opts.failSendTries ?? 0)) throw new Error('MESH unreachable for now');
       if (opts.failSend?.attempts.includes(input.attempt)) {
         const { ApplicationFailure } = await import('@temporalio/activity');
         throw ApplicationFailure.create({ type: opts.failSend.type, message: 'MESH refused the message', nonRetryable: true });
