@@ -193,6 +193,8 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store'
      * post could have been accepted, and it builds again; even then the lookup of the file name (made from
      * the bundle identifier, the same on every build) before re-posting finds anything that did reach MESH.
      * Build failures leave through the same edge as `buildItk3Message`'s, with the same failure types.
+     * Nothing is heartbeated before the build: only the first heartbeat goes out at once (later ones are
+     * throttled), and it must be the one that names the stored message.
      */
     async buildAndSendItk3Message(input: BuildAndSendItk3MessageInput): Promise<BuildAndSendItk3MessageResult> {
       return atEdge(async () => {
