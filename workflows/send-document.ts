@@ -150,10 +150,11 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
     try {
       explain();
       // One activity where the input asks for it: one activity and one workflow task less per send. An input
-      // field rather than patched(), because a patch marker would add an event to every new history, and a
-      // worker still running code without this path ignores the field and schedules the two activities, so
-      // old and new workers can serve one task queue either way. Workflows started without it keep the two
-      // activities, so their histories replay unchanged.
+      // field rather than patched(), because a patch marker would add an event to every new history. The
+      // path is fixed when the delivery starts, so every replay takes it again: workflows started without
+      // the field keep the two activities and their histories replay unchanged. The field is not a patch,
+      // though: a worker without this code ignores it and schedules two activities, a history this code
+      // cannot replay, so workers are upgraded before the API that sets it (docs/operations.md).
       if (input.sendInOneActivity) {
         const done = await mesh.buildAndSendItk3Message.executeWithOptions({ summary: buildAndSendSummary(job.attempt) }, [{ submissionRef: job.submissionRef, attempt: job.attempt, messageHeaderId: job.messageHeaderId, bundleIdentifier: job.bundleIdentifier }]);
         apply({ type: 'BUILT', sizeBytes: done.sizeBytes, meshWorkflowId: done.meshWorkflowId });
