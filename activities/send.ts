@@ -189,9 +189,9 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store'
      * the two activities guarantee it because every send retry posts the one stored build. Here the first try
      * builds and stores, and its first heartbeat (sent at once, before any request to MESH) carries the
      * stored message's reference; a retry that finds it posts exactly those bytes and does not build again.
-     * A retry without it follows a try that died before that heartbeat reached the server, so before any
-     * post could have been accepted, and it builds again; even then the lookup of the file name (made from
-     * the bundle identifier, the same on every build) before re-posting finds anything that did reach MESH.
+     * A retry without it follows a try whose first heartbeat never reached the server (the worker died at
+     * once, almost always before posting), and it builds again; the lookup of the file name (made from the
+     * bundle identifier, the same on every build) before re-posting still finds anything that reached MESH.
      * Build failures leave through the same edge as `buildItk3Message`'s, with the same failure types.
      * Nothing is heartbeated before the build: only the first heartbeat goes out at once (later ones are
      * throttled), and it must be the one that names the stored message.
