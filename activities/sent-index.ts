@@ -1,9 +1,10 @@
 /**
  * Which delivery sent each ITK3 message, as this worker process saw it: MessageHeader id -> workflow id,
- * remembered by `sendMeshMessage` and read by the inbound router before it asks visibility. An ITK3
- * response names the MessageHeader id it answers; when this worker sent that message (one worker, or
- * the same one of several), the response is routed without a visibility query: two per delivery
- * otherwise, each costing Temporal server CPU and latency that grow with the deliveries in the store.
+ * remembered by the send (`buildAndSendItk3Message`, `sendMeshMessage`) and read by the inbound router
+ * before it asks visibility. An ITK3 response names the MessageHeader id it answers; when this worker
+ * sent that message (one worker, or the same one of several), the response is routed without a
+ * visibility query: two per delivery otherwise, each costing Temporal server CPU and latency that grow
+ * with the deliveries in the store.
  *
  * A hit cannot be stale: a MessageHeader id is a fresh UUID per attempt, sent by one delivery only, and
  * delivery workflow ids are never reused (REJECT_DUPLICATE). A miss (another worker sent it, this one

@@ -37,6 +37,17 @@ export const SendMeshMessageResultSchema = z.object({
 });
 export type SendMeshMessageResult = z.infer<typeof SendMeshMessageResultSchema>;
 
+/**
+ * `buildAndSendItk3Message`: build and send of one attempt as one activity (one activity and one workflow
+ * task less per send than `buildItk3Message` then `sendMeshMessage`, which stay for workflows started
+ * before). It takes what the build takes and returns what both return, less the store reference.
+ */
+export const BuildAndSendItk3MessageInputSchema = BuildItk3MessageInputSchema;
+export type BuildAndSendItk3MessageInput = z.infer<typeof BuildAndSendItk3MessageInputSchema>;
+
+export const BuildAndSendItk3MessageResultSchema = BuildItk3MessageResultSchema.omit({ messageRef: true }).extend(SendMeshMessageResultSchema.shape);
+export type BuildAndSendItk3MessageResult = z.infer<typeof BuildAndSendItk3MessageResultSchema>;
+
 export const EscalationInputSchema = z.object({
   workflowId: z.string(),
   documentId: z.string(),

@@ -235,6 +235,11 @@ export const ConsultationWorkflowInputSchema = ConsultationKeySchema.extend({
   carryOver: ConsultationCarryOverSchema.optional(),
   /** Continue as new once history passes this many events (default 2000; tests lower it). */
   historyEventLimit: z.number().int().positive().optional(),
+  /**
+   * Passed to every delivery this consultation starts (`SendDocumentInput.sendInOneActivity`). Set by the API;
+   * absent in consultations started before, whose deliveries keep the two activities, so they replay.
+   */
+  sendInOneActivity: z.boolean().optional(),
 });
 export type ConsultationWorkflowInput = z.infer<typeof ConsultationWorkflowInputSchema>;
 

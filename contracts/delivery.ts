@@ -269,6 +269,14 @@ export const SendDocumentInputSchema = z.object({
    * and upserts them itself.
    */
   firstAttempt: z.object({ messageHeaderId: z.uuid(), bundleIdentifier: z.uuid() }).optional(),
+  /**
+   * Build and send each attempt as one activity (`buildAndSendItk3Message`) instead of two. Set by the API
+   * for new deliveries (and inherited by their replacements); absent in workflows started before, which
+   * keep the two activities so that their histories replay. A worker without the one-activity path ignores
+   * the field and schedules two activities; a patch marker tells a newer worker replaying that history to
+   * take the two activities too, so workers and the API can be upgraded in any order.
+   */
+  sendInOneActivity: z.boolean().optional(),
   /** Set only by continue-as-new. */
   carryOver: DeliveryCarryOverSchema.optional(),
   /** Continue as new once history passes this many events (default 2000; tests lower it). */

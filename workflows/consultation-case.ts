@@ -96,8 +96,11 @@ export class ConsultationCase {
   private readonly outcomes: Outcome[] = [];
   private published: { status?: ConsultationStatus; due?: string | undefined; recipient?: string | undefined } = {};
   private deletionNoticed = false;
+  /** From the input (so a replay starts the same deliveries): whether deliveries build and send in one activity. */
+  private readonly sendInOneActivity: boolean;
 
   constructor(input: ConsultationWorkflowInput, workflowId: string, now: number) {
+    this.sendInOneActivity = input.sendInOneActivity === true;
     const carried = input.carryOver;
     this.view = carried
       ? { ...carried.view, workflowId, settings: input.settings, run: carried.view.run + 1 }
@@ -369,6 +372,7 @@ export class ConsultationCase {
       deadlines: { ...pending.deadlines, replacementWindowMs: 0 },
       submittedAt: entry.startedAt,
       ...(replaces ? { replaces: { ...replaces, workflowId: deliveryWorkflowId(replaces.documentId, replaces.version) } } : {}),
+      ...(this.sendInOneActivity ? { sendInOneActivity: true } : {}),
     };
     return [{ type: 'startDelivery', index, workflowId: childId, input }];
   }

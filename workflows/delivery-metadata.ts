@@ -91,6 +91,7 @@ export function deliveryTimerSummary(d: Pick<DeliveryDetailsInput, 'attempt' | '
 
 export const buildSummary = (attempt: number): string => `build ITK3 message for attempt ${attempt}`;
 export const sendSummary = (attempt: number): string => `send attempt ${attempt} over MESH`;
+export const buildAndSendSummary = (attempt: number): string => `build and send attempt ${attempt} over MESH`;
 export const trackSummary = (attempt: number): string => `ask MESH tracking about attempt ${attempt}`;
 
 /** "raise escalation NO_INFRASTRUCTURE_ACK:1" (its reminders and resolution likewise). */

@@ -111,7 +111,7 @@ export function registerOperatorActions({ kase, input, apply, changed }: Operato
     const plan = kase.replacementPlan(check);
     // It keeps the SenderReference (the encounter id the API set at start): the inbound router's second correlation key.
     const senderReference = workflowInfo().typedSearchAttributes.get(SenderReferenceKey);
-    const { historyEventLimit, deadlineBounds } = input;
+    const { historyEventLimit, deadlineBounds, sendInOneActivity } = input;
     try {
       await startChild<typeof sendDocumentWorkflow>('sendDocumentWorkflow', {
         workflowId: plan.workflowId,
@@ -127,6 +127,9 @@ export function registerOperatorActions({ kase, input, apply, changed }: Operato
             replaces: { documentId: s.documentId, version: s.version, workflowId: s.workflowId },
             ...(historyEventLimit ? { historyEventLimit } : {}),
             ...(deadlineBounds ? { deadlineBounds } : {}),
+            // From this workflow's own input, so a replay makes the same command; a replacement of a delivery
+            // started before the one-activity path keeps the two activities too.
+            ...(sendInOneActivity ? { sendInOneActivity } : {}),
           },
         ],
         // The replacement lives its own life: it must outlast this workflow's window.

@@ -146,7 +146,8 @@ export async function recordConsultationEvent(deps: ConsultationRouteDeps, key: 
 
   const workflowId = consultationWorkflowId(key.senderOds, key.consultationId);
   const settings = deps.consultation ?? DEFAULT_CONSULTATION_SETTINGS;
-  const input: ConsultationWorkflowInput = { ...key, settings };
+  // Its deliveries build and send each attempt in one activity (contracts/delivery.ts).
+  const input: ConsultationWorkflowInput = { ...key, settings, sendInOneActivity: true };
   const signalWithStart = (carryOver?: ConsultationCarryOver) =>
     deps.client.workflow.signalWithStart<typeof consultationWorkflow, [ConsultationEvent]>(CONSULTATION_WORKFLOW_TYPE, {
       workflowId,

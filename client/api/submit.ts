@@ -179,6 +179,8 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
     deadlineBounds: deps.deadlineBounds ?? DEFAULT_DEADLINE_BOUNDS,
     submittedAt: now.toISOString(),
     firstAttempt,
+    // Build and send each attempt in one activity (contracts/delivery.ts).
+    sendInOneActivity: true,
     ...(submission.replaces
       ? { replaces: { ...submission.replaces, workflowId: deliveryWorkflowId(submission.replaces.documentId, submission.replaces.version) } }
       : {}),

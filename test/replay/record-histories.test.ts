@@ -25,7 +25,7 @@ import {
 } from '../../workflows/definitions';
 import type { sendDocumentWorkflow } from '../../workflows/send-document';
 import { historyToJSON } from './history-json';
-import { actorToken, bundle, contentRef, createTimeSkippingEnv, flowFor, meshReport, runFlow, sendInput } from '../workflows/support';
+import { TWO_ACTIVITIES, actorToken, bundle, contentRef, createTimeSkippingEnv, flowFor, meshReport, runFlow as runAnyFlow, sendInput, type FlowOptions } from '../workflows/support';
 
 const HISTORIES = path.join(__dirname, 'histories');
 const HOUR = 3_600_000;
@@ -48,6 +48,13 @@ afterEach(async () => {
   if (recording) await env?.teardown();
 });
 
+/**
+ * The histories recorded before the one-activity send: deliveries started without `sendInOneActivity`,
+ * so that re-recording one keeps pinning the two-activity path that such deliveries still take.
+ */
+const runFlow = (e: TestWorkflowEnvironment, b: WorkflowBundleWithSourceMap, opts: FlowOptions, body: Parameters<typeof runAnyFlow>[3]) =>
+  runAnyFlow(e, b, { ...opts, input: { ...TWO_ACTIVITIES, ...opts.input } }, body);
+
 async function save(name: string, handle: WorkflowHandle, runId?: string): Promise<void> {
   const h = runId ? handle.client.getHandle(handle.workflowId, runId) : handle;
   const history = await h.fetchHistory();
@@ -61,6 +68,16 @@ describe('record delivery histories', () => {
       await f.respond('30001', 1);
       await f.handle.result();
       await save('delivered', f.handle);
+    });
+  });
+
+  // A delivery as the API starts it now: each attempt built and sent in one activity.
+  record('delivered-one-activity', async () => {
+    await runAnyFlow(env, workflowBundle, { input: { sendInOneActivity: true } }, async (f) => {
+      await f.respond('20013', 1);
+      await f.respond('30001', 1);
+      await f.handle.result();
+      await save('delivered-one-activity', f.handle);
     });
   });
 

@@ -30,6 +30,7 @@ describe('replay of recorded delivery histories', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'delivered.json',
+        'delivered-one-activity.json',
         'late-ack-after-escalation.json',
         'correction-then-delivered.json',
         'business-rejection-override-resend.json',
@@ -48,6 +49,19 @@ describe('replay of recorded delivery histories', () => {
   it.each(files)('replays %s against the current workflow code', async (file) => {
     const { workflowId, history } = load(file);
     await Worker.runReplayHistory({ workflowBundle: current, replayName: 'current' }, history, workflowId);
+  });
+
+  it('replays a two-activity history whose input asks for one activity, as a worker without the one-activity path makes it', async () => {
+    // An older worker ignores `sendInOneActivity` and builds and sends in two activities; that history has
+    // no patch marker, so the current code must take the two activities again when it replays it.
+    const { workflowId, history } = load('delivered.json');
+    const started = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    const input = JSON.parse(Buffer.from(started.data!).toString('utf8')) as Record<string, unknown>;
+    expect(input.sendInOneActivity).toBeUndefined();
+    started.data = Buffer.from(JSON.stringify({ ...input, sendInOneActivity: true }));
+    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name] : []));
+    expect(scheduled.slice(0, 2)).toEqual(['buildItk3Message', 'sendMeshMessage']);
+    await Worker.runReplayHistory({ workflowBundle: current, replayName: 'flagged-by-an-older-worker' }, history, workflowId);
   });
 
   it('fails with a determinism error against a deliberately changed workflow', async () => {

@@ -88,6 +88,10 @@ describe('submitDocument: the workflow input', () => {
     expect(input.replaces).toBeUndefined();
   });
 
+  it('asks for each attempt to be built and sent in one activity', async () => {
+    expect((await submitAndCapture(submission())).sendInOneActivity).toBe(true);
+  });
+
   it('names the delivery a replacement replaces', async () => {
     const store = new MemoryStore();
     const v1 = await store.put('submission', Buffer.from(JSON.stringify(submission())));

@@ -75,8 +75,7 @@ describe('delivery workflow user metadata', () => {
       const summaries = await historySummaries(f.handle);
       expect(summaries).toEqual(
         expect.arrayContaining([
-          'build ITK3 message for attempt 1',
-          'send attempt 1 over MESH',
+          'build and send attempt 1 over MESH',
           'infrastructure-ack deadline for attempt 1',
           'raise escalation NO_INFRASTRUCTURE_ACK:1 (attempt 1)',
           'ask MESH tracking about attempt 1',
@@ -91,7 +90,7 @@ describe('delivery workflow user metadata', () => {
       await f.waitFor((x) => x.status === 'AWAITING_INFRASTRUCTURE_ACK' && x.currentAttempt === 2, 'attempt 2 sent');
       details = await currentDetails(f.handle);
       expect(details).toContain('**Status:** AWAITING_INFRASTRUCTURE_ACK · attempt 2');
-      expect(await historySummaries(f.handle)).toEqual(expect.arrayContaining(['send attempt 2 over MESH', 'infrastructure-ack deadline for attempt 2']));
+      expect(await historySummaries(f.handle)).toEqual(expect.arrayContaining(['build and send attempt 2 over MESH', 'infrastructure-ack deadline for attempt 2']));
       // The metadata is no command of its own: the history it was written into replays as it stands.
       await Worker.runReplayHistory({ workflowBundle: server.workflowBundle, replayName: 'metadata' }, await f.handle.fetchHistory(), workflowId);
     });

@@ -2,16 +2,21 @@
  * Negative ITK3 Responses and MESH failures: each class of code takes its own branch, escalates once with the code, and waits for the operator action that fits it.
  */
 import { correctUpdate, meshReportSignal, resendUpdate, waitingQuery } from '../../workflows/definitions';
-import { contentRef, escalationKinds, kinds, meshReport, refusalOf, runFlow , useTimeSkippingServer } from './support';
+import { TWO_ACTIVITIES, contentRef, escalationKinds, kinds, meshReport, refusalOf, runFlow , useTimeSkippingServer } from './support';
 
 jest.setTimeout(60_000);
 
 const server = useTimeSkippingServer();
 
 describe('negative infrastructure acknowledgements', () => {
-  it('waits for a correction after a sender defect (20009), sends it as a new message, and delivers', async () => {
+  // Both send paths: each attempt built and sent in one activity (as the API starts deliveries), or in two
+  // (deliveries started before that path, whose histories must keep working).
+  it.each([
+    ['in one activity', {}],
+    ['in two activities', TWO_ACTIVITIES],
+  ])('waits for a correction after a sender defect (20009), sends it as a new message, and delivers (sent %s)', async (_path, input) => {
     const corrected = contentRef('submission/corrected');
-    const recorded = await runFlow(server.env, server.workflowBundle, {}, async (f) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, { input }, async (f) => {
       await f.respond('20009', 1);
       const s = await f.waitFor((x) => x.status === 'AWAITING_CORRECTION', 'AWAITING_CORRECTION');
       expect(s.waitingFor).toBe('CORRECTION');
@@ -226,8 +231,11 @@ describe('MESH failures', () => {
     expect(escalationKinds(recorded)).toEqual(['RAISED:AWAITING_OPERATOR:EPL-151', 'RESOLVED:AWAITING_OPERATOR:EPL-151']);
   });
 
-  it('escalates when MESH refuses the send for good, with the failure type', async () => {
-    const recorded = await runFlow(server.env, server.workflowBundle, { failSend: { attempts: [1], type: 'MESH_SEND_REJECTED' } }, async (f) => {
+  it.each([
+    ['in one activity', {}],
+    ['in two activities', TWO_ACTIVITIES],
+  ])('escalates when MESH refuses the send for good, with the failure type (sent %s)', async (_path, input) => {
+    const recorded = await runFlow(server.env, server.workflowBundle, { input, failSend: { attempts: [1], type: 'MESH_SEND_REJECTED' } }, async (f) => {
       const s = await f.waitFor((x) => x.status === 'AWAITING_OPERATOR', 'AWAITING_OPERATOR');
       expect(s.attempts[0]!.sentAt).toBeUndefined();
       expect(s.escalations[0]).toMatchObject({ key: 'SEND_FAILED:1', code: 'MESH_SEND_REJECTED' });

@@ -95,9 +95,21 @@ describe('search attributes', () => {
         events,
         index,
         firstActivity: index(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-        sendCompleted: index(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, index(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) + 1),
+        // The completion of the activity that posted: the send, or build-and-send in one.
+        sendCompleted: events.findIndex((e) => {
+          const scheduledId = e.activityTaskCompletedEventAttributes?.scheduledEventId;
+          const scheduled = scheduledId ? events.find((x) => Number(x.eventId) === Number(scheduledId)) : undefined;
+          return ['sendMeshMessage', 'buildAndSendItk3Message'].includes(scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? '');
+        }),
         firstSignal: index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED),
-        upsertAt: events.flatMap((e, i) => (e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES ? [i] : [])),
+        // The delivery's own upserts. The SDK records each patch the workflow takes in TemporalChangeVersion,
+        // by an upsert of its own (the one-activity send is one), which is not the delivery's doing.
+        upsertAt: events.flatMap((e, i) =>
+          e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES &&
+          Object.keys(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!).some((k) => k !== 'TemporalChangeVersion')
+            ? [i]
+            : [],
+        ),
         fields: (i: number) => Object.keys(events[i]!.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!),
         beforeAnyTask,
         final: (await handle.describe()).typedSearchAttributes,

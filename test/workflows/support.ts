@@ -128,8 +128,12 @@ export function contentRef(key = `submission/${randomUUID()}`): ContentRef {
   return { key, sha256: 'a'.repeat(64), size: 2048 };
 }
 
+/**
+ * A delivery's input as the API makes it: each attempt built and sent in one activity. Override with
+ * `{ sendInOneActivity: undefined }` for a delivery started before that path (the field then is absent).
+ */
 export function sendInput(overrides: Partial<SendDocumentInput> = {}): SendDocumentInput {
-  return {
+  const input: SendDocumentInput = {
     documentId: randomUUID(),
     version: 1,
     senderOds: 'X26',
@@ -137,9 +141,15 @@ export function sendInput(overrides: Partial<SendDocumentInput> = {}): SendDocum
     submissionRef: contentRef(),
     deadlines: DEADLINES,
     submittedAt: '2026-01-05T09:00:00.000Z',
+    sendInOneActivity: true,
     ...overrides,
   };
+  if (input.sendInOneActivity === undefined) delete input.sendInOneActivity;
+  return input;
 }
+
+/** Overrides for a delivery started before the one-activity path: it builds, then sends, in two activities. */
+export const TWO_ACTIVITIES: Partial<SendDocumentInput> = { sendInOneActivity: undefined };
 
 export const workflowIdOf = (input: SendDocumentInput): string => deliveryWorkflowId(input.documentId, input.version);
 
@@ -182,8 +192,10 @@ export interface Recorded {
 export interface FakeOptions {
   /** Answer for `checkStoredSubmission` (default: valid, same ODS codes). */
   check?: (input: CheckStoredSubmissionInput) => CheckStoredSubmissionResult;
-  /** Make `sendMeshMessage` fail for good with this failure type on these attempts. */
+  /** Make `sendMeshMessage` (and so `buildAndSendItk3Message`) fail for good with this failure type on these attempts. */
   failSend?: { attempts: number[]; type: string };
+  /** Make the first this many tries of `sendMeshMessage` (and so `buildAndSendItk3Message`) fail for now (retryable). */
+  failSendTries?: number;
   sizeBytes?: number;
   /** Answer for `trackMeshMessage` (MESH outbox tracking; default: accepted). Throw to fail it. */
   tracking?: (input: TrackMeshMessageInput) => Omit<TrackMeshMessageResult, 'checkedAt'> | Promise<Omit<TrackMeshMessageResult, 'checkedAt'>>;
@@ -191,7 +203,7 @@ export interface FakeOptions {
   sendRouting?: Pick<SendMeshMessageResult, 'routing' | 'recipientMailbox'>;
 }
 
-type FakeActivities = Pick<Activities, 'buildItk3Message' | 'sendMeshMessage' | 'raiseEscalation' | 'checkStoredSubmission' | 'trackMeshMessage' | 'verifyActorToken'>;
+type FakeActivities = Pick<Activities, 'buildItk3Message' | 'sendMeshMessage' | 'buildAndSendItk3Message' | 'raiseEscalation' | 'checkStoredSubmission' | 'trackMeshMessage' | 'verifyActorToken'>;
 
 /** The actor-token keys of the workflow tests' fake activities; `actorToken()` issues tokens the fakes accept. */
 export const TEST_ACTOR_KEYS = parseKeyRing(`test-actor:${Buffer.alloc(32, 7).toString('base64')}`);
@@ -201,12 +213,14 @@ export const actorToken = (principal: string, workflowId: string, update: string
 /** Typed fakes of the activities the delivery workflow calls; `recorded` keeps every call. */
 export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivities; recorded: Recorded } {
   const recorded: Recorded = { built: [], sent: [], escalations: [], checks: [], tracked: [] };
+  let sendTries = 0;
   const activities: FakeActivities = {
     async buildItk3Message(input) {
       recorded.built.push({ attempt: input.attempt, messageHeaderId: input.messageHeaderId, submissionRef: input.submissionRef });
       return { messageRef: contentRef(`itk3-message/${input.messageHeaderId}`), sizeBytes: opts.sizeBytes ?? 48_000, meshWorkflowId: 'GPCONNECT_SEND_DOCUMENT' };
     },
     async sendMeshMessage(input) {
+      if (++sendTries <= (opts.failSendTries ?? 0)) throw new Error('MESH unreachable for now');
       if (opts.failSend?.attempts.includes(input.attempt)) {
         const { ApplicationFailure } = await import('@temporalio/activity');
         throw ApplicationFailure.create({ type: opts.failSend.type, message: 'MESH refused the message', nonRetryable: true });
@@ -216,6 +230,13 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: FakeActivi
       // The send time as the (possibly skipped) server clock sees it, like a real send would.
       const sentAt = new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
       return { meshMessageId, sentAt, ...opts.sendRouting };
+    },
+    // The build fake then the send fake, read off `activities` when called: whatever a test injects into
+    // either (a failing send, a replaced fake) applies to the one-activity path as well.
+    async buildAndSendItk3Message(input) {
+      const { messageRef, ...built } = await activities.buildItk3Message(input);
+      const sent = await activities.sendMeshMessage({ messageRef, messageHeaderId: input.messageHeaderId, attempt: input.attempt });
+      return { ...built, ...sent };
     },
     async raiseEscalation(input) {
       recorded.escalations.push(input);

@@ -60,7 +60,8 @@ describe('Prometheus metrics', () => {
     // The SDK's own metrics (names as exported by Core), then ours.
     expect(worker).toMatch(/^temporal_(workflow_completed|workflow_task_execution_latency|activity_execution_latency|request)/m);
     const executions = samples(worker, 'itk3_activity_executions_total');
-    const built = executions.find((s) => s.labels.includes('activity_type="buildItk3Message"') && s.labels.includes('worker_identity="metrics-test-worker"') && s.labels.includes('outcome="completed"'));
+    // Deliveries the API starts build and send each attempt in one activity.
+    const built = executions.find((s) => s.labels.includes('activity_type="buildAndSendItk3Message"') && s.labels.includes('worker_identity="metrics-test-worker"') && s.labels.includes('outcome="completed"'));
     expect(built?.value).toBeGreaterThanOrEqual(2);
     expect(samples(worker, 'itk3_inbox_lag_seconds')[0]!.value).toBeLessThan(30);
     expect(samples(worker, 'itk3_escalation_notifications_total').find((s) => s.labels.includes('channel="log"') && s.labels.includes('kind="RAISED"'))?.value).toBeGreaterThanOrEqual(1);

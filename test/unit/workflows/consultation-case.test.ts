@@ -135,6 +135,18 @@ describe('consultation case: versions and replacements', () => {
     expect(start!.input.deadlines).toEqual({ ...DEADLINES, replacementWindowMs: 0 });
   });
 
+  it('starts its deliveries sending in one activity when its own input says so, and in two when started without it', () => {
+    const oneActivity = consultation({ ...INPUT, sendInOneActivity: true });
+    const first = oneActivity.deliver(1);
+    expect(first.start.input.sendInOneActivity).toBe(true);
+    oneActivity.save(2);
+    oneActivity.finalise();
+    expect(oneActivity.send().start!.input.sendInOneActivity).toBe(true);
+    // Started before the flag existed (as every consultation already running was): its deliveries keep two activities.
+    const older = consultation(INPUT);
+    expect('sendInOneActivity' in older.deliver(1).start.input).toBe(false);
+  });
+
   it('holds a replacement until the delivery in flight has an outcome', () => {
     const h = consultation();
     h.save(1);

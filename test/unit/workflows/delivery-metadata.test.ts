@@ -6,6 +6,7 @@
 import type { Escalation } from '../../../contracts';
 import { OPERATOR_ACTION_NAMES, OPERATOR_ACTIONS } from '../../../contracts/operator-actions';
 import {
+  buildAndSendSummary,
   buildSummary,
   deliveryDetails,
   deliveryStaticDetails,
@@ -79,6 +80,7 @@ describe('delivery timer and activity summaries', () => {
   it('names each activity after its attempt or escalation', () => {
     expect(buildSummary(2)).toBe('build ITK3 message for attempt 2');
     expect(sendSummary(2)).toBe('send attempt 2 over MESH');
+    expect(buildAndSendSummary(2)).toBe('build and send attempt 2 over MESH');
     expect(trackSummary(2)).toBe('ask MESH tracking about attempt 2');
     const input = { workflowId: WF, documentId: DOC, state: 'AWAITING_INFRASTRUCTURE_ACK', reason: 'r', attempt: 1, escalationId: 'esc-1' };
     expect(escalationSummary({ ...input, kind: 'RAISED' }, 'NO_INFRASTRUCTURE_ACK:1')).toBe('raise escalation NO_INFRASTRUCTURE_ACK:1 (attempt 1)');
