@@ -4,9 +4,10 @@
  * that keys can rotate while old content stays readable. Writes are atomic (temp file, fsync, rename).
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { CourierError, ErrorType, type ContentRef } from '../contracts';
+import { KnownDirs } from './known-dirs';
 
 const MAGIC = Buffer.from('ITK3S1');
 
@@ -16,6 +17,8 @@ export interface ContentStore {
 }
 
 export class EncryptedFileStore implements ContentStore {
+  private readonly dirs = new KnownDirs();
+
   constructor(
     private readonly dir: string,
     private readonly keys: ReadonlyMap<string, Buffer>,
@@ -34,16 +37,18 @@ export class EncryptedFileStore implements ContentStore {
     cipher.setAAD(header);
     const body = Buffer.concat([cipher.update(content), cipher.final()]);
     const file = this.fileOf(key);
-    await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(Buffer.concat([header, cipher.getAuthTag(), body]));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
+    const sealed = Buffer.concat([header, cipher.getAuthTag(), body]);
+    await this.dirs.writeIn(path.dirname(file), async () => {
+      const handle = await open(tmp, 'w', 0o600);
+      try {
+        await handle.writeFile(sealed);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, file);
+    });
     return { key, sha256: createHash('sha256').update(content).digest('hex'), size: content.byteLength };
   }
 

@@ -7,8 +7,9 @@
  * and the workflow id only: no patient data, and the key itself is stored hashed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { KnownDirs } from '../../store/known-dirs';
 
 export interface IdempotencyRecord {
   bodySha256: string;
@@ -36,6 +37,8 @@ export function canonicalJson(value: unknown): string {
 export const sha256Hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
 export class IdempotencyStore {
+  private readonly dirs = new KnownDirs();
+
   constructor(private readonly dir: string) {}
 
   private fileOf(key: string): string {
@@ -58,16 +61,17 @@ export class IdempotencyStore {
 
   /** Claims `key` for this body and workflow, or tells what it was already claimed for. */
   async reserve(key: string, bodySha256: string, workflowId: string, now = new Date()): Promise<Reservation> {
-    await mkdir(this.dir, { recursive: true });
     const record: IdempotencyRecord = { bodySha256, workflowId, createdAt: now.toISOString() };
     try {
-      const handle = await open(this.fileOf(key), 'wx', 0o600);
-      try {
-        await handle.writeFile(JSON.stringify(record));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await this.dirs.writeIn(this.dir, async () => {
+        const handle = await open(this.fileOf(key), 'wx', 0o600);
+        try {
+          await handle.writeFile(JSON.stringify(record));
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      });
       return { outcome: 'new', record };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
