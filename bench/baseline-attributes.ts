@@ -5,11 +5,19 @@
  * are synthetic ids made from the workflow id. Kept out of baseline-workflows.ts so the bench process can
  * use it without importing workflow code.
  */
-import type { SearchAttributePair } from '@temporalio/common';
+import { SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import * as SA from '../contracts/search-attributes';
 
+/** A part of the delivery's visibility writes left out, to price the rest: its two keyword lists, or its Web UI metadata. */
+export type DeliveryAttributesPart = 'without keyword lists' | 'without start metadata';
+
 /** The delivery's full attribute set at a point of its life, with ids made from the workflow id (no patient data). */
-export function deliveryPairs(workflowId: string, stage: 'START' | 'SENT' | 'DELIVERED'): SearchAttributePair[] {
+export function deliveryPairs(workflowId: string, stage: 'START' | 'SENT' | 'DELIVERED', variant: boolean | DeliveryAttributesPart = true): SearchAttributePair[] {
+  const pairs = allPairs(workflowId, stage);
+  return variant === 'without keyword lists' ? pairs.filter((p) => p.key.type !== SearchAttributeType.KEYWORD_LIST) : pairs;
+}
+
+function allPairs(workflowId: string, stage: 'START' | 'SENT' | 'DELIVERED'): SearchAttributePair[] {
   const itk3 = `${workflowId.slice(-36)}`;
   const first: SearchAttributePair[] = [
     { key: SA.DeliveryStatusKey, value: stage === 'START' ? 'SENDING' : stage === 'SENT' ? 'AWAITING_INF_ACK' : 'DELIVERED' },
@@ -32,9 +40,11 @@ export function deliveryPairs(workflowId: string, stage: 'START' | 'SENT' | 'DEL
 }
 
 /** Start options of the shape: what the API starts a delivery with besides its input. */
-export function deliveryStartOptions(workflowId: string): { typedSearchAttributes: SearchAttributePair[]; staticSummary: string; staticDetails: string } {
+export function deliveryStartOptions(workflowId: string, variant: boolean | DeliveryAttributesPart = true): { typedSearchAttributes: SearchAttributePair[]; staticSummary?: string; staticDetails?: string } {
+  const typedSearchAttributes = deliveryPairs(workflowId, 'START', variant);
+  if (variant === 'without start metadata') return { typedSearchAttributes };
   return {
-    typedSearchAttributes: deliveryPairs(workflowId, 'START'),
+    typedSearchAttributes,
     staticSummary: `Send Document v1 to A99968 from Y99999 (${workflowId.slice(-12)})`,
     staticDetails: ['**What this is**', 'One GP Connect Send Document message, sent over MESH as an ITK3 message.', '', '| | |', '|---|---|', `| workflow | ${workflowId} |`, '| recipient | A99968 |', '| sender | Y99999 |', '| deadlines | infrastructure ack 4h, business ack 2d |', '', 'Operators: see the current details for what it waits for.'].join('\n').repeat(2),
   };

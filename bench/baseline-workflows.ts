@@ -10,7 +10,7 @@
  */
 import { condition, defineSignal, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { deliveryPairs } from './baseline-attributes';
+import { deliveryPairs, type DeliveryAttributesPart } from './baseline-attributes';
 
 export interface BaselineShape {
   /** Search-attribute upserts per workflow (the delivery makes about two). */
@@ -28,7 +28,7 @@ export interface BaselineShape {
    * details (see `deliveryStartOptions`), then the full set of eleven upserted after the send and again at
    * the end, as a delivery does (keyword lists and a datetime included). Replaces `upserts`.
    */
-  deliverySearchAttributes?: boolean;
+  deliverySearchAttributes?: boolean | DeliveryAttributesPart;
 }
 
 
@@ -70,10 +70,10 @@ export async function baselineDeliveryWorkflow(workflowId: string, shape: number
   if (s.activities !== 1) await acts.baselineBuild({ payloadBytes: send.payloadBytes });
   await (send.heartbeat ? beating : acts).baselineSend(send);
   upsert('ACK');
-  if (s.deliverySearchAttributes) upsertSearchAttributes(deliveryPairs(workflowId, 'SENT'));
+  if (s.deliverySearchAttributes) upsertSearchAttributes(deliveryPairs(workflowId, 'SENT', s.deliverySearchAttributes));
   await condition(() => acks.has('infrastructure'), '1 hour');
   await condition(() => acks.has('business'), '1 hour');
   upsert('DONE');
-  if (s.deliverySearchAttributes) upsertSearchAttributes(deliveryPairs(workflowId, 'DELIVERED'));
+  if (s.deliverySearchAttributes) upsertSearchAttributes(deliveryPairs(workflowId, 'DELIVERED', s.deliverySearchAttributes));
   return 'DELIVERED';
 }

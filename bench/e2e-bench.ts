@@ -106,7 +106,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
     await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
       const id = `baseline-${randomUUID()}`;
       const at = Date.now();
-      const delivery = typeof shape === 'object' && shape.deliverySearchAttributes ? deliveryStartOptions(id) : {};
+      const delivery = typeof shape === 'object' && shape.deliverySearchAttributes ? deliveryStartOptions(id, shape.deliverySearchAttributes) : {};
       await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, shape], ...delivery });
       started.set(id, at);
     });

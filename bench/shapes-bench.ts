@@ -28,6 +28,8 @@ export function shapesOf(payloadBytes: number): Record<string, BaselineShape> {
     'both acknowledgements in one signal': { batchedAcks: true },
     'the delivery\'s extras together (two upserts, heartbeat, payloads)': { upserts: 2, heartbeat: true, payloadBytes },
     'the delivery\'s search attributes and start metadata': { deliverySearchAttributes: true },
+    'the delivery\'s search attributes without its keyword lists': { deliverySearchAttributes: 'without keyword lists' },
+    'the delivery\'s search attributes without its start metadata': { deliverySearchAttributes: 'without start metadata' },
   };
 }
 

@@ -40,7 +40,7 @@ describe('the delivery\'s visibility writes, as the baseline shape makes them', 
   it('starts with the attributes the API starts a delivery with', () => {
     const api = [...SA.firstAttemptSearchAttributes({ recipientOds: 'A99968', senderOds: 'Y99999', messageHeaderId: 'x' }), { key: SA.SenderReferenceKey, value: 'h' }];
     expect(keys(deliveryStartOptions(id).typedSearchAttributes)).toEqual(keys(api as ReturnType<typeof deliveryPairs>));
-    expect(deliveryStartOptions(id).staticDetails.length).toBeGreaterThan(500);
+    expect(deliveryStartOptions(id).staticDetails?.length).toBeGreaterThan(500);
   });
 
   it('upserts the full set a delivery publishes, keyword lists and the deadline included, and clears the deadline at the end', () => {
@@ -53,5 +53,12 @@ describe('the delivery\'s visibility writes, as the baseline shape makes them', 
     expect(sent.find((p) => p.key.name === 'AckDeadline')?.value).toBeInstanceOf(Date);
     expect(deliveryPairs(id, 'DELIVERED').find((p) => p.key.name === 'AckDeadline')?.value).toBeNull();
     expect(shapesOf(1000)).toEqual(expect.objectContaining({ 'the delivery\'s search attributes and start metadata': { deliverySearchAttributes: true } }));
+  });
+
+  it('leaves out the keyword lists, or the Web UI metadata, for the two variants that price the rest', () => {
+    expect(keys(deliveryPairs(id, 'SENT', 'without keyword lists'))).not.toEqual(expect.arrayContaining(['Itk3MessageIds']));
+    expect(keys(deliveryPairs(id, 'SENT', 'without keyword lists'))).not.toContain('MeshMessageIds');
+    expect(keys(deliveryPairs(id, 'SENT', 'without keyword lists'))).toHaveLength(9);
+    expect(deliveryStartOptions(id, 'without start metadata')).toEqual({ typedSearchAttributes: deliveryPairs(id, 'START') });
   });
 });
