@@ -22,7 +22,7 @@
  *
  * Environment: BENCH_E2E_COUNT (default 1000), BENCH_POLL_MS (worker poll interval, default 1000),
  * BENCH_PEER_INTERVAL (peer poll interval in s, default 0.2), BENCH_SUBMIT_CONCURRENCY (default 32),
- * BENCH_CPU_PROF=1 (write a V8 CPU profile of the worker and summarise it), BENCH_WAITING_COUNT
+ * BENCH_CPU_PROF=1 (write V8 CPU profiles of the worker and the API and summarise them), BENCH_WAITING_COUNT
  * (default 10000) and BENCH_WAITING_HOLD_S (default 60) for the waiting benchmark. BENCH_TEMPORAL=cluster
  * runs e2e, baselines included, on the local Temporal cluster (bench/lib/bench-temporal.ts says how its CPU is counted).
  */
