@@ -20,6 +20,12 @@ export const EnvSchema = z
     ITK3_MODE: z.enum(['local', 'production']).default('local'),
     TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().default('courier'),
+    /**
+     * How long the API and the worker keep trying to reach Temporal at start-up before they give up.
+     * Started beside Temporal (compose, a supervisor, a server node restarting), they wait for it
+     * instead of exiting on the first refused or slow connection.
+     */
+    ITK3_TEMPORAL_CONNECT_WAIT: duration.prefault('2m'),
     /** Task queue of the delivery worker; tests and benchmarks isolate themselves with their own. */
     ITK3_TASK_QUEUE: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('itk3-courier-delivery'),
     ITK3_API_HOST: z.string().default('127.0.0.1'),

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { courierDataConverter } from '../payload-codec/aes-gcm-codec';
+import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env';
 import { inboundSettings } from '../config/inbound';
 import { MeshClient } from '../mesh';
@@ -109,8 +110,9 @@ export function temporalConnectionOptions(env: TemporalConnectionEnv): { address
   return { address: env.TEMPORAL_ADDRESS, tls };
 }
 
-export async function createTemporalConnection(config: AppConfig): Promise<Connection> {
-  return Connection.connect(temporalConnectionOptions(config.env));
+/** `connectTimeoutMs`: how long the first call may wait for the server (the SDK's default is 10 s). */
+export async function createTemporalConnection(config: AppConfig, connectTimeoutMs?: number): Promise<Connection> {
+  return Connection.connect({ ...temporalConnectionOptions(config.env), ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}) });
 }
 
 /** The worker's connection (Rust core), with the same address and TLS as every Client. */
@@ -118,7 +120,39 @@ export async function createNativeConnection(config: AppConfig): Promise<NativeC
   return NativeConnection.connect(temporalConnectionOptions(config.env));
 }
 
-export async function createTemporalClient(config: AppConfig): Promise<Client> {
-  const connection = await createTemporalConnection(config);
+/**
+ * Start-up only: runs `connect` until it succeeds or ITK3_TEMPORAL_CONNECT_WAIT has passed, waiting a
+ * little longer after each failure (a quarter of a second, doubling, at most five). Each failure is
+ * logged with the address, so an operator sees what the process waits for; past the wait the last error
+ * is thrown with the address and the wait in its message. Once connected, the SDK reconnects by itself.
+ */
+export async function connectAtStartup<T>(
+  config: AppConfig,
+  logger: Pick<Logger, 'warn'>,
+  /** Gets the most one try may take: never past the wait, and short enough to say soon what is wrong. */
+  connect: (tryTimeoutMs: number) => Promise<T>,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<T> {
+  const address = config.env.TEMPORAL_ADDRESS;
+  const waitMs = config.env.ITK3_TEMPORAL_CONNECT_WAIT;
+  const deadline = Date.now() + waitMs;
+  let delay = 250;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect(Math.max(1_000, Math.min(5_000, deadline - Date.now())));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (Date.now() + delay > deadline) {
+        throw new Error(`Temporal at ${address} did not answer within ${Math.round(waitMs / 1000)} s (ITK3_TEMPORAL_CONNECT_WAIT); last error: ${reason}`);
+      }
+      logger.warn({ address, attempt, retryInMs: delay, reason }, 'Temporal not reachable yet; trying again');
+      await wait(delay);
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+}
+
+export async function createTemporalClient(config: AppConfig, connectTimeoutMs?: number): Promise<Client> {
+  const connection = await createTemporalConnection(config, connectTimeoutMs);
   return new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config) });
 }

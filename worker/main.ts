@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { loadConfigOrExit } from '../config/env';
 import { createLogger } from '../config/logger';
-import { createMeshClient, createNativeConnection, createStore, createTemporalClient } from './compose';
+import { connectAtStartup, createMeshClient, createNativeConnection, createStore, createTemporalClient } from './compose';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { installRuntime } from './runtime';
 import { createCourierWorker, ensureInboxPoller } from './worker';
@@ -33,8 +33,8 @@ async function main(): Promise<void> {
   const metricsServer = metricsPort
     ? await serveMetrics({ host: config.env.ITK3_METRICS_HOST, port: metricsPort, registries: [metrics.registry], sdkMetricsUrl: `http://${sdkMetricsAddress}/metrics` })
     : undefined;
-  const connection = await createNativeConnection(config);
-  const client = await createTemporalClient(config);
+  const connection = await connectAtStartup(config, logger, () => createNativeConnection(config));
+  const client = await connectAtStartup(config, logger, (ms) => createTemporalClient(config, ms));
   const mesh = createMeshClient(config);
   // MESH asks for a handshake at start-up. It also gives the client MESH's clock (the Date header) before
   // the first send, so a send killed during its first POST leaves its retry a tight search bound. It runs

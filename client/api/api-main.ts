@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DeadlineConfigError, deadlineBoundsFromEnv, loadDeadlinePolicy } from '../../config/deadlines';
 import { ConfigError, loadConfig } from '../../config/env';
 import { createLogger } from '../../config/logger';
-import { activityConfig, createStore, createTemporalClient, defaultDeadlines } from '../../worker/compose';
+import { activityConfig, connectAtStartup, createStore, createTemporalClient, defaultDeadlines } from '../../worker/compose';
 import { buildApi } from './api';
 import { ConsultationConfigError, consultationSettingsFromEnv } from './consultation-routes';
 import { Authenticator } from '../auth';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: env.LOG_LEVEL, name: 'itk3-api' });
   const auth = new Authenticator(config.apiTokens, config.clientCertRoles);
   if (auth.empty) logger.warn('no ITK3_API_TOKENS and no client certificate roles configured: every /v1 request will be refused');
-  const client = await createTemporalClient(config);
+  const client = await connectAtStartup(config, logger, (ms) => createTemporalClient(config, ms));
   const fleet = createFleetMetrics(client);
   const app = buildApi({
     client,
