@@ -277,7 +277,10 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
       // Ready when this worker (by identity) polls the task queue.
       const deadline = Date.now() + 120_000;
       for (;;) {
-        if (proc.exitCode !== null) throw new Error(`worker exited with code ${proc.exitCode} during start-up (see ${path.join(dir, 'worker.log')})`);
+        if (proc.exitCode !== null) {
+          await sleep(300); // what it wrote last may still be in the pipe
+          throw new Error(`worker exited with code ${proc.exitCode} during start-up: ${logTail(path.join(dir, 'worker.log'))}`);
+        }
         const tq = await connection.workflowService
           .describeTaskQueue({ namespace: opts.services.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 })
           .catch(() => undefined);
@@ -333,21 +336,31 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
       await waitExit(worker, 'SIGTERM');
       // The poller's workflow id is per mailbox, not per task queue: end ours, or the next system on this
       // server would find it running (conflict policy USE_EXISTING) on a task queue nobody polls.
-      const poller = client.workflow.getHandle(inboxPollerWorkflowId(COURIER_MAILBOX));
+      const poller = client.workflow.getHandle(inboxPollerWorkflowId(env.MESH_MAILBOX_ID!));
       const described = await poller.describe().catch(() => undefined);
       if (described?.taskQueue === taskQueue && described.status.name === 'RUNNING') await poller.terminate('benchmark system stopped').catch(() => undefined);
       await connection.close();
     },
   };
 
-  await system.startWorker();
-  const api = child('api', process.execPath, [...(opts.apiNodeArgs ?? []), path.join(DIST, 'client', 'api', 'api-main.js')], env, path.join(dir, 'api.log'));
-  others.api = api;
-  const apiDeadline = Date.now() + 60_000;
-  while (!(await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false))) {
-    if (api.exitCode !== null) throw new Error(`API exited with code ${api.exitCode} (see ${path.join(dir, 'api.log')})`);
-    if (Date.now() > apiDeadline) throw new Error('API did not answer /health within 60 s');
-    await sleep(200);
+  try {
+    await system.startWorker();
+    const api = child('api', process.execPath, [...(opts.apiNodeArgs ?? []), path.join(DIST, 'client', 'api', 'api-main.js')], env, path.join(dir, 'api.log'));
+    others.api = api;
+    const apiDeadline = Date.now() + 60_000;
+    while (!(await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false))) {
+      if (api.exitCode !== null) {
+        await sleep(300); // what it wrote last may still be in the pipe
+        throw new Error(`API exited with code ${api.exitCode}: ${logTail(path.join(dir, 'api.log'))}`);
+      }
+      if (Date.now() > apiDeadline) throw new Error(`API did not answer /health within 60 s: ${logTail(path.join(dir, 'api.log'))}`);
+      await sleep(200);
+    }
+  } catch (err) {
+    // Stop what did start: a worker left running keeps the inbox poller (one per mailbox, on its own task
+    // queue) and would take the next system's acknowledgements, which that system then never sees.
+    await system.stop().catch(() => undefined);
+    throw err;
   }
   if (opts.peerIntervalSeconds !== false) {
     const scenarios = path.join(dir, 'scenarios.json');
@@ -370,6 +383,13 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
     );
   }
   return system;
+}
+
+/** The last lines of a process's log, for an error message that says why without a second look. */
+export function logTail(file: string, lines = 30): string {
+  if (!existsSync(file)) return `(no log at ${file})`;
+  const tail = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  return `${file}:\n${tail || '(empty)'}`;
 }
 
 function readJsonl<T>(file: string): T[] {
@@ -490,18 +510,32 @@ export async function countByStatus(system: CourierSystem, status: string): Prom
   return (await system.client.workflow.count(q)).count;
 }
 
-/** Waits until `count` deliveries report `status` in visibility, or the timeout passes. Returns the last count. */
-export async function waitForStatus(system: CourierSystem, status: string, count: number, timeoutMs: number, progress?: (n: number) => void): Promise<number> {
+/**
+ * Waits until `count` deliveries have `status`, or `timeoutMs` has passed, or (with `stallMs`) the count
+ * has not grown for that long: a run that has stopped moving ends in minutes rather than at its timeout.
+ */
+export async function waitForStatus(
+  system: CourierSystem,
+  status: string,
+  count: number,
+  timeoutMs: number,
+  progress?: (n: number) => void,
+  opts: { stallMs?: number } = {},
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let n = 0;
   let lastReport = 0;
+  let lastGrowth = Date.now();
   for (;;) {
+    const before = n;
     n = await countByStatus(system, status).catch(() => n);
+    if (n > before) lastGrowth = Date.now();
     if (progress && Date.now() - lastReport > 5000) {
       lastReport = Date.now();
       progress(n);
     }
     if (n >= count || Date.now() > deadline) return n;
+    if (opts.stallMs !== undefined && Date.now() - lastGrowth > opts.stallMs) return n;
     await sleep(1000);
   }
 }

@@ -185,9 +185,15 @@ export async function startFleet(services: ServicesInfo, label: string, workers:
       await sleep(200);
     }
   };
-  for (let k = 0; k < workers - 1; k++) {
-    extra.push({ identity: `${label}-worker-${String.fromCharCode(98 + k)}`, expected: new WeakSet() });
-    await startExtra(k);
+  try {
+    for (let k = 0; k < workers - 1; k++) {
+      extra.push({ identity: `${label}-worker-${String.fromCharCode(98 + k)}`, expected: new WeakSet() });
+      await startExtra(k);
+    }
+  } catch (err) {
+    // As in startCourierSystem: nothing of a fleet that failed to start may outlive it.
+    await fleet.stop().catch(() => undefined);
+    throw err;
   }
   return fleet;
 }
@@ -250,7 +256,9 @@ export async function runOnCluster(env: ClusterEnv, opts: ClusterRunOptions): Pr
     const load = submitLoad(f.system, opts.count, opts.concurrency ?? 8, (n) => (accepted = n));
     const [submitted, faultCounts] = await Promise.all([load, opts.during({ env, fleet: f, submittedCount: () => accepted, log }, load)]);
     log(`load and fault done (${JSON.stringify(faultCounts)}); waiting for every delivery`);
-    const reached = await waitForStatus(f.system, 'DELIVERED', submitted.length, opts.settleMs ?? 10 * 60_000, (n) => log(`${n}/${submitted.length} DELIVERED`));
+    // Every fault is over by now, so deliveries move; five minutes without one more means they will not.
+    const stallMs = 5 * 60_000;
+    const reached = await waitForStatus(f.system, 'DELIVERED', submitted.length, opts.settleMs ?? 10 * 60_000, (n) => log(`${n}/${submitted.length} DELIVERED`), { stallMs });
     log(`${reached}/${submitted.length} DELIVERED; draining the inboxes, then verifying`);
     await drain(env.services);
     const extra = { ...faultCounts, workers: f.identities().length, extraWorkerCrashes: f.extraCrashes, seconds: Math.round((Date.now() - started) / 1000) };

@@ -9,5 +9,7 @@ start=$(date +%s)
 bash scripts/cluster/setup.sh
 echo "== cluster set-up took $(( $(date +%s) - start )) s"
 echo "== cluster tests (real Temporal cluster on PostgreSQL)"
-npx jest --selectProjects cluster --ci --runInBand "$@"
+# --forceExit: every test stops what it starts, but a process that outlives a failed test must not hold
+# CI until it is killed; on exit the harness kills the processes it started.
+npx jest --selectProjects cluster --ci --runInBand --forceExit "$@"
 echo "== cluster suite took $(( $(date +%s) - start )) s in all"

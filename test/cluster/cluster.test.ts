@@ -52,7 +52,7 @@ describe('ITK3 Courier on a Temporal cluster (PostgreSQL, two server nodes)', ()
     const fleet = await startFleet(env.services, 'load', 3);
     try {
       const submitted = await submitLoad(fleet.system, count, 32, (n) => n % 250 === 0 && log(`[load] ${n}/${count} accepted (${Math.round((Date.now() - t) / 1000)} s)`));
-      const delivered = await waitForStatus(fleet.system, 'DELIVERED', count, 15 * 60_000, (n) => log(`[load] ${n}/${count} DELIVERED (${Math.round((Date.now() - t) / 1000)} s)`));
+      const delivered = await waitForStatus(fleet.system, 'DELIVERED', count, 15 * 60_000, (n) => log(`[load] ${n}/${count} DELIVERED (${Math.round((Date.now() - t) / 1000)} s)`), { stallMs: 5 * 60_000 });
       log(`[load] ${delivered}/${count} DELIVERED in ${Math.round((Date.now() - t) / 1000)} s`);
       const { verdict } = await verifyRun('cluster-load', fleet.system, env.services, submitted, { workers: 3 });
       log(verdictLine(verdict));
