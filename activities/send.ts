@@ -7,8 +7,10 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import {
   ContentRefSchema,
+  CourierError,
   ErrorType,
   SubmissionSchema,
+  type Submission,
   type BuildAndSendItk3MessageInput,
   type BuildAndSendItk3MessageResult,
   type BuildItk3MessageInput,
@@ -58,9 +60,34 @@ export interface StoredMessage {
 export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store' | 'mesh' | 'logger'> & { now: () => Date; sentIndex: SentMessageIndex }) {
   const { now, sentIndex } = deps;
 
+  /**
+   * The stored submission, checked again. The API checked it before storing it, so a failure here means the
+   * stored bytes or the schema changed since (an upgrade that tightened a rule). Retrying cannot fix either:
+   * it fails the attempt at once, so the delivery waits for an operator to correct it, naming paths and
+   * rules only (never values).
+   */
+  const readSubmission = async (ref: ContentRef): Promise<Submission> => {
+    const raw = (await deps.store.get(ref)).toString('utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new CourierError(ErrorType.SUBMISSION_INVALID, 'the stored submission is not JSON', [{ path: 'submissionRef', message: 'not JSON' }]);
+    }
+    const parsed = SubmissionSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new CourierError(
+        ErrorType.SUBMISSION_INVALID,
+        'the stored submission no longer passes the submission schema',
+        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
+    }
+    return parsed.data;
+  };
+
   /** Builds one attempt's ITK3 message from the stored submission and stores the result encrypted. */
   const build = async (input: BuildItk3MessageInput): Promise<BuildItk3MessageResult & { stored: StoredMessage }> => {
-    const submission = SubmissionSchema.parse(JSON.parse((await deps.store.get(input.submissionRef)).toString('utf8')));
+    const submission = await readSubmission(input.submissionRef);
     const built = buildSendDocumentMessage({
       submission,
       profile: deps.config.profile,

@@ -175,4 +175,29 @@ describe('buildAndSendItk3Message activity', () => {
     const run = firstTry().run(activitiesOver(tooLarge.store, fakeFetch([]).fetch, 1_000).buildAndSendItk3Message, { submissionRef: tooLarge.seed('s/1', submission()), attempt: 1, ...IDS });
     await expect(run).rejects.toMatchObject({ type: ErrorType.ITK3_BUILD_REJECTED, nonRetryable: true });
   });
+
+  it('fails for good, as SUBMISSION_INVALID with paths and rules, when the stored submission is not JSON or no longer a valid submission', async () => {
+    const patient = PATIENTS.ada;
+    const cases: Array<{ name: string; bytes: Buffer; path: string }> = [
+      { name: 'not JSON', bytes: Buffer.from('{"documentId": '), path: 'submissionRef' },
+      { name: 'no NHS number', bytes: Buffer.from(JSON.stringify({ ...submission(), patient: { ...submission().patient, nhsNumber: undefined } })), path: 'patient.nhsNumber' },
+    ];
+    for (const c of cases) {
+      for (const name of ['buildItk3Message', 'buildAndSendItk3Message'] as const) {
+        const mem = memoryStore();
+        const submissionRef = await mem.store.put('submission', c.bytes);
+        const net = fakeFetch([acceptPosts('M-1')]);
+        const err = (await firstTry()
+          .run(activitiesOver(mem.store, net.fetch)[name], { submissionRef, attempt: 1, ...IDS })
+          .then(() => undefined, (e: unknown) => e)) as { type?: string; nonRetryable?: boolean; details?: unknown[]; message?: string } | undefined;
+        // Not retried: an operator corrects the submission (the workflow escalates a non-retryable send failure).
+        expect({ case: c.name, name, type: err?.type, nonRetryable: err?.nonRetryable }).toEqual({ case: c.name, name, type: ErrorType.SUBMISSION_INVALID, nonRetryable: true });
+        const issues = (err?.details?.[0] ?? []) as Array<{ path?: string }>;
+        expect(issues.map((i) => i.path)).toContain(c.path);
+        const said = JSON.stringify({ message: err?.message, details: err?.details });
+        for (const value of [patient.nhsNumber, patient.familyName, patient.birthDate]) expect(said).not.toContain(value);
+        expect(net.calls).toEqual([]);
+      }
+    }
+  });
 });
