@@ -9,3 +9,12 @@ export function deliveryWorkflowId(documentId: string, version: number): string 
 export function inboxPollerWorkflowId(mailboxId: string): string {
   return `mesh-inbox-poller-${mailboxId.toUpperCase()}`;
 }
+
+/**
+ * The task queue of the MESH inbox activities (each poll pass and the mailbox handshake), beside the
+ * delivery task queue and polled by every courier worker. Inbound work has its own activity slots, so
+ * acknowledgements are downloaded and routed while thousands of sends wait their turn on the other queue.
+ */
+export function inboundTaskQueue(deliveryTaskQueue: string): string {
+  return `${deliveryTaskQueue}-inbound`;
+}

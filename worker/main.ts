@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh, client, connection, metrics });
   await ensureInboxPoller(client, config);
   await Promise.race([handshake, new Promise((resolve) => setTimeout(resolve, HANDSHAKE_WAIT_MS).unref())]);
-  logger.info({ taskQueue: config.env.ITK3_TASK_QUEUE, namespace: config.env.TEMPORAL_NAMESPACE, identity: worker.options.identity, metricsPort }, 'worker started');
+  logger.info({ taskQueue: config.env.ITK3_TASK_QUEUE, inboundTaskQueue: worker.options.inboundTaskQueue, namespace: config.env.TEMPORAL_NAMESPACE, identity: worker.options.identity, metricsPort }, 'worker started');
   await worker.run();
   await metricsServer?.close();
   await connection.close();

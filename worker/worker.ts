@@ -1,5 +1,5 @@
 /**
- * Builds a configured Worker (and starts the MESH inbox poller). Used by worker/main.ts and by the
+ * Builds the configured workers of one process (and starts the MESH inbox poller). Used by worker/main.ts and by the
  * end-to-end tests, so the tests run the real wiring.
  */
 import type { Client } from '@temporalio/client';
@@ -12,6 +12,7 @@ import { notifiersFromConfig, type Notifier } from '../activities/notify';
 import type { AppConfig } from '../config/env';
 import type { MeshClient } from '../mesh';
 import type { ContentStore } from '../store/content-store';
+import { inboundTaskQueue } from '../contracts/ids';
 import { activityConfig, createDataConverter } from './compose';
 import { createInboxClients, ensureInboxPollers, rematchDelays } from './inbound';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics';
@@ -45,7 +46,28 @@ export interface CourierWorkerDeps {
   workflows?: WorkflowSource;
 }
 
-export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Worker> {
+/**
+ * Two Temporal workers run and stopped as one: the delivery worker (every workflow and activity, on
+ * ITK3_TASK_QUEUE) and the inbound worker (the MESH inbox activities, on `inboundTaskQueue` of it). Each
+ * has its own activity slots, so an inbox pass never waits for a slot behind a backlog of sends.
+ */
+export interface CourierWorker {
+  readonly delivery: Worker;
+  readonly inbound: Worker;
+  readonly options: { identity: string; taskQueue: string; inboundTaskQueue: string };
+  /** Runs both until they are shut down. If one fails, the other is shut down too and the error is thrown. */
+  run(): Promise<void>;
+  /** Shuts both down (in-flight tasks finish, as with Worker.shutdown). */
+  shutdown(): void;
+}
+
+/**
+ * Inbound activity slots per worker process: one poll pass (or handshake) per configured mailbox at a
+ * time, with room for the retry of a pass whose worker died while its timeout runs out.
+ */
+const INBOUND_ACTIVITY_SLOTS = 10;
+
+export async function createCourierWorker(deps: CourierWorkerDeps): Promise<CourierWorker> {
   const metrics = deps.metrics ?? createWorkerMetrics();
   const activities = createActivities({
     config: activityConfig(deps.config),
@@ -62,18 +84,47 @@ export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Work
   const identity = deps.config.env.ITK3_WORKER_IDENTITY ?? `${process.pid}@${os.hostname()}`;
   const workflows = deps.workflows ?? workflowSource();
   deps.logger.info({ workflowCode: 'workflowBundle' in workflows ? 'prebuilt bundle' : 'bundled at start-up' }, 'workflow code');
-  return Worker.create({
+  const common = {
     connection: deps.connection,
     namespace: deps.config.env.TEMPORAL_NAMESPACE,
-    taskQueue: deps.config.env.ITK3_TASK_QUEUE,
-    ...('workflowBundle' in workflows ? { workflowBundle: workflows.workflowBundle } : { workflowsPath: workflows.workflowsPath }),
-    maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
     activities,
     dataConverter: createDataConverter(deps.config),
     identity,
     interceptors: { activity: [metrics.interceptor(identity)] },
+  };
+  const taskQueue = deps.config.env.ITK3_TASK_QUEUE;
+  const delivery = await Worker.create({
+    ...common,
+    taskQueue,
+    ...('workflowBundle' in workflows ? { workflowBundle: workflows.workflowBundle } : { workflowsPath: workflows.workflowsPath }),
+    maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
     ...deps.workerOptions,
   });
+  // Activities only: the poller workflow itself runs on the delivery task queue like every workflow.
+  const inbound = await Worker.create({ ...common, taskQueue: inboundTaskQueue(taskQueue), maxConcurrentActivityTaskExecutions: INBOUND_ACTIVITY_SLOTS });
+  const both = [delivery, inbound];
+  const shutdown = (): void => {
+    for (const w of both) {
+      if (w.getState() === 'RUNNING') w.shutdown();
+    }
+  };
+  return {
+    delivery,
+    inbound,
+    options: { identity, taskQueue, inboundTaskQueue: inboundTaskQueue(taskQueue) },
+    async run() {
+      const runs = both.map((w) => w.run());
+      try {
+        await Promise.all(runs);
+      } catch (err) {
+        // Half a worker would leave deliveries or acknowledgements unserved while looking alive.
+        shutdown();
+        await Promise.allSettled(runs);
+        throw err;
+      }
+    },
+    shutdown,
+  };
 }
 
 /** One durable poller per configured mailbox (MESH_MAILBOX_ID and MESH_MAILBOXES); starting again is a no-op. */

@@ -3,7 +3,7 @@
  *
  * Trigger: the worker at start-up, one per configured mailbox (worker/inbound.ts `ensureInboxPollers`).
  * Id: `inboxPollerWorkflowId(mailbox)`, conflict policy USE_EXISTING, so a restart finds the running one.
- * Each pass is the `pollMeshInbox` activity: list one page, route every message to its workflow or the
+ * Each pass is the `pollMeshInbox` activity, on the inbound task queue (`inboundTaskQueue`): list one page, route every message to its workflow or the
  * quarantine, and acknowledge each on MESH only after that. A full page means more are waiting, so the
  * next pass starts at once; otherwise it sleeps the configured interval (5 minutes in production, MESH
  * guidance) or until `pollNow`. When the interval is at most 60 s (local runs and benchmarks), that sleep
@@ -31,6 +31,7 @@ import type { Activities } from '../activities';
 import { failureType } from './failure';
 import { ESCALATION_ACTIVITY } from './activity-profiles';
 import type { PollMeshInboxResult } from '../contracts';
+import { inboundTaskQueue } from '../contracts/ids';
 import type { InboxFailure } from '../contracts/inbound';
 import { inboxPollerDetails } from './metadata';
 
@@ -85,6 +86,11 @@ export interface InboxPollerInput {
    * passes, as before.
    */
   waitForMailMs?: number;
+  /**
+   * Task queue of the poll passes and handshakes. Default: `inboundTaskQueue` of the workflow's own task
+   * queue, which every courier worker polls. Tests served by one worker name the workflow's own queue.
+   */
+  activityTaskQueue?: string;
   carry?: InboxPollerCarry;
 }
 
@@ -111,13 +117,22 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const LONG_POLL_MAX_INTERVAL_MS = 60_000;
 const EMPTY_TOTALS: InboxTotals = { passes: 0, listed: 0, routed: 0, reports: 0, quarantined: 0, duplicates: 0, failed: 0 };
 
+/** The MESH inbox activities go to their own task queue (runs recorded before keep the workflow's queue). */
+const PATCH_INBOUND_TASK_QUEUE = 'inbox-activities-on-inbound-task-queue';
+
 export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<void> {
+  // Sends and inbound passes on one activity queue would make each acknowledgement wait behind every send
+  // already queued: under a surge, long enough to pass an ack deadline that the practice in fact met.
+  const activityTaskQueue = patched(PATCH_INBOUND_TASK_QUEUE) ? (input.activityTaskQueue ?? inboundTaskQueue(workflowInfo().taskQueue)) : undefined;
+  const onInboundQueue = activityTaskQueue ? { taskQueue: activityTaskQueue } : {};
   const { pollMeshInbox } = proxyActivities<Activities>({
+    ...onInboundQueue,
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: input.activityHeartbeatTimeoutMs ?? 60_000,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes: ['CONFIG_INVALID'] },
   });
   const { handshakeMeshMailbox } = proxyActivities<Activities>({
+    ...onInboundQueue,
     startToCloseTimeout: '2 minutes',
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3 },
   });

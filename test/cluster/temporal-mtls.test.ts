@@ -14,14 +14,14 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { CourierHttpClient } from '../../client/lib/http-client';
 import { loadConfig, type AppConfig } from '../../config/env';
 import { toolsDir } from '../../scripts/lib/cluster';
 import { freePort, REPO_ROOT, startMeshSandbox, type RunningService } from '../../scripts/lib/services';
 import { createMeshClient, createNativeConnection, createStore, createTemporalClient } from '../../worker/compose';
-import { createCourierWorker } from '../../worker/worker';
+import { createCourierWorker, type CourierWorker } from '../../worker/worker';
 import { certKit } from '../helpers/certs';
 import { startLocalApi } from '../helpers/local-api';
 
@@ -241,7 +241,7 @@ describe('mutual TLS to a Temporal server that requires client certificates', ()
     const logger = pino({ level: 'warn' });
     const workerClient = await createTemporalClient(workerConfig);
     const connection = await createNativeConnection(workerConfig);
-    let worker: Worker | undefined;
+    let worker: CourierWorker | undefined;
     let running: Promise<void> | undefined;
     const apiClient = await createTemporalClient(apiConfig);
     const api = await startLocalApi({ config: apiConfig, client: apiClient, logger, store: createStore(apiConfig), dir });

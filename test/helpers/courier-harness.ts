@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig, type AppConfig } from '../../config/env';
 import { createLogger } from '../../config/logger';
@@ -17,7 +17,7 @@ import { createFleetMetrics } from '../../client/api/fleet-metrics';
 import type { WorkerMetrics } from '../../worker/metrics';
 import { inboxPollerWorkflowId } from '../../contracts';
 import { createDataConverter, createMeshClient, createStore } from '../../worker/compose';
-import { createCourierWorker, ensureInboxPoller } from '../../worker/worker';
+import { createCourierWorker, ensureInboxPoller, type CourierWorker } from '../../worker/worker';
 import { REPO_ROOT, VENV_BIN } from '../../scripts/lib/services';
 import { startLocalApi } from './local-api';
 import { localCourierSetup, testServices } from './services';
@@ -75,7 +75,7 @@ export async function startHarness(overrides: Record<string, string> = {}, optio
   // The same payload codec as the worker and the API: the history on the server holds ciphertext only.
   const temporal = new Client({ connection: await Connection.connect({ address: config.env.TEMPORAL_ADDRESS }), namespace: config.env.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config) });
   const store = createStore(config);
-  const worker: Worker = await createCourierWorker({ config, logger, store, mesh: createMeshClient(config), client: temporal, connection, ...(options.notifiers ? { notifiers: options.notifiers } : {}), ...(options.workerMetrics ? { metrics: options.workerMetrics } : {}) });
+  const worker: CourierWorker = await createCourierWorker({ config, logger, store, mesh: createMeshClient(config), client: temporal, connection, ...(options.notifiers ? { notifiers: options.notifiers } : {}), ...(options.workerMetrics ? { metrics: options.workerMetrics } : {}) });
   const running = worker.run();
   // A poller left running by an earlier test (on a task queue nobody serves any more) would make
   // ensureInboxPoller a no-op: each harness starts from its own poller.

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import pino from 'pino';
 import type { InboundHooks } from '../../activities/inbound';
 import { CourierHttpClient } from '../../client/lib/http-client';
@@ -23,7 +23,7 @@ import { MeshClient } from '../../mesh';
 import { REPO_ROOT, VENV_BIN } from '../../scripts/lib/services';
 import { createDataConverter, createMeshClient, createStore } from '../../worker/compose';
 import { ensureInboxPollers } from '../../worker/inbound';
-import { createCourierWorker } from '../../worker/worker';
+import { createCourierWorker, type CourierWorker } from '../../worker/worker';
 import type { InboxPollerInput } from '../../workflows/inbox-poller';
 import { eventually, type PeerRecord } from './courier-harness';
 import { startLocalApi } from './local-api';
@@ -119,7 +119,7 @@ export async function startInboundHarness(opts: InboundHarnessOptions = {}): Pro
   const store = createStore(config);
 
   let connection: NativeConnection | undefined;
-  let worker: Worker | undefined;
+  let worker: CourierWorker | undefined;
   let running: Promise<void> | undefined;
   if (opts.worker !== false) {
     connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });

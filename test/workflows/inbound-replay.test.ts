@@ -6,7 +6,7 @@
  * `patched()`, or drain/terminate the old runs and re-record on purpose:
  *   RECORD_INBOUND_HISTORIES=1 npx jest --selectProjects workflows --testPathPatterns inbound-replay
  *
- * Poller history: a full page (immediate re-poll), a message failing and raised, its recovery and
+ * Poller histories (one recorded before the poll passes had their own task queue): a full page (immediate re-poll), a message failing and raised, its recovery and
  * resolution, pollNow, continue-as-new. Quarantine history: unmatched, one rematch, raised, operator reroute.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { PollMeshInboxResult } from '../../contracts';
+import { inboundTaskQueue } from '../../contracts/ids';
 import type { QuarantineInput } from '../../contracts/inbound';
 import { pollNowSignal } from '../../workflows/inbox-poller';
 import { rerouteQuarantineUpdate } from '../../workflows/quarantine-definitions';
@@ -25,9 +26,17 @@ import { startInboundTestEnv, until, type InboundTestEnv } from './inbound-env';
 jest.setTimeout(180_000);
 
 const DIR = path.join(__dirname, 'inbound-histories');
+/**
+ * Recorded before the poll passes moved to the inbound task queue, and kept as it is (this code would
+ * record the newer path): proof that pollers started then still replay.
+ */
 const POLLER = { file: path.join(DIR, 'inbox-poller.json'), workflowId: 'mesh-inbox-poller-X26ABC1' };
+/** The same run recorded by the current code: passes and handshakes on the inbound task queue. */
+const POLLER_INBOUND_QUEUE = { file: path.join(DIR, 'inbox-poller-inbound-queue.json'), workflowId: 'mesh-inbox-poller-X26ABC1' };
 const QUARANTINE = { file: path.join(DIR, 'quarantine-rerouted.json'), workflowId: 'inbound-quarantine-X26ABC1-0123456789ABCDEF0123456789ABCDEF' };
-const recording = process.env.RECORD_INBOUND_HISTORIES === '1' || !existsSync(POLLER.file) || !existsSync(QUARANTINE.file);
+const rerecord = process.env.RECORD_INBOUND_HISTORIES === '1';
+const recording = rerecord || !existsSync(POLLER_INBOUND_QUEUE.file) || !existsSync(QUARANTINE.file);
+const POLLER_QUEUE = 'inbound-replay-poller';
 
 const empty = (over: Partial<PollMeshInboxResult> = {}): PollMeshInboxResult => ({ listed: 0, routed: 0, reports: 0, unmatched: 0, morePending: false, failed: [], recovered: [], ...over });
 
@@ -48,22 +57,26 @@ async function recordPoller(t: InboundTestEnv): Promise<void> {
     handshakeMeshMailbox: async (input) => ({ mailboxId: input.mailboxId, at: '2026-11-25T09:00:00.000Z' }),
     raiseEscalation: async () => undefined,
   };
-  const worker = await t.worker('inbound-replay-poller', activities);
-  await worker.runUntil(async () => {
-    const handle = await t.env.client.workflow.start('meshInboxPollerWorkflow', {
-      workflowId: POLLER.workflowId,
-      taskQueue: 'inbound-replay-poller',
-      args: [{ mailboxId: 'X26ABC1', pollIntervalMs: 3_600_000, failureReportAfter: 1, passesPerRun: 3 }],
-    });
-    const firstRunId = handle.firstExecutionRunId;
-    await until('two passes', () => n >= 2);
-    await handle.signal(pollNowSignal);
-    await until('three passes', () => n >= 3);
-    await handle.signal(pollNowSignal);
-    await until('the next run', () => n >= 4);
-    await save(POLLER.file, handle, firstRunId);
-    await handle.terminate('recorded');
-  });
+  // As a courier worker process serves it: the delivery task queue and its inbound task queue.
+  const worker = await t.worker(POLLER_QUEUE, activities);
+  const inbound = await t.worker(inboundTaskQueue(POLLER_QUEUE), activities);
+  await worker.runUntil(
+    inbound.runUntil(async () => {
+      const handle = await t.env.client.workflow.start('meshInboxPollerWorkflow', {
+        workflowId: POLLER_INBOUND_QUEUE.workflowId,
+        taskQueue: POLLER_QUEUE,
+        args: [{ mailboxId: 'X26ABC1', pollIntervalMs: 3_600_000, failureReportAfter: 1, passesPerRun: 3 }],
+      });
+      const firstRunId = handle.firstExecutionRunId;
+      await until('two passes', () => n >= 2);
+      await handle.signal(pollNowSignal);
+      await until('three passes', () => n >= 3);
+      await handle.signal(pollNowSignal);
+      await until('the next run', () => n >= 4);
+      await save(POLLER_INBOUND_QUEUE.file, handle, firstRunId);
+      await handle.terminate('recorded');
+    }),
+  );
 }
 
 async function recordQuarantine(t: InboundTestEnv): Promise<void> {
@@ -104,8 +117,8 @@ describe('inbound workflows replay', () => {
     if (!recording) return;
     const t = await startInboundTestEnv();
     try {
-      await recordPoller(t);
-      await recordQuarantine(t);
+      if (rerecord || !existsSync(POLLER_INBOUND_QUEUE.file)) await recordPoller(t);
+      if (rerecord || !existsSync(QUARANTINE.file)) await recordQuarantine(t);
     } finally {
       await t.teardown();
     }
@@ -114,14 +127,33 @@ describe('inbound workflows replay', () => {
   const load = (file: string) => historyFromJSON(readFileSync(file, 'utf8'));
 
   it.each([
-    ['the poller (full page, failure raised and resolved, continue-as-new)', POLLER],
+    ['the poller (full page, failure raised and resolved, continue-as-new), recorded before the inbound task queue', POLLER],
+    ['the poller, passes on the inbound task queue', POLLER_INBOUND_QUEUE],
     ['a quarantine entry (rematch, raised, rerouted)', QUARANTINE],
   ])('replays %s on the production workflow bundle', async (_what, { file, workflowId }) => {
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, load(file), workflowId);
   });
 
+  it('has the old poller scheduling on its own task queue, and the new one on the inbound task queue', () => {
+    const queuesOf = (file: string): Record<string, string[]> => {
+      const out: Record<string, string[]> = {};
+      for (const e of load(file).events ?? []) {
+        const a = e.activityTaskScheduledEventAttributes;
+        if (a) (out[a.activityType!.name!] ??= []).push(a.taskQueue!.name!);
+      }
+      return out;
+    };
+    const old = queuesOf(POLLER.file);
+    const now = queuesOf(POLLER_INBOUND_QUEUE.file);
+    expect(new Set(old.pollMeshInbox)).toEqual(new Set([POLLER_QUEUE]));
+    expect(new Set(now.pollMeshInbox)).toEqual(new Set([inboundTaskQueue(POLLER_QUEUE)]));
+    expect(new Set(now.handshakeMeshMailbox)).toEqual(new Set([inboundTaskQueue(POLLER_QUEUE)]));
+    // Escalations stay with the delivery worker's queue.
+    expect(new Set(now.raiseEscalation)).toEqual(new Set([POLLER_QUEUE]));
+  });
+
   it('fails with a determinism error when a history disagrees with the code', async () => {
-    for (const { file, workflowId } of [POLLER, QUARANTINE]) {
+    for (const { file, workflowId } of [POLLER, POLLER_INBOUND_QUEUE, QUARANTINE]) {
       const history = load(file);
       const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes)!;
       scheduled.activityTaskScheduledEventAttributes!.activityType = { name: 'someOtherActivity' };

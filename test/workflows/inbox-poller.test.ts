@@ -7,6 +7,7 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import type { EscalationInput, PollMeshInboxInput, PollMeshInboxResult } from '../../contracts';
+import { inboundTaskQueue } from '../../contracts/ids';
 import { inboxPollerStatusQuery, pollNowSignal, type InboxPollerInput } from '../../workflows/inbox-poller';
 import { pause, until, useInboundTestEnv } from './inbound-env';
 
@@ -38,20 +39,49 @@ function mocks(poll: (input: PollMeshInboxInput, call: number) => PollMeshInboxR
   return { calls, activities };
 }
 
-async function run(activities: Mocks, input: InboxPollerInput, body: (handle: WorkflowHandle) => Promise<void>): Promise<void> {
+/**
+ * Serves a poller as a courier worker process does: one worker on the delivery task queue (the workflow,
+ * escalations) and one on its inbound task queue (poll passes, handshakes), both with every activity
+ * unless `deliveryQueueActivities` says what the delivery queue's worker has.
+ */
+async function run(activities: Mocks, input: InboxPollerInput, body: (handle: WorkflowHandle) => Promise<void>, deliveryQueueActivities: object = activities): Promise<void> {
   const taskQueue = `poller-${Math.random().toString(36).slice(2)}`;
-  const worker = await t.worker(taskQueue, activities);
-  await worker.runUntil(async () => {
-    const handle = await t.env.client.workflow.start('meshInboxPollerWorkflow', { workflowId: `poller-${taskQueue}`, taskQueue, args: [input] });
-    try {
-      await body(handle);
-    } finally {
-      await handle.terminate('test done').catch(() => undefined);
-    }
-  });
+  const worker = await t.worker(taskQueue, deliveryQueueActivities);
+  const inbound = await t.worker(inboundTaskQueue(taskQueue), activities);
+  await worker.runUntil(
+    inbound.runUntil(async () => {
+      const handle = await t.env.client.workflow.start('meshInboxPollerWorkflow', { workflowId: `poller-${taskQueue}`, taskQueue, args: [input] });
+      try {
+        await body(handle);
+      } finally {
+        await handle.terminate('test done').catch(() => undefined);
+      }
+    }),
+  );
 }
 
 describe('meshInboxPollerWorkflow', () => {
+  it('runs its passes and handshakes on the inbound task queue, so sends queued on the delivery queue never hold them up', async () => {
+    const { calls, activities } = mocks(() => empty());
+    const onDeliveryQueue: string[] = [];
+    // The delivery queue's worker would record any inbox activity sent its way; it has the escalations only.
+    const deliveryQueue = {
+      pollMeshInbox: async () => void onDeliveryQueue.push('pollMeshInbox'),
+      handshakeMeshMailbox: async () => void onDeliveryQueue.push('handshakeMeshMailbox'),
+      raiseEscalation: activities.raiseEscalation,
+    };
+    await run(
+      activities,
+      { mailboxId: 'X26ABC1', pollIntervalMs: 500 },
+      async () => {
+        await until('two passes on the inbound queue', () => calls.polls.length >= 2);
+        expect(calls.handshakes).toHaveLength(1);
+        expect(onDeliveryQueue).toEqual([]);
+      },
+      deliveryQueue,
+    );
+  });
+
   it('polls again at once while pages are full, then sleeps the interval', async () => {
     const { calls, activities } = mocks((_i, n) => empty({ listed: n <= 3 ? 500 : 3, routed: n <= 3 ? 500 : 3, morePending: n <= 3 }));
     await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 3_000 }, async (handle) => {
