@@ -55,7 +55,7 @@ export interface CourierWorker {
   readonly delivery: Worker;
   readonly inbound: Worker;
   readonly options: { identity: string; taskQueue: string; inboundTaskQueue: string };
-  /** Runs both until they are shut down. If one fails, the other is shut down too and the error is thrown. */
+  /** Runs both until they are shut down. When one stops or fails, the other is shut down too; a failure is thrown. */
   run(): Promise<void>;
   /** Shuts both down (in-flight tasks finish, as with Worker.shutdown). */
   shutdown(): void;
@@ -101,7 +101,9 @@ export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Cour
     ...deps.workerOptions,
   });
   // Activities only: the poller workflow itself runs on the delivery task queue like every workflow.
-  const inbound = await Worker.create({ ...common, taskQueue: inboundTaskQueue(taskQueue), maxConcurrentActivityTaskExecutions: INBOUND_ACTIVITY_SLOTS });
+  // Two activity pollers, not the default five: a pass at a time per mailbox, so more would only add idle
+  // long polls for the server to hold.
+  const inbound = await Worker.create({ ...common, taskQueue: inboundTaskQueue(taskQueue), maxConcurrentActivityTaskExecutions: INBOUND_ACTIVITY_SLOTS, maxConcurrentActivityTaskPolls: 2 });
   const both = [delivery, inbound];
   const shutdown = (): void => {
     for (const w of both) {
@@ -113,15 +115,12 @@ export async function createCourierWorker(deps: CourierWorkerDeps): Promise<Cour
     inbound,
     options: { identity, taskQueue, inboundTaskQueue: inboundTaskQueue(taskQueue) },
     async run() {
-      const runs = both.map((w) => w.run());
-      try {
-        await Promise.all(runs);
-      } catch (err) {
-        // Half a worker would leave deliveries or acknowledgements unserved while looking alive.
-        shutdown();
-        await Promise.allSettled(runs);
-        throw err;
-      }
+      // Half a worker would leave deliveries or acknowledgements unserved while looking alive: when one
+      // stops, for whatever reason, the other is shut down too.
+      const runs = both.map((w) => w.run().finally(shutdown));
+      const outcomes = await Promise.allSettled(runs);
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
     },
     shutdown,
   };
