@@ -238,7 +238,7 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
   const config = loadConfig(env);
   const connection = await Connection.connect({ address: opts.services.temporalAddress });
   const client = new Client({ connection, namespace: opts.services.namespace, dataConverter: courierDataConverter(config.codecKeys) });
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  let apiUrl = `http://127.0.0.1:${env.ITK3_API_PORT!}`;
 
   let worker: ChildProcess | undefined;
   const others: { api?: ChildProcess; peer?: ChildProcess } = {};
@@ -251,7 +251,9 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
   const system: CourierSystem = {
     env,
     taskQueue,
-    apiUrl,
+    get apiUrl() {
+      return apiUrl;
+    },
     dir,
     client,
     workerPid: () => (worker && worker.exitCode === null && worker.signalCode === null ? worker.pid : undefined),
@@ -343,18 +345,33 @@ export async function startCourierSystem(opts: SystemOptions): Promise<CourierSy
     },
   };
 
-  try {
-    await system.startWorker();
-    const api = child('api', process.execPath, [...(opts.apiNodeArgs ?? []), path.join(DIST, 'client', 'api', 'api-main.js')], env, path.join(dir, 'api.log'));
+  const startApi = async (): Promise<'started' | 'port taken'> => {
+    const log = path.join(dir, 'api.log');
+    const api = child('api', process.execPath, [...(opts.apiNodeArgs ?? []), path.join(DIST, 'client', 'api', 'api-main.js')], env, log);
     others.api = api;
     const apiDeadline = Date.now() + 60_000;
-    while (!(await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false))) {
+    // Each check is bounded: whatever holds the port might accept and never answer.
+    while (!(await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok).catch(() => false))) {
       if (api.exitCode !== null) {
         await sleep(300); // what it wrote last may still be in the pipe
-        throw new Error(`API exited with code ${api.exitCode}: ${logTail(path.join(dir, 'api.log'))}`);
+        const tail = logTail(log);
+        if (tail.includes('EADDRINUSE')) return 'port taken';
+        throw new Error(`API exited with code ${api.exitCode}: ${tail}`);
       }
-      if (Date.now() > apiDeadline) throw new Error(`API did not answer /health within 60 s: ${logTail(path.join(dir, 'api.log'))}`);
+      if (Date.now() > apiDeadline) throw new Error(`API did not answer /health within 60 s: ${logTail(log)}`);
       await sleep(200);
+    }
+    return 'started';
+  };
+  try {
+    await system.startWorker();
+    // A port found free can be taken before the API binds it (an outgoing connection of any process may
+    // be given it): try another, a few times, rather than fail the run.
+    for (let tries = 1; (await startApi()) === 'port taken'; tries++) {
+      if (tries === 3) throw new Error(`API could not bind a port in ${tries} tries: ${logTail(path.join(dir, 'api.log'))}`);
+      const port = await freePort();
+      env.ITK3_API_PORT = String(port);
+      apiUrl = `http://127.0.0.1:${port}`;
     }
   } catch (err) {
     // Stop what did start: a worker left running keeps the inbox poller (one per mailbox, on its own task

@@ -1,9 +1,11 @@
 /**
  * The harness of the benchmarks and the cluster runs (bench/lib/courier-system.ts): a system whose API
- * fails to start says why (its log's last lines in the error) and leaves nothing running. A worker left
+ * port is taken moves to another port; one whose API fails to start otherwise says why (its log's last lines in the error) and leaves nothing running. A worker left
  * behind would keep the mailbox's inbox poller and take every later system's acknowledgements.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { startCourierSystem } from '../../../bench/lib/courier-system';
 import { inboxPollerWorkflowId } from '../../../contracts';
@@ -27,6 +29,29 @@ function processesFor(mailbox: string): number[] {
     })
     .map(Number);
 }
+
+describe('a courier system whose API port is taken before the API binds it', () => {
+  it('starts the API on another port and serves there', async () => {
+    const s = testServices();
+    const services = { temporalAddress: s.temporalAddress, namespace: s.namespace, meshUrl: s.meshUrl, sharedKey: s.meshSharedKey, dir: s.dir };
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    const taken = (squatter.address() as net.AddressInfo).port;
+    try {
+      const system = await startCourierSystem({ services, label: 'port-taken', peerIntervalSeconds: false, env: { MESH_MAILBOX_ID: 'X26PORTTAKEN', ITK3_API_PORT: String(taken) } });
+      try {
+        expect(system.apiUrl).not.toContain(`:${taken}`);
+        expect((await fetch(`${system.apiUrl}/health`)).status).toBe(200);
+        // The first API said why it stopped.
+        expect(readFileSync(path.join(system.dir, 'api.log'), 'utf8')).toContain('EADDRINUSE');
+      } finally {
+        await system.stop();
+      }
+    } finally {
+      squatter.close();
+    }
+  });
+});
 
 describe('a courier system whose API does not start', () => {
   it('fails with the API log in the error, and stops its worker and its inbox poller', async () => {
