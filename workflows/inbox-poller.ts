@@ -3,9 +3,9 @@
  *
  * Trigger: the worker at start-up, one per configured mailbox (worker/inbound.ts `ensureInboxPollers`).
  * Id: `inboxPollerWorkflowId(mailbox)`, conflict policy USE_EXISTING, so a restart finds the running one.
- * Each pass is the `pollMeshInbox` activity, on the inbound task queue (`inboundTaskQueue`): list one page, route every message to its workflow or the
- * quarantine, and acknowledge each on MESH only after that. A full page means more are waiting, so the
- * next pass starts at once; otherwise it sleeps the configured interval (5 minutes in production, MESH
+ * Each pass is the `pollMeshInbox` activity, on the inbound task queue (`inboundTaskQueue`): list one
+ * page, route every message to its workflow or the quarantine, and acknowledge each on MESH only after
+ * that. A full page means more are waiting, so the next pass starts at once; otherwise it sleeps the configured interval (5 minutes in production, MESH
  * guidance) or until `pollNow`. When the interval is at most 60 s (local runs and benchmarks), that sleep
  * and the empty passes after it happen inside the activity (a heartbeating long poll that returns as
  * soon as there is mail, or after `waitForMailMs`), not as a timer per pass (patch
@@ -86,11 +86,6 @@ export interface InboxPollerInput {
    * passes, as before.
    */
   waitForMailMs?: number;
-  /**
-   * Task queue of the poll passes and handshakes. Default: `inboundTaskQueue` of the workflow's own task
-   * queue, which every courier worker polls. Tests served by one worker name the workflow's own queue.
-   */
-  activityTaskQueue?: string;
   carry?: InboxPollerCarry;
 }
 
@@ -123,8 +118,7 @@ const PATCH_INBOUND_TASK_QUEUE = 'inbox-activities-on-inbound-task-queue';
 export async function meshInboxPollerWorkflow(input: InboxPollerInput): Promise<void> {
   // Sends and inbound passes on one activity queue would make each acknowledgement wait behind every send
   // already queued: under a surge, long enough to pass an ack deadline that the practice in fact met.
-  const activityTaskQueue = patched(PATCH_INBOUND_TASK_QUEUE) ? (input.activityTaskQueue ?? inboundTaskQueue(workflowInfo().taskQueue)) : undefined;
-  const onInboundQueue = activityTaskQueue ? { taskQueue: activityTaskQueue } : {};
+  const onInboundQueue = patched(PATCH_INBOUND_TASK_QUEUE) ? { taskQueue: inboundTaskQueue(workflowInfo().taskQueue) } : {};
   const { pollMeshInbox } = proxyActivities<Activities>({
     ...onInboundQueue,
     startToCloseTimeout: '10 minutes',
