@@ -9,7 +9,6 @@ import {
   ContentRefSchema,
   CourierError,
   ErrorType,
-  SubmissionSchema,
   type Submission,
   type BuildAndSendItk3MessageInput,
   type BuildAndSendItk3MessageResult,
@@ -24,6 +23,7 @@ import { MeshError } from '../mesh';
 import type { ActivityDeps } from './deps';
 import { atEdge } from './edge';
 import type { SentMessageIndex } from './sent-index';
+import { parseStoredSubmission } from './submission-check';
 
 /**
  * Heartbeat of a send (`sendMeshMessage`, `buildAndSendItk3Message`), for the next attempt: the step reached,
@@ -67,22 +67,9 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store'
    * rules only (never values).
    */
   const readSubmission = async (ref: ContentRef): Promise<Submission> => {
-    const raw = (await deps.store.get(ref)).toString('utf8');
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      throw new CourierError(ErrorType.SUBMISSION_INVALID, 'the stored submission is not JSON', [{ path: 'submissionRef', message: 'not JSON' }]);
-    }
-    const parsed = SubmissionSchema.safeParse(json);
-    if (!parsed.success) {
-      throw new CourierError(
-        ErrorType.SUBMISSION_INVALID,
-        'the stored submission no longer passes the submission schema',
-        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      );
-    }
-    return parsed.data;
+    const parsed = parseStoredSubmission(await deps.store.get(ref));
+    if (!parsed.ok) throw new CourierError(ErrorType.SUBMISSION_INVALID, 'the stored submission is no longer a valid submission', parsed.issues);
+    return parsed.submission;
   };
 
   /** Builds one attempt's ITK3 message from the stored submission and stores the result encrypted. */

@@ -12,9 +12,26 @@ import {
   type CheckStoredSubmissionInput,
   type CheckStoredSubmissionResult,
   type Issue,
+  type Submission,
 } from '../contracts';
 import { dryRunIssues } from '../itk3';
 import type { ActivityDeps } from './deps';
+
+/**
+ * A stored submission read back: JSON, then the submission schema. Problems name paths and rules, never
+ * values. Used by the content check of operator updates and by the build of every attempt.
+ */
+export function parseStoredSubmission(raw: Buffer): { ok: true; submission: Submission } | { ok: false; issues: Issue[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return { ok: false, issues: [{ path: 'submissionRef', message: 'the stored submission is not JSON' }] };
+  }
+  const parsed = SubmissionSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) };
+  return { ok: true, submission: parsed.data };
+}
 
 export function createSubmissionCheckActivities(deps: Pick<ActivityDeps, 'store' | 'config'> & { now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
@@ -27,17 +44,9 @@ export function createSubmissionCheckActivities(deps: Pick<ActivityDeps, 'store'
         if (err instanceof CourierError) return { valid: false, issues: [{ path: 'submissionRef', message: `${err.type}: the stored submission cannot be read` }] };
         throw err;
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(raw.toString('utf8'));
-      } catch {
-        return { valid: false, issues: [{ path: 'submissionRef', message: 'the stored submission is not JSON' }] };
-      }
-      const parsed = SubmissionSchema.safeParse(json);
-      if (!parsed.success) {
-        return { valid: false, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) };
-      }
-      const s = parsed.data;
+      const parsed = parseStoredSubmission(raw);
+      if (!parsed.ok) return { valid: false, issues: parsed.issues };
+      const s = parsed.submission;
       const issues: Issue[] = [];
       if (s.documentId.toLowerCase() !== input.documentId.toLowerCase()) {
         issues.push({ path: 'documentId', message: 'must be the document id of this delivery' });
