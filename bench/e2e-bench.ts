@@ -25,6 +25,8 @@
  * BENCH_CPU_PROF=1 (write V8 CPU profiles of the worker and the API and summarise them), BENCH_WAITING_COUNT
  * (default 10000) and BENCH_WAITING_HOLD_S (default 60) for the waiting benchmark. BENCH_TEMPORAL=cluster
  * runs e2e, baselines included, on the local Temporal cluster (bench/lib/bench-temporal.ts says how its CPU is counted).
+ * Each run reports the server's calls per message (`serverRequestsPerMessage`, from its own metrics);
+ * BENCH_REQUESTS_DETAIL=1 keys them by service and namespace as well, to find who makes a call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -38,6 +40,7 @@ import { MAX_CACHED_WORKFLOWS } from '../worker/worker';
 import type { BaselineShape } from './baseline-workflows';
 import { deliveryStartOptions } from './baseline-attributes';
 import { summariseCpuProfile } from './cpuprofile-summary';
+import { readRequestCounts, requestsPerMessage, type RequestCounts } from './lib/server-requests';
 import {
   COURIER_MAILBOX,
   PRACTICE_MAILBOX,
@@ -81,6 +84,15 @@ function temporalCpuByNode(procs: ReturnType<ProcSampler['stop']>, n: number): {
 // ---------------------------------------------------------------------------------------------------
 // Baseline
 
+/**
+ * The server's calls per message over a measured window (the bench's own polling of counts included, on
+ * both sides alike): where a delivery's server CPU goes, against the baseline's.
+ */
+async function serverRequests(s: BenchServices, before: RequestCounts | undefined, n: number): Promise<RequestCounts | undefined> {
+  const after = await readRequestCounts(s.temporalMetricsUrls());
+  return before && after ? requestsPerMessage(before, after, n) : undefined;
+}
+
 /** A history's size as the server stores it (protobuf): what every event, payload and summary adds to the store. */
 const historyBytes = (h: temporal.api.history.v1.IHistory): number => temporal.api.history.v1.History.encode(h).finish().length;
 
@@ -101,6 +113,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
       await sleep(200);
     }
     const sampler = new ProcSampler({ worker: () => worker.pid, ...servicePids(s) });
+    const requests0 = await readRequestCounts(s.temporalMetricsUrls());
     const started = new Map<string, number>();
     const t0 = Date.now();
     await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
@@ -118,6 +131,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
       await sleep(1000);
     }
     const procs = sampler.stop();
+    const requests = await serverRequests(s, requests0, n);
     const latencies: number[] = [];
     let lastClose = t0;
     for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}'`, pageSize: 1000 })) {
@@ -147,6 +161,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
       historyBytesPerMessage: Math.round(bytes / sample.length),
       cpuMsPerMessage: Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)])),
       ...temporalCpuByNode(procs, n),
+      ...(requests ? { serverRequestsPerMessage: requests } : {}),
       processes: procs,
     };
   } finally {
@@ -241,6 +256,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     const idleProcs = idle.stop();
     const idleCpuMsPerSecond = Object.fromEntries(Object.entries(idleProcs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / 15, 1)]));
     const sampler = new ProcSampler({ worker: system.workerPid, api: system.apiPid, peer: system.peerPid, ...servicePids(s) });
+    const requests0 = await readRequestCounts(s.temporalMetricsUrls());
     // Where messages queue: the practice's inbox (waiting for the peer) and ours (waiting for the poller).
     const backlog = { practice: [] as number[], courier: [] as number[] };
     let sampling = true;
@@ -257,6 +273,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     log(`all ${n} submitted in ${round(submitSeconds)} s; waiting for DELIVERED`);
     const reached = await waitForStatus(system, 'DELIVERED', n, Math.max(900_000, n * 600), (k) => log(`delivered ${k}/${n}`));
     const procs = sampler.stop();
+    const requests = await serverRequests(s, requests0, n);
     sampling = false;
     await backlogSampler;
     const backlogStats = (xs: number[]) => ({ mean: round(xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1)), max: Math.max(0, ...xs) });
@@ -304,6 +321,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
       processes: procs,
       cpuMsPerMessage: cpuPerMessage,
       ...temporalCpuByNode(procs, n),
+      ...(requests ? { serverRequestsPerMessage: requests } : {}),
       idleCpuMsPerSecond,
       ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
       ...(opts.pollerConcurrency ? { pollerConcurrency: opts.pollerConcurrency } : {}),

@@ -41,6 +41,7 @@ export async function startClusterServices(log: (line: string) => void): Promise
         `"postgres" is the postmaster and every backend it forked; the TCP balancer in front of the frontends runs inside the bench process and is not counted`,
     },
     temporalProcesses: () => clusterProcesses(env.cluster),
+    temporalMetricsUrls: () => nodes.map((n) => `http://127.0.0.1:${n.metricsPort}/metrics`),
     stop: () => env.stop(),
   };
 }

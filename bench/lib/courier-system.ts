@@ -44,6 +44,8 @@ export interface BenchServices extends ServicesInfo {
   temporalServer: TemporalDescription;
   /** The Temporal server's processes (and its database's, when that runs apart), for ProcSampler. */
   temporalProcesses(): Record<string, ProcSource>;
+  /** Where the Temporal server's Prometheus metrics are read (one per node), for bench/lib/server-requests.ts. */
+  temporalMetricsUrls(): string[];
   stop(): Promise<void>;
 }
 
@@ -61,8 +63,9 @@ export async function startServices(dir: string, namespace = 'courier-bench'): P
   mkdirSync(dir, { recursive: true });
   const temporalPort = await freePort();
   const meshPort = await freePort();
+  const metricsPort = await freePort();
   const dbFile = path.join(dir, 'temporal.sqlite');
-  const temporalOpts = { port: temporalPort, namespace, retentionDays: 1, dbFile, logFile: path.join(dir, 'temporal.log') };
+  const temporalOpts = { port: temporalPort, namespace, retentionDays: 1, dbFile, logFile: path.join(dir, 'temporal.log'), metricsPort };
   const [temporal, mesh] = await Promise.all([
     startTemporal(temporalOpts),
     startMeshSandbox({ port: meshPort, sharedKey: 'TestKey', storeMode: 'memory', logFile: path.join(dir, 'mesh.log') }),
@@ -82,6 +85,7 @@ export async function startServices(dir: string, namespace = 'courier-bench'): P
     temporalServer: { kind: 'dev-server', about: 'Temporal dev server (temporal server start-dev), SQLite file in WAL mode, one process' },
     // Read at each sample: a restart replaces the process.
     temporalProcesses: () => ({ temporal: () => services.temporal.process.pid }),
+    temporalMetricsUrls: () => [`http://127.0.0.1:${metricsPort}/metrics`],
     async restartTemporal(opts = {}) {
       const old = services.temporal;
       if (opts.hard) {
