@@ -9,9 +9,8 @@
  */
 import { Connection } from '@temporalio/client';
 import Long from 'long';
-import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
 import { temporalConnectionOptions } from '../worker/compose';
-import { ensureNamespaceSetup } from './lib/services';
+import { ensureNamespaceSetup, waitUntilSearchAttributesUsable } from './lib/services';
 
 /** Creates the namespace if missing, then sets retention and search attributes (also used by the local cluster). */
 export async function setUpNamespace(address: string, namespace: string, retentionDays: number, log: (line: string) => void): Promise<void> {
@@ -50,28 +49,13 @@ export async function setUpNamespace(address: string, namespace: string, retenti
   await connection.close();
 }
 
-/** Until every frontend answers for the namespace and lists every search attribute (a new namespace takes a moment to reach all of them). */
+/** Until every frontend answers for the namespace and accepts every search attribute (a new namespace takes a moment to reach all of them). */
 export async function waitForNamespaceEverywhere(frontends: readonly string[], namespace: string, timeoutMs = 60_000): Promise<void> {
   for (const address of frontends) {
     // Each frontend with the same TEMPORAL_TLS_* as the set-up itself: an mTLS cluster refuses a plain connection.
     const connection = await Connection.connect(temporalConnectionOptions({ ...process.env, TEMPORAL_ADDRESS: address }));
     try {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const ready = await (async () => {
-          await connection.workflowService.describeNamespace({ namespace });
-          const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-          if (!ALL_SEARCH_ATTRIBUTES.every((a) => a.name in (customAttributes ?? {}))) return false;
-          // Listed is not yet usable: the frontend validates a start's search attributes, and maps a query's,
-          // through its cached copy of the namespace, which catches up a little later. One query naming every
-          // attribute fails until that copy knows them all (one request, so no rate limit is tripped).
-          await connection.workflowService.countWorkflowExecutions({ namespace, query: ALL_SEARCH_ATTRIBUTES.map((a) => `${a.name} IS NULL`).join(' OR ') });
-          return true;
-        })().catch(() => false);
-        if (ready) break;
-        if (Date.now() > deadline) throw new Error(`namespace ${namespace} not usable on ${address} within ${timeoutMs / 1000} s`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await waitUntilSearchAttributesUsable(connection, namespace, timeoutMs, address);
     } finally {
       await connection.close();
     }
