@@ -152,13 +152,6 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
   if (claim?.outcome === 'conflict') throw new SubmissionConflict(workflowId);
   // The same content again: if it was started, answer with it and store nothing.
   if (claim?.outcome === 'same' && (await started())) return { workflowId, created: false };
-  if (!claim || claim.outcome === 'new') {
-    const earlier = await storedContentHashes(deps, workflowId);
-    if (earlier && !earlier.has(sha256Hex(stored.toString('utf8')))) {
-      await deps.idempotency?.release(contentKey(workflowId));
-      throw new SubmissionConflict(workflowId);
-    }
-  }
   const replacement = await replacementIssues(deps, submission);
   if (replacement.length > 0) {
     await deps.idempotency?.release(contentKey(workflowId));
@@ -206,7 +199,15 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
     });
     return { workflowId, created: true };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, created: false };
-    throw err;
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // Started already, though no record said so: a delivery from before these records existed, or whose
+    // record was lost. Its own content decides. Asked only here, not before every start, because this is
+    // rare and the question costs the server a lookup of the workflow on every submission.
+    const earlier = await storedContentHashes(deps, workflowId);
+    if (earlier && !earlier.has(submissionRef.sha256)) {
+      await deps.idempotency?.release(contentKey(workflowId));
+      throw new SubmissionConflict(workflowId);
+    }
+    return { workflowId, created: false };
   }
 }

@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { IdempotencyStore } from '../../../client/api/idempotency';
 import { SubmissionConflict, submitDocument, type SubmitDeps } from '../../../client/api/submit';
 import type { ContentRef } from '../../../contracts';
@@ -33,7 +33,8 @@ function fakeTemporal(existing: Record<string, ContentRef> = {}): { client: Clie
         query: async () => ({ submissionRef: known(id), attempts: [{ submissionRef: known(id) }] }),
         describe: async () => (known(id), {}),
       }),
-      start: async (_type: string, options: { workflowId: string; args: [{ submissionRef: ContentRef }] }) => {
+      start: async (type: string, options: { workflowId: string; args: [{ submissionRef: ContentRef }] }) => {
+        if (existing[options.workflowId]) throw new WorkflowExecutionAlreadyStartedError('already started', options.workflowId, type);
         starts.push(options.workflowId);
         existing[options.workflowId] = options.args[0].submissionRef;
       },
