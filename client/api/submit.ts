@@ -146,8 +146,9 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
   }
   // The same document id and version with different content is a conflict, as with an Idempotency-Key:
   // a changed document is a new version or an operator correction, never a silent no-op. Decided before
-  // anything is stored, from a record claimed atomically (two racing bodies cannot both win) or, for a
-  // delivery started before such records existed, from the hashes of the content it carried.
+  // anything is stored, from a record claimed atomically (two racing bodies cannot both win); for a
+  // delivery started without such a record, from the hashes of the content it carried, once the start
+  // has found it (its stored copy of the refused content is then never referenced).
   const claim = deps.idempotency ? await deps.idempotency.reserve(contentKey(workflowId), bodyHash, workflowId, now) : undefined;
   if (claim?.outcome === 'conflict') throw new SubmissionConflict(workflowId);
   // The same content again: if it was started, answer with it and store nothing.
