@@ -60,7 +60,7 @@ import {
 import { e2eGoalFigures } from './lib/cpu-ratio';
 import { percentileOfSorted as pct } from './lib/percentile';
 import { splitLatencies, workflowTimes, type SteadyRecord } from './lib/steady';
-import { ProcSampler, cpuSecondsOf, type ProcSource } from './lib/proc';
+import { ProcSampler, cpuSecondsOf, threadSplit, threadTicks, type ProcSource } from './lib/proc';
 
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 const envNum = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -83,6 +83,13 @@ function temporalCpuByNode(procs: ReturnType<ProcSampler['stop']>, n: number): {
 
 // ---------------------------------------------------------------------------------------------------
 // Baseline
+
+/** The worker's CPU per message by thread (bench/lib/proc.ts threadSplit), since `before`. */
+function workerThreads(pid: number | undefined, before: ReturnType<typeof threadTicks>, n: number): Record<string, number> | undefined {
+  if (!pid) return undefined;
+  const split = threadSplit(pid, before, threadTicks(pid));
+  return Object.fromEntries(Object.entries(split).map(([k, v]) => [k === 'busiestOther' ? 'workflowThread' : k, round((v * 1000) / n, 2)]));
+}
 
 /**
  * The server's calls per message over a measured window (the bench's own polling of counts included, on
@@ -114,6 +121,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
     }
     const sampler = new ProcSampler({ worker: () => worker.pid, ...servicePids(s) });
     const requests0 = await readRequestCounts(s.temporalMetricsUrls());
+    const threads0 = threadTicks(worker.pid);
     const started = new Map<string, number>();
     const t0 = Date.now();
     await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
@@ -131,6 +139,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
       await sleep(1000);
     }
     const procs = sampler.stop();
+    const threads = workerThreads(worker.pid, threads0, n);
     const requests = await serverRequests(s, requests0, n);
     const latencies: number[] = [];
     let lastClose = t0;
@@ -162,6 +171,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
       cpuMsPerMessage: Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)])),
       ...temporalCpuByNode(procs, n),
       ...(requests ? { serverRequestsPerMessage: requests } : {}),
+      ...(threads ? { workerThreadsCpuMsPerMessage: threads } : {}),
       processes: procs,
     };
   } finally {
@@ -257,6 +267,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     const idleCpuMsPerSecond = Object.fromEntries(Object.entries(idleProcs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / 15, 1)]));
     const sampler = new ProcSampler({ worker: system.workerPid, api: system.apiPid, peer: system.peerPid, ...servicePids(s) });
     const requests0 = await readRequestCounts(s.temporalMetricsUrls());
+    const threads0 = threadTicks(system.workerPid());
     // Where messages queue: the practice's inbox (waiting for the peer) and ours (waiting for the poller).
     const backlog = { practice: [] as number[], courier: [] as number[] };
     let sampling = true;
@@ -273,6 +284,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     log(`all ${n} submitted in ${round(submitSeconds)} s; waiting for DELIVERED`);
     const reached = await waitForStatus(system, 'DELIVERED', n, Math.max(900_000, n * 600), (k) => log(`delivered ${k}/${n}`));
     const procs = sampler.stop();
+    const threads = workerThreads(system.workerPid(), threads0, n);
     const requests = await serverRequests(s, requests0, n);
     sampling = false;
     await backlogSampler;
@@ -322,6 +334,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
       cpuMsPerMessage: cpuPerMessage,
       ...temporalCpuByNode(procs, n),
       ...(requests ? { serverRequestsPerMessage: requests } : {}),
+      ...(threads ? { workerThreadsCpuMsPerMessage: threads } : {}),
       idleCpuMsPerSecond,
       ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
       ...(opts.pollerConcurrency ? { pollerConcurrency: opts.pollerConcurrency } : {}),

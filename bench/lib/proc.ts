@@ -286,3 +286,37 @@ export class ProcSampler {
     return out;
   }
 }
+
+/** CPU ticks of each thread of a process, by thread id (its name beside it); empty when it has gone. */
+export function threadTicks(pid: number | undefined, read: (file: string) => string | undefined = readOrUndefined, list: (dir: string) => string[] = (d) => readdirSync(d)): Map<number, { name: string; ticks: number }> {
+  const out = new Map<number, { name: string; ticks: number }>();
+  if (!pid) return out;
+  let tids: string[];
+  try {
+    tids = list(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const text = read(`/proc/${pid}/task/${tid}/stat`);
+    const s = text === undefined ? undefined : parseStat(text);
+    if (!s) continue;
+    out.set(s.pid, { name: text!.slice(text!.indexOf('(') + 1, text!.lastIndexOf(')')), ticks: s.utime + s.stime });
+  }
+  return out;
+}
+
+/**
+ * Where a Node process's CPU went between two readings of `threadTicks`, in seconds: its main thread (the
+ * process id), its busiest other thread (in a Temporal worker, the thread that runs workflow code), the
+ * Temporal core's Rust runtime (tokio threads) and everything else (garbage collection helpers, libuv's pool).
+ */
+export function threadSplit(pid: number, before: ReadonlyMap<number, { ticks: number }>, after: ReadonlyMap<number, { name: string; ticks: number }>): { main: number; busiestOther: number; core: number; rest: number } {
+  const used = [...after].map(([tid, t]) => ({ tid, name: t.name, ticks: t.ticks - (before.get(tid)?.ticks ?? 0) }));
+  const main = used.find((t) => t.tid === pid)?.ticks ?? 0;
+  const core = used.filter((t) => t.name.startsWith('tokio')).reduce((a, t) => a + t.ticks, 0);
+  const others = used.filter((t) => t.tid !== pid && !t.name.startsWith('tokio')).sort((a, b) => b.ticks - a.ticks);
+  const busiestOther = others[0]?.ticks ?? 0;
+  const rest = others.slice(1).reduce((a, t) => a + t.ticks, 0);
+  return { main: main / CLK_TCK, busiestOther: busiestOther / CLK_TCK, core: core / CLK_TCK, rest: rest / CLK_TCK };
+}

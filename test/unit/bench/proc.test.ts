@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { ProcSampler, cpuSecondsOf, parseStat, processGroup, processTree, sampleProc, treeCpuTicks, treePids, treeRssBytes, type ProcReader, type StatFields } from '../../../bench/lib/proc';
+import { ProcSampler, cpuSecondsOf, parseStat, processGroup, processTree, sampleProc, threadSplit, threadTicks, treeCpuTicks, treePids, treeRssBytes, type ProcReader, type StatFields } from '../../../bench/lib/proc';
 
 /** A /proc stand-in whose processes the test forks, reaps and charges CPU to. */
 class FakeProc implements ProcReader {
@@ -187,3 +187,24 @@ function treeIsSleeping(root: number): boolean {
   }
   return treePids(root, table).some((p) => table.get(p)!.comm === 'sleep');
 }
+
+describe('threads of a process', () => {
+  const stat = (tid: number, name: string, utime: number, stime: number): string => `${tid} (${name}) S 1 ${tid} ${tid} 0 -1 4194560 100 0 0 0 ${utime} ${stime} 0 0 20 0 1 0`;
+
+  it('splits CPU into the main thread, the busiest other thread, the Rust core and the rest', () => {
+    const at = (ticks: Record<number, [string, number]>) => {
+      const files = new Map(Object.entries(ticks).map(([tid, [name, t]]) => [`/proc/100/task/${tid}/stat`, stat(Number(tid), name, t, 1)]));
+      return threadTicks(100, (f) => files.get(f), () => Object.keys(ticks));
+    };
+    const before = at({ 100: ['node', 100], 101: ['node', 10], 102: ['tokio-runtime-w', 5], 103: ['node', 2] });
+    // Thread 104 started between the readings: all its time counts.
+    const after = at({ 100: ['node', 400], 101: ['node', 90], 102: ['tokio-runtime-w', 25], 103: ['node', 12], 104: ['node', 9] });
+    expect(threadSplit(100, before, after)).toEqual({ main: 3, busiestOther: 0.8, core: 0.2, rest: 0.2 });
+  });
+
+  it('reads the threads of a real process, and nothing for one that has gone', () => {
+    const mine = threadTicks(process.pid);
+    expect(mine.get(process.pid)?.ticks).toBeGreaterThan(0);
+    expect(threadTicks(2 ** 22 + 1).size).toBe(0);
+  });
+});
