@@ -7,4 +7,5 @@ export { createActivities, type Activities } from './create';
 export type { ActivityConfig, ActivityDeps } from './deps';
 export { atEdge, atEdgeAll, toFailure } from './edge';
 export { recipientMailboxLearner } from './recipient-mailbox';
-export { createSendActivities, localDeadlineMs, type StoredMessage } from './send';
+export { createSendActivities, localDeadlineMs } from './send';
+export { STORED_MESSAGE_KIND, encodeStoredMessage, storedMessageOf, type StoredMessage } from './stored-message';

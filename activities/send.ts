@@ -23,6 +23,7 @@ import { MeshError } from '../mesh';
 import type { ActivityDeps } from './deps';
 import { atEdge } from './edge';
 import type { SentMessageIndex } from './sent-index';
+import { STORED_MESSAGE_KIND, decodeStoredMessage, encodeStoredMessage, storedMessageOf, type StoredMessage } from './stored-message';
 import { parseStoredSubmission } from './submission-check';
 
 /**
@@ -46,15 +47,6 @@ const HEARTBEAT_EVERY_MS = 5_000;
  */
 export function localDeadlineMs(startToCloseTimeoutMs: number): number {
   return Math.max(startToCloseTimeoutMs / 2, startToCloseTimeoutMs - 30_000);
-}
-
-/** What the store holds for one built attempt: the XML and the MESH metadata it must go with. */
-export interface StoredMessage {
-  xml: string;
-  mesh: { to: string; workflowId: string; subject: string; localId: string; fileName: string; contentType: string };
-  /** How `mesh.to` addresses the practice, and the practice's ODS code (absent in messages stored before). */
-  routing?: 'mailbox' | 'gpprovider';
-  recipientOds?: string;
 }
 
 export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store' | 'mesh' | 'logger'> & { now: () => Date; sentIndex: SentMessageIndex }) {
@@ -84,12 +76,12 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store'
       routing: deps.config.routing,
       maxMessageBytes: deps.config.maxMessageBytes,
     });
-    const stored: StoredMessage = { xml: built.xml, mesh: built.mesh, routing: deps.config.routing.mode, recipientOds: submission.recipient.odsCode };
-    const messageRef = await deps.store.put('itk3-message', Buffer.from(JSON.stringify(stored)));
+    const stored = storedMessageOf(built, deps.config.routing, submission.recipient.odsCode);
+    const messageRef = await deps.store.put(STORED_MESSAGE_KIND, encodeStoredMessage(stored));
     return { messageRef, sizeBytes: built.sizeBytes, meshWorkflowId: built.mesh.workflowId, stored };
   };
 
-  const readStored = async (messageRef: ContentRef): Promise<StoredMessage> => JSON.parse((await deps.store.get(messageRef)).toString('utf8')) as StoredMessage;
+  const readStored = async (messageRef: ContentRef): Promise<StoredMessage> => decodeStoredMessage(await deps.store.get(messageRef));
 
   /**
    * Posts one stored message through MESH (see `sendMeshMessage`). `keep` goes into every heartbeat, from the
@@ -203,6 +195,8 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store'
      * the two activities guarantee it because every send retry posts the one stored build. Here the first try
      * builds and stores, and its first heartbeat (sent at once, before any request to MESH) carries the
      * stored message's reference; a retry that finds it posts exactly those bytes and does not build again.
+     * A delivery's first attempt usually comes built already: the API built it from the submission it checked
+     * and stored it (`messageRef` in the input), so every try posts those bytes and nothing is built here.
      * A retry without it follows a try whose first heartbeat never reached the server (the worker died at
      * once, almost always before posting), and it builds again; the lookup of the file name (made from the
      * bundle identifier, the same on every build) before re-posting still finds anything that reached MESH.
@@ -213,11 +207,12 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store'
     async buildAndSendItk3Message(input: BuildAndSendItk3MessageInput): Promise<BuildAndSendItk3MessageResult> {
       return atEdge(async () => {
         const carried = carriedHeartbeat();
+        const prebuilt = carried?.messageRef ?? input.messageRef;
         let built: BuildItk3MessageResult & { stored: StoredMessage };
-        if (carried?.messageRef) {
-          const stored = await readStored(carried.messageRef);
-          // What the build returned then: the size of the serialised message, and its MESH workflow id.
-          built = { messageRef: carried.messageRef, sizeBytes: Buffer.byteLength(stored.xml, 'utf8'), meshWorkflowId: stored.mesh.workflowId, stored };
+        if (prebuilt) {
+          const stored = await readStored(prebuilt);
+          // What a build returns: the size of the serialised message, and its MESH workflow id.
+          built = { messageRef: prebuilt, sizeBytes: Buffer.byteLength(stored.xml, 'utf8'), meshWorkflowId: stored.mesh.workflowId, stored };
         } else {
           built = await build(input);
         }

@@ -42,7 +42,10 @@ export type SendMeshMessageResult = z.infer<typeof SendMeshMessageResultSchema>;
  * task less per send than `buildItk3Message` then `sendMeshMessage`, which stay for workflows started
  * before). It takes what the build takes and returns what both return, less the store reference.
  */
-export const BuildAndSendItk3MessageInputSchema = BuildItk3MessageInputSchema;
+export const BuildAndSendItk3MessageInputSchema = BuildItk3MessageInputSchema.extend({
+  /** The attempt already built and stored (the API does so for a delivery's first attempt): post it, build nothing. */
+  messageRef: ContentRefSchema.optional(),
+});
 export type BuildAndSendItk3MessageInput = z.infer<typeof BuildAndSendItk3MessageInputSchema>;
 
 export const BuildAndSendItk3MessageResultSchema = BuildItk3MessageResultSchema.omit({ messageRef: true }).extend(SendMeshMessageResultSchema.shape);

@@ -268,7 +268,18 @@ export const SendDocumentInputSchema = z.object({
    * send. Without it (child deliveries, workflows started before it existed) the workflow makes the ids
    * and upserts them itself.
    */
-  firstAttempt: z.object({ messageHeaderId: z.uuid(), bundleIdentifier: z.uuid() }).optional(),
+  firstAttempt: z
+    .object({
+      messageHeaderId: z.uuid(),
+      bundleIdentifier: z.uuid(),
+      /**
+       * The first attempt's message, built by the API with these ids from the submission it checked, and
+       * stored: the worker posts it as it is (one build per attempt, and the bytes sent are the bytes
+       * checked). Absent in deliveries started before, and ignored by workers older than it, which build.
+       */
+      messageRef: ContentRefSchema.optional(),
+    })
+    .optional(),
   /**
    * Build and send each attempt as one activity (`buildAndSendItk3Message`) instead of two. Set by the API
    * for new deliveries (and inherited by their replacements); absent in workflows started before, which

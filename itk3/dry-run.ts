@@ -7,7 +7,7 @@
 import type { SpecProfile } from '../contracts/delivery';
 import { CourierError, type Issue } from '../contracts/errors';
 import type { Submission } from '../contracts/submission';
-import { buildSendDocumentMessage, type Routing } from './build-message';
+import { buildSendDocumentMessage, type BuiltMessage, type Routing } from './build-message';
 import { buildRejected } from './errors';
 
 /** The deployment settings a built message depends on (a subset of the activity configuration). */
@@ -26,28 +26,24 @@ function dryRunIds(): () => string {
   return () => `00000000-0000-4000-8000-${(n++).toString(16).padStart(12, '0')}`;
 }
 
+/** A refusal's issues: never empty, so a caller never has to tell "valid" from "refused for no stated reason". */
+function refusalIssues(err: CourierError): Issue[] {
+  return err.issues.length > 0 ? err.issues : [{ message: `${err.type}: ${err.message}` }];
+}
+
 /**
  * What a receiver would reject in this submission, as issues (paths and requirement ids, never values);
- * empty when it can be sent. A refusal without issues still yields one issue naming its type, so a caller
- * never has to tell "valid" from "refused for no stated reason". Anything that is not a CourierError is a
- * bug, not a refusal, and is rethrown.
+ * empty when it can be sent. A refusal without issues still yields one issue naming its type. Anything
+ * that is not a CourierError is a bug, not a refusal, and is rethrown.
  */
 export function dryRunIssues(submission: Submission, settings: DryRunSettings, now: Date): Issue[] {
   const newId = dryRunIds();
   try {
-    buildSendDocumentMessage({
-      submission,
-      profile: settings.profile,
-      ids: { messageHeaderId: newId(), bundleIdentifier: newId() },
-      newId,
-      now: now.toISOString(),
-      routing: settings.routing,
-      ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
-    });
+    buildWith(submission, settings, now, { messageHeaderId: newId(), bundleIdentifier: newId() }, newId);
     return [];
   } catch (err) {
     if (!(err instanceof CourierError)) throw err;
-    return err.issues.length > 0 ? err.issues : [{ message: `${err.type}: ${err.message}` }];
+    return refusalIssues(err);
   }
 }
 
@@ -55,4 +51,36 @@ export function dryRunIssues(submission: Submission, settings: DryRunSettings, n
 export function assertDryRun(submission: Submission, settings: DryRunSettings, now: Date): void {
   const issues = dryRunIssues(submission, settings, now);
   if (issues.length > 0) throw buildRejected('message refused: a receiver would reject it', issues);
+}
+
+/**
+ * The dry run's question answered by the build that will be sent: the message with these ids, or the same
+ * refusal `assertDryRun` gives. The API builds a delivery's first attempt so, once, and stores what it
+ * checked for the worker to post.
+ */
+export function buildOrRefuse(
+  submission: Submission,
+  settings: DryRunSettings,
+  now: Date,
+  ids: { messageHeaderId: string; bundleIdentifier: string },
+  newId: () => string,
+): BuiltMessage {
+  try {
+    return buildWith(submission, settings, now, ids, newId);
+  } catch (err) {
+    if (!(err instanceof CourierError)) throw err;
+    throw buildRejected('message refused: a receiver would reject it', refusalIssues(err));
+  }
+}
+
+function buildWith(submission: Submission, settings: DryRunSettings, now: Date, ids: { messageHeaderId: string; bundleIdentifier: string }, newId: () => string): BuiltMessage {
+  return buildSendDocumentMessage({
+    submission,
+    profile: settings.profile,
+    ids,
+    newId,
+    now: now.toISOString(),
+    routing: settings.routing,
+    ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
+  });
 }

@@ -11,7 +11,7 @@ export {
   type OutputFormat,
   type Routing,
 } from './build-message';
-export { assertDryRun, dryRunIssues, type DryRunSettings } from './dry-run';
+export { assertDryRun, buildOrRefuse, dryRunIssues, type DryRunSettings } from './dry-run';
 export { parseItk3Response, type ParsedItk3Response } from './parse-response';
 export { buildItk3Response, type BuildItk3ResponseInput } from './build-response';
 export {

@@ -96,7 +96,8 @@ export type OperatorEvent =
 
 /** What the workflow must do. */
 export type Effect =
-  | { kind: 'SEND'; attempt: number; submissionRef: ContentRef; messageHeaderId: string; bundleIdentifier: string }
+  /** `messageRef`: the attempt came built (the API's build of the first attempt): send it as it is. */
+  | { kind: 'SEND'; attempt: number; submissionRef: ContentRef; messageHeaderId: string; bundleIdentifier: string; messageRef?: ContentRef }
   /** Raise, remind or resolve an escalation (one notification). */
   | { kind: 'NOTIFY'; escalation: EscalationInput }
   | { kind: 'TRACK'; attempt: number; meshMessageId: string }
@@ -441,7 +442,7 @@ export class DeliveryCase {
   }
 
   /** A new ITK3 message: fresh Bundle identifier and MessageHeader id; the SenderReference stays. */
-  private newAttempt(reason: NonNullable<Attempt['reason']>, requestedBy?: string, ids?: { messageHeaderId: string; bundleIdentifier: string }): Attempt {
+  private newAttempt(reason: NonNullable<Attempt['reason']>, requestedBy?: string, ids?: { messageHeaderId: string; bundleIdentifier: string; messageRef?: ContentRef }): Attempt {
     const s = this.state;
     const attempt: Attempt = {
       attempt: s.attempts.length + 1,
@@ -455,7 +456,14 @@ export class DeliveryCase {
     s.attempts.push(attempt);
     s.currentAttempt = attempt.attempt;
     this.wait('MESH_SEND');
-    this.effects.push({ kind: 'SEND', attempt: attempt.attempt, submissionRef: s.submissionRef, messageHeaderId: attempt.messageHeaderId, bundleIdentifier: attempt.bundleIdentifier });
+    this.effects.push({
+      kind: 'SEND',
+      attempt: attempt.attempt,
+      submissionRef: s.submissionRef,
+      messageHeaderId: attempt.messageHeaderId,
+      bundleIdentifier: attempt.bundleIdentifier,
+      ...(ids?.messageRef ? { messageRef: ids.messageRef } : {}),
+    });
     return attempt;
   }
 

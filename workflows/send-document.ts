@@ -158,7 +158,10 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
       // Workers and the API can so be upgraded in any order, for one marker event per delivery (and the
       // SDK's upsert of TemporalChangeVersion that names the patch).
       if (input.sendInOneActivity && patched(PATCH_ONE_ACTIVITY_SEND)) {
-        const done = await mesh.buildAndSendItk3Message.executeWithOptions({ summary: buildAndSendSummary(job.attempt) }, [{ submissionRef: job.submissionRef, attempt: job.attempt, messageHeaderId: job.messageHeaderId, bundleIdentifier: job.bundleIdentifier }]);
+        // An activity's input is not compared on replay, so a history scheduled without `messageRef` replays.
+        const done = await mesh.buildAndSendItk3Message.executeWithOptions({ summary: buildAndSendSummary(job.attempt) }, [
+          { submissionRef: job.submissionRef, attempt: job.attempt, messageHeaderId: job.messageHeaderId, bundleIdentifier: job.bundleIdentifier, ...(job.messageRef ? { messageRef: job.messageRef } : {}) },
+        ]);
         apply({ type: 'BUILT', sizeBytes: done.sizeBytes, meshWorkflowId: done.meshWorkflowId });
         apply({ type: 'SENT', meshMessageId: done.meshMessageId, sentAt: done.sentAt, ...(done.routing ? { routing: done.routing } : {}), ...(done.recipientMailbox ? { recipientMailbox: done.recipientMailbox } : {}) });
         return;

@@ -1,6 +1,7 @@
 /**
  * Submitting a document: validate at the edge, refuse what a receiver must reject, store the
- * submission encrypted, and start (or find) its delivery workflow. Used by the HTTP API.
+ * submission and its first attempt's message encrypted, and start (or find) its delivery workflow.
+ * Used by the HTTP API.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -19,8 +20,9 @@ import {
   type Submission,
 } from '../../contracts';
 import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems, type DeadlineBounds } from '../../contracts/deadline-bounds';
-import { assertDryRun } from '../../itk3';
+import { assertDryRun, buildOrRefuse } from '../../itk3';
 import type { ActivityConfig } from '../../activities';
+import { STORED_MESSAGE_KIND, encodeStoredMessage, storedMessageOf } from '../../activities/stored-message';
 import { senderReferenceDigest } from '../../activities/correlation';
 import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../../config/deadlines';
 import type { ContentStore } from '../../store/content-store';
@@ -77,6 +79,13 @@ export class SubmissionRejected extends CourierError {}
  * corrections and replacements.
  */
 export function validateSubmission(deps: Pick<SubmitDeps, 'activity' | 'now' | 'deadlineBounds'>, body: unknown): Submission {
+  const submission = checkSubmission(deps, body);
+  assertDryRun(submission, deps.activity, (deps.now ?? (() => new Date()))());
+  return submission;
+}
+
+/** Everything `validateSubmission` checks but the build. */
+function checkSubmission(deps: Pick<SubmitDeps, 'activity' | 'deadlineBounds'>, body: unknown): Submission {
   const parsed = SubmissionSchema.safeParse(body);
   if (!parsed.success) {
     const issues: Issue[] = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
@@ -87,7 +96,6 @@ export function validateSubmission(deps: Pick<SubmitDeps, 'activity' | 'now' | '
   // Bounded, so every deadline the workflow computes is a date it can compute and a timer worth setting.
   if (submission.deadlines) issues.push(...deadlineBoundProblems(submission.deadlines, deps.deadlineBounds ?? DEFAULT_DEADLINE_BOUNDS));
   if (issues.length > 0) throw new SubmissionRejected(ErrorType.SUBMISSION_INVALID, 'the submission is invalid', issues);
-  assertDryRun(submission, deps.activity, (deps.now ?? (() => new Date()))());
   return submission;
 }
 
@@ -131,8 +139,14 @@ async function storedContentHashes(deps: SubmitDeps, workflowId: string): Promis
 }
 
 export async function submitDocument(deps: SubmitDeps, body: unknown, opts: SubmitOptions = {}): Promise<SubmitResult> {
-  const submission = validateSubmission(deps, body);
+  const submission = checkSubmission(deps, body);
   const now = (deps.now ?? (() => new Date()))();
+  // The first attempt is built here, once: the check every submission gets (refuse at the edge what a
+  // receiver must reject) is this build, and it is stored for the worker to post as it is. Its ids are chosen
+  // here too, so that its search attributes are set at start, not by an upsert from the workflow
+  // (contracts/search-attributes.ts firstAttemptSearchAttributes).
+  const firstIds = { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() };
+  const built = buildOrRefuse(submission, deps.activity, now, firstIds, randomUUID);
   const workflowId = deliveryWorkflowId(submission.documentId, submission.version);
   const stored = Buffer.from(JSON.stringify(submission));
   const bodyHash = sha256Hex(canonicalJson(submission));
@@ -159,9 +173,8 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
     throw new SubmissionRejected(ErrorType.SUBMISSION_INVALID, 'the replacement is invalid', replacement);
   }
   const submissionRef = await deps.store.put('submission', stored);
-  // The first attempt's ids are chosen here so that its search attributes are set at start, not by an
-  // upsert from the workflow (contracts/search-attributes.ts firstAttemptSearchAttributes).
-  const firstAttempt = { messageHeaderId: randomUUID(), bundleIdentifier: randomUUID() };
+  const messageRef = await deps.store.put(STORED_MESSAGE_KIND, encodeStoredMessage(storedMessageOf(built, deps.activity.routing, submission.recipient.odsCode)));
+  const firstAttempt = { ...firstIds, messageRef };
   const input: SendDocumentInput = {
     documentId: submission.documentId,
     version: submission.version,

@@ -7,6 +7,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { createSubmissionCheckActivities } from '../../activities/submission-check';
 import { submitDocument } from '../../client/api/submit';
 import { DEFAULT_DELIVERY_DEADLINES, DeadlineConfigError, deadlinePolicyFrom, loadDeadlinePolicy, resolveDeadlines } from '../../config/deadlines';
+import type { StoredMessage } from '../../activities';
 import type { ContentRef, SendDocumentInput } from '../../contracts';
 import { DOCUMENT_ID, PATIENTS, submission } from '../fixtures/itk3/submissions';
 import { MemoryStore } from '../helpers/memory-store';
@@ -90,6 +91,26 @@ describe('submitDocument: the workflow input', () => {
 
   it('asks for each attempt to be built and sent in one activity', async () => {
     expect((await submitAndCapture(submission())).sendInOneActivity).toBe(true);
+  });
+
+  it('carries the first attempt built from what was checked, stored under its ids', async () => {
+    const store = new MemoryStore();
+    const input = await submitAndCapture(submission(), deadlinePolicyFrom(ACK), {}, store);
+    const first = input.firstAttempt!;
+    expect(first.messageRef?.key).toMatch(/^itk3-message\//);
+    const stored = JSON.parse((await store.get(first.messageRef!)).toString('utf8')) as StoredMessage;
+    // The message a worker will post: built with the ids the workflow gets, for the submission's recipient.
+    expect(stored.xml).toContain(first.messageHeaderId);
+    expect(stored.xml).toContain(first.bundleIdentifier);
+    expect(stored).toMatchObject({ routing: activityConfig.routing.mode, recipientOds: submission().recipient.odsCode });
+    expect(stored.mesh.fileName).toContain(first.bundleIdentifier);
+  });
+
+  it('stores nothing and starts nothing for a submission the build refuses', async () => {
+    const store = new MemoryStore();
+    // Restricted confidentiality is refused by the 2.x build, not by the submission schema.
+    await expect(submitAndCapture(submission({ confidentiality: 'R' }), deadlinePolicyFrom(ACK), {}, store)).rejects.toMatchObject({ type: 'ITK3_BUILD_REJECTED' });
+    expect(store.items.size).toBe(0);
   });
 
   it('names the delivery a replacement replaces', async () => {

@@ -72,7 +72,29 @@ async function deliver(opts: FlowOptions): Promise<Delivered> {
   return out!;
 }
 
+/** The input of each scheduled activity, as history recorded it. */
+async function scheduledInputs(handle: WorkflowHandle): Promise<Array<Record<string, unknown>>> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const payload = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
+    return payload ? [defaultPayloadConverter.fromPayload<Record<string, unknown>>(payload)] : [];
+  });
+}
+
 describe('build and send in one activity', () => {
+  it("hands the API's build of the first attempt to the activity with the attempt's ids", async () => {
+    const messageRef = contentRef('itk3-message/built-by-the-api');
+    const firstAttempt = { messageHeaderId: '3c0a4f4e-2b7d-4c1e-9a6f-0d8e5b7c1a21', bundleIdentifier: '7e2d9c1b-5a4f-4e3d-8c2b-1f0a9e8d7c61', messageRef };
+    let inputs: Array<Record<string, unknown>> = [];
+    await runFlow(server.env, server.workflowBundle, { input: { firstAttempt } }, async (f) => {
+      await f.respond('20013', 1);
+      await f.respond('30001', 1);
+      await f.handle.result();
+      inputs = await scheduledInputs(f.handle);
+    });
+    expect(inputs).toEqual([expect.objectContaining({ attempt: 1, messageHeaderId: firstAttempt.messageHeaderId, bundleIdentifier: firstAttempt.bundleIdentifier, messageRef })]);
+  });
+
   it('delivers with one buildAndSendItk3Message where two activities were, the same case and outcome, an activity and a workflow task fewer', async () => {
     const one = await deliver({ input: {} });
     const two = await deliver({ input: TWO_ACTIVITIES });

@@ -150,6 +150,37 @@ describe('buildAndSendItk3Message activity', () => {
     expect(beats[0]).toEqual({ step: 'starting', messageRef });
   });
 
+  it('posts the message the API built for a first attempt, on every try, reading no submission and building nothing', async () => {
+    const mem = memoryStore();
+    const prebuilt: StoredMessage = {
+      xml: '<Bundle xmlns="http://hl7.org/fhir"><id value="built-by-the-api"/></Bundle>',
+      mesh: { to: 'A99999OT001', workflowId: 'GPFED_CONSULT_REPORT', subject: 'synthetic', localId: 'Y12345', fileName: `${IDS.bundleIdentifier}.xml`, contentType: 'application/fhir+xml' },
+      routing: 'mailbox',
+      recipientOds: 'A99999',
+    };
+    const messageRef = mem.seed('itk3-message/api', prebuilt);
+    // No submission in the store: reading or building it would fail the attempt.
+    const missing = { key: 'submission/gone', sha256: 'b'.repeat(64), size: 1 };
+    const input = { submissionRef: missing, attempt: 1, ...IDS, messageRef };
+    const beats: unknown[] = [];
+    const first = firstTry();
+    first.on('heartbeat', (d: unknown) => beats.push(d));
+    const net = fakeFetch([acceptPosts('M-1')]);
+    const result = await first.run(activitiesOver(mem.store, net.fetch).buildAndSendItk3Message, input);
+    expect(mem.puts).toEqual([]);
+    expect(net.calls.filter(isPost).map((c) => c.body!.toString('utf8'))).toEqual([prebuilt.xml]);
+    expect(result).toMatchObject({ sizeBytes: Buffer.byteLength(prebuilt.xml, 'utf8'), meshWorkflowId: 'GPFED_CONSULT_REPORT', meshMessageId: 'M-1', recipientMailbox: 'A99999OT001' });
+    // Named in the first heartbeat too, as a build's would be.
+    expect(beats[0]).toMatchObject({ step: 'starting', messageRef });
+
+    // A retry whose first try never heartbeated (the worker died at once) posts the same bytes.
+    const again = fakeFetch([emptySearch, acceptPosts('M-2')]);
+    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000, startToCloseTimeoutMs: 300_000, scheduledTimestampMs: Date.now() - 60_000 });
+    await retry.run(activitiesOver(mem.store, again.fetch).buildAndSendItk3Message, input);
+    expect(again.calls.filter(isPost).map((c) => c.body!.toString('utf8'))).toEqual([prebuilt.xml]);
+    expect(mem.puts).toEqual([]);
+  });
+
   it('fails a build that cannot succeed for good, with the same failure as buildItk3Message, and posts nothing', async () => {
     const cases = [
       { name: 'too large', content: submission(), maxMessageBytes: 1_000 },

@@ -110,6 +110,18 @@ describe('transitions of a delivery', () => {
     expect(b.c.state.attempts[0]).toMatchObject({ messageHeaderId: '0f7c1c2e-1111-4a4a-8b8b-000000000001', bundleIdentifier: '0f7c1c2e-1111-4a4a-8b8b-000000000002' });
   });
 
+  it("sends the first attempt as the API built it, and builds every later attempt", () => {
+    const messageRef: ContentRef = { key: 'itk3-message/api', sha256: 'c'.repeat(64), size: 2000 };
+    const firstAttempt = { messageHeaderId: '0f7c1c2e-1111-4a4a-8b8b-000000000001', bundleIdentifier: '0f7c1c2e-1111-4a4a-8b8b-000000000002', messageRef };
+    const b = sentCase({ firstAttempt });
+    b.at({ type: 'TIMERS_DUE' }, AFTER_INF_DEADLINE);
+    const resend = b.at({ type: 'OPERATOR', action: 'resend', who: ops, reason: 'no answer' });
+    expect(newCase({ firstAttempt }).at({ type: 'START' }, T0)).toEqual([{ kind: 'SEND', attempt: 1, submissionRef: REF, messageHeaderId: firstAttempt.messageHeaderId, bundleIdentifier: firstAttempt.bundleIdentifier, messageRef }]);
+    const send = resend.find((e) => e.kind === 'SEND');
+    expect(send).toMatchObject({ kind: 'SEND', attempt: 2 });
+    expect(send).not.toHaveProperty('messageRef');
+  });
+
   it('waits for the infrastructure acknowledgement from the MESH send time once sent', () => {
     const b = sentCase();
     expect(b.c.state).toMatchObject({ status: 'AWAITING_INFRASTRUCTURE_ACK', waitingFor: 'INFRASTRUCTURE_ACK', waitingUntil: iso(AFTER_INF_DEADLINE) });
