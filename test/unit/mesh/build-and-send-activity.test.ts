@@ -62,6 +62,14 @@ function activitiesOver(store: ContentStore, fetchImpl: typeof fetch, maxMessage
   });
 }
 
+/** A stored message with bytes no build makes (`marker` in the XML), so a test can tell that these were posted. */
+const storedMessage = (marker: string): StoredMessage => ({
+  xml: `<Bundle xmlns="http://hl7.org/fhir"><id value="${marker}"/></Bundle>`,
+  mesh: { to: 'A99999OT001', workflowId: 'GPFED_CONSULT_REPORT', subject: 'synthetic', localId: 'Y12345', fileName: `${IDS.bundleIdentifier}.xml`, contentType: 'application/fhir+xml' },
+  routing: 'mailbox',
+  recipientOds: 'A99999',
+});
+
 const isPost = (c: RecordedCall): boolean => c.method === 'POST' && c.path.endsWith('/outbox');
 const acceptPosts = (id: string) => (c: RecordedCall) => (isPost(c) ? json(202, { message_id: id }) : undefined);
 const emptySearch = (c: RecordedCall) => (c.path.includes('/outbox/rich') ? json(200, { messages: [], links: {} }) : undefined);
@@ -122,12 +130,7 @@ describe('buildAndSendItk3Message activity', () => {
   it('on a retry whose heartbeat names a stored message, posts exactly those bytes and builds nothing', async () => {
     const mem = memoryStore();
     // No submission in the store (a rebuild would fail), and bytes no build makes: the retry must post these.
-    const earlier: StoredMessage = {
-      xml: '<Bundle xmlns="http://hl7.org/fhir"><id value="built-by-the-first-try"/></Bundle>',
-      mesh: { to: 'A99999OT001', workflowId: 'GPFED_CONSULT_REPORT', subject: 'synthetic', localId: 'Y12345', fileName: `${IDS.bundleIdentifier}.xml`, contentType: 'application/fhir+xml' },
-      routing: 'mailbox',
-      recipientOds: 'A99999',
-    };
+    const earlier = storedMessage('built-by-the-first-try');
     const messageRef = mem.seed('itk3-message/first-try', earlier);
     const net = fakeFetch([emptySearch, acceptPosts('M-2')]);
     const env = new MockActivityEnvironment({
@@ -152,12 +155,7 @@ describe('buildAndSendItk3Message activity', () => {
 
   it('posts the message the API built for a first attempt, on every try, reading no submission and building nothing', async () => {
     const mem = memoryStore();
-    const prebuilt: StoredMessage = {
-      xml: '<Bundle xmlns="http://hl7.org/fhir"><id value="built-by-the-api"/></Bundle>',
-      mesh: { to: 'A99999OT001', workflowId: 'GPFED_CONSULT_REPORT', subject: 'synthetic', localId: 'Y12345', fileName: `${IDS.bundleIdentifier}.xml`, contentType: 'application/fhir+xml' },
-      routing: 'mailbox',
-      recipientOds: 'A99999',
-    };
+    const prebuilt = storedMessage('built-by-the-api');
     const messageRef = mem.seed('itk3-message/api', prebuilt);
     // No submission in the store: reading or building it would fail the attempt.
     const missing = { key: 'submission/gone', sha256: 'b'.repeat(64), size: 1 };
