@@ -8,4 +8,4 @@ export type { ActivityConfig, ActivityDeps } from './deps';
 export { atEdge, atEdgeAll, toFailure } from './edge';
 export { recipientMailboxLearner } from './recipient-mailbox';
 export { createSendActivities, localDeadlineMs } from './send';
-export { STORED_MESSAGE_KIND, encodeStoredMessage, storedMessageOf, type StoredMessage } from './stored-message';
+export type { StoredMessage } from './stored-message';

@@ -23,7 +23,7 @@ import { MeshError } from '../mesh';
 import type { ActivityDeps } from './deps';
 import { atEdge } from './edge';
 import type { SentMessageIndex } from './sent-index';
-import { STORED_MESSAGE_KIND, decodeStoredMessage, encodeStoredMessage, storedMessageOf, type StoredMessage } from './stored-message';
+import { readStoredMessage, storeMessage, type StoredMessage } from './stored-message';
 import { parseStoredSubmission } from './submission-check';
 
 /**
@@ -76,12 +76,11 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'config' | 'store'
       routing: deps.config.routing,
       maxMessageBytes: deps.config.maxMessageBytes,
     });
-    const stored = storedMessageOf(built, deps.config.routing, submission.recipient.odsCode);
-    const messageRef = await deps.store.put(STORED_MESSAGE_KIND, encodeStoredMessage(stored));
+    const { messageRef, stored } = await storeMessage(deps.store, built, deps.config.routing, submission.recipient.odsCode);
     return { messageRef, sizeBytes: built.sizeBytes, meshWorkflowId: built.mesh.workflowId, stored };
   };
 
-  const readStored = async (messageRef: ContentRef): Promise<StoredMessage> => decodeStoredMessage(await deps.store.get(messageRef));
+  const readStored = (messageRef: ContentRef): Promise<StoredMessage> => readStoredMessage(deps.store, messageRef);
 
   /**
    * Posts one stored message through MESH (see `sendMeshMessage`). `keep` goes into every heartbeat, from the

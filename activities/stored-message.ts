@@ -3,7 +3,9 @@
  * Written by whoever builds the attempt (the API for a delivery's first attempt, the send activity for the
  * others) and posted by the send activity as it is, so every try of an attempt posts the same bytes.
  */
+import type { ContentRef } from '../contracts';
 import type { BuiltMessage, Routing } from '../itk3';
+import type { ContentStore } from '../store/content-store';
 
 export interface StoredMessage {
   xml: string;
@@ -13,17 +15,20 @@ export interface StoredMessage {
   recipientOds?: string;
 }
 
-/** The content store kind of a built message. */
-export const STORED_MESSAGE_KIND = 'itk3-message';
-
-export function storedMessageOf(built: Pick<BuiltMessage, 'xml' | 'mesh'>, routing: Routing, recipientOds: string): StoredMessage {
-  return { xml: built.xml, mesh: built.mesh, routing: routing.mode, recipientOds };
+/**
+ * Stores a built attempt (encrypted, like all content) and returns what the send activity posts: the
+ * reference, and the message itself for a caller that sends it at once.
+ */
+export async function storeMessage(
+  store: ContentStore,
+  built: Pick<BuiltMessage, 'xml' | 'mesh'>,
+  routing: Routing,
+  recipientOds: string,
+): Promise<{ messageRef: ContentRef; stored: StoredMessage }> {
+  const stored: StoredMessage = { xml: built.xml, mesh: built.mesh, routing: routing.mode, recipientOds };
+  return { messageRef: await store.put('itk3-message', Buffer.from(JSON.stringify(stored))), stored };
 }
 
-export function encodeStoredMessage(message: StoredMessage): Buffer {
-  return Buffer.from(JSON.stringify(message));
-}
-
-export function decodeStoredMessage(bytes: Buffer): StoredMessage {
-  return JSON.parse(bytes.toString('utf8')) as StoredMessage;
+export async function readStoredMessage(store: ContentStore, messageRef: ContentRef): Promise<StoredMessage> {
+  return JSON.parse((await store.get(messageRef)).toString('utf8')) as StoredMessage;
 }

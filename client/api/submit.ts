@@ -22,7 +22,7 @@ import {
 import { DEFAULT_DEADLINE_BOUNDS, deadlineBoundProblems, type DeadlineBounds } from '../../contracts/deadline-bounds';
 import { assertDryRun, buildOrRefuse } from '../../itk3';
 import type { ActivityConfig } from '../../activities';
-import { STORED_MESSAGE_KIND, encodeStoredMessage, storedMessageOf } from '../../activities/stored-message';
+import { storeMessage } from '../../activities/stored-message';
 import { senderReferenceDigest } from '../../activities/correlation';
 import { deadlinePolicyFrom, resolveDeadlines, type DeadlinePolicy } from '../../config/deadlines';
 import type { ContentStore } from '../../store/content-store';
@@ -173,7 +173,7 @@ export async function submitDocument(deps: SubmitDeps, body: unknown, opts: Subm
     throw new SubmissionRejected(ErrorType.SUBMISSION_INVALID, 'the replacement is invalid', replacement);
   }
   const submissionRef = await deps.store.put('submission', stored);
-  const messageRef = await deps.store.put(STORED_MESSAGE_KIND, encodeStoredMessage(storedMessageOf(built, deps.activity.routing, submission.recipient.odsCode)));
+  const { messageRef } = await storeMessage(deps.store, built, deps.activity.routing, submission.recipient.odsCode);
   const firstAttempt = { ...firstIds, messageRef };
   const input: SendDocumentInput = {
     documentId: submission.documentId,

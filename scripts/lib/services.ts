@@ -132,7 +132,7 @@ export async function startTemporal(opts: TemporalOptions): Promise<RunningServi
     '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
     '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
     // start-dev turns this on so that an attribute added at any time is usable at once. It then re-reads the
-    // cluster metadata and the namespace from SQLite on every read of search attributes: about 16 reads
+    // cluster metadata and the namespace from SQLite on every read of search attributes: about 25 reads
     // per delivery, which start, upsert and visibility write all make. Ours are all registered here, before
     // anything runs (and waited for below), so the cached copy is always the right one.
     '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false',
