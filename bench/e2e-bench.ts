@@ -188,6 +188,7 @@ async function historyBreakdown(client: Client, ids: string[], deliveredOnly: bo
   let total = 0;
   let bytes = 0;
   const byType = new Map<string, number>();
+  const bytesByType = new Map<string, number>();
   let sequence: string[] = [];
   for (const id of ids) {
     const history = await client.workflow.getHandle(id).fetchHistory();
@@ -199,6 +200,9 @@ async function historyBreakdown(client: Client, ids: string[], deliveredOnly: bo
       const timeout = e.workflowTaskTimedOutEventAttributes?.timeoutType;
       if (timeout) t += ` (${String(temporal.api.enums.v1.TimeoutType[timeout]).replace(/^TIMEOUT_TYPE_/, '')})`;
       byType.set(t, (byType.get(t) ?? 0) + 1);
+      // Bytes by type (timeouts folded): which events make a delivery's history bigger than the baseline's.
+      const kind = t.replace(/ \(.*\)$/, '');
+      bytesByType.set(kind, (bytesByType.get(kind) ?? 0) + temporal.api.history.v1.HistoryEvent.encode(e).finish().length);
     }
     if (!sequence.length) sequence = events.map((e) => String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace(/^EVENT_TYPE_/, ''));
   }
@@ -209,6 +213,7 @@ async function historyBreakdown(client: Client, ids: string[], deliveredOnly: bo
     eventsPerMessage: per(total),
     bytesPerMessage: Math.round(bytes / Math.max(ids.length, 1)),
     byType: Object.fromEntries([...byType].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)])),
+    bytesByType: Object.fromEntries([...bytesByType].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round(v / Math.max(ids.length, 1))])),
     firstSampleInOrder: sequence.join(' '),
   };
 }
