@@ -101,7 +101,13 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
     const key = JSON.stringify(a);
     if (key === lastPublished) return; // every upsert is a command in history: only when something changed
     lastPublished = key;
-    upsertSearchAttributes(pairsOf(a));
+    // Only the attributes visibility does not hold already: the server merges an upsert into what the
+    // workflow has, so the rest would only make the event, and the server's checks of it, bigger. When an
+    // upsert is issued is decided above, as it always was (replay compares that, never an upsert's content);
+    // the rare upsert that would change nothing sends the whole set, as before.
+    const pairs = pairsOf(a);
+    const changed = pairs.filter((p) => !holds(p));
+    upsertSearchAttributes(changed.length > 0 ? changed : pairs);
   };
   /** What the Web UI needs now, from the case's view (user metadata only: no command, so replay is unchanged). */
   const detailsInput = (): DeliveryDetailsInput => {
@@ -114,13 +120,17 @@ export async function sendDocumentWorkflow(input: C.SendDocumentInput): Promise<
     const text = deliveryDetails(detailsInput());
     if (text !== lastDetails) setCurrentDetails((lastDetails = text));
   };
-  /** True when the workflow was started with every attribute `publish` would set now (read from the start event, so replay decides the same). */
-  const startedWith = (pairs: SearchAttributePair[]): boolean =>
-    pairs.every(({ key, value }) => {
-      const have: unknown = workflowInfo().typedSearchAttributes.get(key as never);
-      const unset = value === null || value === '' || (Array.isArray(value) && value.length === 0);
-      return (unset && have === undefined) || (have !== undefined && JSON.stringify(have) === JSON.stringify(value));
-    });
+  /**
+   * Does the workflow hold this attribute's value already? It reads what the start event set and this run
+   * upserted since (the SDK keeps them in `workflowInfo`), so replay answers the same.
+   */
+  const holds = ({ key, value }: SearchAttributePair): boolean => {
+    const have: unknown = workflowInfo().typedSearchAttributes.get(key as never);
+    const unset = value === null || value === '' || (Array.isArray(value) && value.length === 0);
+    return (unset && have === undefined) || (have !== undefined && JSON.stringify(have) === JSON.stringify(value));
+  };
+  /** True when the workflow was started with every attribute `publish` would set now. */
+  const startedWith = (pairs: SearchAttributePair[]): boolean => pairs.every(holds);
 
   setHandler(defs.stateQuery, () => kase.state);
   setHandler(defs.timelineQuery, () => kase.state.timeline);

@@ -138,9 +138,19 @@ describe('search attributes', () => {
     expect(run.upsertAt[0]).toBeLessThan(run.firstSignal); // ... before any ack
     expect(run.upsertAt[1]).toBeGreaterThan(run.firstSignal);
     expect(run.fields(run.upsertAt[0]!)).toEqual(expect.arrayContaining(['MeshMessageIds', 'MeshMessageId', 'DeliveryStatus', 'AckDeadline']));
+    // Each upsert carries only what changed: what the start set (ids, ODS codes) is never repeated, and
+    // the outcome's upsert names the status, what it waits for now (the replacement window) and until when.
+    const fromStart = ['Itk3MessageId', 'Itk3MessageIds', 'RecipientOds', 'SenderOds', 'AttemptCount', 'Escalated'];
+    for (const name of fromStart) for (const i of run.upsertAt) expect(run.fields(i)).not.toContain(name);
+    expect(run.fields(run.upsertAt[1]!).sort()).toEqual(['AckDeadline', 'DeliveryStatus', 'WaitingFor']);
     expect(get(run.final, 'DeliveryStatus')).toBe('DELIVERED');
+    expect(get(run.final, 'WaitingFor')).toBe('REPLACEMENT_WINDOW');
     expect(get(run.final, 'MeshMessageIds')).toEqual([run.sent.meshMessageId]);
     expect(get(run.final, 'Itk3MessageIds')).toEqual([input.firstAttempt!.messageHeaderId]);
+    expect(get(run.final, 'Itk3MessageId')).toBe(input.firstAttempt!.messageHeaderId);
+    expect(get(run.final, 'RecipientOds')).toBe(input.recipientOds);
+    expect(get(run.final, 'SenderOds')).toBe(input.senderOds);
+    expect(get(run.final, 'AttemptCount')).toBe(1);
     expect(get(run.final, 'SenderReference')).toBe('encounter-1');
   });
 
