@@ -27,6 +27,10 @@
  * runs e2e, baselines included, on the local Temporal cluster (bench/lib/bench-temporal.ts says how its CPU is counted).
  * Each run reports the server's calls per message (`serverRequestsPerMessage`, from its own metrics);
  * BENCH_REQUESTS_DETAIL=1 keys them by service and namespace as well, to find who makes a call.
+ *
+ * BENCH_WARMUP=N runs N workflows through each worker (the courier's and each baseline's) before its
+ * measured run, unmeasured, and reports what they cost apiece (`warmUp`): how much of a cold run's figure
+ * is its first minutes' (bench/lib/warm-up.ts). Off by default.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -58,6 +62,7 @@ import {
   type Submitted,
 } from './lib/courier-system';
 import { e2eGoalFigures } from './lib/cpu-ratio';
+import { WARM_UP_SETTLE_MS, warmUpCount } from './lib/warm-up';
 import { percentileOfSorted as pct } from './lib/percentile';
 import { splitLatencies, workflowTimes, type SteadyRecord } from './lib/steady';
 import { ProcSampler, cpuSecondsOf, threadSplit, threadTicks, type ProcSource } from './lib/proc';
@@ -100,10 +105,14 @@ async function serverRequests(s: BenchServices, before: RequestCounts | undefine
   return before && after ? requestsPerMessage(before, after, n) : undefined;
 }
 
+/** CPU ms per workflow of each process over a warm-up: what a cold start adds, kept out of the figures. */
+const perWorkflow = (procs: Record<string, { cpuSeconds: number }>, n: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)]));
+
 /** A history's size as the server stores it (protobuf): what every event, payload and summary adds to the store. */
 const historyBytes = (h: temporal.api.history.v1.IHistory): number => temporal.api.history.v1.History.encode(h).finish().length;
 
-export async function runBaseline(s: BenchServices, n: number, concurrency: number, shape: BaselineShape | number = 0) {
+export async function runBaseline(s: BenchServices, n: number, concurrency: number, shape: BaselineShape | number = 0, warmUp = 0) {
   const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: s.temporalAddress, TEMPORAL_NAMESPACE: s.namespace, BASELINE_TASK_QUEUE: taskQueue };
   const worker: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'baseline-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -119,6 +128,25 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
       if (worker.exitCode !== null || i > 600) throw new Error('baseline worker did not start');
       await sleep(200);
     }
+    const startOne = async (id: string): Promise<void> => {
+      const delivery = typeof shape === 'object' && shape.deliverySearchAttributes ? deliveryStartOptions(id, shape.deliverySearchAttributes) : {};
+      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, shape], ...delivery });
+    };
+    const q = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Completed'`;
+    const completed = async (count: number, deadline: number): Promise<void> => {
+      while ((await client.workflow.count(q)).count < count) {
+        if (Date.now() > deadline) throw new Error('baseline did not complete in time');
+        await sleep(1000);
+      }
+    };
+    let warm: Record<string, number> | undefined;
+    if (warmUp > 0) {
+      const warmSampler = new ProcSampler({ worker: () => worker.pid, ...servicePids(s) });
+      await mapLimit(Array.from({ length: warmUp }, (_, i) => i), concurrency, () => startOne(`baseline-warm-${randomUUID()}`));
+      await completed(warmUp, Date.now() + Math.max(600_000, warmUp * 500));
+      warm = perWorkflow(warmSampler.stop(), warmUp);
+      await sleep(WARM_UP_SETTLE_MS);
+    }
     const sampler = new ProcSampler({ worker: () => worker.pid, ...servicePids(s) });
     const requests0 = await readRequestCounts(s.temporalMetricsUrls());
     const threads0 = threadTicks(worker.pid);
@@ -127,17 +155,11 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
     await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
       const id = `baseline-${randomUUID()}`;
       const at = Date.now();
-      const delivery = typeof shape === 'object' && shape.deliverySearchAttributes ? deliveryStartOptions(id, shape.deliverySearchAttributes) : {};
-      await client.workflow.start('baselineDeliveryWorkflow', { workflowId: id, taskQueue, args: [id, shape], ...delivery });
+      await startOne(id);
       started.set(id, at);
     });
     const submitSeconds = (Date.now() - t0) / 1000;
-    const q = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Completed'`;
-    const deadline = Date.now() + Math.max(600_000, n * 500);
-    while ((await client.workflow.count(q)).count < n) {
-      if (Date.now() > deadline) throw new Error('baseline did not complete in time');
-      await sleep(1000);
-    }
+    await completed(warmUp + n, Date.now() + Math.max(600_000, n * 500));
     const procs = sampler.stop();
     const threads = workerThreads(worker.pid, threads0, n);
     const requests = await serverRequests(s, requests0, n);
@@ -161,6 +183,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
     }
     return {
       messages: n,
+      ...(warm ? { warmUp: { workflows: warmUp, cpuMsPerWorkflow: warm } } : {}),
       ...(typeof shape === 'number' ? (shape ? { searchAttributeUpserts: shape } : {}) : { shape }),
       submitSeconds: round(submitSeconds, 2),
       seconds: round(seconds, 2),
@@ -252,7 +275,7 @@ async function visibilityQueryCost(client: Client, s: BenchServices) {
   return out;
 }
 
-async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean; workerOptions?: Record<string, unknown>; pollerConcurrency?: number }) {
+async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peerInterval: number; concurrency: number; cpuProf: boolean; warmUp: number; workerOptions?: Record<string, unknown>; pollerConcurrency?: number }) {
   const profDir = path.join(s.dir, `cpu-prof-${randomUUID().slice(0, 8)}`);
   const apiProfDir = `${profDir}-api`;
   const system = await startCourierSystem({
@@ -270,6 +293,18 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     await sleep(15_000);
     const idleProcs = idle.stop();
     const idleCpuMsPerSecond = Object.fromEntries(Object.entries(idleProcs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / 15, 1)]));
+    let warm: Record<string, number> | undefined;
+    if (opts.warmUp > 0) {
+      log(`warm-up: ${opts.warmUp} deliveries, not measured`);
+      const warmSampler = new ProcSampler({ worker: system.workerPid, api: system.apiPid, peer: system.peerPid, ...servicePids(s) });
+      await submitLoad(system, opts.warmUp, opts.concurrency);
+      const warmed = await waitForStatus(system, 'DELIVERED', opts.warmUp, Math.max(900_000, opts.warmUp * 600));
+      if (warmed < opts.warmUp) throw new Error(`warm-up: only ${warmed}/${opts.warmUp} DELIVERED`);
+      warm = perWorkflow(warmSampler.stop(), opts.warmUp);
+      await sleep(WARM_UP_SETTLE_MS);
+    }
+    // The peer's responses to the warm-up are not this run's.
+    const peerSentBefore = system.peerSent().filter((x) => x.bundleIdentifier).length;
     const sampler = new ProcSampler({ worker: system.workerPid, api: system.apiPid, peer: system.peerPid, ...servicePids(s) });
     const requests0 = await readRequestCounts(s.temporalMetricsUrls());
     const threads0 = threadTicks(system.workerPid());
@@ -287,7 +322,8 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     const submitted = await submitLoad(system, n, opts.concurrency, (k) => k % 500 === 0 && log(`submitted ${k}/${n}`));
     const submitSeconds = (Date.now() - t0) / 1000;
     log(`all ${n} submitted in ${round(submitSeconds)} s; waiting for DELIVERED`);
-    const reached = await waitForStatus(system, 'DELIVERED', n, Math.max(900_000, n * 600), (k) => log(`delivered ${k}/${n}`));
+    // The count includes the warm-up's deliveries, DELIVERED before the window opened.
+    const reached = (await waitForStatus(system, 'DELIVERED', opts.warmUp + n, Math.max(900_000, n * 600), (k) => log(`delivered ${k - opts.warmUp}/${n}`))) - opts.warmUp;
     const procs = sampler.stop();
     const threads = workerThreads(system.workerPid(), threads0, n);
     const requests = await serverRequests(s, requests0, n);
@@ -295,7 +331,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     await backlogSampler;
     const backlogStats = (xs: number[]) => ({ mean: round(xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1)), max: Math.max(0, ...xs) });
     if (reached < n) log(`only ${reached}/${n} DELIVERED before the timeout`);
-    const { verdict, checks } = await verifyRun('e2e-bench', system, s, submitted);
+    const { verdict, checks } = await verifyRun('e2e-bench', system, s, submitted, {}, { peerSentBefore });
     const latencies: number[] = [];
     let lastDelivered = t0;
     for (const sub of submitted) {
@@ -324,6 +360,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     const cpuPerMessage = Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)]));
     return {
       messages: n,
+      ...(warm ? { warmUp: { deliveries: opts.warmUp, cpuMsPerDelivery: warm } } : {}),
       submitSeconds: round(submitSeconds, 2),
       seconds: round(seconds, 2),
       messagesPerSecond: round(n / seconds, 2),
@@ -358,6 +395,7 @@ export async function runE2eBench(s: BenchServices, opts: { count?: number } = {
   const peerInterval = envNum('BENCH_PEER_INTERVAL', 0.2);
   const concurrency = envNum('BENCH_SUBMIT_CONCURRENCY', 32);
   const cpuProf = process.env.BENCH_CPU_PROF === '1';
+  const warmUp = warmUpCount();
   const withBaseline = process.env.BENCH_BASELINE !== '0';
   const withOurs = process.env.BENCH_OURS !== '0';
   const upserts = envNum('BENCH_BASELINE_UPSERTS', 0);
@@ -365,7 +403,7 @@ export async function runE2eBench(s: BenchServices, opts: { count?: number } = {
   const pollerConcurrency = process.env.BENCH_POLLER_CONCURRENCY ? Number(process.env.BENCH_POLLER_CONCURRENCY) : undefined;
   // The command line as it was run, so a recorded result names the Temporal it ran on.
   const on = s.temporalServer.kind === 'cluster' ? 'BENCH_TEMPORAL=cluster ' : '';
-  const command = `${on}BENCH_E2E_COUNT=${n} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''} npm run bench -- e2e`;
+  const command = `${on}BENCH_E2E_COUNT=${n}${warmUp ? ` BENCH_WARMUP=${warmUp}` : ''} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''} npm run bench -- e2e`;
   log(`e2e: ${command}`);
   if (!withOurs) {
     // Experiment: the baseline alone, plain and with search attribute upserts, alternated.
@@ -374,10 +412,10 @@ export async function runE2eBench(s: BenchServices, opts: { count?: number } = {
     const plainAgain = await runBaseline(s, n, concurrency);
     return { command: `${on}BENCH_OURS=0 BENCH_BASELINE_UPSERTS=${upserts || 3} BENCH_E2E_COUNT=${n} npm run bench -- e2e`, temporal: s.temporalServer, machineLoadAverage: os.loadavg().map((x) => round(x, 2)), plain, withUpserts, plainAgain };
   }
-  const before = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
+  const before = withBaseline ? await runBaseline(s, n, concurrency, 0, warmUp) : undefined;
   log(`e2e: ITK3 Courier, ${n} messages`);
-  const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf, ...(workerOptions ? { workerOptions } : {}), ...(pollerConcurrency ? { pollerConcurrency } : {}) });
-  const after = withBaseline ? await runBaseline(s, n, concurrency) : undefined;
+  const ours = await runOurs(s, n, { pollMs, peerInterval, concurrency, cpuProf, warmUp, ...(workerOptions ? { workerOptions } : {}), ...(pollerConcurrency ? { pollerConcurrency } : {}) });
+  const after = withBaseline ? await runBaseline(s, n, concurrency, 0, warmUp) : undefined;
   const baselines = before && after ? [before, after] : [];
   return {
     command,
