@@ -109,13 +109,20 @@ async function serverRequests(s: BenchServices, before: RequestCounts | undefine
 const perWorkflow = (procs: Record<string, { cpuSeconds: number }>, n: number): Record<string, number> =>
   Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)]));
 
+/**
+ * BENCH_NODE_ARGS: Node flags (space-separated, e.g. `--max-semi-space-size=64`) for every worker and API
+ * process the bench starts, the baselines' included. NODE_OPTIONS would not do: those processes get an
+ * environment of their own, so it reaches only the bench process.
+ */
+const nodeArgs = (): string[] => (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 /** A history's size as the server stores it (protobuf): what every event, payload and summary adds to the store. */
 const historyBytes = (h: temporal.api.history.v1.IHistory): number => temporal.api.history.v1.History.encode(h).finish().length;
 
 export async function runBaseline(s: BenchServices, n: number, concurrency: number, shape: BaselineShape | number = 0, warmUp = 0) {
   const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: s.temporalAddress, TEMPORAL_NAMESPACE: s.namespace, BASELINE_TASK_QUEUE: taskQueue };
-  const worker: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'baseline-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const worker: ChildProcess = spawn(process.execPath, [...nodeArgs(), path.join(REPO_ROOT, 'dist', 'bench', 'baseline-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = createWriteStream(path.join(s.dir, 'baseline-worker.log'), { flags: 'a' });
   worker.stdout?.pipe(out);
   worker.stderr?.pipe(out);
@@ -283,7 +290,8 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
     label: 'e2e',
     pollInterval: `${opts.pollMs}ms`,
     peerIntervalSeconds: opts.peerInterval,
-    ...(opts.cpuProf ? { workerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], apiNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${apiProfDir}`] } : {}),
+    workerNodeArgs: [...nodeArgs(), ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
+    apiNodeArgs: [...nodeArgs(), ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${apiProfDir}`] : [])],
     ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
     ...(opts.pollerConcurrency ? { pollerConcurrency: opts.pollerConcurrency } : {}),
   });
@@ -403,7 +411,7 @@ export async function runE2eBench(s: BenchServices, opts: { count?: number } = {
   const pollerConcurrency = process.env.BENCH_POLLER_CONCURRENCY ? Number(process.env.BENCH_POLLER_CONCURRENCY) : undefined;
   // The command line as it was run, so a recorded result names the Temporal it ran on.
   const on = s.temporalServer.kind === 'cluster' ? 'BENCH_TEMPORAL=cluster ' : '';
-  const command = `${on}BENCH_E2E_COUNT=${n}${warmUp ? ` BENCH_WARMUP=${warmUp}` : ''} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''} npm run bench -- e2e`;
+  const command = `${on}BENCH_E2E_COUNT=${n}${warmUp ? ` BENCH_WARMUP=${warmUp}` : ''} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''}${nodeArgs().length ? ` BENCH_NODE_ARGS='${nodeArgs().join(' ')}'` : ''} npm run bench -- e2e`;
   log(`e2e: ${command}`);
   if (!withOurs) {
     // Experiment: the baseline alone, plain and with search attribute upserts, alternated.
