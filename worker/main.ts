@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { loadConfigOrExit } from '../config/env';
 import { createLogger } from '../config/logger';
-import { connectAtStartup, createMeshClient, createNativeConnection, createStore, createTemporalClient } from './compose';
+import { connectAtStartup, createMeshClient, createNativeConnection, createStore, createWorkerClient } from './compose';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { installRuntime } from './runtime';
 import { createCourierWorker, ensureInboxPoller } from './worker';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     ? await serveMetrics({ host: config.env.ITK3_METRICS_HOST, port: metricsPort, registries: [metrics.registry], sdkMetricsUrl: `http://${sdkMetricsAddress}/metrics` })
     : undefined;
   const connection = await connectAtStartup(config, logger, () => createNativeConnection(config));
-  const client = await connectAtStartup(config, logger, (ms) => createTemporalClient(config, ms));
+  const client = createWorkerClient(config, connection);
   const mesh = createMeshClient(config);
   // MESH asks for a handshake at start-up. It also gives the client MESH's clock (the Date header) before
   // the first send, so a send killed during its first POST leaves its retry a tight search bound. It runs
@@ -48,7 +48,6 @@ async function main(): Promise<void> {
   await worker.run();
   await metricsServer?.close();
   await connection.close();
-  await client.connection.close();
 }
 
 main().catch((err) => {

@@ -20,7 +20,7 @@ import { CourierHttpClient } from '../../client/lib/http-client';
 import { loadConfig, type AppConfig } from '../../config/env';
 import { toolsDir } from '../../scripts/lib/cluster';
 import { freePort, REPO_ROOT, startMeshSandbox, type RunningService } from '../../scripts/lib/services';
-import { createMeshClient, createNativeConnection, createStore, createTemporalClient } from '../../worker/compose';
+import { createMeshClient, createNativeConnection, createStore, createTemporalClient, createWorkerClient } from '../../worker/compose';
 import { createCourierWorker, type CourierWorker } from '../../worker/worker';
 import { certKit } from '../helpers/certs';
 import { startLocalApi } from '../helpers/local-api';
@@ -239,8 +239,9 @@ describe('mutual TLS to a Temporal server that requires client certificates', ()
     const workerConfig = courierConfig(tlsEnv('itk3-worker'));
     const apiConfig = courierConfig({ ...tlsEnv('itk3-api'), ITK3_TASK_QUEUE: workerConfig.env.ITK3_TASK_QUEUE, STORE_KEYS: workerConfig.env.STORE_KEYS, ITK3_CODEC_KEYS: workerConfig.env.ITK3_CODEC_KEYS });
     const logger = pino({ level: 'warn' });
-    const workerClient = await createTemporalClient(workerConfig);
+    // As worker/main.ts wires it: the worker's Client rides on its own native connection.
     const connection = await createNativeConnection(workerConfig);
+    const workerClient = createWorkerClient(workerConfig, connection);
     let worker: CourierWorker | undefined;
     let running: Promise<void> | undefined;
     const apiClient = await createTemporalClient(apiConfig);
@@ -272,7 +273,6 @@ describe('mutual TLS to a Temporal server that requires client certificates', ()
       await running?.catch(() => undefined);
       await api.close();
       await apiClient.connection.close();
-      await workerClient.connection.close();
       await connection.close();
     }
   });

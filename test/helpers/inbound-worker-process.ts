@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig } from '../../config/env';
-import { createMeshClient, createNativeConnection, createStore, createTemporalClient } from '../../worker/compose';
+import { createMeshClient, createNativeConnection, createStore, createWorkerClient } from '../../worker/compose';
 import { createCourierWorker } from '../../worker/worker';
 
 async function main(): Promise<void> {
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.env.LOG_LEVEL });
   const crashFile = process.env.ITK3_TEST_CRASH_BEFORE_ACK;
   const connection = await createNativeConnection(config);
-  const client = await createTemporalClient(config);
+  const client = createWorkerClient(config, connection);
   const worker = await createCourierWorker({
     config,
     logger,
@@ -46,7 +46,6 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => worker.shutdown());
   await worker.run();
   await connection.close();
-  await client.connection.close();
 }
 
 main().catch((err: unknown) => {
