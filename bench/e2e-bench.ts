@@ -80,10 +80,14 @@ function servicePids(s: BenchServices): Record<string, ProcSource> {
   return { ...s.temporalProcesses(), meshSandbox: () => s.mesh.process.pid };
 }
 
+/** CPU ms per workflow (or delivery) of each process, from its CPU seconds over `n` of them. */
+const cpuMsPer = (procs: Record<string, { cpuSeconds: number }>, n: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)]));
+
 /** A cluster's Temporal CPU per message node by node (their sum is cpuMsPerMessage.temporal); nothing on a single server. */
 function temporalCpuByNode(procs: ReturnType<ProcSampler['stop']>, n: number): { temporalCpuMsPerMessageByNode?: Record<string, number> } {
   const members = procs.temporal?.members;
-  return members ? { temporalCpuMsPerMessageByNode: Object.fromEntries(Object.entries(members).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)])) } : {};
+  return members ? { temporalCpuMsPerMessageByNode: cpuMsPer(members, n) } : {};
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -104,10 +108,6 @@ async function serverRequests(s: BenchServices, before: RequestCounts | undefine
   const after = await readRequestCounts(s.temporalMetricsUrls());
   return before && after ? requestsPerMessage(before, after, n) : undefined;
 }
-
-/** CPU ms per workflow of each process over a warm-up: what a cold start adds, kept out of the figures. */
-const perWorkflow = (procs: Record<string, { cpuSeconds: number }>, n: number): Record<string, number> =>
-  Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)]));
 
 /**
  * BENCH_NODE_ARGS: Node flags (space-separated, e.g. `--max-semi-space-size=64`) for every worker and API
@@ -151,7 +151,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
       const warmSampler = new ProcSampler({ worker: () => worker.pid, ...servicePids(s) });
       await mapLimit(Array.from({ length: warmUp }, (_, i) => i), concurrency, () => startOne(`baseline-warm-${randomUUID()}`));
       await completed(warmUp, Date.now() + Math.max(600_000, warmUp * 500));
-      warm = perWorkflow(warmSampler.stop(), warmUp);
+      warm = cpuMsPer(warmSampler.stop(), warmUp);
       await sleep(WARM_UP_SETTLE_MS);
     }
     const sampler = new ProcSampler({ worker: () => worker.pid, ...servicePids(s) });
@@ -198,7 +198,7 @@ export async function runBaseline(s: BenchServices, n: number, concurrency: numb
       latencyMs: latencyStats(latencies),
       historyEventsPerMessage: round(events / sample.length),
       historyBytesPerMessage: Math.round(bytes / sample.length),
-      cpuMsPerMessage: Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)])),
+      cpuMsPerMessage: cpuMsPer(procs, n),
       ...temporalCpuByNode(procs, n),
       ...(requests ? { serverRequestsPerMessage: requests } : {}),
       ...(threads ? { workerThreadsCpuMsPerMessage: threads } : {}),
@@ -308,7 +308,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
       await submitLoad(system, opts.warmUp, opts.concurrency);
       const warmed = await waitForStatus(system, 'DELIVERED', opts.warmUp, Math.max(900_000, opts.warmUp * 600));
       if (warmed < opts.warmUp) throw new Error(`warm-up: only ${warmed}/${opts.warmUp} DELIVERED`);
-      warm = perWorkflow(warmSampler.stop(), opts.warmUp);
+      warm = cpuMsPer(warmSampler.stop(), opts.warmUp);
       await sleep(WARM_UP_SETTLE_MS);
     }
     // The peer's responses to the warm-up are not this run's.
@@ -365,7 +365,7 @@ async function runOurs(s: BenchServices, n: number, opts: { pollMs: number; peer
       profile = summary(profDir);
       apiProfile = summary(apiProfDir);
     }
-    const cpuPerMessage = Object.fromEntries(Object.entries(procs).map(([k, v]) => [k, round((v.cpuSeconds * 1000) / n, 2)]));
+    const cpuPerMessage = cpuMsPer(procs, n);
     return {
       messages: n,
       ...(warm ? { warmUp: { deliveries: opts.warmUp, cpuMsPerDelivery: warm } } : {}),
