@@ -140,13 +140,18 @@ describe('meshInboxPollerWorkflow', () => {
   it('handshakes at start and then once per handshake interval (a day by default), and records it', async () => {
     const { calls, activities } = mocks(() => empty());
     await run(activities, { mailboxId: 'X26ABC1', pollIntervalMs: 100, handshakeIntervalMs: 4_000 }, async (handle) => {
+      // The mock counts a handshake when it is called; the workflow records it once the activity has
+      // completed, a workflow task later. So each check waits for the record, not only for the call.
+      const recorded = async (): Promise<string | undefined> => (await handle.query(inboxPollerStatusQuery)).lastHandshakeAt;
       await until('the first handshake', () => calls.handshakes.length === 1);
-      const first = (await handle.query(inboxPollerStatusQuery)).lastHandshakeAt;
+      await until('the first handshake recorded', async () => (await recorded()) !== undefined);
+      const first = await recorded();
       expect(first).toBeDefined();
       await until('three passes', () => calls.polls.length >= 3);
       if (Date.now() - calls.handshakes[0]! < 3_500) expect(calls.handshakes).toHaveLength(1);
       await until('the second handshake', () => calls.handshakes.length === 2);
       expect(calls.handshakes[1]! - calls.handshakes[0]!).toBeGreaterThanOrEqual(3_900);
+      await until('the second handshake recorded', async () => (await recorded()) !== first);
       const status = await handle.query(inboxPollerStatusQuery);
       expect(Date.parse(status.lastHandshakeAt!) - Date.parse(first!)).toBeGreaterThanOrEqual(4_000);
       const described = await handle.describe();
