@@ -7,7 +7,8 @@
 import type { WorkerOptions } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
-import { createMeshClient, createNativeConnection, createStore, createTemporalClient } from '../worker/compose';
+import { createMeshClient, createNativeConnection, createStore, createWorkerClient } from '../worker/compose';
+import { createWorkerMetrics } from '../worker/metrics';
 import { installRuntime } from '../worker/runtime';
 import { ensureInboxPollers } from '../worker/inbound';
 import { createCourierWorker } from '../worker/worker';
@@ -18,14 +19,18 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.env.LOG_LEVEL, name: 'itk3-worker-tuned' });
   installRuntime({ logger });
   const connection = await createNativeConnection(config);
-  const client = await createTemporalClient(config);
-  const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh: createMeshClient(config), client, connection, workerOptions });
+  // As worker/main.ts: the Client on the worker's native connection, the worker's metrics, and the MESH
+  // handshake before tasks are taken (so only the Worker options differ from the real worker).
+  const client = createWorkerClient(config, connection);
+  const mesh = createMeshClient(config);
+  const handshake = mesh.handshake().catch(() => undefined);
+  const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh, client, connection, metrics: createWorkerMetrics(), workerOptions });
   const concurrency = process.env.BENCH_POLLER_CONCURRENCY ? Number(process.env.BENCH_POLLER_CONCURRENCY) : undefined;
   await ensureInboxPollers(client, config, concurrency ? { concurrency } : {});
+  await handshake;
   logger.warn({ workerOptions, pollerConcurrency: concurrency }, 'tuned benchmark worker started');
   await worker.run();
   await connection.close();
-  await client.connection.close();
 }
 
 main().catch((err) => {
