@@ -426,20 +426,15 @@ export async function runE2eBench(s: BenchServices, opts: { count?: number } = {
   const on = s.temporalServer.kind === 'cluster' ? 'BENCH_TEMPORAL=cluster ' : '';
   const command = `${on}BENCH_E2E_COUNT=${n}${warmUp ? ` BENCH_WARMUP=${warmUp}` : ''} BENCH_POLL_MS=${pollMs} BENCH_PEER_INTERVAL=${peerInterval}${cpuProf ? ' BENCH_CPU_PROF=1' : ''}${withBaseline ? '' : ' BENCH_BASELINE=0'}${workerOptions ? ` BENCH_WORKER_OPTIONS='${JSON.stringify(workerOptions)}'` : ''}${pollerConcurrency ? ` BENCH_POLLER_CONCURRENCY=${pollerConcurrency}` : ''}${nodeArgs().length ? ` BENCH_NODE_ARGS='${nodeArgs().join(' ')}'` : ''}${process.env.BENCH_PACED_BASELINE === '1' ? ' BENCH_PACED_BASELINE=1' : ''} npm run bench -- e2e`;
   log(`e2e: ${command}`);
-  const pace = envNum('BENCH_BASELINE_PACE', 0);
-  if (!withOurs && pace > 0) {
-    // Experiment: the baseline alone, as a burst and paced at BENCH_BASELINE_PACE workflows a second, alternated.
-    const burst = await runBaseline(s, n, concurrency);
-    const paced = await runBaseline(s, n, concurrency, 0, 0, pace);
-    const burstAgain = await runBaseline(s, n, concurrency);
-    return { command: `${on}BENCH_OURS=0 BENCH_BASELINE_PACE=${pace} BENCH_E2E_COUNT=${n} npm run bench -- e2e`, temporal: s.temporalServer, machineLoadAverage: os.loadavg().map((x) => round(x, 2)), burst, paced, burstAgain };
-  }
   if (!withOurs) {
-    // Experiment: the baseline alone, plain and with search attribute upserts, alternated.
-    const plain = await runBaseline(s, n, concurrency);
-    const withUpserts = await runBaseline(s, n, concurrency, upserts || 3);
-    const plainAgain = await runBaseline(s, n, concurrency);
-    return { command: `${on}BENCH_OURS=0 BENCH_BASELINE_UPSERTS=${upserts || 3} BENCH_E2E_COUNT=${n} npm run bench -- e2e`, temporal: s.temporalServer, machineLoadAverage: os.loadavg().map((x) => round(x, 2)), plain, withUpserts, plainAgain };
+    // Experiment: the baseline alone, three times, the middle run varied: started at BENCH_BASELINE_PACE
+    // workflows a second if given (against bursts), otherwise with search-attribute upserts (against plain).
+    const pace = envNum('BENCH_BASELINE_PACE', 0);
+    const first = await runBaseline(s, n, concurrency);
+    const middle = pace > 0 ? await runBaseline(s, n, concurrency, 0, 0, pace) : await runBaseline(s, n, concurrency, upserts || 3);
+    const again = await runBaseline(s, n, concurrency);
+    const [setting, runs] = pace > 0 ? [`BENCH_BASELINE_PACE=${pace}`, { burst: first, paced: middle, burstAgain: again }] : [`BENCH_BASELINE_UPSERTS=${upserts || 3}`, { plain: first, withUpserts: middle, plainAgain: again }];
+    return { command: `${on}BENCH_OURS=0 ${setting} BENCH_E2E_COUNT=${n} npm run bench -- e2e`, temporal: s.temporalServer, machineLoadAverage: os.loadavg().map((x) => round(x, 2)), ...runs };
   }
   const before = withBaseline ? await runBaseline(s, n, concurrency, 0, warmUp) : undefined;
   log(`e2e: ITK3 Courier, ${n} messages`);
