@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   // handshake before tasks are taken (so only the Worker options differ from the real worker).
   const client = createWorkerClient(config, connection);
   const mesh = createMeshClient(config);
-  const handshake = mesh.handshake().catch(() => undefined);
+  const handshake = mesh.handshake().catch((err: unknown) => logger.warn({ errorType: (err as { type?: string }).type ?? 'UNKNOWN' }, 'MESH handshake at start-up failed; continuing'));
   const worker = await createCourierWorker({ config, logger, store: createStore(config), mesh, client, connection, metrics: createWorkerMetrics(), workerOptions });
   const concurrency = process.env.BENCH_POLLER_CONCURRENCY ? Number(process.env.BENCH_POLLER_CONCURRENCY) : undefined;
   await ensureInboxPollers(client, config, concurrency ? { concurrency } : {});
