@@ -11,4 +11,7 @@ if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# The state of the system under test in one scratch directory, removed when the run passes (the
+# screenshots go to test-artifacts/ and stay).
+source scripts/lib/scratch.sh; itk3_scratch browser-test
 npx jest --selectProjects browser --ci --runInBand "$@"

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Every temporary directory of the run in one, removed when the run passes (kept, and named, when not).
+source scripts/lib/scratch.sh; itk3_scratch test
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
 echo "== unit and workflow tests"; npx jest --selectProjects unit workflows --ci "$@"

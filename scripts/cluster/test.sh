@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 bash scripts/cluster/setup.sh
+# Each cluster writes about a gigabyte (PostgreSQL, logs): all in one scratch directory, removed when the
+# suite passes (kept, and named, when not).
+source scripts/lib/scratch.sh; itk3_scratch cluster-test
 echo "== cluster set-up took $(( $(date +%s) - start )) s"
 echo "== cluster tests (real Temporal cluster on PostgreSQL)"
 # --forceExit: every test stops what it starts, but a process that outlives a failed test must not hold
