@@ -1,6 +1,9 @@
 /** Jest projects: one per kind of test. Services for integration/e2e start once per run. */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
-const base = { testEnvironment: 'node', transform, modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.cache'] };
+// The transform cache in the project (git-ignored), not below TMPDIR: the test scripts point TMPDIR at a
+// scratch directory that a passing run removes (scripts/lib/scratch.sh).
+const cacheDirectory = '<rootDir>/.cache/jest';
+const base = { testEnvironment: 'node', transform, cacheDirectory, modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.cache'] };
 module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
