@@ -59,8 +59,18 @@ function requireBinary(name: string): string {
   return bin;
 }
 
+/** The last few KiB each launched child wrote (stdout and stderr together), to say why it stopped. */
+const recentOutput = new WeakMap<ChildProcess, string>();
+/** Settles once a launched child's output streams have closed (after its exit): all it wrote has been read. */
+const outputClosed = new WeakMap<ChildProcess, Promise<void>>();
+const RECENT_OUTPUT_BYTES = 8192;
+
 function launch(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile?: string): ChildProcess {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (chunk: Buffer): void => void recentOutput.set(child, ((recentOutput.get(child) ?? '') + chunk.toString('utf8')).slice(-RECENT_OUTPUT_BYTES));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  outputClosed.set(child, new Promise((resolve) => child.once('close', () => resolve())));
   if (logFile) {
     mkdirSync(path.dirname(logFile), { recursive: true });
     const out = createWriteStream(logFile, { flags: 'a' });
@@ -74,6 +84,13 @@ function launch(name: string, cmd: string, args: string[], env: NodeJS.ProcessEn
     process.stderr.write(`${name} failed to start: ${err.message}\n`);
   });
   return child;
+}
+
+/** Until what an exited child wrote has been read (its streams close after its exit), at most a second. */
+async function outputRead(child: ChildProcess): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([outputClosed.get(child), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+  clearTimeout(timer);
 }
 
 /** Sends `signal` and waits for the exit; SIGKILL after `graceMs`, so a stop never hangs on one process. */
@@ -107,10 +124,16 @@ export interface TemporalOptions {
   codecEndpoint?: string;
   logFile?: string;
   metricsPort?: number;
+  /** The `temporal` CLI to run; by default the project's pinned one in .venv (tests give a wrapper). */
+  binary?: string;
 }
 
+/** Starts of the dev server tried when one exits because a port it picked for itself was taken. */
+const TEMPORAL_START_ATTEMPTS = 3;
+const PORT_TAKEN = /bind: address already in use/;
+
 export async function startTemporal(opts: TemporalOptions): Promise<RunningService> {
-  const bin = requireBinary('temporal');
+  const bin = opts.binary ?? requireBinary('temporal');
   await assertPortFree(opts.port, '127.0.0.1', 'Temporal gRPC');
   if (opts.uiPort) await assertPortFree(opts.uiPort, '127.0.0.1', 'Temporal Web UI');
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', opts.namespace];
@@ -138,22 +161,36 @@ export async function startTemporal(opts: TemporalOptions): Promise<RunningServi
     '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false',
     '--log-level', 'warn', '--log-format', 'json',
   );
-  const child = launch('temporal', bin, args, {}, opts.logFile);
   const address = `127.0.0.1:${opts.port}`;
-  let connection: Connection | undefined;
-  try {
-    await waitFor('Temporal dev server', child, async () => {
-      connection ??= await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.healthService.check({});
-      return true;
-    }, 60_000);
-    await ensureNamespaceSetup(connection!, opts.namespace, opts.retentionDays);
-    await waitUntilSearchAttributesUsable(connection!, opts.namespace, 60_000, address);
-  } catch (err) {
-    await stopChild(child);
-    throw err;
-  } finally {
-    await connection?.close();
+  let child: ChildProcess;
+  for (let attempt = 1; ; attempt++) {
+    child = launch('temporal', bin, args, {}, opts.logFile);
+    let connection: Connection | undefined;
+    try {
+      await waitFor('Temporal dev server', child, async () => {
+        connection ??= await Connection.connect({ address, connectTimeout: 1000 });
+        await connection.healthService.check({});
+        return true;
+      }, 60_000);
+      await ensureNamespaceSetup(connection!, opts.namespace, opts.retentionDays);
+      await waitUntilSearchAttributesUsable(connection!, opts.namespace, 60_000, address);
+      break;
+    } catch (err) {
+      await stopChild(child);
+      await outputRead(child);
+      const output = recentOutput.get(child) ?? '';
+      // start-dev picks a free port for each of its internal services (history, matching, worker) with no
+      // flag to fix them, and binds it a moment later; another process's outgoing connection can take it
+      // in between, and the server exits. Another start picks other ports.
+      if (attempt < TEMPORAL_START_ATTEMPTS && child.exitCode !== null && PORT_TAKEN.test(output)) {
+        process.stderr.write(`Temporal dev server: a port it picked for itself was taken before it bound it; starting it again (attempt ${attempt + 1} of ${TEMPORAL_START_ATTEMPTS})\n`);
+        continue;
+      }
+      const reason = output.split('\n').find((line) => /"level":"(ERROR|FATAL)"|^panic:|^Error:/.test(line));
+      throw reason && err instanceof Error ? new Error(`${err.message}: ${reason.trim().slice(0, 500)}`) : err;
+    } finally {
+      await connection?.close();
+    }
   }
   return {
     name: 'temporal',
