@@ -176,17 +176,19 @@ export async function startTemporal(opts: TemporalOptions): Promise<RunningServi
       await waitUntilSearchAttributesUsable(connection!, opts.namespace, 60_000, address);
       break;
     } catch (err) {
+      // Only an exit of its own says something about the start; a server stopped here for a timeout does not.
+      const exited = child.exitCode !== null;
       await stopChild(child);
       await outputRead(child);
       const output = recentOutput.get(child) ?? '';
       // start-dev picks a free port for each of its internal services (history, matching, worker) with no
       // flag to fix them, and binds it a moment later; another process's outgoing connection can take it
       // in between, and the server exits. Another start picks other ports.
-      if (attempt < TEMPORAL_START_ATTEMPTS && child.exitCode !== null && PORT_TAKEN.test(output)) {
+      if (exited && attempt < TEMPORAL_START_ATTEMPTS && PORT_TAKEN.test(output)) {
         process.stderr.write(`Temporal dev server: a port it picked for itself was taken before it bound it; starting it again (attempt ${attempt + 1} of ${TEMPORAL_START_ATTEMPTS})\n`);
         continue;
       }
-      const reason = output.split('\n').find((line) => /"level":"(ERROR|FATAL)"|^panic:|^Error:/.test(line));
+      const reason = exited ? output.split('\n').find((line) => /"level":"(ERROR|FATAL)"|^panic:|^Error:/.test(line)) : undefined;
       throw reason && err instanceof Error ? new Error(`${err.message}: ${reason.trim().slice(0, 500)}`) : err;
     } finally {
       await connection?.close();
