@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 bash scripts/cluster/setup.sh
-# Each cluster writes about a gigabyte (PostgreSQL, logs): all in one scratch directory, removed when the
-# suite passes (kept, and named, when not).
+# The clusters' PostgreSQL data and logs (about 460 MB for the suite) in one scratch directory, removed
+# when the suite passes (kept, and named, when not).
 source scripts/lib/scratch.sh; itk3_scratch cluster-test
 echo "== cluster set-up took $(( $(date +%s) - start )) s"
 echo "== cluster tests (real Temporal cluster on PostgreSQL)"
